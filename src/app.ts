@@ -1,0 +1,67 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { RequestListener, Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import formbody from '@fastify/formbody';
+import type { Config } from './config.ts';
+import type { TlsMaterial } from './tls.ts';
+import configPlugin from './plugins/config.ts';
+import clock from './plugins/clock.ts';
+import errorsPlugin from './plugins/errors.ts';
+import requestIds from './plugins/request-ids.ts';
+import openapi from './plugins/openapi.ts';
+import db from './plugins/db.ts';
+import queues from './plugins/queues.ts';
+import blobStore from './plugins/blob-store.ts';
+import auth from './plugins/auth.ts';
+import operations from './plugins/operations.ts';
+import workers from './plugins/workers.ts';
+import healthRoutes from './routes/health.ts';
+import identityRoutes from './routes/identity/index.ts';
+import armRoutes from './routes/arm/index.ts';
+
+export interface BuildOptions {
+  /** Serve HTTPS with this certificate (the server also listens on plain HTTP; see server.ts). */
+  tls?: TlsMaterial;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Builds the service: plugins once, then routes. Used by src/server.ts, src/worker.ts and the tests. */
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: config.bodyLimitBytes,
+    forceCloseConnections: 'idle',
+    // ARM paths and names are case-insensitive. (Fastify 5 no longer treats `;` as a query delimiter, which
+    // names such as VMAppContainer;Compute;rg;vm rely on.)
+    routerOptions: { caseSensitive: false, maxParamLength: 1024 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ...(options.tls === undefined
+      ? {}
+      : {
+          serverFactory: (handler: RequestListener) =>
+            createHttpsServer({ cert: options.tls?.cert, key: options.tls?.key }, handler) as unknown as Server,
+        }),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(configPlugin, { config });
+  await app.register(clock);
+  await app.register(errorsPlugin);
+  await app.register(requestIds);
+  await app.register(openapi);
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(db);
+  await app.register(queues);
+  await app.register(blobStore);
+  await app.register(auth);
+  await app.register(operations);
+  await app.register(workers);
+
+  await app.register(healthRoutes);
+  await app.register(identityRoutes);
+  await app.register(armRoutes);
+  return app as unknown as FastifyInstance;
+}

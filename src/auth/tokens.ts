@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { Config } from '../config.ts';
+import type { SigningKey } from './signing-key.ts';
+
+export interface IssuedToken {
+  accessToken: string;
+  expiresIn: number;
+}
+
+export interface VerifiedToken {
+  /** The principal's object id (`oid`, else `sub`). */
+  principalId: string;
+  claims: JWTPayload;
+}
+
+export class TokenError extends Error {}
+
+/**
+ * Issues the emulator's own tokens (ES256, like Entra ID's shape: iss, aud, sub, oid, tid, appid) and verifies
+ * them — or, when configured, tokens of an external issuer fetched by JWKS URL.
+ */
+export class TokenService {
+  private readonly localKeys;
+  private readonly externalKeys;
+
+  constructor(
+    private readonly config: Config['token'],
+    private readonly key: SigningKey,
+    private readonly now: () => Date,
+  ) {
+    this.localKeys = createLocalJWKSet({ keys: [key.publicJwk] });
+    this.externalKeys = config.external === undefined ? undefined : createRemoteJWKSet(new URL(config.external.jwksUrl));
+  }
+
+  get jwks() {
+    return { keys: [this.key.publicJwk] };
+  }
+
+  async issue(principal: { id: string; clientId: string | null }, tenantId: string): Promise<IssuedToken> {
+    const issuedAt = Math.floor(this.now().getTime() / 1000);
+    const expiresIn = this.config.lifetimeSeconds;
+    const accessToken = await new SignJWT({
+      oid: principal.id,
+      tid: tenantId,
+      ...(principal.clientId === null ? {} : { appid: principal.clientId, azp: principal.clientId }),
+      uti: randomUUID(),
+      ver: '2.0',
+    })
+      .setProtectedHeader({ alg: 'ES256', kid: this.key.kid, typ: 'JWT' })
+      .setIssuer(this.config.issuer)
+      .setAudience(this.config.audiences[0] ?? 'https://management.azure.com/')
+      .setSubject(principal.id)
+      .setIssuedAt(issuedAt)
+      .setNotBefore(issuedAt)
+      .setExpirationTime(issuedAt + expiresIn)
+      .sign(this.key.privateKey);
+    return { accessToken, expiresIn };
+  }
+
+  async verify(token: string): Promise<VerifiedToken> {
+    let issuer: string | undefined;
+    try {
+      issuer = decodeJwt(token).iss;
+    } catch {
+      throw new TokenError('The access token is malformed.');
+    }
+    const external = this.config.external;
+    try {
+      const { payload } =
+        external !== undefined && issuer === external.issuer && this.externalKeys !== undefined
+          ? await jwtVerify(token, this.externalKeys, {
+              issuer: external.issuer,
+              audience: external.audience,
+              algorithms: ['RS256', 'ES256', 'PS256'],
+              currentDate: this.now(),
+            })
+          : await jwtVerify(token, this.localKeys, {
+              issuer: this.config.issuer,
+              audience: this.config.audiences,
+              algorithms: ['ES256'],
+              currentDate: this.now(),
+            });
+      const principalId = typeof payload.oid === 'string' ? payload.oid : payload.sub;
+      if (principalId === undefined) throw new TokenError('The access token names no principal (oid or sub).');
+      return { principalId, claims: payload };
+    } catch (error) {
+      if (error instanceof TokenError) throw error;
+      throw new TokenError(describe(error));
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'The access token has expired.';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return `The access token is not valid here: claim '${error.claim}' ${error.reason === 'check_failed' ? 'does not match' : error.reason}.`;
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'The access token signature is invalid.';
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'The access token uses an algorithm that is not allowed.';
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'The access token was signed by an unknown key.';
+  return 'The access token is invalid.';
+}

@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+
+/** A built-in principal seeded at start (see README, "Identity"). */
+export interface PrincipalSeed {
+  /** Object id: the token's `oid`/`sub`. */
+  id: string;
+  displayName: string;
+  clientId?: string;
+  clientSecret?: string;
+  roles: { role: 'Contributor' | 'BackupOperator' | 'BackupReader'; subscriptions: string[] }[];
+}
+
+export interface Config {
+  dataDir: string;
+  host: string;
+  httpPort: number;
+  httpsPort: number;
+  /** Origin used in URLs the service hands out (Location, nextLink); default: the request's own origin. */
+  publicUrl: string | undefined;
+  tls: { certFile: string | undefined; keyFile: string | undefined };
+  databaseUrl: string;
+  migrateOnStart: boolean;
+  redisUrl: string;
+  queuePrefix: string;
+  /** Undefined: start an embedded Azurite under the data directory. */
+  blobConnectionString: string | undefined;
+  azuritePort: number;
+  blobContainerPrefix: string;
+  masterKey: Buffer;
+  retryAfterSeconds: number;
+  pageSize: number;
+  bodyLimitBytes: number;
+  workers: boolean;
+  logLevel: string;
+  token: {
+    issuer: string;
+    audiences: string[];
+    lifetimeSeconds: number;
+    signingKeyFile: string;
+    external: { jwksUrl: string; issuer: string; audience: string } | undefined;
+  };
+  principals: PrincipalSeed[];
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got '${raw}')`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false (got '${raw}')`);
+}
+
+function url(env: Env, name: string, fallback: string | undefined, protocols: string[]): string | undefined {
+  const raw = optional(env, name) ?? fallback;
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL (got '${raw}')`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')} (got '${parsed.protocol}')`);
+  }
+  return raw;
+}
+
+/** The master key wraps every vault's data key: from RV_MASTER_KEY, else created once in the data directory. */
+function masterKey(env: Env, dataDir: string): Buffer {
+  const raw = optional(env, 'RV_MASTER_KEY');
+  if (raw !== undefined) {
+    const key = Buffer.from(raw, 'base64');
+    if (key.length !== 32) throw new ConfigError('RV_MASTER_KEY', 'must be 32 bytes, base64-encoded');
+    return key;
+  }
+  const file = join(dataDir, 'master.key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+}
+
+export const DEV_PRINCIPAL: PrincipalSeed = {
+  id: '7f1c2a3e-0d5b-4c1e-9a6f-000000000001',
+  displayName: 'recovery-vault development principal',
+  clientId: 'recovery-vault-dev',
+  clientSecret: 'recovery-vault-dev-secret',
+  roles: [{ role: 'Contributor', subscriptions: ['*'] }],
+};
+
+function principals(env: Env): PrincipalSeed[] {
+  const raw = optional(env, 'RV_PRINCIPALS');
+  const seeds: PrincipalSeed[] = bool(env, 'RV_DEV_PRINCIPAL', true) ? [DEV_PRINCIPAL] : [];
+  if (raw === undefined) return seeds;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('RV_PRINCIPALS', 'must be a JSON array of principals (see README, "Identity")');
+  }
+  if (!Array.isArray(parsed) || !parsed.every(isPrincipalSeed)) {
+    throw new ConfigError(
+      'RV_PRINCIPALS',
+      'must be a JSON array of {id, displayName, clientId?, clientSecret?, roles:[{role, subscriptions:[...]}]}',
+    );
+  }
+  return [...seeds, ...parsed];
+}
+
+function isPrincipalSeed(value: unknown): value is PrincipalSeed {
+  const p = value as PrincipalSeed;
+  return (
+    typeof p === 'object' && p !== null && typeof p.id === 'string' && typeof p.displayName === 'string' &&
+    Array.isArray(p.roles) &&
+    p.roles.every(
+      (r) => ['Contributor', 'BackupOperator', 'BackupReader'].includes(r.role) &&
+        Array.isArray(r.subscriptions) && r.subscriptions.every((s) => typeof s === 'string'),
+    )
+  );
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = resolve(str(env, 'RV_DATA_DIR', '.data'));
+  const httpsPort = int(env, 'RV_HTTPS_PORT', 8443, 0, 65535);
+  const externalJwks = url(env, 'RV_EXTERNAL_JWKS_URL', undefined, ['https:', 'http:']);
+  const externalIssuer = optional(env, 'RV_EXTERNAL_ISSUER');
+  const externalAudience = optional(env, 'RV_EXTERNAL_AUDIENCE');
+  if (externalJwks !== undefined && (externalIssuer === undefined || externalAudience === undefined)) {
+    throw new ConfigError('RV_EXTERNAL_ISSUER', 'and RV_EXTERNAL_AUDIENCE are required with RV_EXTERNAL_JWKS_URL');
+  }
+  const tlsCert = optional(env, 'RV_TLS_CERT');
+  const tlsKey = optional(env, 'RV_TLS_KEY');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError(tlsCert === undefined ? 'RV_TLS_CERT' : 'RV_TLS_KEY', 'must be set together with its pair');
+  }
+  return {
+    dataDir,
+    host: str(env, 'RV_HOST', '127.0.0.1'),
+    httpPort: int(env, 'RV_HTTP_PORT', 8080, 0, 65535),
+    httpsPort,
+    publicUrl: url(env, 'RV_PUBLIC_URL', undefined, ['https:', 'http:'])?.replace(/\/+$/, ''),
+    tls: { certFile: tlsCert, keyFile: tlsKey },
+    databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/recovery_vault', [
+      'postgresql:',
+      'postgres:',
+    ]) as string,
+    migrateOnStart: bool(env, 'RV_MIGRATE_ON_START', true),
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) as string,
+    queuePrefix: str(env, 'RV_QUEUE_PREFIX', 'recovery-vault'),
+    blobConnectionString: optional(env, 'RV_BLOB_CONNECTION_STRING'),
+    azuritePort: int(env, 'RV_AZURITE_PORT', 10000, 0, 65535),
+    blobContainerPrefix: str(env, 'RV_BLOB_CONTAINER_PREFIX', 'rv'),
+    masterKey: masterKey(env, dataDir),
+    retryAfterSeconds: int(env, 'RV_RETRY_AFTER_SECONDS', 1, 0, 3600),
+    pageSize: int(env, 'RV_PAGE_SIZE', 200, 1, 5000),
+    bodyLimitBytes: int(env, 'RV_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    workers: bool(env, 'RV_WORKERS', true),
+    logLevel: str(env, 'RV_LOG_LEVEL', 'info'),
+    token: {
+      issuer: str(env, 'RV_TOKEN_ISSUER', `https://localhost:${httpsPort}/`),
+      audiences: str(env, 'RV_TOKEN_AUDIENCES', 'https://management.azure.com/,https://management.core.windows.net/')
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+      lifetimeSeconds: int(env, 'RV_TOKEN_LIFETIME_SECONDS', 3600, 60, 86400),
+      signingKeyFile: resolve(str(env, 'RV_TOKEN_SIGNING_KEY_FILE', join(dataDir, 'token-signing-key.json'))),
+      external:
+        externalJwks !== undefined && externalIssuer !== undefined && externalAudience !== undefined
+          ? { jwksUrl: externalJwks, issuer: externalIssuer, audience: externalAudience }
+          : undefined,
+    },
+    principals: principals(env),
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The one error type the service throws for a caller-visible failure, and the factory of Azure's codes.
+ * Routes throw these; the errors plugin turns them into ARM's `{error:{code,message}}` bodies.
+ */
+export class ArmError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ArmError';
+  }
+}
+
+export const errors = {
+  badRequest: (code: string, message: string) => new ArmError(400, code, message),
+  invalidInput: (message: string) => new ArmError(400, 'BMSUserErrorInvalidInput', message),
+  invalidFilter: (message: string) => new ArmError(400, 'InvalidFilterParameter', message),
+  invalidRequestContent: (message: string) => new ArmError(400, 'InvalidRequestContent', message),
+  missingApiVersion: () =>
+    new ArmError(
+      400,
+      'MissingApiVersionParameter',
+      "The api-version query parameter (?api-version=) is required for all requests.",
+    ),
+  invalidApiVersion: (value: string) =>
+    new ArmError(
+      400,
+      'InvalidApiVersionParameter',
+      `The api-version '${value}' is invalid. The supported versions look like 'yyyy-MM-dd' or 'yyyy-MM-dd-preview'.`,
+    ),
+  unauthenticated: (message: string) =>
+    new ArmError(401, 'AuthenticationFailed', message, {
+      'www-authenticate': 'Bearer error="invalid_token"',
+    }),
+  missingToken: () =>
+    new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", {
+      'www-authenticate': 'Bearer',
+    }),
+  authorizationFailed: (principal: string, action: string, scope: string) =>
+    new ArmError(
+      403,
+      'AuthorizationFailed',
+      `The client '${principal}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid.`,
+    ),
+  subscriptionNotFound: (subscriptionId: string) =>
+    new ArmError(404, 'SubscriptionNotFound', `The subscription '${subscriptionId}' could not be found.`),
+  vaultNotFound: (resourceGroup: string, vault: string) =>
+    new ArmError(
+      404,
+      'ResourceNotFound',
+      `The Resource 'Microsoft.RecoveryServices/vaults/${vault}' under resource group '${resourceGroup}' was not found.`,
+    ),
+  resourceNotFound: (what: string) => new ArmError(404, 'ResourceNotFound', `${what} was not found.`),
+  itemNotFound: () =>
+    new ArmError(
+      404,
+      'BMSUserErrorDataSourceObjectNotFound',
+      'Item not found. Selected item might have been deleted. Please check if item is registered to the vault.',
+    ),
+  operationNotFound: (operationId: string) =>
+    new ArmError(404, 'ResourceNotFound', `The operation '${operationId}' was not found.`),
+  routeNotFound: (method: string, url: string) =>
+    new ArmError(404, 'NoRegisteredProviderFound', `No route is registered for ${method} ${url}.`),
+  methodNotAllowed: (method: string) =>
+    new ArmError(405, 'MethodNotAllowed', `The HTTP method '${method}' is not supported for this resource.`),
+  payloadTooLarge: (limit: number) =>
+    new ArmError(413, 'RequestEntityTooLarge', `The request body is larger than ${limit} bytes.`),
+  unsupportedMediaType: (type: string) =>
+    new ArmError(415, 'UnsupportedMediaType', `The content type '${type}' is not supported; send application/json.`),
+  conflict: (code: string, message: string) => new ArmError(409, code, message),
+  vaultNotEmpty: () =>
+    new ArmError(
+      400,
+      'ServiceResourceNotEmptyWithBackendMessage',
+      'Vault cannot be deleted as there are existing resources within the vault. Please delete any replicated items, registered servers, Hyper-V sites (Used for Site Recovery), policy associations for Storage Accounts (used for Azure Backup) and then delete the vault.',
+    ),
+  serviceUnavailable: (what: string) =>
+    new ArmError(503, 'ServiceUnavailable', `${what} is unavailable; retry later.`, { 'retry-after': '5' }),
+  internal: (activityId: string) =>
+    new ArmError(500, 'CloudInternalError', `An internal error occurred. Activity id: ${activityId}.`),
+} as const;

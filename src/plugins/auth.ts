@@ -1,0 +1,66 @@
+import fp from 'fastify-plugin';
+import type { FastifyRequest } from 'fastify';
+import { loadOrCreateSigningKey } from '../auth/signing-key.ts';
+import { TokenError, TokenService } from '../auth/tokens.ts';
+import { seedPrincipals } from '../auth/principals.ts';
+import { canSeeSubscription, isAuthorized, type Assignment } from '../domain/rbac.ts';
+import { errors } from '../domain/errors.ts';
+
+export interface Caller {
+  principalId: string;
+  assignments: Assignment[];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokens: TokenService;
+    /** onRequest hook for management routes: bearer token → caller → subscription visibility → role action. */
+    authorize: (request: FastifyRequest) => Promise<void>;
+  }
+  interface FastifyRequest {
+    caller: Caller | undefined;
+  }
+  interface FastifyContextConfig {
+    /** The ARM action a route performs, e.g. `Microsoft.RecoveryServices/vaults/write`. */
+    action?: string;
+  }
+}
+
+export default fp(
+  async (app) => {
+    const key = await loadOrCreateSigningKey(app.config.token.signingKeyFile);
+    app.decorate('tokens', new TokenService(app.config.token, key, () => app.clock.now()));
+    await seedPrincipals(app.db, app.config.principals);
+    app.decorateRequest('caller', undefined);
+
+    app.decorate('authorize', async (request: FastifyRequest) => {
+      const header = request.headers.authorization;
+      if (header === undefined) throw errors.missingToken();
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (match?.[1] === undefined) throw errors.unauthenticated("The 'Authorization' header must be 'Bearer <token>'.");
+      let principalId: string;
+      try {
+        principalId = (await app.tokens.verify(match[1])).principalId;
+      } catch (error) {
+        if (error instanceof TokenError) throw errors.unauthenticated(error.message);
+        throw error;
+      }
+      const assignments = await app.db.roleAssignment.findMany({
+        where: { principalId },
+        select: { role: true, subscriptionId: true },
+      });
+      request.caller = { principalId, assignments };
+
+      const action = request.routeOptions.config.action;
+      if (action === undefined) throw new Error(`route ${request.routeOptions.url} declares no action`);
+      const subscriptionId = (request.params as { subscriptionId?: string }).subscriptionId;
+      if (subscriptionId !== undefined && !canSeeSubscription(assignments, subscriptionId)) {
+        throw errors.subscriptionNotFound(subscriptionId);
+      }
+      if (!isAuthorized(assignments, subscriptionId, action)) {
+        throw errors.authorizationFailed(principalId, action, request.url.split('?')[0] ?? '');
+      }
+    });
+  },
+  { name: 'auth', dependencies: ['config', 'db', 'clock'] },
+);

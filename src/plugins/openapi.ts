@@ -1,0 +1,34 @@
+import fp from 'fastify-plugin';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { ErrorResponse } from '../routes/arm/shared/schemas.ts';
+
+/** The OpenAPI document, built from the routes' schemas; `npm run openapi` writes it to openapi/openapi.json. */
+export default fp(
+  async (app) => {
+    app.addSchema(ErrorResponse);
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'recovery-vault',
+          description:
+            'A local emulator of the Azure Recovery Services vault (SQL Server in Azure VM backup): the ARM management API, the agent protocol and the emulator controls.',
+          version: '0.1.0',
+        },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+        security: [{ bearer: [] }],
+        tags: [
+          { name: 'identity', description: 'Built-in token issuer' },
+          { name: 'vaults', description: 'Microsoft.RecoveryServices/vaults' },
+          { name: 'vault configuration', description: 'Backup configuration, storage configuration and usage of a vault' },
+          { name: 'operations', description: 'Asynchronous operation status and results' },
+          { name: 'health', description: 'Liveness and readiness' },
+        ],
+      },
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+  },
+  { name: 'openapi' },
+);

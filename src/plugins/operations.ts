@@ -1,0 +1,109 @@
+import fp from 'fastify-plugin';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Operation } from '../generated/prisma/client.ts';
+import { errors, type ArmError } from '../domain/errors.ts';
+import { armUrl } from '../routes/arm/shared/urls.ts';
+
+export interface VaultScope {
+  subscriptionId: string;
+  resourceGroup: string;
+  vaultName: string;
+}
+
+export interface OperationUrls {
+  /** Path answered with the OperationStatus body (Azure-AsyncOperation). */
+  status?: string;
+  /** Path answered 202 while running, then with the result (Location). */
+  result?: string;
+}
+
+export interface Operations {
+  /** Records an InProgress operation and queues its work (handled by jobs/operation-handlers.ts). */
+  start(scope: VaultScope, kind: string, target: Record<string, unknown>, jobId?: string): Promise<Operation>;
+  /** Answers 202 with Azure-AsyncOperation / Location / Retry-After pointing at the operation. */
+  accepted(request: FastifyRequest, reply: FastifyReply, operation: Operation, urls: OperationUrls): FastifyReply;
+  /** An operation of this vault, else 404 — whatever the case of the names in the path. */
+  find(scope: VaultScope, operationId: string): Promise<Operation>;
+  succeed(operationId: string, jobId?: string): Promise<void>;
+  fail(operationId: string, error: ArmError): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    operations: Operations;
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export default fp(
+  async (app) => {
+    const operations: Operations = {
+      async start(scope, kind, target, jobId) {
+        const operation = await app.db.operation.create({
+          data: {
+            subscriptionId: scope.subscriptionId.toLowerCase(),
+            resourceGroupKey: scope.resourceGroup.toLowerCase(),
+            vaultNameKey: scope.vaultName.toLowerCase(),
+            kind,
+            target: target as object,
+            jobId: jobId ?? null,
+            startTime: app.clock.now(),
+          },
+        });
+        await app.queues.operations.add(kind, { operationId: operation.id }, {
+          jobId: operation.id,
+          attempts: 3,
+          backoff: { type: 'exponential', delay: 500 },
+          removeOnComplete: 1000,
+          removeOnFail: 5000,
+        });
+        return operation;
+      },
+
+      accepted(request, reply, operation, urls) {
+        if (urls.status !== undefined) reply.header('azure-asyncoperation', armUrl(request, urls.status));
+        if (urls.result !== undefined) reply.header('location', armUrl(request, urls.result));
+        if (app.config.retryAfterSeconds > 0) reply.header('retry-after', String(app.config.retryAfterSeconds));
+        return reply.code(202).send();
+      },
+
+      async find(scope, operationId) {
+        const operation = UUID.test(operationId)
+          ? await app.db.operation.findUnique({ where: { id: operationId.toLowerCase() } })
+          : null;
+        if (
+          operation === null ||
+          operation.subscriptionId !== scope.subscriptionId.toLowerCase() ||
+          operation.resourceGroupKey !== scope.resourceGroup.toLowerCase() ||
+          operation.vaultNameKey !== scope.vaultName.toLowerCase()
+        ) {
+          throw errors.operationNotFound(operationId);
+        }
+        return operation;
+      },
+
+      async succeed(operationId, jobId) {
+        await app.db.operation.updateMany({
+          where: { id: operationId, status: 'InProgress' },
+          data: { status: 'Succeeded', endTime: app.clock.now(), ...(jobId === undefined ? {} : { jobId }) },
+        });
+      },
+
+      async fail(operationId, error) {
+        await app.db.operation.updateMany({
+          where: { id: operationId, status: 'InProgress' },
+          data: {
+            status: 'Failed',
+            endTime: app.clock.now(),
+            errorStatus: error.statusCode,
+            errorCode: error.code,
+            errorMessage: error.message,
+          },
+        });
+      },
+    };
+    app.decorate('operations', operations);
+  },
+  { name: 'operations', dependencies: ['db', 'queues', 'clock'] },
+);

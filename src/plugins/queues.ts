@@ -1,0 +1,46 @@
+import fp from 'fastify-plugin';
+import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
+import { QUEUE_NAMES, type QueueName } from '../jobs/queue-names.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    redis: Redis;
+    queues: Record<QueueName, Queue>;
+  }
+}
+
+/**
+ * BullMQ queues on Redis. Producers use a connection that fails fast (no offline queue), so an API request never
+ * hangs on a Redis outage; workers get their own blocking connections (see jobs/workers.ts).
+ */
+export default fp(
+  async (app) => {
+    const redis = new Redis(app.config.redisUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 5_000,
+    });
+    redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        redis.disconnect();
+        reject(new Error(`cannot connect to Redis at ${app.config.redisUrl}`));
+      }, 10_000);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    const queues = Object.fromEntries(
+      QUEUE_NAMES.map((name) => [name, new Queue(name, { connection: redis, prefix: app.config.queuePrefix })]),
+    ) as Record<QueueName, Queue>;
+    app.decorate('redis', redis);
+    app.decorate('queues', queues);
+    app.addHook('onClose', async () => {
+      await Promise.all(Object.values(queues).map((queue) => queue.close()));
+      redis.disconnect();
+    });
+  },
+  { name: 'queues', dependencies: ['config'] },
+);

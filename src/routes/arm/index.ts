@@ -1,0 +1,19 @@
+import type { FastifyInstance } from 'fastify';
+import { requireApiVersion } from './shared/api-version.ts';
+import vaultRoutes from './vaults.ts';
+import vaultConfigRoutes from './vault-config.ts';
+import vaultOperationRoutes from './vault-operations.ts';
+
+/**
+ * The Microsoft.RecoveryServices management plane (what the Azure SDKs call). Every route here authenticates the
+ * bearer token, authorises the route's action on its subscription, and requires an api-version — in that order,
+ * as ARM's front door does.
+ */
+export default async function armRoutes(app: FastifyInstance) {
+  app.decorateRequest('apiVersion', '');
+  app.addHook('onRequest', app.authorize);
+  app.addHook('onRequest', requireApiVersion);
+  await app.register(vaultRoutes);
+  await app.register(vaultConfigRoutes);
+  await app.register(vaultOperationRoutes);
+}

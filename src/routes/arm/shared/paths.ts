@@ -1,0 +1,16 @@
+/** Route patterns and resource ids of the management plane, in one place. */
+export const SUBSCRIPTION = '/subscriptions/:subscriptionId';
+export const RESOURCE_GROUP = `${SUBSCRIPTION}/resourceGroups/:resourceGroupName`;
+export const PROVIDER = 'providers/Microsoft.RecoveryServices';
+export const VAULT = `${RESOURCE_GROUP}/${PROVIDER}/vaults/:vaultName`;
+
+export interface VaultRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+/** A vault's ARM id, with the names as they were created. */
+export function vaultId(vault: VaultRef): string {
+  return `/subscriptions/${vault.subscriptionId}/resourceGroups/${vault.resourceGroup}/${PROVIDER}/vaults/${vault.name}`;
+}

@@ -1,0 +1,62 @@
+import { Type, type TSchema } from 'typebox';
+
+/** ARM's error body; every route documents it as its default response. */
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }),
+  },
+  { $id: 'ErrorResponse', description: 'ARM error: {error:{code,message}}' },
+);
+
+export const ApiVersionQuery = Type.Object(
+  {
+    'api-version': Type.Optional(Type.String({ description: 'Any yyyy-MM-dd[-preview] version; echoed in generated URLs' })),
+  },
+  { additionalProperties: true },
+);
+
+export const ListQuery = Type.Object(
+  {
+    'api-version': Type.Optional(Type.String()),
+    $filter: Type.Optional(Type.String({ maxLength: 4096 })),
+    $skipToken: Type.Optional(Type.String({ maxLength: 4096 })),
+    $top: Type.Optional(Type.String({ maxLength: 16 })),
+  },
+  { additionalProperties: true },
+);
+
+/** Free-form JSON object (tags, echoed properties). */
+export const AnyObject = Type.Object({}, { additionalProperties: true });
+
+const errorResponses = { '4xx': Type.Ref('ErrorResponse'), '5xx': Type.Ref('ErrorResponse') };
+
+/** Response map for a route: the given success bodies plus ARM errors. */
+export function responses(success: Record<number, TSchema>) {
+  return { ...success, ...errorResponses };
+}
+
+/** The list envelope: `value` plus an absolute `nextLink` when more pages exist. */
+export function listOf(item: TSchema) {
+  return Type.Object({ value: Type.Array(item), nextLink: Type.Optional(Type.String()) });
+}
+
+export const Empty = Type.Null({ description: 'No body' });
+
+const name = (description: string) => Type.String({ minLength: 1, maxLength: 260, description });
+
+export const SubscriptionParams = Type.Object({ subscriptionId: name('Subscription id') });
+export const ResourceGroupParams = Type.Object({
+  subscriptionId: name('Subscription id'),
+  resourceGroupName: name('Resource group'),
+});
+export const VaultParams = Type.Object({
+  subscriptionId: name('Subscription id'),
+  resourceGroupName: name('Resource group'),
+  vaultName: name('Vault name'),
+});
+export const VaultOperationParams = Type.Object({
+  subscriptionId: name('Subscription id'),
+  resourceGroupName: name('Resource group'),
+  vaultName: name('Vault name'),
+  operationId: name('Operation id'),
+});

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import type { Vault } from '../../../generated/prisma/client.ts';
+import { errors } from '../../../domain/errors.ts';
+
+export interface VaultPathParams {
+  subscriptionId: string;
+  resourceGroupName: string;
+  vaultName: string;
+}
+
+/** The vault a path names (case-insensitively), or ARM's 404. */
+export async function findVault(app: FastifyInstance, params: VaultPathParams): Promise<Vault> {
+  const vault = await app.db.vault.findUnique({
+    where: {
+      subscriptionId_resourceGroupKey_nameKey: {
+        subscriptionId: params.subscriptionId.toLowerCase(),
+        resourceGroupKey: params.resourceGroupName.toLowerCase(),
+        nameKey: params.vaultName.toLowerCase(),
+      },
+    },
+  });
+  if (vault === null) throw errors.vaultNotFound(params.resourceGroupName, params.vaultName);
+  return vault;
+}
+
+/**
+ * What a vault holds that blocks its deletion and locks its storage redundancy. Containers and protected items
+ * (soft-deleted ones included) join these counts as the registration and protection features add their tables.
+ */
+export async function vaultContents(_app: FastifyInstance, _vault: Vault): Promise<{ containers: number; protectedItems: number }> {
+  return { containers: 0, protectedItems: 0 };
+}

@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { loadConfig, type Config, type PrincipalSeed } from '../../src/config.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
+
+export interface TestServer extends RunningServer {
+  config: Config;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real service on ephemeral HTTPS and HTTP ports, against the run's Postgres database, Redis (own queue prefix)
+ * and Azurite. Extra environment overrides the defaults, exactly as a user's environment would.
+ */
+export async function startTestServer(env: Record<string, string> = {}, principals: PrincipalSeed[] = []): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'recovery-vault-server-'));
+  const config = loadConfig({
+    RV_DATA_DIR: dataDir,
+    RV_HTTPS_PORT: '0',
+    RV_HTTP_PORT: '0',
+    RV_LOG_LEVEL: 'warn',
+    DATABASE_URL: inject('databaseUrl'),
+    RV_MIGRATE_ON_START: 'false',
+    RV_BLOB_CONNECTION_STRING: inject('blobConnectionString'),
+    RV_TLS_CERT: inject('tlsCertFile'),
+    RV_TLS_KEY: inject('tlsKeyFile'),
+    RV_QUEUE_PREFIX: `rv-test-${randomUUID()}`,
+    RV_RETRY_AFTER_SECONDS: '0',
+    RV_PRINCIPALS: JSON.stringify(principals),
+    ...env,
+  });
+  const server = await startServer(config);
+  return {
+    ...server,
+    config,
+    async stop() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A principal with one role on the given subscriptions, with a random id and secret. */
+export function principalWith(role: PrincipalSeed['roles'][number]['role'], subscriptions: string[]): PrincipalSeed & { clientId: string; clientSecret: string } {
+  const id = randomUUID();
+  return {
+    id,
+    displayName: `${role} test principal`,
+    clientId: `client-${id}`,
+    clientSecret: randomUUID(),
+    roles: [{ role, subscriptions }],
+  };
+}
