@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import formbody from '@fastify/formbody';
 import type { Config } from './config.ts';
 import type { TlsMaterial } from './tls.ts';
 import configPlugin from './plugins/config.ts';
@@ -52,7 +51,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(errorsPlugin);
   await app.register(requestIds);
   await app.register(openapi);
-  await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(db);
   await app.register(queues);
   await app.register(blobStore);

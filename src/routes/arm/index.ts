@@ -11,6 +11,8 @@ import vaultOperationRoutes from './vault-operations.ts';
  */
 export default async function armRoutes(app: FastifyInstance) {
   app.decorateRequest('apiVersion', '');
+  // Management bodies are JSON only; anything else is a 415, not a string the schema then rejects.
+  app.removeContentTypeParser(['text/plain']);
   app.addHook('onRequest', app.authorize);
   app.addHook('onRequest', requireApiVersion);
   await app.register(vaultRoutes);

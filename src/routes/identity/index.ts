@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import formbody from '@fastify/formbody';
 import { Type, type Static } from 'typebox';
 import { ArmError } from '../../domain/errors.ts';
 import { verifySecret } from '../../auth/secrets.ts';
@@ -34,6 +35,8 @@ const oauthError = (status: number, code: string, message: string) => new ArmErr
  * body with OAuth's codes (`invalid_client`, `unsupported_grant_type`, …).
  */
 const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Form bodies exist only here, as Entra ID's token endpoint takes them; the management plane is JSON only.
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
   const issue = async (request: FastifyRequest<{ Body: Static<typeof TokenRequest>; Params: { tenantId?: string } }>) => {
     const body = request.body;
     if (body.grant_type !== 'client_credentials') {
