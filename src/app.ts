@@ -34,6 +34,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestIdHeader: false,
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: 'idle',
+    ...(options.tls === undefined ? {} : { listenTextResolver: (address: string) => `HTTPS listening at ${address.replace(/^http:/, 'https:')}` }),
     // ARM paths and names are case-insensitive. (Fastify 5 no longer treats `;` as a query delimiter, which
     // names such as VMAppContainer;Compute;rg;vm rely on.)
     routerOptions: { caseSensitive: false, maxParamLength: 1024 },

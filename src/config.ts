@@ -189,7 +189,8 @@ export function loadConfig(env: Env = process.env): Config {
     workers: bool(env, 'RV_WORKERS', true),
     logLevel: str(env, 'RV_LOG_LEVEL', 'info'),
     token: {
-      issuer: str(env, 'RV_TOKEN_ISSUER', `https://localhost:${httpsPort}/`),
+      // Independent of ports, so a token from `recovery-vault token` fits whatever port the server listens on.
+      issuer: str(env, 'RV_TOKEN_ISSUER', 'https://localhost/recovery-vault/'),
       audiences: str(env, 'RV_TOKEN_AUDIENCES', 'https://management.azure.com/,https://management.core.windows.net/')
         .split(',')
         .map((a) => a.trim())
