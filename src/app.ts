@@ -15,10 +15,12 @@ import queues from './plugins/queues.ts';
 import blobStore from './plugins/blob-store.ts';
 import auth from './plugins/auth.ts';
 import operations from './plugins/operations.ts';
+import agentCommands from './plugins/agent-commands.ts';
 import workers from './plugins/workers.ts';
 import healthRoutes from './routes/health.ts';
 import identityRoutes from './routes/identity/index.ts';
 import armRoutes from './routes/arm/index.ts';
+import agentRoutes from './routes/agent/index.ts';
 
 export interface BuildOptions {
   /** Serve HTTPS with this certificate (the server also listens on plain HTTP; see server.ts). */
@@ -57,10 +59,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(blobStore);
   await app.register(auth);
   await app.register(operations);
+  await app.register(agentCommands);
   await app.register(workers);
 
   await app.register(healthRoutes);
   await app.register(identityRoutes);
   await app.register(armRoutes);
+  await app.register(agentRoutes);
   return app as unknown as FastifyInstance;
 }

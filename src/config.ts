@@ -42,6 +42,14 @@ export interface Config {
     external: { jwksUrl: string; issuer: string; audience: string } | undefined;
   };
   principals: PrincipalSeed[];
+  agent: {
+    credentialsLifetimeHours: number;
+    tokenLifetimeSeconds: number;
+    heartbeatSeconds: number;
+    unhealthyAfterSeconds: number;
+    commandLeaseSeconds: number;
+    commandTimeoutSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -203,5 +211,13 @@ export function loadConfig(env: Env = process.env): Config {
           : undefined,
     },
     principals: principals(env),
+    agent: {
+      credentialsLifetimeHours: int(env, 'RV_CREDENTIALS_LIFETIME_HOURS', 48, 1, 24 * 365),
+      tokenLifetimeSeconds: int(env, 'RV_AGENT_TOKEN_LIFETIME_SECONDS', 7 * 86400, 60, 365 * 86400),
+      heartbeatSeconds: int(env, 'RV_AGENT_HEARTBEAT_SECONDS', 30, 1, 3600),
+      unhealthyAfterSeconds: int(env, 'RV_AGENT_UNHEALTHY_AFTER_SECONDS', 180, 1, 86400),
+      commandLeaseSeconds: int(env, 'RV_AGENT_COMMAND_LEASE_SECONDS', 60, 1, 3600),
+      commandTimeoutSeconds: int(env, 'RV_AGENT_COMMAND_TIMEOUT_SECONDS', 900, 1, 86400),
+    },
   };
 }

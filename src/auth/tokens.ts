@@ -16,6 +16,15 @@ export interface VerifiedToken {
 
 export class TokenError extends Error {}
 
+/** Agent tokens carry this audience, which the management plane never accepts (and vice versa). */
+const AGENT_AUDIENCE = 'urn:recovery-vault:agent';
+
+export interface AgentClaims {
+  containerId: string;
+  /** The container's token generation when issued; unregistering bumps it, revoking older tokens. */
+  generation: number;
+}
+
 /**
  * Issues the emulator's own tokens (ES256, like Entra ID's shape: iss, aud, sub, oid, tid, appid) and verifies
  * them — or, when configured, tokens of an external issuer fetched by JWKS URL.
@@ -56,6 +65,36 @@ export class TokenService {
       .setExpirationTime(issuedAt + expiresIn)
       .sign(this.key.privateKey);
     return { accessToken, expiresIn };
+  }
+
+  /** A token scoped to one protection container, for that VM's agent. */
+  async issueAgent(claims: AgentClaims, lifetimeSeconds: number): Promise<{ token: string; expiresAt: Date }> {
+    const issuedAt = Math.floor(this.now().getTime() / 1000);
+    const token = await new SignJWT({ gen: claims.generation })
+      .setProtectedHeader({ alg: 'ES256', kid: this.key.kid, typ: 'JWT' })
+      .setIssuer(this.config.issuer)
+      .setAudience(AGENT_AUDIENCE)
+      .setSubject(claims.containerId)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + lifetimeSeconds)
+      .sign(this.key.privateKey);
+    return { token, expiresAt: new Date((issuedAt + lifetimeSeconds) * 1000) };
+  }
+
+  async verifyAgent(token: string): Promise<AgentClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.localKeys, {
+        issuer: this.config.issuer,
+        audience: AGENT_AUDIENCE,
+        algorithms: ['ES256'],
+        currentDate: this.now(),
+      });
+      if (typeof payload.sub !== 'string' || typeof payload.gen !== 'number') throw new TokenError('The agent token is malformed.');
+      return { containerId: payload.sub, generation: payload.gen };
+    } catch (error) {
+      if (error instanceof TokenError) throw error;
+      throw new TokenError(describe(error));
+    }
   }
 
   async verify(token: string): Promise<VerifiedToken> {

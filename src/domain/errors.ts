@@ -45,6 +45,8 @@ export const errors = {
       'AuthorizationFailed',
       `The client '${principal}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid.`,
     ),
+  agentForbidden: (containerName: string) =>
+    new ArmError(403, 'UserErrorAgentNotAuthorizedForContainer', `The agent token does not belong to container '${containerName}'.`),
   subscriptionNotFound: (subscriptionId: string) =>
     new ArmError(404, 'SubscriptionNotFound', `The subscription '${subscriptionId}' could not be found.`),
   vaultNotFound: (resourceGroup: string, vault: string) =>
@@ -76,6 +78,12 @@ export const errors = {
       400,
       'ServiceResourceNotEmptyWithBackendMessage',
       'Vault cannot be deleted as there are existing resources within the vault. Please delete any replicated items, registered servers, Hyper-V sites (Used for Site Recovery), policy associations for Storage Accounts (used for Azure Backup) and then delete the vault.',
+    ),
+  extensionNotReachable: (seconds: number) =>
+    new ArmError(
+      400,
+      'WorkloadExtensionNotReachable',
+      `The workload extension on the VM did not answer within ${seconds} seconds. Check that the VM is running and its agent can reach the vault, then re-register the container.`,
     ),
   serviceUnavailable: (what: string) =>
     new ArmError(503, 'ServiceUnavailable', `${what} is unavailable; retry later.`, { 'retry-after': '5' }),

@@ -12,6 +12,7 @@ export const ROLE_ACTIONS: Record<BuiltInRole, readonly string[]> = {
   Contributor: ['*'],
   BackupOperator: [
     ...READ,
+    `${RS}/vaults/backupRegistrationCredentials/action`,
     `${RS}/vaults/backupFabrics/refreshContainers/action`,
     `${RS}/vaults/backupFabrics/protectionContainers/write`,
     `${RS}/vaults/backupFabrics/protectionContainers/inquire/action`,

@@ -1,10 +1,23 @@
 import type { FastifyInstance } from 'fastify';
-import type { Operation } from '../generated/prisma/client.ts';
+import type { AgentCommand, Operation } from '../generated/prisma/client.ts';
 import { deleteVault } from './vault-deletion.ts';
+import { containerInquiry, containerRefresh, containerRegistration, containerUnregistration } from './container-operations.ts';
 
-/** The work behind each kind of asynchronous operation; each must be safe to run again after a crash. */
-export type OperationHandler = (app: FastifyInstance, operation: Operation) => Promise<{ jobId?: string } | void>;
+/**
+ * The work behind one kind of asynchronous operation. `run` must be safe to repeat after a crash. An operation
+ * that needs a VM's agent issues a command and returns `waitForAgent`; `onAgentResult` then finishes it when the
+ * agent answers (throw an ArmError to fail it), and `onTimeout` cleans up if it never does.
+ */
+export interface OperationHandler {
+  run(app: FastifyInstance, operation: Operation): Promise<{ waitForAgent?: boolean } | void>;
+  onAgentResult?(app: FastifyInstance, operation: Operation, command: AgentCommand): Promise<void>;
+  onFailure?(app: FastifyInstance, operation: Operation, code: string, message: string): Promise<void>;
+}
 
 export const operationHandlers: Record<string, OperationHandler> = {
-  'vault.delete': deleteVault,
+  'vault.delete': { run: deleteVault },
+  'fabric.refresh': containerRefresh,
+  'container.register': containerRegistration,
+  'container.inquire': containerInquiry,
+  'container.unregister': containerUnregistration,
 };

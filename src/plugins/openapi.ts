@@ -16,13 +16,21 @@ export default fp(
             'A local emulator of the Azure Recovery Services vault (SQL Server in Azure VM backup): the ARM management API, the agent protocol and the emulator controls.',
           version: '0.1.0',
         },
-        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+        components: {
+          securitySchemes: {
+            bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'management token (/oauth2/token or an external issuer)' },
+            agentToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'agent token from /agent/v1/register, valid for one container' },
+          },
+        },
         security: [{ bearer: [] }],
         tags: [
           { name: 'identity', description: 'Built-in token issuer' },
           { name: 'vaults', description: 'Microsoft.RecoveryServices/vaults' },
           { name: 'vault configuration', description: 'Backup configuration, storage configuration and usage of a vault' },
           { name: 'operations', description: 'Asynchronous operation status and results' },
+          { name: 'containers', description: 'VM registration: credentials, refresh, protectable containers, register, unregister, inquire' },
+          { name: 'discovery', description: 'Protectable items and workload items found by inquiry' },
+          { name: 'agent', description: 'The agent protocol between a VM (coordinator + SQL plugin) and the vault' },
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { Worker, type Job } from 'bullmq';
 import { ArmError, errors } from '../domain/errors.ts';
 import { operationHandlers } from '../jobs/operation-handlers.ts';
+import { failOperation } from '../jobs/agent-results.ts';
 
 /**
  * The BullMQ workers, in this process when RV_WORKERS is on (the default single-process mode); `src/worker.ts`
@@ -14,23 +15,47 @@ export default fp(
     const connection = new Redis(app.config.redisUrl, { maxRetriesPerRequest: null });
     connection.on('error', (error) => app.log.warn({ err: error }, 'worker redis connection error'));
 
+    const runOperation = async (job: Job<{ operationId: string }>) => {
+      const operation = await app.db.operation.findUnique({ where: { id: job.data.operationId } });
+      if (operation === null || operation.status !== 'InProgress') return;
+      const handler = operationHandlers[operation.kind];
+      try {
+        if (handler === undefined) throw new Error(`no handler for operation kind '${operation.kind}'`);
+        const outcome = await handler.run(app, operation);
+        if (outcome?.waitForAgent === true) {
+          // The agent's result finishes it (jobs/agent-results.ts); this deadline fails it if none comes.
+          await app.queues.operations.add('deadline', { operationId: operation.id }, {
+            jobId: `deadline-${operation.id}`,
+            delay: app.config.agent.commandTimeoutSeconds * 1000,
+            removeOnComplete: true,
+            removeOnFail: true,
+          });
+          return;
+        }
+        await app.operations.succeed(operation.id);
+      } catch (error) {
+        if (error instanceof ArmError) return failOperation(app, operation, error);
+        const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        if (lastAttempt) await failOperation(app, operation, errors.internal(operation.id));
+        throw error;
+      }
+    };
+
+    const expireOperation = async (job: Job<{ operationId: string }>) => {
+      const operation = await app.db.operation.findUnique({ where: { id: job.data.operationId } });
+      if (operation === null || operation.status !== 'InProgress') return;
+      const error = errors.extensionNotReachable(app.config.agent.commandTimeoutSeconds);
+      // A command the agent never answered must not be applied later.
+      await app.db.agentCommand.updateMany({
+        where: { operationId: operation.id, status: { in: ['Pending', 'Delivered', 'Acknowledged'] } },
+        data: { status: 'Failed', errorCode: error.code, errorMessage: error.message, completedAt: app.clock.now() },
+      });
+      await failOperation(app, operation, error);
+    };
+
     const operations = new Worker(
       'operations',
-      async (job: Job<{ operationId: string }>) => {
-        const operation = await app.db.operation.findUnique({ where: { id: job.data.operationId } });
-        if (operation === null || operation.status !== 'InProgress') return;
-        const handler = operationHandlers[operation.kind];
-        try {
-          if (handler === undefined) throw new Error(`no handler for operation kind '${operation.kind}'`);
-          const outcome = await handler(app, operation);
-          await app.operations.succeed(operation.id, outcome?.jobId);
-        } catch (error) {
-          if (error instanceof ArmError) return app.operations.fail(operation.id, error);
-          const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-          if (lastAttempt) await app.operations.fail(operation.id, errors.internal(operation.id));
-          throw error;
-        }
-      },
+      async (job: Job<{ operationId: string }>) => (job.name === 'deadline' ? expireOperation(job) : runOperation(job)),
       { connection, prefix: app.config.queuePrefix, concurrency: 8 },
     );
     operations.on('failed', (job, error) => app.log.warn({ err: error, jobId: job?.id }, 'operation attempt failed'));
@@ -40,5 +65,5 @@ export default fp(
       connection.disconnect();
     });
   },
-  { name: 'workers', dependencies: ['db', 'queues', 'blob-store', 'operations'] },
+  { name: 'workers', dependencies: ['db', 'queues', 'blob-store', 'operations', 'agent-commands'] },
 );

@@ -3,6 +3,9 @@ import { requireApiVersion } from './shared/api-version.ts';
 import vaultRoutes from './vaults.ts';
 import vaultConfigRoutes from './vault-config.ts';
 import vaultOperationRoutes from './vault-operations.ts';
+import registrationCredentialRoutes from './registration-credentials.ts';
+import containerRoutes from './containers.ts';
+import protectableItemRoutes from './protectable-items.ts';
 
 /**
  * The Microsoft.RecoveryServices management plane (what the Azure SDKs call). Every route here authenticates the
@@ -18,4 +21,7 @@ export default async function armRoutes(app: FastifyInstance) {
   await app.register(vaultRoutes);
   await app.register(vaultConfigRoutes);
   await app.register(vaultOperationRoutes);
+  await app.register(registrationCredentialRoutes);
+  await app.register(containerRoutes);
+  await app.register(protectableItemRoutes);
 }

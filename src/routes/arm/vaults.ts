@@ -8,7 +8,7 @@ import { createWrappedDataKey } from '../../storage/keys.ts';
 import { AnyObject, listOf, ListQuery, ResourceGroupParams, responses, SubscriptionParams, VaultParams, Empty, ApiVersionQuery } from './shared/schemas.ts';
 import { PROVIDER, RESOURCE_GROUP, SUBSCRIPTION, VAULT, vaultId } from './shared/paths.ts';
 import { findVault, vaultContents } from './shared/vault-lookup.ts';
-import { page } from './shared/paging.ts';
+import { afterPair, page } from './shared/paging.ts';
 
 const Sku = Type.Object(
   { name: Type.Union([Type.Literal('RS0'), Type.Literal('Standard')]), tier: Type.Optional(Type.String({ maxLength: 64 })) },
@@ -358,13 +358,7 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
       path: `/subscriptions/${subscriptionId}/${PROVIDER}/vaults`,
       fetch: (after, take) =>
         app.db.vault.findMany({
-          where:
-            after === undefined
-              ? where
-              : {
-                  ...where,
-                  OR: [{ nameKey: { gt: after[0] } }, { nameKey: after[0] ?? '', resourceGroupKey: { gt: after[1] ?? '' } }],
-                },
+          where: { ...where, ...afterPair('nameKey', 'resourceGroupKey', after) },
           orderBy: [{ nameKey: 'asc' }, { resourceGroupKey: 'asc' }],
           take,
         }),

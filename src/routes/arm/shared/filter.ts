@@ -17,11 +17,11 @@ export function readFilter<K extends string>(request: FastifyRequest, spec: Reco
 }
 
 /** The value of `key eq '…'`, if the filter has one; case-insensitively matched against `allowed` when given. */
-export function filterEquals<K extends string>(filter: BoundFilter<K>, key: K, allowed?: readonly string[]): string | undefined {
+export function filterEquals<K extends string, V extends string = string>(filter: BoundFilter<K>, key: K, allowed?: readonly V[]): V | undefined {
   const clause = filter[key]?.find((c) => c.op === 'eq');
   if (clause === undefined) return undefined;
   const value = String(clause.value);
-  if (allowed === undefined) return value;
+  if (allowed === undefined) return value as V;
   const match = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
   if (match === undefined) {
     throw errors.invalidFilter(`Invalid $filter: unsupported value '${value}' for '${key}'; supported: ${allowed.join(', ')}`);

@@ -64,3 +64,10 @@ function decodeSkipToken(token: string | undefined): Cursor | undefined {
   }
   return cursor;
 }
+
+/** The Prisma condition "(a, b) > (cursor[0], cursor[1])" for a two-column keyset. */
+export function afterPair<A extends string, B extends string>(a: A, b: B, after: Cursor | undefined) {
+  if (after === undefined) return {};
+  const [first = '', second = ''] = after;
+  return { OR: [{ [a]: { gt: first } }, { [a]: first, [b]: { gt: second } }] } as unknown as Record<A | B, unknown>;
+}

@@ -1,0 +1,460 @@
+/**
+ * Discovery fidelity (issue 3, point 4): turns the inventory an agent reports into what the vault shows after an
+ * inquiry — the SQL instances and databases (each protectable or not, with a reason) and the container's
+ * `extendedInfo.inquiryInfo` (reference §2.3).
+ *
+ * Pure logic: no I/O. The caller maps the result onto `backupProtectableItems`, workload items and the container.
+ *
+ * Codes: `UserErrorSQLNoSysadminMembership` is Azure's (reference §6.1). Azure documents the other rules (support
+ * matrix, naming rules of §6.2) but not the codes it reports for them, so every other code in `DISCOVERY_CODES` is
+ * CHOSEN by this emulator, in Azure's `UserError…` style.
+ *
+ * Choices where Azure is vague (each repeated at the rule):
+ * - One reason per database: the first rule that applies, in the order instance-level (unsupported version, FCI),
+ *   snapshot, mirror, name characters, case-only duplicate, state, file count, file path length.
+ * - Instances whose version is unsupported or that are FCIs are still listed (not protectable), with their databases
+ *   (not protectable, same code); inquiry itself succeeds. Only a missing sysadmin membership (the plugin cannot
+ *   enumerate databases) or a Linux VM fails the inquiry.
+ * - `itemCount` counts every item the inquiry lists (instances + databases, protectable or not);
+ *   `protectableItemCount` (reference §2.3 `inquiryValidation`) counts those with `isProtectable: true`.
+ */
+import type { InventoryDatabase, InventoryInstance } from '../routes/agent/protocol.ts';
+
+export type DataDirectoryPath = InventoryInstance['dataDirectoryPaths'][number];
+
+/**
+ * Type aliases, not interfaces, for the JSON-shaped details: a type literal is assignable to an index-signature type
+ * such as Prisma's `InputJsonObject`, so callers can store these as JSON columns without casts.
+ */
+export type NotProtectableReason = {
+  code: string;
+  message: string;
+};
+
+export type InquiryErrorDetail = {
+  code: string;
+  message: string;
+  recommendations: string[];
+};
+
+export interface DiscoveredDatabase {
+  instanceName: string;
+  /** The database name, as SQL Server spells it (the protectable item's friendlyName). */
+  name: string;
+  /** The protectable item name: `SQLDataBase;<instance>;<db>`, keeping both spellings. */
+  itemName: string;
+  recoveryModel: string;
+  isReadOnly: boolean;
+  /** `sys.databases.state_desc` as reported; `ONLINE` when the agent did not say. */
+  state: string;
+  isProtectable: boolean;
+  notProtectableReason?: NotProtectableReason;
+  fileCount: number;
+  sizeBytes?: number;
+  files: DataDirectoryPath[];
+}
+
+export interface DiscoveredInstance {
+  name: string;
+  /** The protectable item name: `SQLInstance;<instance>`. */
+  itemName: string;
+  version: string;
+  edition: string;
+  isProtectable: boolean;
+  notProtectableReason?: NotProtectableReason;
+  dataDirectoryPaths: DataDirectoryPath[];
+  /** Set when the inquiry could not enumerate this instance's databases (none of them are listed). */
+  inquiryError?: InquiryErrorDetail;
+}
+
+export type InquiryValidation = {
+  status: 'Success' | 'Failed';
+  errorDetail?: InquiryErrorDetail;
+  additionalDetail?: string;
+  protectableItemCount: number;
+};
+
+export type InquiryInfo = {
+  status: 'Success' | 'Failed';
+  errorDetail?: InquiryErrorDetail;
+  inquiryDetails: [{ type: 'SQL'; itemCount: number; inquiryValidation: InquiryValidation }];
+};
+
+export interface InquiryResult {
+  /** Sorted by name, case-insensitively. */
+  instances: DiscoveredInstance[];
+  /** Sorted by instance name, then database name, case-insensitively (ties: ordinal, so `Sales` before `sales`). */
+  databases: DiscoveredDatabase[];
+  inquiryInfo: InquiryInfo;
+}
+
+/** The codes discovery reports. Only `noSysadmin` is Azure's documented code; the others are chosen here. */
+export const DISCOVERY_CODES = {
+  /** Azure's (reference §6.1). */
+  noSysadmin: 'UserErrorSQLNoSysadminMembership',
+  /** Chosen. */
+  linuxNotSupported: 'UserErrorWorkloadNotSupportedOnLinux',
+  /** Chosen. */
+  versionNotSupported: 'UserErrorSQLVersionNotSupported',
+  /** Chosen. */
+  fciNotSupported: 'UserErrorFCINotSupported',
+  /** Chosen. */
+  snapshotNotSupported: 'UserErrorSQLDatabaseSnapshotNotSupported',
+  /** Chosen. */
+  mirrorNotSupported: 'UserErrorSQLMirrorDatabaseNotSupported',
+  /** Chosen. */
+  invalidName: 'UserErrorSQLInvalidDatabaseName',
+  /** Chosen. */
+  caseOnlyDuplicateName: 'UserErrorSQLDatabaseNameCaseOnlyDuplicate',
+  /** Chosen. */
+  notOnline: 'UserErrorSQLDatabaseNotOnline',
+  /** Chosen. */
+  tooManyFiles: 'UserErrorSQLDatabaseTooManyFiles',
+  /** Chosen. */
+  filePathTooLong: 'UserErrorSQLDatabaseFilePathTooLong',
+} as const;
+
+/** The plugin's SQL login (reference §6.1). */
+export const PLUGIN_ACCOUNT = 'NT SERVICE\\AzureWLBackupPluginSvc';
+
+/** Azure's documented limit of files per database (reference §6.2): more than this is not protectable. */
+export const MAX_DATABASE_FILES = 1000;
+
+/**
+ * Longest file path accepted. Azure only says "file paths too long"; CHOSEN: Windows' MAX_PATH, 260 — a path of
+ * 260 characters is accepted, 261 is not.
+ */
+export const MAX_FILE_PATH_LENGTH = 260;
+
+/** SQL Server releases Azure Backup supports (support matrix), as release years. */
+export const SUPPORTED_SQL_VERSIONS = ['2012', '2014', '2016', '2017', '2019', '2022'] as const;
+
+/** SQL Server product major version → release year, for versions reported as `15.0`, `15.0.2000.5`, …. */
+const MAJOR_TO_RELEASE: Record<number, string> = { 11: '2012', 12: '2014', 13: '2016', 14: '2017', 15: '2019', 16: '2022' };
+
+/**
+ * Whether Azure Backup supports this SQL Server version. Accepted spellings (CHOSEN, kept simple):
+ * - a release year with optional `R2` and an optional `Microsoft`/`SQL Server`/`SQL` prefix: `2019`, `SQL Server 2019`,
+ *   `Microsoft SQL Server 2019`, `2008R2`, `2008 R2` — supported when the year is 2012, 2014, 2016, 2017, 2019 or 2022
+ *   and there is no `R2` (the only R2 release, 2008 R2, is unsupported);
+ * - a product version `major.minor[.build[.revision]]`: majors 11–16 (2012–2022) are supported, others (10 = 2008 and
+ *   2008 R2, 17 = 2025, …) are not.
+ * Anything else is not supported.
+ */
+export function isSupportedSqlVersion(version: string): boolean {
+  return releaseOf(version) !== undefined;
+}
+
+/** The supported release year a version string names, or undefined when unsupported or unrecognised. */
+function releaseOf(version: string): string | undefined {
+  const v = version
+    .trim()
+    .replace(/^(microsoft\s+)?sql(\s+server)?\s*/i, '')
+    .trim();
+  const year = /^(\d{4})(\s*R2)?$/i.exec(v);
+  if (year) {
+    if (year[2] !== undefined) return undefined;
+    return (SUPPORTED_SQL_VERSIONS as readonly string[]).includes(year[1]!) ? year[1] : undefined;
+  }
+  const product = /^(\d{1,2})\.\d+(\.\d+){0,2}$/.exec(v);
+  if (product) return MAJOR_TO_RELEASE[Number(product[1])];
+  return undefined;
+}
+
+/** Linux OS names (Azure Backup's SQL-in-VM workload supports Windows only). Same rule as the reference agent's. */
+export function isLinuxOs(os: string): boolean {
+  return /linux|ubuntu|rhel|red ?hat|sles|suse|centos|debian|oracle/i.test(os);
+}
+
+/**
+ * Why Azure rejects a database name (reference §6.2), or undefined when the name is acceptable. The first rule that
+ * applies, in this order: leading whitespace, trailing whitespace, trailing `!`, `]`, `;`, `/`, `%`, `'`, `"`.
+ * (Azure lists "quotes" without detail; CHOSEN: both the single and the double quote.)
+ */
+export function databaseNameProblem(name: string): string | undefined {
+  const quoted = `The database name '${name}'`;
+  const fix = 'Azure Backup cannot protect such a database; rename it and run "Rediscover DBs".';
+  if (/^\s/.test(name)) return `${quoted} begins with a space. ${fix}`;
+  if (/\s$/.test(name)) return `${quoted} ends with a space. ${fix}`;
+  if (name.endsWith('!')) return `${quoted} ends with an exclamation mark (!). ${fix}`;
+  const forbidden: [string, string][] = [
+    [']', 'a closing square bracket (])'],
+    [';', 'a semicolon (;)'],
+    ['/', 'a forward slash (/)'],
+    ['%', 'a percent sign (%)'],
+    ["'", "a single quote (')"],
+    ['"', 'a double quote (")'],
+  ];
+  for (const [char, what] of forbidden) {
+    if (name.includes(char)) return `${quoted} contains ${what}. ${fix}`;
+  }
+  return undefined;
+}
+
+/** The protectable item name of an instance. */
+export function instanceItemName(instance: string): string {
+  return `SQLInstance;${instance}`;
+}
+
+/** The protectable item name of a database. */
+export function databaseItemName(instance: string, database: string): string {
+  return `SQLDataBase;${instance};${database}`;
+}
+
+/** Case-insensitive, then ordinal: locale-independent, so the order is the same everywhere. */
+function compareNames(a: string, b: string): number {
+  const la = a.toLowerCase();
+  const lb = b.toLowerCase();
+  if (la !== lb) return la < lb ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function noSysadminError(instance: string): InquiryErrorDetail {
+  return {
+    code: DISCOVERY_CODES.noSysadmin,
+    message:
+      `Azure Backup could not discover the databases of SQL instance '${instance}': the login '${PLUGIN_ACCOUNT}' ` +
+      'is not a member of the sysadmin server role on that instance.',
+    recommendations: [
+      `Add the login '${PLUGIN_ACCOUNT}' to the sysadmin server role on SQL instance '${instance}'.`,
+      'Then run "Rediscover DBs" (inquire the container again) to list the instance\'s databases.',
+    ],
+  };
+}
+
+function linuxError(os: string): InquiryErrorDetail {
+  return {
+    code: DISCOVERY_CODES.linuxNotSupported,
+    message: `Azure Backup for SQL Server in Azure VM supports Windows VMs only; this VM runs '${os}'.`,
+    recommendations: ['Protect SQL Server on Linux VMs with Azure VM backup (the whole VM) or with native SQL Server backups.'],
+  };
+}
+
+/** The instance-level reason (shared by all its databases), or undefined. Unsupported version first, then FCI. */
+function instanceProblem(instance: InventoryInstance): NotProtectableReason | undefined {
+  if (!isSupportedSqlVersion(instance.version)) {
+    return {
+      code: DISCOVERY_CODES.versionNotSupported,
+      message:
+        `SQL instance '${instance.name}' runs SQL Server version '${instance.version}', which Azure Backup does not support. ` +
+        `Supported versions: SQL Server ${SUPPORTED_SQL_VERSIONS.join(', ')}.`,
+    };
+  }
+  if (instance.isFailoverClusterInstance === true) {
+    return {
+      code: DISCOVERY_CODES.fciNotSupported,
+      message: `SQL instance '${instance.name}' is a Failover Cluster Instance (FCI); Azure Backup does not support FCIs.`,
+    };
+  }
+  return undefined;
+}
+
+interface DatabaseContext {
+  instance: InventoryInstance;
+  instanceReason: NotProtectableReason | undefined;
+  /** Lower-cased names that more than one database of the instance has, with every spelling. */
+  caseDuplicates: Map<string, string[]>;
+}
+
+function databaseProblem(db: InventoryDatabase, ctx: DatabaseContext): NotProtectableReason | undefined {
+  const where = `database '${db.name}' on SQL instance '${ctx.instance.name}'`;
+  if (ctx.instanceReason) {
+    return {
+      code: ctx.instanceReason.code,
+      message: `The ${where} cannot be protected because its instance cannot: ${ctx.instanceReason.message}`,
+    };
+  }
+  if (db.isSnapshot === true) {
+    return {
+      code: DISCOVERY_CODES.snapshotNotSupported,
+      message: `The ${where} is a database snapshot; Azure Backup does not protect database snapshots.`,
+    };
+  }
+  // Azure's matrix names "FCI mirror databases"; an FCI's databases already fail above, and a mirror database is a
+  // RESTORING copy that cannot be backed up anyway, so CHOSEN: every mirror database is not protectable.
+  if (db.isMirror === true) {
+    return {
+      code: DISCOVERY_CODES.mirrorNotSupported,
+      message: `The ${where} is the mirror side of database mirroring; Azure Backup does not protect mirror databases.`,
+    };
+  }
+  const nameProblem = databaseNameProblem(db.name);
+  if (nameProblem !== undefined) {
+    return { code: DISCOVERY_CODES.invalidName, message: `${nameProblem} (SQL instance '${ctx.instance.name}')` };
+  }
+  const spellings = ctx.caseDuplicates.get(db.name.toLowerCase());
+  if (spellings !== undefined) {
+    const others = spellings.filter((s) => s !== db.name).map((s) => `'${s}'`);
+    return {
+      code: DISCOVERY_CODES.caseOnlyDuplicateName,
+      message:
+        `The database name '${db.name}' differs only in letter case from ${others.join(', ')} on SQL instance ` +
+        `'${ctx.instance.name}'; Azure Backup cannot protect databases whose names differ only in case. Rename one of them and run "Rediscover DBs".`,
+    };
+  }
+  const state = db.state ?? 'ONLINE';
+  if (state.toUpperCase() !== 'ONLINE') {
+    return {
+      code: DISCOVERY_CODES.notOnline,
+      message: `The ${where} is ${state}; only ONLINE databases can be protected. Bring it online and run "Rediscover DBs".`,
+    };
+  }
+  const fileCount = Math.max(db.fileCount, db.files?.length ?? 0);
+  if (fileCount > MAX_DATABASE_FILES) {
+    return {
+      code: DISCOVERY_CODES.tooManyFiles,
+      message: `The ${where} has ${fileCount} files; Azure Backup protects databases with at most ${MAX_DATABASE_FILES} files.`,
+    };
+  }
+  const longPath = db.files?.find((f) => f.path.length > MAX_FILE_PATH_LENGTH);
+  if (longPath !== undefined) {
+    return {
+      code: DISCOVERY_CODES.filePathTooLong,
+      message:
+        `The ${where} has a file path of ${longPath.path.length} characters ('${longPath.path.slice(0, 80)}…'); ` +
+        `Azure Backup protects databases whose file paths are at most ${MAX_FILE_PATH_LENGTH} characters long.`,
+    };
+  }
+  return undefined;
+}
+
+function discoverDatabases(instance: InventoryInstance, instanceReason: NotProtectableReason | undefined): DiscoveredDatabase[] {
+  // tempdb is recreated at every start and never backed up: never listed. CHOSEN: matched case-insensitively.
+  // Exact duplicates cannot exist in SQL Server; a repeated entry is a reporting glitch, and the first one wins.
+  const seen = new Set<string>();
+  const reported = instance.databases.filter((db) => {
+    if (db.name.toLowerCase() === 'tempdb' || seen.has(db.name)) return false;
+    seen.add(db.name);
+    return true;
+  });
+  const byLower = new Map<string, string[]>();
+  for (const db of reported) {
+    const key = db.name.toLowerCase();
+    byLower.set(key, [...(byLower.get(key) ?? []), db.name]);
+  }
+  const caseDuplicates = new Map([...byLower].filter(([, names]) => names.length > 1));
+  const ctx: DatabaseContext = { instance, instanceReason, caseDuplicates };
+  return reported.map((db) => {
+    const reason = databaseProblem(db, ctx);
+    return {
+      instanceName: instance.name,
+      name: db.name,
+      itemName: databaseItemName(instance.name, db.name),
+      recoveryModel: db.recoveryModel,
+      isReadOnly: db.isReadOnly ?? false,
+      state: db.state ?? 'ONLINE',
+      isProtectable: reason === undefined,
+      ...(reason ? { notProtectableReason: reason } : {}),
+      fileCount: db.fileCount,
+      ...(db.sizeBytes !== undefined ? { sizeBytes: db.sizeBytes } : {}),
+      files: db.files ?? [],
+    };
+  });
+}
+
+function inquiryInfo(
+  items: number,
+  protectable: number,
+  error: InquiryErrorDetail | undefined,
+  additionalDetail?: string,
+): InquiryInfo {
+  const status = error ? 'Failed' : 'Success';
+  return {
+    status,
+    ...(error ? { errorDetail: error } : {}),
+    inquiryDetails: [
+      {
+        type: 'SQL',
+        itemCount: items,
+        inquiryValidation: {
+          status,
+          ...(error ? { errorDetail: error } : {}),
+          ...(additionalDetail !== undefined ? { additionalDetail } : {}),
+          protectableItemCount: protectable,
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * What the vault shows after an inquiry of a VM that reported `instances`.
+ *
+ * - Linux VM: nothing is listed and the inquiry fails (`UserErrorWorkloadNotSupportedOnLinux`, chosen).
+ * - An instance whose plugin login is not sysadmin is listed, not protectable, with `inquiryError`; its databases are
+ *   not listed (even if reported); the inquiry fails with that error — with several such instances, the first one's
+ *   (by name) with the count of the others appended. Other instances' databases are listed normally.
+ * - Otherwise instances and databases are listed, each protectable or not with a reason (see the module comment).
+ */
+export function evaluateInventory(vm: { os: string }, instances: InventoryInstance[]): InquiryResult {
+  if (isLinuxOs(vm.os)) {
+    return {
+      instances: [],
+      databases: [],
+      inquiryInfo: inquiryInfo(0, 0, linuxError(vm.os), 'SQL Server workload backup is not supported on Linux VMs.'),
+    };
+  }
+
+  // Instance names are case-insensitive on Windows: a repeated (case-insensitively) instance is a reporting glitch;
+  // the first one wins.
+  const seen = new Set<string>();
+  const unique = instances.filter((i) => {
+    const key = i.name.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const sorted = [...unique].sort((a, b) => compareNames(a.name, b.name));
+
+  const discoveredInstances: DiscoveredInstance[] = [];
+  const databases: DiscoveredDatabase[] = [];
+  const failures: DiscoveredInstance[] = [];
+  for (const instance of sorted) {
+    const instanceReason = instanceProblem(instance);
+    const inquiryError = instance.isSysadmin ? undefined : noSysadminError(instance.name);
+    // CHOSEN: an unsupported version or FCI is the more fundamental reason; missing sysadmin comes after.
+    const reason = instanceReason ?? (inquiryError ? { code: inquiryError.code, message: inquiryError.message } : undefined);
+    const discovered: DiscoveredInstance = {
+      name: instance.name,
+      itemName: instanceItemName(instance.name),
+      version: instance.version,
+      edition: instance.edition,
+      isProtectable: reason === undefined,
+      ...(reason ? { notProtectableReason: reason } : {}),
+      dataDirectoryPaths: instance.dataDirectoryPaths,
+      ...(inquiryError ? { inquiryError } : {}),
+    };
+    discoveredInstances.push(discovered);
+    if (inquiryError) {
+      failures.push(discovered);
+      continue;
+    }
+    databases.push(...discoverDatabases(instance, instanceReason).sort((a, b) => compareNames(a.name, b.name)));
+  }
+
+  const items = discoveredInstances.length + databases.length;
+  const protectable =
+    discoveredInstances.filter((i) => i.isProtectable).length + databases.filter((d) => d.isProtectable).length;
+  let error: InquiryErrorDetail | undefined;
+  let additionalDetail: string | undefined;
+  const first = failures[0]?.inquiryError;
+  if (first) {
+    const names = failures.map((f) => `'${f.name}'`).join(', ');
+    additionalDetail = `Inquiry failed for ${failures.length} of ${discoveredInstances.length} SQL instances: ${names}.`;
+    error =
+      failures.length === 1
+        ? first
+        : {
+            code: first.code,
+            message: `${first.message} ${failures.length - 1} more SQL instance(s) have the same problem: ${failures
+              .slice(1)
+              .map((f) => `'${f.name}'`)
+              .join(', ')}.`,
+            recommendations: [
+              `Add the login '${PLUGIN_ACCOUNT}' to the sysadmin server role on SQL instances ${names}.`,
+              ...first.recommendations.slice(1),
+            ],
+          };
+  }
+  return { instances: discoveredInstances, databases, inquiryInfo: inquiryInfo(items, protectable, error, additionalDetail) };
+}

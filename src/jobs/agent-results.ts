@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import type { AgentCommand, Operation } from '../generated/prisma/client.ts';
+import { ArmError } from '../domain/errors.ts';
+import { operationHandlers } from './operation-handlers.ts';
+
+/** Finishes the operation waiting on a command the agent just completed. */
+export async function onCommandCompleted(app: FastifyInstance, command: AgentCommand): Promise<void> {
+  if (command.operationId === null) return;
+  const operation = await app.db.operation.findUnique({ where: { id: command.operationId } });
+  if (operation === null || operation.status !== 'InProgress') return;
+  try {
+    await operationHandlers[operation.kind]?.onAgentResult?.(app, operation, command);
+    await app.operations.succeed(operation.id);
+  } catch (error) {
+    if (!(error instanceof ArmError)) throw error;
+    await failOperation(app, operation, error);
+  }
+}
+
+/** Fails an operation: the kind's own clean-up first (job, container state), then the operation itself. */
+export async function failOperation(app: FastifyInstance, operation: Operation, error: ArmError): Promise<void> {
+  await operationHandlers[operation.kind]?.onFailure?.(app, operation, error.code, error.message);
+  await app.operations.fail(operation.id, error);
+}

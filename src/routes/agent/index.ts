@@ -1,0 +1,129 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { ProtectionContainer } from '../../generated/prisma/client.ts';
+import { errors } from '../../domain/errors.ts';
+import { TokenError } from '../../auth/tokens.ts';
+import { applyInventory } from '../../services/inventory.ts';
+import { registerAgent } from '../../services/agent-registration.ts';
+import { onCommandCompleted } from '../../jobs/agent-results.ts';
+import { Empty, responses } from '../arm/shared/schemas.ts';
+import {
+  CommandList, CommandParams, CommandPollQuery, CommandResult, ContainerParams, HeartbeatRequest, HeartbeatResponse,
+  InventoryReport, RegisterRequest, RegisterResponse,
+} from './protocol.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    container: ProtectionContainer | undefined;
+  }
+}
+
+const tags = ['agent'];
+const security = [{ agentToken: [] }];
+
+/**
+ * The agent plane: registration with vault credentials, then container-scoped calls with the agent token.
+ * A token works for its own container only (403 otherwise) and stops working when the container is unregistered.
+ */
+const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.decorateRequest('container', undefined);
+
+  app.post(
+    '/agent/v1/register',
+    {
+      bodyLimit: 16 * 1024,
+      schema: { tags, security: [], summary: 'Register a VM with vault credentials; returns a token for its container', body: RegisterRequest, response: responses({ 200: RegisterResponse }) },
+    },
+    async (request) => registerAgent(app, request.body),
+  );
+
+  /** Container-scoped routes: the agent token must be for the container in the path. */
+  const authenticateAgent = async (request: FastifyRequest) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+    if (match?.[1] === undefined) throw errors.missingToken();
+    let claims;
+    try {
+      claims = await app.tokens.verifyAgent(match[1]);
+    } catch (error) {
+      if (error instanceof TokenError) throw errors.unauthenticated(error.message);
+      throw error;
+    }
+    const container = await app.db.protectionContainer.findUnique({ where: { id: claims.containerId } });
+    if (container === null || container.tokenGeneration !== claims.generation) {
+      throw errors.unauthenticated('The agent token is no longer valid: the container was unregistered. Register the VM again.');
+    }
+    const { containerName } = request.params as { containerName: string };
+    if (container.nameKey !== containerName.toLowerCase()) throw errors.agentForbidden(containerName);
+    request.container = container;
+  };
+  const scoped = { onRequest: authenticateAgent };
+  const containerOf = (request: FastifyRequest) => request.container as ProtectionContainer;
+  const base = '/agent/v1/containers/:containerName';
+
+  app.post(
+    `${base}/heartbeat`,
+    { ...scoped, schema: { tags, security, summary: 'Report that the agent is alive', params: ContainerParams, body: HeartbeatRequest, response: responses({ 200: HeartbeatResponse }) } },
+    async (request) => {
+      const now = app.clock.now();
+      await app.db.protectionContainer.update({
+        where: { id: containerOf(request).id },
+        data: { lastHeartbeatAt: now, agentVersion: request.body.agentVersion, updatedAt: now },
+      });
+      return { serverTime: now.toISOString(), heartbeatIntervalSeconds: app.config.agent.heartbeatSeconds };
+    },
+  );
+
+  app.post(
+    `${base}/inventory`,
+    {
+      ...scoped,
+      bodyLimit: 8 * 1024 * 1024,
+      schema: {
+        tags, security, summary: 'Report the VM’s SQL instances and databases (the answer to a discover command)',
+        params: ContainerParams, body: InventoryReport,
+        response: responses({ 200: Type.Object({ instances: Type.Integer(), databases: Type.Integer(), protectable: Type.Integer() }) }),
+      },
+    },
+    async (request) => {
+      const result = await applyInventory(app, containerOf(request), request.body);
+      return {
+        instances: result.instances.length,
+        databases: result.databases.length,
+        protectable: result.databases.filter((d) => d.isProtectable).length,
+      };
+    },
+  );
+
+  app.get(
+    `${base}/commands`,
+    { ...scoped, schema: { tags, security, summary: 'Long-poll for commands (delivered at least once; acknowledge each)', params: ContainerParams, querystring: CommandPollQuery, response: responses({ 200: CommandList }) } },
+    async (request) => {
+      const commands = await app.agentCommands.poll(containerOf(request).id, request.query.waitSeconds ?? 0);
+      return {
+        commands: commands.map((c) => ({ id: c.id, type: c.type, payload: c.payload as object, issuedAt: c.issuedAt.toISOString(), attempt: c.attempts })),
+      };
+    },
+  );
+
+  app.post(
+    `${base}/commands/:commandId/ack`,
+    { ...scoped, schema: { tags, security, summary: 'Acknowledge a command (it will not be redelivered)', params: CommandParams, response: responses({ 204: Empty }) } },
+    async (request, reply) => {
+      await app.agentCommands.acknowledge(containerOf(request).id, request.params.commandId);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    `${base}/commands/:commandId/result`,
+    { ...scoped, schema: { tags, security, summary: 'Report a command’s outcome (the first result counts)', params: CommandParams, body: CommandResult, response: responses({ 204: Empty }) } },
+    async (request, reply) => {
+      const completed = await app.agentCommands.complete(containerOf(request).id, request.params.commandId, request.body);
+      if (completed !== null) await onCommandCompleted(app, completed);
+      return reply.code(204).send();
+    },
+  );
+};
+
+export default agentRoutes;

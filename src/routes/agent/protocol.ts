@@ -1,0 +1,119 @@
+/**
+ * The agent protocol (`/agent/v1/...`): what a VM's coordinator/plugin and the vault say to each other.
+ * These schemas are the contract — the routes validate with them, the OpenAPI document publishes them, and the
+ * reference agent (src/agent) types its client with them.
+ *
+ * Flow: the agent registers with vault credentials and its VM identity and gets a token scoped to one container
+ * (`VMAppContainer;Compute;<rg>;<vm>`); then it heartbeats, long-polls for commands, acknowledges each command it
+ * receives, reports a result once it has applied it, and reports its inventory when asked to discover.
+ * A command is delivered at least once (redelivered when unacknowledged after its lease) and applied once (the agent
+ * remembers command ids; the first result wins).
+ */
+import { Type, type Static } from 'typebox';
+
+const Name = (max: number, description?: string) => Type.String({ minLength: 1, maxLength: max, ...(description ? { description } : {}) });
+
+export const VaultCredentials = Type.Object(
+  {
+    vaultId: Name(512, 'ARM id of the vault the credentials register to'),
+    secret: Name(256),
+  },
+  { additionalProperties: true, description: 'The vault credentials file (recovery-vault credentials), as downloaded' },
+);
+
+export const VmIdentity = Type.Object({
+  vmName: Name(64),
+  resourceGroup: Name(90),
+  os: Name(64, 'e.g. WindowsServer2019; Linux VMs are refused'),
+  fqdn: Type.Optional(Name(255)),
+});
+
+export const RegisterRequest = Type.Object({
+  credentials: VaultCredentials,
+  vm: VmIdentity,
+  agentVersion: Name(64),
+});
+export type RegisterRequest = Static<typeof RegisterRequest>;
+
+export const RegisterResponse = Type.Object({
+  containerName: Type.String(),
+  vmResourceId: Type.String(),
+  vault: Type.Object({ id: Type.String(), name: Type.String() }),
+  agentToken: Type.String(),
+  tokenExpiresAt: Type.String({ format: 'date-time' }),
+  heartbeatIntervalSeconds: Type.Integer(),
+  commandWaitSeconds: Type.Integer(),
+});
+export type RegisterResponse = Static<typeof RegisterResponse>;
+
+export const HeartbeatRequest = Type.Object({
+  agentVersion: Name(64),
+  status: Type.Optional(Type.Union([Type.Literal('Healthy'), Type.Literal('Degraded')])),
+});
+export const HeartbeatResponse = Type.Object({
+  serverTime: Type.String({ format: 'date-time' }),
+  heartbeatIntervalSeconds: Type.Integer(),
+});
+
+export const DataDirectoryPath = Type.Object({
+  type: Type.Union([Type.Literal('Data'), Type.Literal('Log')]),
+  path: Type.String({ maxLength: 1024 }),
+  logicalName: Type.Optional(Type.String({ maxLength: 256 })),
+});
+
+export const InventoryDatabase = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  recoveryModel: Type.Union([Type.Literal('FULL'), Type.Literal('SIMPLE'), Type.Literal('BULK_LOGGED')]),
+  state: Type.Optional(Type.String({ maxLength: 32, description: 'ONLINE, OFFLINE, RESTORING, …' })),
+  isReadOnly: Type.Optional(Type.Boolean()),
+  isSnapshot: Type.Optional(Type.Boolean({ description: 'a database snapshot (not protectable)' })),
+  isMirror: Type.Optional(Type.Boolean({ description: 'the mirror side of database mirroring (not protectable on an FCI)' })),
+  sizeBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  fileCount: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  files: Type.Optional(Type.Array(DataDirectoryPath, { maxItems: 2000 })),
+});
+export type InventoryDatabase = Static<typeof InventoryDatabase>;
+
+export const InventoryInstance = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 128 }),
+  version: Type.String({ minLength: 1, maxLength: 32, description: 'SQL Server version: 2008, 2008R2, 2012, …, 2022' }),
+  edition: Type.String({ maxLength: 64 }),
+  isSysadmin: Type.Boolean({ description: 'whether the plugin account (NT SERVICE\\AzureWLBackupPluginSvc) is sysadmin' }),
+  isFailoverClusterInstance: Type.Optional(Type.Boolean()),
+  dataDirectoryPaths: Type.Array(DataDirectoryPath, { maxItems: 16 }),
+  databases: Type.Array(InventoryDatabase, { maxItems: 5000, description: 'empty when the plugin lacks sysadmin' }),
+});
+export type InventoryInstance = Static<typeof InventoryInstance>;
+
+export const InventoryReport = Type.Object({
+  commandId: Type.Optional(Type.String({ format: 'uuid', description: 'the discover command this answers' })),
+  instances: Type.Array(InventoryInstance, { maxItems: 50 }),
+});
+export type InventoryReport = Static<typeof InventoryReport>;
+
+export const CommandTypes = ['registerExtension', 'discover', 'unregister'] as const;
+export type CommandType = (typeof CommandTypes)[number];
+
+export const Command = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  type: Type.String({ description: `one of ${CommandTypes.join(', ')} (later: configure, backup, restore)` }),
+  payload: Type.Object({}, { additionalProperties: true }),
+  issuedAt: Type.String({ format: 'date-time' }),
+  attempt: Type.Integer({ description: '1 on first delivery, higher on redelivery' }),
+});
+export type Command = Static<typeof Command>;
+
+export const CommandPollQuery = Type.Object({
+  waitSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 60, description: 'long-poll up to this long for a command' })),
+});
+export const CommandList = Type.Object({ commands: Type.Array(Command) });
+
+export const CommandResult = Type.Object({
+  status: Type.Union([Type.Literal('Succeeded'), Type.Literal('Failed')]),
+  error: Type.Optional(Type.Object({ code: Name(128), message: Type.String({ maxLength: 4096 }) })),
+  result: Type.Optional(Type.Object({}, { additionalProperties: true })),
+});
+export type CommandResult = Static<typeof CommandResult>;
+
+export const ContainerParams = Type.Object({ containerName: Name(256) });
+export const CommandParams = Type.Object({ containerName: Name(256), commandId: Type.String({ format: 'uuid' }) });

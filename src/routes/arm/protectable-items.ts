@@ -1,0 +1,137 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ProtectionContainer } from '../../generated/prisma/client.ts';
+import { AnyObject, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
+import { VAULT, vaultId } from './shared/paths.ts';
+import { afterPair, page, type Cursor } from './shared/paging.ts';
+import { filterEquals, readFilter } from './shared/filter.ts';
+import { findVault } from './shared/vault-lookup.ts';
+import { findContainer } from './shared/container-lookup.ts';
+import { containerId, renderProtectableDatabase, renderProtectableInstance, renderWorkloadDatabase, renderWorkloadInstance } from './views/containers.ts';
+
+const Item = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject });
+const ContainerParams = Type.Object({
+  ...VaultParams.properties,
+  fabricName: Type.String({ minLength: 1, maxLength: 64 }),
+  containerName: Type.String({ minLength: 1, maxLength: 300 }),
+});
+const tags = ['discovery'];
+
+type Kind = 'SQLInstance' | 'SQLDataBase';
+
+/**
+ * What inquiry found: protectable items across the vault (SQL instances, then databases) and a container's workload
+ * items (instances with their data directories, for alternate-location restores). Both page with one keyset:
+ * [kind, container, item name].
+ */
+const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  /** Instances then databases after the cursor, in (container, item name) order. */
+  async function discoveredItems(where: { vaultId: string; containerId?: string }, kinds: Kind[], after: Cursor | undefined, take: number) {
+    const [afterKind, ...afterKey] = after ?? [];
+    const rows: ({ kind: 'SQLInstance'; row: Awaited<ReturnType<typeof instancesAfter>>[number] } | { kind: 'SQLDataBase'; row: Awaited<ReturnType<typeof databasesAfter>>[number] })[] = [];
+    if (kinds.includes('SQLInstance') && afterKind !== 'SQLDataBase') {
+      for (const row of await instancesAfter(where, afterKind === undefined ? undefined : afterKey, take)) rows.push({ kind: 'SQLInstance', row });
+    }
+    if (kinds.includes('SQLDataBase') && rows.length < take) {
+      for (const row of await databasesAfter(where, afterKind === 'SQLDataBase' ? afterKey : undefined, take - rows.length)) rows.push({ kind: 'SQLDataBase', row });
+    }
+    return rows;
+  }
+  const instancesAfter = (where: { vaultId: string; containerId?: string }, after: Cursor | undefined, take: number) =>
+    app.db.sqlInstance.findMany({
+      where: { container: { vaultId: where.vaultId }, ...(where.containerId === undefined ? {} : { containerId: where.containerId }), ...afterPair('containerId', 'itemNameKey', after) },
+      orderBy: [{ containerId: 'asc' }, { itemNameKey: 'asc' }],
+      include: { container: true },
+      take,
+    });
+  const databasesAfter = (where: { vaultId: string; containerId?: string }, after: Cursor | undefined, take: number) =>
+    app.db.sqlDatabase.findMany({
+      where: { vaultId: where.vaultId, ...(where.containerId === undefined ? {} : { containerId: where.containerId }), ...afterPair('containerId', 'itemNameKey', after) },
+      orderBy: [{ containerId: 'asc' }, { itemNameKey: 'asc' }],
+      include: { container: true },
+      take,
+    });
+  /** Database counts per instance, for subinquireditemcount / subprotectableitemcount. */
+  async function databaseCounts(containerIds: string[]) {
+    const groups = await app.db.sqlDatabase.groupBy({
+      by: ['containerId', 'instanceName', 'isProtectable'],
+      where: { containerId: { in: containerIds } },
+      _count: { _all: true },
+    });
+    return (container: ProtectionContainer, instanceName: string) => {
+      const mine = groups.filter((g) => g.containerId === container.id && g.instanceName.toLowerCase() === instanceName.toLowerCase());
+      return {
+        total: mine.reduce((sum, g) => sum + g._count._all, 0),
+        protectable: mine.filter((g) => g.isProtectable).reduce((sum, g) => sum + g._count._all, 0),
+      };
+    };
+  }
+
+  app.get(
+    `${VAULT}/backupProtectableItems`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupProtectableItems/read' },
+      schema: { tags, summary: 'SQL instances and databases found by inquiry, across the vault', params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(Item) }) },
+    },
+    async (request) => {
+      const vault = await findVault(app, request.params);
+      const filter = readFilter(request, { backupManagementType: ['eq'], workloadType: ['eq'], protectableItemType: ['eq'] });
+      const management = filterEquals(filter, 'backupManagementType');
+      const workload = filterEquals(filter, 'workloadType');
+      const itemType = filterEquals(filter, 'protectableItemType', ['SQLInstance', 'SQLDataBase', 'SQLAvailabilityGroupContainer']);
+      const matches = (management === undefined || management === 'AzureWorkload') && (workload === undefined || workload === 'SQLDataBase');
+      const kinds = (['SQLInstance', 'SQLDataBase'] as const).filter((k) => matches && (itemType === undefined || itemType === k));
+      const items = await page(request, {
+        path: `${vaultId(vault)}/backupProtectableItems`,
+        carry: { $filter: request.query.$filter },
+        fetch: (after, take) => discoveredItems({ vaultId: vault.id }, [...kinds], after, take),
+        cursorOf: (item) => [item.kind, item.row.containerId, item.row.itemNameKey],
+        render: (item) => item,
+      });
+      const counts = await databaseCounts([...new Set(items.value.map((i) => i.row.containerId))]);
+      return {
+        ...items,
+        value: items.value.map((item) =>
+          item.kind === 'SQLInstance'
+            ? renderProtectableInstance(vault, item.row.container, item.row, counts(item.row.container, item.row.name))
+            : renderProtectableDatabase(vault, item.row.container, item.row),
+        ),
+      };
+    },
+  );
+
+  app.get(
+    `${VAULT}/backupFabrics/:fabricName/protectionContainers/:containerName/items`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/items/read' },
+      schema: { tags, summary: 'Workload items of a container: SQL instances (with data directories) and databases', params: ContainerParams, querystring: ListQuery, response: responses({ 200: listOf(Item) }) },
+    },
+    async (request) => {
+      const { vault, container } = await findContainer(app, request.params, true);
+      const filter = readFilter(request, { backupManagementType: ['eq'], workloadItemType: ['eq'] });
+      const management = filterEquals(filter, 'backupManagementType');
+      const itemType = filterEquals(filter, 'workloadItemType', ['SQLInstance', 'SQLDataBase', 'SAPHanaSystem', 'SAPHanaDatabase', 'SAPAseSystem', 'SAPAseDatabase', 'Invalid']);
+      const kinds = (['SQLInstance', 'SQLDataBase'] as const).filter(
+        (k) => (management === undefined || management === 'AzureWorkload') && (itemType === undefined || itemType === k),
+      );
+      const items = await page(request, {
+        path: `${containerId(vault, container)}/items`,
+        carry: { $filter: request.query.$filter },
+        fetch: (after, take) => discoveredItems({ vaultId: vault.id, containerId: container.id }, [...kinds], after, take),
+        cursorOf: (item) => [item.kind, item.row.containerId, item.row.itemNameKey],
+        render: (item) => item,
+      });
+      const counts = await databaseCounts([container.id]);
+      return {
+        ...items,
+        value: items.value.map((item) =>
+          item.kind === 'SQLInstance'
+            ? renderWorkloadInstance(vault, container, item.row, counts(container, item.row.name).total)
+            : renderWorkloadDatabase(vault, container, item.row),
+        ),
+      };
+    },
+  );
+};
+
+export default protectableItemRoutes;

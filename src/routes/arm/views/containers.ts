@@ -1,0 +1,144 @@
+import type { ProtectionContainer, SqlDatabase, SqlInstance, Vault } from '../../../generated/prisma/client.ts';
+import { containerHealth } from '../../../domain/containers.ts';
+import { vaultId } from '../shared/paths.ts';
+
+/** ARM resources of the registration and discovery flow, with their discriminators (reference §2.1, §2.3). */
+
+export const fabricId = (vault: Vault) => `${vaultId(vault)}/backupFabrics/Azure`;
+export const containerId = (vault: Vault, container: { name: string }) => `${fabricId(vault)}/protectionContainers/${container.name}`;
+
+const health = (container: ProtectionContainer, now: Date, unhealthyAfterSeconds: number) =>
+  containerHealth(container.lastHeartbeatAt, now, unhealthyAfterSeconds);
+
+export function renderProtectableContainer(vault: Vault, container: ProtectionContainer, now: Date, unhealthyAfterSeconds: number) {
+  return {
+    id: `${fabricId(vault)}/protectableContainers/${container.name}`,
+    name: container.name,
+    type: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectableContainers',
+    properties: {
+      protectableContainerType: 'VMAppContainer',
+      friendlyName: container.friendlyName,
+      backupManagementType: 'AzureWorkload',
+      healthStatus: health(container, now, unhealthyAfterSeconds),
+      containerId: container.vmResourceId,
+    },
+  };
+}
+
+export function renderContainer(vault: Vault, container: ProtectionContainer, now: Date, unhealthyAfterSeconds: number) {
+  return {
+    id: containerId(vault, container),
+    name: container.name,
+    type: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers',
+    properties: {
+      containerType: 'VMAppContainer',
+      friendlyName: container.friendlyName,
+      backupManagementType: 'AzureWorkload',
+      registrationStatus: container.registrationStatus,
+      healthStatus: health(container, now, unhealthyAfterSeconds),
+      protectableObjectType: 'VMAppContainer',
+      sourceResourceId: container.vmResourceId,
+      lastUpdatedTime: container.updatedAt.toISOString(),
+      workloadType: 'SQLDataBase',
+      extendedInfo: {
+        hostServerName: container.fqdn ?? container.friendlyName,
+        inquiryInfo: container.inquiryInfo ?? { status: 'NotStarted', inquiryDetails: [] },
+        nodesList: [],
+      },
+    },
+  };
+}
+
+const serverName = (container: ProtectionContainer) => container.fqdn ?? container.friendlyName;
+
+function prebackupValidation(isProtectable: boolean, reason: unknown) {
+  const { code, message } = (reason ?? {}) as { code?: string; message?: string };
+  return isProtectable ? { status: 'Success' } : { status: 'Failed', code, message };
+}
+
+export function renderProtectableInstance(vault: Vault, container: ProtectionContainer, instance: SqlInstance, databases: { total: number; protectable: number }) {
+  return {
+    id: `${containerId(vault, container)}/protectableItems/${instance.itemName}`,
+    name: instance.itemName,
+    type: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectableItems',
+    properties: {
+      protectableItemType: 'SQLInstance',
+      backupManagementType: 'AzureWorkload',
+      workloadType: 'SQLDataBase',
+      friendlyName: instance.name,
+      serverName: serverName(container),
+      parentName: container.friendlyName,
+      isAutoProtectable: instance.isProtectable,
+      isAutoProtected: false,
+      isProtectable: instance.isProtectable,
+      subinquireditemcount: databases.total,
+      subprotectableitemcount: databases.protectable,
+      prebackupvalidation: prebackupValidation(instance.isProtectable, instance.inquiryError ?? instance.notProtectableReason),
+      protectionState: 'NotProtected',
+    },
+  };
+}
+
+export function renderProtectableDatabase(vault: Vault, container: ProtectionContainer, database: SqlDatabase) {
+  return {
+    id: `${containerId(vault, container)}/protectableItems/${database.itemName}`,
+    name: database.itemName,
+    type: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectableItems',
+    properties: {
+      protectableItemType: 'SQLDataBase',
+      backupManagementType: 'AzureWorkload',
+      workloadType: 'SQLDataBase',
+      friendlyName: database.name,
+      serverName: serverName(container),
+      parentName: database.instanceName,
+      parentUniqueName: database.instanceName,
+      isAutoProtectable: false,
+      isAutoProtected: false,
+      isProtectable: database.isProtectable,
+      subinquireditemcount: 0,
+      subprotectableitemcount: 0,
+      prebackupvalidation: prebackupValidation(database.isProtectable, database.notProtectableReason),
+      protectionState: 'NotProtected',
+    },
+  };
+}
+
+export function renderWorkloadInstance(vault: Vault, container: ProtectionContainer, instance: SqlInstance, databases: number) {
+  return {
+    id: `${containerId(vault, container)}/items/${instance.itemName}`,
+    name: instance.itemName,
+    type: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/items',
+    properties: {
+      workloadItemType: 'SQLInstance',
+      backupManagementType: 'AzureWorkload',
+      workloadType: 'SQLDataBase',
+      friendlyName: instance.name,
+      serverName: serverName(container),
+      isAutoProtectable: instance.isProtectable,
+      subinquireditemcount: databases,
+      subWorkloadItemCount: databases,
+      protectionState: 'NotProtected',
+      dataDirectoryPaths: instance.dataDirectoryPaths as object[],
+    },
+  };
+}
+
+export function renderWorkloadDatabase(vault: Vault, container: ProtectionContainer, database: SqlDatabase) {
+  return {
+    id: `${containerId(vault, container)}/items/${database.itemName}`,
+    name: database.itemName,
+    type: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/items',
+    properties: {
+      workloadItemType: 'SQLDataBase',
+      backupManagementType: 'AzureWorkload',
+      workloadType: 'SQLDataBase',
+      friendlyName: database.name,
+      serverName: serverName(container),
+      parentName: database.instanceName,
+      isAutoProtectable: false,
+      subinquireditemcount: 0,
+      subWorkloadItemCount: 0,
+      protectionState: 'NotProtected',
+    },
+  };
+}
