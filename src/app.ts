@@ -8,6 +8,7 @@ import type { TlsMaterial } from './tls.ts';
 import configPlugin from './plugins/config.ts';
 import clock from './plugins/clock.ts';
 import errorsPlugin from './plugins/errors.ts';
+import validation from './plugins/validation.ts';
 import requestIds from './plugins/request-ids.ts';
 import openapi from './plugins/openapi.ts';
 import db from './plugins/db.ts';
@@ -40,7 +41,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // ARM paths and names are case-insensitive. (Fastify 5 no longer treats `;` as a query delimiter, which
     // names such as VMAppContainer;Compute;rg;vm rely on.)
     routerOptions: { caseSensitive: false, maxParamLength: 1024 },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     ...(options.tls === undefined
       ? {}
       : {
@@ -52,6 +52,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(configPlugin, { config });
   await app.register(clock);
   await app.register(errorsPlugin);
+  await app.register(validation);
   await app.register(requestIds);
   await app.register(openapi);
   await app.register(db);

@@ -1,9 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, DEV_PRINCIPAL, loadConfig } from './config.ts';
 import { loadOrCreateSigningKey } from './auth/signing-key.ts';
 import { TokenService } from './auth/tokens.ts';
 
-/** `recovery-vault` — start the service, or print what a client needs (tokens; later, vault credentials). */
+/** `recovery-vault` — start the service, or get what a client needs: tokens, vault credentials. */
 const program = new Command('recovery-vault')
   .description('A local emulator of the Azure Recovery Services vault for SQL Server in Azure VM backup');
 
@@ -31,6 +32,35 @@ program
       options.tenant,
     );
     process.stdout.write(`${token.accessToken}\n`);
+  });
+
+program
+  .command('credentials')
+  .description("download a vault's registration credentials (for recovery-vault-agent --credentials)")
+  .requiredOption('--subscription <id>', 'subscription id')
+  .requiredOption('--resource-group <name>', 'resource group')
+  .requiredOption('--vault <name>', 'vault name')
+  .requiredOption('--out <file>', 'where to write the credentials file')
+  .option('--server <url>', 'the running service (its plain-HTTP port on this machine by default)')
+  .option('--client-id <id>', 'client id of a principal from RV_PRINCIPALS', DEV_PRINCIPAL.clientId)
+  .action(async (options: { subscription: string; resourceGroup: string; vault: string; out: string; server?: string; clientId: string }) => {
+    const config = loadConfig();
+    const principal = config.principals.find((p) => p.clientId === options.clientId);
+    if (principal === undefined) throw new ConfigError('RV_PRINCIPALS', `has no principal with client id '${options.clientId}'`);
+    const key = await loadOrCreateSigningKey(config.token.signingKeyFile);
+    const { accessToken } = await new TokenService(config.token, key, () => new Date()).issue(
+      { id: principal.id, clientId: principal.clientId ?? null },
+      '00000000-0000-0000-0000-000000000000',
+    );
+    const server = (options.server ?? `http://localhost:${config.httpPort}`).replace(/\/+$/, '');
+    const path = `/subscriptions/${encodeURIComponent(options.subscription)}/resourceGroups/${encodeURIComponent(options.resourceGroup)}/providers/Microsoft.RecoveryServices/vaults/${encodeURIComponent(options.vault)}/backupRegistrationCredentials`;
+    const response = await fetch(`${server}${path}?api-version=2023-06-01`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } });
+    const body = (await response.json()) as { properties?: object; error?: { code: string; message: string } };
+    if (!response.ok || body.properties === undefined) {
+      throw new Error(`${response.status} ${body.error?.code ?? ''}: ${body.error?.message ?? 'unexpected answer'}`);
+    }
+    writeFileSync(options.out, `${JSON.stringify(body.properties, null, 2)}\n`, { mode: 0o600 });
+    process.stdout.write(`wrote ${options.out} (expires ${(body.properties as { expiresAt: string }).expiresAt})\n`);
   });
 
 try {

@@ -16,11 +16,15 @@
  *   (not protectable, same code); inquiry itself succeeds. Only a missing sysadmin membership (the plugin cannot
  *   enumerate databases) or a Linux VM fails the inquiry.
  * - `itemCount` counts every item the inquiry lists (instances + databases, protectable or not);
- *   `protectableItemCount` (reference §2.3 `inquiryValidation`) counts those with `isProtectable: true`.
+ *   `protectableItemCount` (reference §2.3 `inquiryValidation`; the SDK models it as a dictionary keyed by item type)
+ *   counts those with `isProtectable: true`, per type: `{ SQLInstance, SQLDataBase }`.
  */
 import type { InventoryDatabase, InventoryInstance } from '../routes/agent/protocol.ts';
 
 export type DataDirectoryPath = InventoryInstance['dataDirectoryPaths'][number];
+
+/** Protectable items found, per protectable item type. */
+export type ProtectableItemCount = { SQLInstance: number; SQLDataBase: number };
 
 /**
  * Type aliases, not interfaces, for the JSON-shaped details: a type literal is assignable to an index-signature type
@@ -71,7 +75,7 @@ export type InquiryValidation = {
   status: 'Success' | 'Failed';
   errorDetail?: InquiryErrorDetail;
   additionalDetail?: string;
-  protectableItemCount: number;
+  protectableItemCount: ProtectableItemCount;
 };
 
 export type InquiryInfo = {
@@ -354,7 +358,7 @@ function discoverDatabases(instance: InventoryInstance, instanceReason: NotProte
 
 function inquiryInfo(
   items: number,
-  protectable: number,
+  protectable: ProtectableItemCount,
   error: InquiryErrorDetail | undefined,
   additionalDetail?: string,
 ): InquiryInfo {
@@ -391,7 +395,7 @@ export function evaluateInventory(vm: { os: string }, instances: InventoryInstan
     return {
       instances: [],
       databases: [],
-      inquiryInfo: inquiryInfo(0, 0, linuxError(vm.os), 'SQL Server workload backup is not supported on Linux VMs.'),
+      inquiryInfo: inquiryInfo(0, { SQLInstance: 0, SQLDataBase: 0 }, linuxError(vm.os), 'SQL Server workload backup is not supported on Linux VMs.'),
     };
   }
 
@@ -433,8 +437,10 @@ export function evaluateInventory(vm: { os: string }, instances: InventoryInstan
   }
 
   const items = discoveredInstances.length + databases.length;
-  const protectable =
-    discoveredInstances.filter((i) => i.isProtectable).length + databases.filter((d) => d.isProtectable).length;
+  const protectable = {
+    SQLInstance: discoveredInstances.filter((i) => i.isProtectable).length,
+    SQLDataBase: databases.filter((d) => d.isProtectable).length,
+  };
   let error: InquiryErrorDetail | undefined;
   let additionalDetail: string | undefined;
   const first = failures[0]?.inquiryError;

@@ -48,7 +48,8 @@ function only(databases: InventoryDatabase[], name: string, extra: Partial<Inven
   return found[0]!;
 }
 
-function success(itemCount: number, protectableItemCount: number): InquiryInfo {
+function success(itemCount: number, instances: number, databases: number): InquiryInfo {
+  const protectableItemCount = { SQLInstance: instances, SQLDataBase: databases };
   return {
     status: 'Success',
     inquiryDetails: [{ type: 'SQL', itemCount, inquiryValidation: { status: 'Success', protectableItemCount } }],
@@ -100,7 +101,7 @@ describe('evaluateInventory: a healthy VM', () => {
       ],
     } satisfies DiscoveredDatabase);
     expect(result.databases[0]!.recoveryModel).toBe('SIMPLE');
-    expect(result.inquiryInfo).toStrictEqual(success(6, 6));
+    expect(result.inquiryInfo).toStrictEqual(success(6, 2, 4));
   });
 
   it('never lists tempdb; lists master, model and msdb as protectable', () => {
@@ -113,14 +114,14 @@ describe('evaluateInventory: a healthy VM', () => {
       ['msdb', true],
       ['sales', true],
     ]);
-    expect(result.inquiryInfo).toStrictEqual(success(5, 5));
+    expect(result.inquiryInfo).toStrictEqual(success(5, 1, 4));
   });
 
   it('an instance without databases and a VM without instances inquire successfully', () => {
-    expect(evaluateInventory(WINDOWS, [])).toStrictEqual({ instances: [], databases: [], inquiryInfo: success(0, 0) });
+    expect(evaluateInventory(WINDOWS, [])).toStrictEqual({ instances: [], databases: [], inquiryInfo: success(0, 0, 0) });
     const result = evaluateInventory(WINDOWS, [instance('MSSQLSERVER', [])]);
     expect(result.databases).toEqual([]);
-    expect(result.inquiryInfo).toStrictEqual(success(1, 1));
+    expect(result.inquiryInfo).toStrictEqual(success(1, 1, 0));
   });
 
   it('read-only databases are protectable (backup types are restricted later)', () => {
@@ -165,7 +166,7 @@ describe('evaluateInventory: plugin account without sysadmin', () => {
               status: 'Failed',
               errorDetail: error,
               additionalDetail: "Inquiry failed for 1 of 1 SQL instances: 'MSSQLSERVER'.",
-              protectableItemCount: 0,
+              protectableItemCount: { SQLInstance: 0, SQLDataBase: 0 },
             },
           },
         ],
@@ -203,7 +204,7 @@ describe('evaluateInventory: plugin account without sysadmin', () => {
             status: 'Failed',
             errorDetail: error,
             additionalDetail: "Inquiry failed for 1 of 2 SQL instances: 'SQLEXPRESS'.",
-            protectableItemCount: 3,
+            protectableItemCount: { SQLInstance: 1, SQLDataBase: 2 },
           },
         },
       ],
@@ -231,7 +232,7 @@ describe('evaluateInventory: plugin account without sysadmin', () => {
       ['SQLDataBase;SQLEXPRESS;crm', true],
       ['SQLDataBase;SQLEXPRESS;inventory', true],
     ]);
-    expect(after.inquiryInfo).toStrictEqual(success(5, 5));
+    expect(after.inquiryInfo).toStrictEqual(success(5, 2, 3));
   });
 
   it('several failing instances: the first (by name) error plus the count of the others', () => {
@@ -260,7 +261,7 @@ describe('evaluateInventory: plugin account without sysadmin', () => {
             status: 'Failed',
             errorDetail: error,
             additionalDetail: "Inquiry failed for 2 of 3 SQL instances: 'alpha', 'ZED'.",
-            protectableItemCount: 2,
+            protectableItemCount: { SQLInstance: 1, SQLDataBase: 1 },
           },
         },
       ],
@@ -334,7 +335,7 @@ describe('SQL Server versions', () => {
           },
         ],
       ]);
-      expect(result.inquiryInfo).toStrictEqual(success(2, 0));
+      expect(result.inquiryInfo).toStrictEqual(success(2, 0, 0));
     },
   );
 });
@@ -361,7 +362,7 @@ describe('unsupported instances and databases', () => {
       ],
       ['SQLDataBase;MSSQLSERVER;sales', true, undefined],
     ]);
-    expect(result.inquiryInfo).toStrictEqual(success(4, 2));
+    expect(result.inquiryInfo).toStrictEqual(success(4, 1, 1));
   });
 
   const databaseCases: { rule: string; databases: InventoryDatabase[]; name: string; code: string; message: string }[] = [
@@ -488,7 +489,7 @@ describe('database names Azure rejects', () => {
       ['SQLDataBase;MSSQLSERVER;sales', false, reason('sales', 'Sales')],
       ['SQLDataBase;SQL2;SALES', true, undefined],
     ]);
-    expect(result.inquiryInfo).toStrictEqual(success(6, 4));
+    expect(result.inquiryInfo).toStrictEqual(success(6, 2, 2));
   });
 
   it('the codes reported are the documented set', () => {
@@ -530,7 +531,7 @@ describe('Linux VMs', () => {
               status: 'Failed',
               errorDetail: error,
               additionalDetail: 'SQL Server workload backup is not supported on Linux VMs.',
-              protectableItemCount: 0,
+              protectableItemCount: { SQLInstance: 0, SQLDataBase: 0 },
             },
           },
         ],
