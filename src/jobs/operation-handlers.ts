@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AgentCommand, Operation } from '../generated/prisma/client.ts';
 import { deleteVault } from './vault-deletion.ts';
+import { cancelJob } from './job-cancellation.ts';
 import { containerInquiry, containerRefresh, containerRegistration, containerUnregistration } from './container-operations.ts';
 
 /**
@@ -16,6 +17,7 @@ export interface OperationHandler {
 
 export const operationHandlers: Record<string, OperationHandler> = {
   'vault.delete': { run: deleteVault },
+  'job.cancel': { run: cancelJob },
   'fabric.refresh': containerRefresh,
   'container.register': containerRegistration,
   'container.inquire': containerInquiry,

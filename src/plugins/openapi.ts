@@ -30,6 +30,7 @@ export default fp(
           { name: 'operations', description: 'Asynchronous operation status and results' },
           { name: 'containers', description: 'VM registration: credentials, refresh, protectable containers, register, unregister, inquire' },
           { name: 'discovery', description: 'Protectable items and workload items found by inquiry' },
+          { name: 'jobs', description: 'Backup jobs: list, get, cancel' },
           { name: 'agent', description: 'The agent protocol between a VM (coordinator + SQL plugin) and the vault' },
           { name: 'health', description: 'Liveness and readiness' },
         ],

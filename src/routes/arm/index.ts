@@ -6,6 +6,7 @@ import vaultOperationRoutes from './vault-operations.ts';
 import registrationCredentialRoutes from './registration-credentials.ts';
 import containerRoutes from './containers.ts';
 import protectableItemRoutes from './protectable-items.ts';
+import jobRoutes from './jobs.ts';
 
 /**
  * The Microsoft.RecoveryServices management plane (what the Azure SDKs call). Every route here authenticates the
@@ -24,4 +25,5 @@ export default async function armRoutes(app: FastifyInstance) {
   await app.register(registrationCredentialRoutes);
   await app.register(containerRoutes);
   await app.register(protectableItemRoutes);
+  await app.register(jobRoutes);
 }

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { bindFilter, FilterSyntaxError, parseFilter, type FilterClause, type FilterOperator } from '../../../domain/odata-filter.ts';
+import { bindFilter, FilterSyntaxError, parseFilter, parseFilterDate, type FilterClause, type FilterOperator } from '../../../domain/odata-filter.ts';
 import { errors } from '../../../domain/errors.ts';
 
 export type BoundFilter<K extends string> = Partial<Record<K, FilterClause[]>>;
@@ -27,4 +27,24 @@ export function filterEquals<K extends string, V extends string = string>(filter
     throw errors.invalidFilter(`Invalid $filter: unsupported value '${value}' for '${key}'; supported: ${allowed.join(', ')}`);
   }
   return match;
+}
+
+/**
+ * A time bound from `$filter` clauses on `key` (dates as Azure writes them, or ISO 8601): `eq` and `ge` mean "from"
+ * when `eqMeans` is 'from', "until" when it is 'until' (Azure's job filters say `startTime eq … and endTime eq …`).
+ */
+export function filterTimeBound<K extends string>(filter: BoundFilter<K>, key: K, eqMeans: 'from' | 'until') {
+  const bound: { gte?: Date; gt?: Date; lte?: Date; lt?: Date } = {};
+  for (const clause of filter[key] ?? []) {
+    const date = parseFilterDate(String(clause.value));
+    if (date === null) {
+      throw errors.invalidFilter(`Invalid $filter: '${String(clause.value)}' for '${key}' is not a date; use 'yyyy-MM-dd hh:mm:ss AM' or ISO 8601`);
+    }
+    const op = clause.op === 'eq' ? (eqMeans === 'from' ? 'ge' : 'le') : clause.op;
+    if (op === 'ge') bound.gte = date;
+    else if (op === 'gt') bound.gt = date;
+    else if (op === 'le') bound.lte = date;
+    else if (op === 'lt') bound.lt = date;
+  }
+  return bound;
 }

@@ -1,0 +1,127 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Prisma } from '../../generated/prisma/client.ts';
+import { ArmError, errors } from '../../domain/errors.ts';
+import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
+import { VAULT, vaultId } from './shared/paths.ts';
+import { page } from './shared/paging.ts';
+import { filterEquals, filterTimeBound, readFilter } from './shared/filter.ts';
+import { findVault } from './shared/vault-lookup.ts';
+import { operationResult } from './shared/operation-views.ts';
+import { renderJob } from './views/jobs.ts';
+
+const JobResource = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject }, { description: 'AzureWorkloadJob' });
+const JobParams = Type.Object({ ...VaultParams.properties, jobName: Type.String({ minLength: 1, maxLength: 64 }) });
+const JobOperationParams = Type.Object({ ...JobParams.properties, operationId: Type.String({ minLength: 1, maxLength: 64 }) });
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STATUSES = ['InProgress', 'Completed', 'Failed', 'CompletedWithWarnings', 'Cancelled', 'Cancelling'] as const;
+const tags = ['jobs'];
+
+/** Backup jobs (reference §1.7): list with $filter (operation, status, startTime, endTime, backupManagementType), get, cancel. */
+const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const findJob = async (params: { subscriptionId: string; resourceGroupName: string; vaultName: string; jobName: string }) => {
+    const vault = await findVault(app, params);
+    const job = UUID.test(params.jobName) ? await app.db.job.findUnique({ where: { id: params.jobName.toLowerCase() } }) : null;
+    if (job === null || job.vaultId !== vault.id) throw errors.resourceNotFound(`The job '${params.jobName}'`);
+    return { vault, job };
+  };
+
+  app.get(
+    `${VAULT}/backupJobs`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupJobs/read' },
+      schema: { tags, summary: 'Jobs of a vault, newest first', params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(JobResource) }) },
+    },
+    async (request) => {
+      const vault = await findVault(app, request.params);
+      const filter = readFilter(request, {
+        operation: ['eq'], status: ['eq'], backupManagementType: ['eq'], workloadType: ['eq'],
+        startTime: ['eq', 'ge', 'gt'], endTime: ['eq', 'le', 'lt'],
+      });
+      const operation = filterEquals(filter, 'operation');
+      const status = filterEquals(filter, 'status', STATUSES);
+      const management = filterEquals(filter, 'backupManagementType');
+      const workload = filterEquals(filter, 'workloadType');
+      const where: Prisma.JobWhereInput = {
+        vaultId: vault.id,
+        ...(operation === undefined ? {} : { operation: { equals: operation, mode: 'insensitive' } }),
+        ...(status === undefined ? {} : { status }),
+        ...(management === undefined ? {} : { backupManagementType: { equals: management, mode: 'insensitive' } }),
+        ...(workload === undefined ? {} : { workloadType: { equals: workload, mode: 'insensitive' } }),
+        AND: [
+          { startTime: filterTimeBound(filter, 'startTime', 'from') },
+          { startTime: filterTimeBound(filter, 'endTime', 'until') },
+        ],
+      };
+      const now = app.clock.now();
+      return page(request, {
+        path: `${vaultId(vault)}/backupJobs`,
+        carry: { $filter: request.query.$filter },
+        fetch: (after, take) => {
+          const [time = '', id = ''] = after ?? [];
+          const at = new Date(time);
+          if (after !== undefined && Number.isNaN(at.getTime())) throw errors.invalidInput('The $skipToken is invalid; use the nextLink of the previous page.');
+          return app.db.job.findMany({
+            where: after === undefined ? where : { ...where, OR: [{ startTime: { lt: at } }, { startTime: at, id: { lt: id } }] },
+            orderBy: [{ startTime: 'desc' }, { id: 'desc' }],
+            take,
+          });
+        },
+        cursorOf: (job) => [job.startTime.toISOString(), job.id],
+        render: (job) => renderJob(vault, job, now),
+      });
+    },
+  );
+
+  app.get(
+    `${VAULT}/backupJobs/:jobName`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupJobs/read' },
+      schema: { tags, summary: 'Get a job', params: JobParams, querystring: ApiVersionQuery, response: responses({ 200: JobResource }) },
+    },
+    async (request) => {
+      const { vault, job } = await findJob(request.params);
+      return renderJob(vault, job, app.clock.now());
+    },
+  );
+
+  app.post(
+    `${VAULT}/backupJobs/:jobName/cancel`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupJobs/cancel/action' },
+      schema: { tags, summary: 'Cancel a cancellable job (202; poll the Location)', params: JobParams, querystring: ApiVersionQuery, response: responses({ 202: Empty }) },
+    },
+    async (request, reply) => {
+      const { vault, job } = await findJob(request.params);
+      if (!job.cancellable || job.status !== 'InProgress') {
+        throw new ArmError(400, 'BMSUserErrorJobNotCancellable', `The job '${job.id}' (${job.operation}, ${job.status}) cannot be cancelled.`);
+      }
+      await app.db.job.update({ where: { id: job.id }, data: { status: 'Cancelling' } });
+      const operation = await app.operations.start(
+        { subscriptionId: request.params.subscriptionId, resourceGroup: request.params.resourceGroupName, vaultName: request.params.vaultName },
+        'job.cancel',
+        { vaultId: vault.id, jobId: job.id },
+      );
+      return app.operations.accepted(request, reply, operation, { result: `${vaultId(vault)}/backupJobs/${job.id}/operationResults/${operation.id}` });
+    },
+  );
+
+  app.get(
+    `${VAULT}/backupJobs/:jobName/operationResults/:operationId`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupJobs/operationResults/read' },
+      schema: { tags, summary: 'Result of a job cancellation: 202 while running, then 204', params: JobOperationParams, querystring: ApiVersionQuery, response: responses({ 202: Empty, 204: Empty }) },
+    },
+    async (request, reply) => {
+      const { job } = await findJob(request.params);
+      const operation = await app.operations.find(
+        { subscriptionId: request.params.subscriptionId, resourceGroup: request.params.resourceGroupName, vaultName: request.params.vaultName },
+        request.params.operationId,
+      );
+      if ((operation.target as { jobId?: string }).jobId !== job.id) throw errors.operationNotFound(request.params.operationId);
+      return operationResult(reply, operation);
+    },
+  );
+};
+
+export default jobRoutes;
