@@ -66,6 +66,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.stderr.write(`recovery-vault: ${(error as Error).message}\n`);
+  const cause = (error as Error).cause as Error | undefined;
+  process.stderr.write(`recovery-vault: ${(error as Error).message}${cause === undefined ? '' : `: ${cause.message}`}\n`);
   process.exit(error instanceof ConfigError ? 2 : 1);
 }
