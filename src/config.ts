@@ -42,6 +42,11 @@ export interface Config {
     external: { jwksUrl: string; issuer: string; audience: string } | undefined;
   };
   principals: PrincipalSeed[];
+  protection: {
+    limitErrorCode: string;
+    discoveryIntervalHours: number;
+    softDeletePurgeMinutes: number;
+  };
   agent: {
     credentialsLifetimeHours: number;
     tokenLifetimeSeconds: number;
@@ -211,6 +216,11 @@ export function loadConfig(env: Env = process.env): Config {
           : undefined,
     },
     principals: principals(env),
+    protection: {
+      limitErrorCode: str(env, 'RV_MAX_ITEMS_ERROR_CODE', 'UserErrorMaxProtectedItemsReached'),
+      discoveryIntervalHours: int(env, 'RV_DISCOVERY_INTERVAL_HOURS', 8, 1, 24 * 30),
+      softDeletePurgeMinutes: int(env, 'RV_SOFT_DELETE_PURGE_MINUTES', 60, 1, 24 * 60),
+    },
     agent: {
       credentialsLifetimeHours: int(env, 'RV_CREDENTIALS_LIFETIME_HOURS', 48, 1, 24 * 365),
       tokenLifetimeSeconds: int(env, 'RV_AGENT_TOKEN_LIFETIME_SECONDS', 7 * 86400, 60, 365 * 86400),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AgentCommand, Operation } from '../generated/prisma/client.ts';
 import { deleteVault } from './vault-deletion.ts';
 import { cancelJob } from './job-cancellation.ts';
+import { itemConfiguration, itemDeletion, itemStop, itemUndelete, policyDeletion, policyUpdate } from './protection-operations.ts';
 import { containerInquiry, containerRefresh, containerRegistration, containerUnregistration } from './container-operations.ts';
 
 /**
@@ -22,4 +23,10 @@ export const operationHandlers: Record<string, OperationHandler> = {
   'container.register': containerRegistration,
   'container.inquire': containerInquiry,
   'container.unregister': containerUnregistration,
+  'item.configure': itemConfiguration,
+  'item.stop': itemStop,
+  'item.delete': itemDeletion,
+  'item.undelete': itemUndelete,
+  'policy.update': policyUpdate,
+  'policy.delete': policyDeletion,
 };

@@ -31,6 +31,8 @@ export default fp(
           { name: 'containers', description: 'VM registration: credentials, refresh, protectable containers, register, unregister, inquire' },
           { name: 'discovery', description: 'Protectable items and workload items found by inquiry' },
           { name: 'jobs', description: 'Backup jobs: list, get, cancel' },
+          { name: 'policies', description: 'AzureWorkload SQL backup policies' },
+          { name: 'protection', description: 'Protected items: configure, modify, stop, delete data, undelete' },
           { name: 'agent', description: 'The agent protocol between a VM (coordinator + SQL plugin) and the vault' },
           { name: 'health', description: 'Liveness and readiness' },
         ],

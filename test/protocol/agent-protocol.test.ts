@@ -115,7 +115,7 @@ describe('agent protocol', () => {
     expect((await agent.call(`/commands/${id}/result`, { method: 'POST', body: { status: 'Succeeded' } })).status).toBe(204);
     // The first result decided: the registration failed with the agent's code, the container is not registered.
     await expect(backup.protectionContainers.get('proto-vault-3', 'rg', 'Azure', agent.containerName)).rejects.toMatchObject({ statusCode: 404 });
-    const jobs = await server.app.db.job.findMany({ where: { vault: { name: 'proto-vault-3' } } });
+    const jobs = await server.app.db.job.findMany({ where: { vault: { name: 'proto-vault-3', subscriptionId: subscriptionId.toLowerCase() } } });
     expect(jobs.map((j) => [j.operation, j.status])).toEqual([['Register', 'Failed']]);
     // Another container's command id is not this agent's business.
     const other = await registeredAgent(credentials, 'vm-other');
@@ -127,7 +127,7 @@ describe('agent protocol', () => {
     const agent = await registeredAgent(credentials, 'vm-inventory');
     const good = { instances: [{ name: 'MSSQLSERVER', version: '2019', edition: 'Developer', isSysadmin: true, dataDirectoryPaths: [], databases: [{ name: 'sales', recoveryModel: 'FULL', fileCount: 2 }] }] };
     expect((await agent.call('/inventory', { method: 'POST', body: good })).status).toBe(200);
-    const before = await server.app.db.sqlDatabase.findMany({ where: { container: { name: agent.containerName } }, select: { itemName: true } });
+    const before = await server.app.db.sqlDatabase.findMany({ where: { container: { name: agent.containerName, vault: { subscriptionId: subscriptionId.toLowerCase() } } }, select: { itemName: true } });
     expect(before).toEqual([{ itemName: 'SQLDataBase;MSSQLSERVER;sales' }]);
 
     const invalid = [
@@ -146,7 +146,7 @@ describe('agent protocol', () => {
     expect(huge.status).toBe(413);
     const deep = await agent.call('/inventory', { method: 'POST', body: `${'['.repeat(5000)}${']'.repeat(5000)}` });
     expect(deep.status).toBe(400);
-    const after = await server.app.db.sqlDatabase.findMany({ where: { container: { name: agent.containerName } }, select: { itemName: true } });
+    const after = await server.app.db.sqlDatabase.findMany({ where: { container: { name: agent.containerName, vault: { subscriptionId: subscriptionId.toLowerCase() } } }, select: { itemName: true } });
     expect(after).toEqual(before);
   });
 

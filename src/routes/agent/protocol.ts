@@ -91,12 +91,12 @@ export const InventoryReport = Type.Object({
 });
 export type InventoryReport = Static<typeof InventoryReport>;
 
-export const CommandTypes = ['registerExtension', 'discover', 'unregister'] as const;
+export const CommandTypes = ['registerExtension', 'discover', 'unregister', 'configure'] as const;
 export type CommandType = (typeof CommandTypes)[number];
 
 export const Command = Type.Object({
   id: Type.String({ format: 'uuid' }),
-  type: Type.String({ description: `one of ${CommandTypes.join(', ')} (later: configure, backup, restore)` }),
+  type: Type.String({ description: `one of ${CommandTypes.join(', ')} (later: backup, restore)` }),
   payload: Type.Object({}, { additionalProperties: true }),
   issuedAt: Type.String({ format: 'date-time' }),
   attempt: Type.Integer({ description: '1 on first delivery, higher on redelivery' }),

@@ -254,7 +254,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (container.registrationStatus !== 'Registered') {
         throw errors.conflict('BMSUserErrorContainerOperationInProgress', `The container '${container.name}' is ${container.registrationStatus.toLowerCase()}.`);
       }
-      const protectedItems = await protectedItemCount(container.id);
+      const protectedItems = await app.db.protectedItem.count({ where: { containerId: container.id } });
       if (protectedItems > 0) {
         throw new ArmError(400, 'BMSUserErrorContainerHasDatasources', `The container '${container.name}' has ${protectedItems} protected items. Stop protection and delete their data before unregistering.`);
       }
@@ -303,11 +303,6 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       });
     },
   );
-
-  /** Protected items arrive with the protection feature; until then a container never has any. */
-  async function protectedItemCount(_containerId: string): Promise<number> {
-    return 0;
-  }
 };
 
 export default containerRoutes;

@@ -7,6 +7,8 @@ import registrationCredentialRoutes from './registration-credentials.ts';
 import containerRoutes from './containers.ts';
 import protectableItemRoutes from './protectable-items.ts';
 import jobRoutes from './jobs.ts';
+import policyRoutes from './policies.ts';
+import protectedItemRoutes from './protected-items.ts';
 
 /**
  * The Microsoft.RecoveryServices management plane (what the Azure SDKs call). Every route here authenticates the
@@ -26,4 +28,6 @@ export default async function armRoutes(app: FastifyInstance) {
   await app.register(containerRoutes);
   await app.register(protectableItemRoutes);
   await app.register(jobRoutes);
+  await app.register(policyRoutes);
+  await app.register(protectedItemRoutes);
 }

@@ -24,9 +24,10 @@ export async function findVault(app: FastifyInstance, params: VaultPathParams): 
 }
 
 /**
- * What a vault holds that blocks its deletion and locks its storage redundancy. Containers and protected items
- * (soft-deleted ones included) join these counts as the registration and protection features add their tables.
+ * What a vault holds that blocks its deletion and locks its storage redundancy: registered containers and protected
+ * items (soft-deleted ones included, until purged).
  */
-export async function vaultContents(_app: FastifyInstance, _vault: Vault): Promise<{ containers: number; protectedItems: number }> {
-  return { containers: 0, protectedItems: 0 };
+export async function vaultContents(app: FastifyInstance, vault: Vault): Promise<{ containers: number; protectedItems: number }> {
+  const containers = await app.db.protectionContainer.count({ where: { vaultId: vault.id, registrationStatus: { not: 'NotRegistered' } } });
+  return { containers, protectedItems: vault.protectedItemCount };
 }

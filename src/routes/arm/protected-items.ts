@@ -1,0 +1,227 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Operation, Vault } from '../../generated/prisma/client.ts';
+import { ArmError, errors } from '../../domain/errors.ts';
+import { startJob } from '../../jobs/job-records.ts';
+import { protect } from '../../services/protection.ts';
+import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
+import { VAULT, vaultId } from './shared/paths.ts';
+import { afterPair, page } from './shared/paging.ts';
+import { filterEquals, readFilter } from './shared/filter.ts';
+import { findVault } from './shared/vault-lookup.ts';
+import { findContainer, type ContainerPathParams } from './shared/container-lookup.ts';
+import { operationResult, operationStatus } from './shared/operation-views.ts';
+import { OperationStatusBody } from './vault-operations.ts';
+import { protectedItemId, renderProtectedItem } from './views/protected-items.ts';
+
+const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
+const ItemParams = Type.Object({ ...VaultParams.properties, fabricName: name(64), containerName: name(300), protectedItemName: name(600) });
+const ItemOperationParams = Type.Object({ ...ItemParams.properties, operationId: name(64) });
+const ItemResource = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject }, { description: 'AzureVmWorkloadSQLDatabaseProtectedItem' });
+const ItemBody = Type.Object(
+  {
+    properties: Type.Object(
+      {
+        protectedItemType: Type.String({ maxLength: 64 }),
+        policyId: Type.Optional(Type.String({ maxLength: 1024 })),
+        protectionState: Type.Optional(Type.String({ maxLength: 64 })),
+        isRehydrate: Type.Optional(Type.Boolean()),
+        backupManagementType: Type.Optional(Type.String({ maxLength: 64 })),
+        workloadType: Type.Optional(Type.String({ maxLength: 64 })),
+      },
+      { additionalProperties: true },
+    ),
+    location: Type.Optional(Type.String({ maxLength: 64 })),
+    eTag: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+const ITEM = `${VAULT}/backupFabrics/:fabricName/protectionContainers/:containerName/protectedItems/:protectedItemName`;
+const tags = ['protection'];
+const invalidConfigure = (message: string) => new ArmError(400, 'BMSUserErrorInvalidConfigureProtectionRequest', message);
+
+/**
+ * Configure protection, change policy, stop (keeping data), resume, stop and delete data (soft delete), undelete
+ * (reference §1.6). Every change is a 202 with an operation and a job, as §3.3 describes.
+ */
+const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const scopeOf = (p: { subscriptionId: string; resourceGroupName: string; vaultName: string }) => ({
+    subscriptionId: p.subscriptionId, resourceGroup: p.resourceGroupName, vaultName: p.vaultName,
+  });
+  type ItemPath = ContainerPathParams & { protectedItemName: string };
+  const findItem = async (params: ItemPath) => {
+    const { vault, container } = await findContainer(app, params, false).catch(() => {
+      throw errors.itemNotFound();
+    });
+    const item = await app.db.protectedItem.findUnique({
+      where: { containerId_itemNameKey: { containerId: container.id, itemNameKey: params.protectedItemName.toLowerCase() } },
+      include: { policy: true },
+    });
+    return { vault, container, item };
+  };
+  const policyFromId = async (vault: Vault, id: string) => {
+    const prefix = `${vaultId(vault)}/backupPolicies/`.toLowerCase();
+    if (!id.toLowerCase().startsWith(prefix) || id.length === prefix.length) {
+      throw invalidConfigure(`policyId '${id}' is not a policy of vault '${vault.name}' (expected '${vaultId(vault)}/backupPolicies/<name>').`);
+    }
+    const policy = await app.db.policy.findUnique({ where: { vaultId_nameKey: { vaultId: vault.id, nameKey: id.slice(prefix.length).toLowerCase() } } });
+    if (policy === null) throw invalidConfigure(`The policy '${id.slice(prefix.length)}' does not exist in vault '${vault.name}'.`);
+    return policy;
+  };
+  const accepted = (request: Parameters<typeof app.operations.accepted>[0], reply: Parameters<typeof app.operations.accepted>[1], operation: Operation, base: string) =>
+    app.operations.accepted(request, reply, operation, { status: `${base}/operationsStatus/${operation.id}`, result: `${base}/operationResults/${operation.id}` });
+
+  app.put(
+    ITEM,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/write' },
+      schema: { tags, summary: 'Configure protection, change policy, stop protection keeping data, resume, or undelete (isRehydrate)', params: ItemParams, querystring: ApiVersionQuery, body: ItemBody, response: responses({ 202: Empty }) },
+    },
+    async (request, reply) => {
+      const properties = request.body.properties;
+      if (properties.protectedItemType !== 'AzureVmWorkloadSQLDatabase') {
+        throw invalidConfigure(`protectedItemType must be 'AzureVmWorkloadSQLDatabase' for a SQL database (got '${properties.protectedItemType}').`);
+      }
+      const { vault, container, item } = await findItem(request.params);
+      const scope = scopeOf(request.params);
+      const entity = `${item?.friendlyName ?? request.params.protectedItemName} [${container.friendlyName}]`;
+      const base = protectedItemId(vault, container, { itemName: item?.itemName ?? request.params.protectedItemName });
+      const target = { vaultId: vault.id, containerId: container.id, itemNameKey: request.params.protectedItemName.toLowerCase() };
+
+      if (properties.isRehydrate === true) {
+        if (item === null || item.deferredDeleteAt === null) throw invalidConfigure(`The item '${request.params.protectedItemName}' is not soft-deleted; only soft-deleted items can be undeleted.`);
+        const job = await startJob(app, vault.id, 'Undelete', entity);
+        return accepted(request, reply, await app.operations.start(scope, 'item.undelete', target, job.id), base);
+      }
+      if (item?.deferredDeleteAt != null) {
+        throw invalidConfigure(`The item '${item.itemName}' is soft-deleted; undelete it (isRehydrate: true) before changing its protection.`);
+      }
+      const stopping = properties.protectionState === 'ProtectionStopped' || properties.protectionState === 'BackupsSuspended';
+      if (stopping && (properties.policyId === undefined || properties.policyId === '')) {
+        if (item === null) throw errors.itemNotFound();
+        const job = await startJob(app, vault.id, 'DisableBackup', entity);
+        return accepted(request, reply, await app.operations.start(scope, 'item.stop', { ...target, state: properties.protectionState }, job.id), base);
+      }
+      if (properties.policyId === undefined || properties.policyId === '') {
+        throw invalidConfigure('properties.policyId is required to configure protection (or protectionState ProtectionStopped to stop it).');
+      }
+      if (container.registrationStatus !== 'Registered') throw invalidConfigure(`The container '${container.name}' is not registered.`);
+      const policy = await policyFromId(vault, properties.policyId);
+      const database = await app.db.sqlDatabase.findUnique({
+        where: { containerId_itemNameKey: { containerId: container.id, itemNameKey: request.params.protectedItemName.toLowerCase() } },
+      });
+      if (database === null) {
+        throw new ArmError(404, 'BMSUserErrorDataSourceObjectNotFound', `The database '${request.params.protectedItemName}' was not discovered on '${container.name}'. Run inquire (Rediscover DBs) and take the name from backupProtectableItems.`);
+      }
+      if (!database.isProtectable) {
+        const reason = database.notProtectableReason as { code?: string; message?: string } | null;
+        throw new ArmError(400, reason?.code ?? 'BMSUserErrorInvalidConfigureProtectionRequest', reason?.message ?? `The database '${database.itemName}' cannot be protected.`);
+      }
+      const { item: protectedItem, created } = await protect(app, vault, database, policy);
+      const job = await startJob(app, vault.id, 'ConfigureBackup', `${database.name} [${container.friendlyName}]`);
+      const operation = await app.operations.start(scope, 'item.configure', { ...target, itemId: protectedItem.id, created }, job.id);
+      return accepted(request, reply, operation, protectedItemId(vault, container, protectedItem));
+    },
+  );
+
+  app.get(
+    ITEM,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/read' },
+      schema: { tags, summary: 'Get a protected item', params: ItemParams, querystring: ListQuery, response: responses({ 200: ItemResource }) },
+    },
+    async (request) => {
+      const { vault, container, item } = await findItem(request.params);
+      if (item === null) throw errors.itemNotFound();
+      return renderProtectedItem(vault, container, item, item.policy, app.clock.now());
+    },
+  );
+
+  app.delete(
+    ITEM,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/delete' },
+      schema: { tags, summary: 'Stop protection and delete backup data (soft-deleted while the vault keeps deleted data)', params: ItemParams, querystring: ApiVersionQuery, response: responses({ 202: Empty, 204: Empty }) },
+    },
+    async (request, reply) => {
+      const { vault, container, item } = await findItem(request.params);
+      if (item === null || item.deferredDeleteAt !== null) return reply.code(204).send();
+      const job = await startJob(app, vault.id, 'DeleteBackupData', `${item.friendlyName} [${container.friendlyName}]`);
+      const operation = await app.operations.start(scopeOf(request.params), 'item.delete', { vaultId: vault.id, containerId: container.id, itemNameKey: item.itemNameKey }, job.id);
+      return app.operations.accepted(request, reply, operation, {
+        status: `${vaultId(vault)}/backupOperations/${operation.id}`,
+        result: `${vaultId(vault)}/backupOperationResults/${operation.id}`,
+      });
+    },
+  );
+
+  const itemOperation = async (params: ItemPath & { operationId: string }) => {
+    const operation = await app.operations.find(scopeOf(params), params.operationId);
+    if ((operation.target as { itemNameKey?: string }).itemNameKey !== params.protectedItemName.toLowerCase()) throw errors.operationNotFound(params.operationId);
+    return operation;
+  };
+  app.get(
+    `${ITEM}/operationsStatus/:operationId`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/operationsStatus/read' },
+      schema: { tags, summary: 'Status of an operation on a protected item', params: ItemOperationParams, querystring: ApiVersionQuery, response: responses({ 200: OperationStatusBody }) },
+    },
+    async (request) => operationStatus(await itemOperation(request.params)),
+  );
+  app.get(
+    `${ITEM}/operationResults/:operationId`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/operationResults/read' },
+      schema: { tags, summary: 'Result of an operation on a protected item: 202 while running, then the item (204 once it is gone)', params: ItemOperationParams, querystring: ApiVersionQuery, response: responses({ 200: ItemResource, 202: Empty, 204: Empty }) },
+    },
+    async (request, reply) => {
+      const operation = await itemOperation(request.params);
+      return operationResult(reply, operation, async () => {
+        const { vault, container, item } = await findItem(request.params);
+        return item === null ? reply.code(204).send() : reply.code(200).send(renderProtectedItem(vault, container, item, item.policy, app.clock.now()));
+      });
+    },
+  );
+
+  app.get(
+    `${VAULT}/backupProtectedItems`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupProtectedItems/read' },
+      schema: { tags, summary: 'Protected items of a vault', params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(ItemResource) }) },
+    },
+    async (request) => {
+      const vault = await findVault(app, request.params);
+      const filter = readFilter(request, { backupManagementType: ['eq'], itemType: ['eq'], workloadType: ['eq'], policyName: ['eq'], containerName: ['eq'], friendlyName: ['eq'] });
+      const management = filterEquals(filter, 'backupManagementType');
+      const itemType = filterEquals(filter, 'itemType') ?? filterEquals(filter, 'workloadType');
+      const policyName = filterEquals(filter, 'policyName');
+      const containerName = filterEquals(filter, 'containerName');
+      const friendlyName = filterEquals(filter, 'friendlyName');
+      const matches = (management === undefined || management === 'AzureWorkload') && (itemType === undefined || itemType === 'SQLDataBase');
+      const now = app.clock.now();
+      return page(request, {
+        path: `${vaultId(vault)}/backupProtectedItems`,
+        carry: { $filter: request.query.$filter },
+        fetch: async (after, take) =>
+          matches
+            ? app.db.protectedItem.findMany({
+                where: {
+                  vaultId: vault.id,
+                  ...(policyName === undefined ? {} : { policy: { nameKey: policyName.toLowerCase() } }),
+                  ...(containerName === undefined ? {} : { container: { nameKey: containerName.toLowerCase() } }),
+                  ...(friendlyName === undefined ? {} : { friendlyName: { equals: friendlyName, mode: 'insensitive' as const } }),
+                  ...afterPair('itemNameKey', 'id', after),
+                },
+                orderBy: [{ itemNameKey: 'asc' }, { id: 'asc' }],
+                include: { container: true, policy: true },
+                take,
+              })
+            : [],
+        cursorOf: (item) => [item.itemNameKey, item.id],
+        render: (item) => renderProtectedItem(vault, item.container, item, item.policy, now),
+      });
+    },
+  );
+};
+
+export default protectedItemRoutes;
