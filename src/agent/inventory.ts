@@ -1,0 +1,99 @@
+/**
+ * What the simulated SQL Server plugin finds on the VM: the spec's instances and databases as the protocol's
+ * inventory (src/routes/agent/protocol.ts). The agent reports it as is — deciding what Azure can protect is the
+ * vault's job (src/domain/discovery.ts).
+ *
+ * - An instance whose plugin account lacks sysadmin lists no databases (the plugin cannot enumerate them).
+ * - Every instance also has SQL Server's system databases `master`, `model` and `msdb` (tempdb is never backed up
+ *   and not listed), with SQL Server's default recovery models (master SIMPLE, model FULL, msdb SIMPLE) and file
+ *   names, in the instance's data/log directories. A spec database of the same name (case-insensitive) replaces
+ *   the default one.
+ * - A database with more files than the protocol carries (2000) is reported with its `fileCount` only.
+ */
+import type { InventoryDatabase, InventoryInstance } from '../routes/agent/protocol.ts';
+import type { DatabaseSpec, InstanceSpec, RecoveryModel, VmSpec } from './simulation/spec.ts';
+
+const MIB = 1024 * 1024;
+/** The protocol's `files` maxItems. */
+export const MAX_REPORTED_FILES = 2000;
+
+interface SystemDatabase {
+  name: string;
+  recoveryModel: RecoveryModel;
+  sizeMiB: number;
+  data: { logicalName: string; file: string };
+  log: { logicalName: string; file: string };
+}
+
+/** SQL Server's system databases as a fresh installation has them. */
+export const SYSTEM_DATABASES: readonly SystemDatabase[] = [
+  { name: 'master', recoveryModel: 'SIMPLE', sizeMiB: 6, data: { logicalName: 'master', file: 'master.mdf' }, log: { logicalName: 'mastlog', file: 'mastlog.ldf' } },
+  { name: 'model', recoveryModel: 'FULL', sizeMiB: 16, data: { logicalName: 'modeldev', file: 'model.mdf' }, log: { logicalName: 'modellog', file: 'modellog.ldf' } },
+  { name: 'msdb', recoveryModel: 'SIMPLE', sizeMiB: 20, data: { logicalName: 'MSDBData', file: 'MSDBData.mdf' }, log: { logicalName: 'MSDBLog', file: 'MSDBLog.ldf' } },
+];
+
+function joinPath(dir: string, file: string): string {
+  const sep = dir.includes('/') && !dir.includes('\\') ? '/' : '\\';
+  return dir.endsWith(sep) ? `${dir}${file}` : `${dir}${sep}${file}`;
+}
+
+function systemDatabase(instance: InstanceSpec, db: SystemDatabase): InventoryDatabase {
+  return {
+    name: db.name,
+    recoveryModel: db.recoveryModel,
+    state: 'ONLINE',
+    isReadOnly: false,
+    isSnapshot: false,
+    isMirror: false,
+    sizeBytes: db.sizeMiB * MIB,
+    fileCount: 2,
+    files: [
+      { type: 'Data', logicalName: db.data.logicalName, path: joinPath(instance.dataDirectory, db.data.file) },
+      { type: 'Log', logicalName: db.log.logicalName, path: joinPath(instance.logDirectory, db.log.file) },
+    ],
+  };
+}
+
+function userDatabase(db: DatabaseSpec): InventoryDatabase {
+  const reported: InventoryDatabase = {
+    name: db.name,
+    recoveryModel: db.recoveryModel,
+    state: db.state,
+    isReadOnly: db.readOnly,
+    isSnapshot: db.isSnapshot,
+    isMirror: db.isMirror,
+    sizeBytes: db.sizeMiB * MIB,
+    fileCount: db.files,
+  };
+  if (db.filePaths.length <= MAX_REPORTED_FILES) {
+    reported.files = db.filePaths.map((f) => ({ type: f.type, logicalName: f.logicalName, path: f.path }));
+  }
+  return reported;
+}
+
+export function instanceInventory(instance: InstanceSpec): InventoryInstance {
+  const own = new Set(instance.databases.map((d) => d.name.toLowerCase()));
+  const databases = instance.pluginIsSysadmin
+    ? [
+        ...SYSTEM_DATABASES.filter((s) => !own.has(s.name)).map((s) => systemDatabase(instance, s)),
+        ...instance.databases.map(userDatabase),
+      ]
+    : [];
+  return {
+    name: instance.name,
+    version: instance.version,
+    edition: instance.edition,
+    isSysadmin: instance.pluginIsSysadmin,
+    isFailoverClusterInstance: instance.isFailoverClusterInstance,
+    dataDirectoryPaths: [
+      { type: 'Data', path: instance.dataDirectory },
+      { type: 'Log', path: instance.logDirectory },
+    ],
+    databases,
+  };
+}
+
+/** The inventory of the whole VM. */
+export function vmInventory(spec: VmSpec): InventoryInstance[] {
+  return spec.instances.map(instanceInventory);
+}
