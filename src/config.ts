@@ -44,7 +44,7 @@ export interface Config {
   principals: PrincipalSeed[];
   protection: {
     limitErrorCode: string;
-    discoveryIntervalHours: number;
+    discoveryIntervalSeconds: number;
     softDeletePurgeMinutes: number;
   };
   agent: {
@@ -218,7 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     principals: principals(env),
     protection: {
       limitErrorCode: str(env, 'RV_MAX_ITEMS_ERROR_CODE', 'UserErrorMaxProtectedItemsReached'),
-      discoveryIntervalHours: int(env, 'RV_DISCOVERY_INTERVAL_HOURS', 8, 1, 24 * 30),
+      discoveryIntervalSeconds: int(env, 'RV_DISCOVERY_INTERVAL_SECONDS', 8 * 3600, 1, 30 * 86400),
       softDeletePurgeMinutes: int(env, 'RV_SOFT_DELETE_PURGE_MINUTES', 60, 1, 24 * 60),
     },
     agent: {

@@ -22,8 +22,8 @@
  *   then the result is reported. A redelivered command that was already applied is acknowledged and its recorded
  *   result re-sent; a command received but not applied when the agent stopped is applied after the restart; a result
  *   the vault did not get is re-sent.
- * - `registerExtension` → Succeeded (the extension is installed); `discover` → the inventory (POST …/inventory with
- *   the command id), then Succeeded; `unregister` → Succeeded, then the registration is forgotten and the agent stops
+ * - `registerExtension` → Succeeded (the extension is installed); `configure` → the policy is cached in the state;
+ *   `discover` → the inventory (POST …/inventory with the command id), then Succeeded; `unregister` → Succeeded, then the registration is forgotten and the agent stops
  *   (`stopped` resolves 'unregistered'); any other type → Failed, `UserErrorUnsupportedCommand`.
  * - A 401 on a container call (the container was unregistered, the token is no longer valid) clears the
  *   registration and stops the agent (`stopped` resolves 'tokenRejected').
@@ -75,6 +75,7 @@ export type AgentEvent =
   | 'heartbeatRestored'
   | 'pollFailed'
   | 'commandReceived'
+  | 'protectionConfigured'
   | 'commandRedelivered'
   | 'commandResumed'
   | 'extensionInstalled'
@@ -607,12 +608,29 @@ export class Agent {
       case 'unregister':
         this.log('info', 'extensionRemoved', `workload extension ${WORKLOAD_EXTENSION} removed`);
         return { status: 'Succeeded' };
+      case 'configure':
+        return this.configure(command);
       default:
         return {
           status: 'Failed',
           error: { code: 'UserErrorUnsupportedCommand', message: `The agent (${this.agentVersion}) does not support the command type '${command.type}'.` },
         };
     }
+  }
+
+  /** Caches (or forgets) the policy of a protected database, as the plugin does before scheduled backups. */
+  private async configure(command: Command): Promise<CommandResult> {
+    const { itemName, protect, policy } = command.payload as { itemName?: unknown; protect?: unknown; policy?: unknown };
+    if (typeof itemName !== 'string' || typeof protect !== 'boolean' || (protect && (policy === null || typeof policy !== 'object'))) {
+      return { status: 'Failed', error: { code: 'UserErrorInvalidCommand', message: 'A configure command needs itemName, protect and (when protecting) policy.' } };
+    }
+    const state = this.state as CoordinatorState;
+    const key = itemName.toLowerCase();
+    if (protect) state.protections[key] = { itemName, policy: policy as object, configuredAt: this.clock.now().toISOString() };
+    else delete state.protections[key];
+    await this.save();
+    this.log('info', 'protectionConfigured', protect ? `protection of ${itemName} configured` : `protection of ${itemName} stopped`, { itemName, protect });
+    return { status: 'Succeeded' };
   }
 
   private async discover(command: Command): Promise<CommandResult> {

@@ -1,7 +1,7 @@
 /**
  * What the reference agent's coordinator (the protocol side) keeps on disk under the state directory, so that it
- * survives a restart: its registration (container, agent token, vault) and the commands it has received and applied,
- * with their results.
+ * survives a restart: its registration (container, agent token, vault), the commands it has received and applied,
+ * with their results, and the policies of the databases it protects.
  *
  * One JSON file, `coordinator.json`, written atomically (a temporary file in the same directory, flushed, then
  * renamed over the old one) and readable by its owner only (it holds the agent token). The simulated SQL Server's
@@ -51,14 +51,23 @@ export interface AppliedCommand {
   resultReported: boolean;
 }
 
+/** A database the vault protects, with the policy the agent caches (from `configure` commands). */
+export interface Protection {
+  itemName: string;
+  policy: object;
+  configuredAt: string;
+}
+
 export interface CoordinatorState {
   version: typeof COORDINATOR_STATE_VERSION;
   registration: AgentRegistration | null;
   received: ReceivedCommand[];
   applied: AppliedCommand[];
+  /** By lower-case item name (`sqldatabase;<instance>;<db>`). */
+  protections: Record<string, Protection>;
 }
 
-export const emptyState = (): CoordinatorState => ({ version: COORDINATOR_STATE_VERSION, registration: null, received: [], applied: [] });
+export const emptyState = (): CoordinatorState => ({ version: COORDINATOR_STATE_VERSION, registration: null, received: [], applied: [], protections: {} });
 
 export class CoordinatorStateError extends Error {
   constructor(message: string) {
@@ -98,6 +107,7 @@ export class CoordinatorStore {
       registration: json.registration ?? null,
       received: Array.isArray(json.received) ? json.received : [],
       applied: Array.isArray(json.applied) ? json.applied : [],
+      protections: json.protections !== null && typeof json.protections === 'object' ? json.protections : {},
     };
   }
 

@@ -1,4 +1,5 @@
 /** Names and rules of protection containers (VMs running SQL Server), as Azure Backup forms them. */
+import { isLinuxOs } from './discovery.ts';
 
 export function containerName(resourceGroup: string, vmName: string): string {
   return `VMAppContainer;Compute;${resourceGroup};${vmName}`;
@@ -15,7 +16,7 @@ const AZURE_NAME = /^[A-Za-z0-9][A-Za-z0-9._()-]*$/;
 
 /** Why a VM cannot register, if it cannot: Linux (SQL in Azure VM backup is Windows-only), or names Azure rejects. */
 export function vmIdentityProblem(vm: { vmName: string; resourceGroup: string; os: string }): { code: string; message: string } | undefined {
-  if (/linux|ubuntu|rhel|red ?hat|suse|sles|debian|centos/i.test(vm.os)) {
+  if (isLinuxOs(vm.os)) {
     return {
       code: 'UserErrorUnsupportedOperatingSystem',
       message: `The VM '${vm.vmName}' runs ${vm.os}; SQL Server in Azure VM backup supports Windows VMs only.`,

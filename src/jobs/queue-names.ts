@@ -1,3 +1,4 @@
 /** Every BullMQ queue the service uses. */
-export const QUEUE_NAMES = ['operations'] as const;
+/** `operations`: the work behind ARM's asynchronous operations; `maintenance`: periodic and background upkeep. */
+export const QUEUE_NAMES = ['operations', 'maintenance'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];

@@ -7,8 +7,11 @@ import { errors } from '../domain/errors.ts';
 export interface AgentCommands {
   /** Queues a command for a container's agent and wakes its long-poll (in whichever process it waits). */
   issue(containerId: string, type: CommandType, payload?: object, operationId?: string): Promise<AgentCommand>;
-  /** Commands ready for delivery (new, or delivered but unacknowledged past their lease), waiting up to `waitSeconds`. */
-  poll(containerId: string, waitSeconds: number): Promise<AgentCommand[]>;
+  /**
+   * Commands ready for delivery (new, or delivered but unacknowledged past their lease), waiting up to `waitSeconds`.
+   * Nothing is claimed once `abandoned` fires (the agent hung up), so no command is leased to a poll nobody reads.
+   */
+  poll(containerId: string, waitSeconds: number, abandoned?: AbortSignal): Promise<AgentCommand[]>;
   acknowledge(containerId: string, commandId: string): Promise<void>;
   /** Records the agent's result; only the first result counts. Returns the command if this call completed it. */
   complete(containerId: string, commandId: string, result: CommandResult): Promise<AgentCommand | null>;
@@ -95,9 +98,10 @@ export default fp(
         return command;
       },
 
-      async poll(containerId, waitSeconds) {
+      async poll(containerId, waitSeconds, abandoned) {
         const deadline = Date.now() + waitSeconds * 1000;
         for (;;) {
+          if (abandoned?.aborted === true) return [];
           const claimed = await claim(containerId);
           const remaining = deadline - Date.now();
           if (claimed.length > 0 || remaining <= 0 || closing) return claimed;

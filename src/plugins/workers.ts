@@ -4,6 +4,7 @@ import { Worker, type Job } from 'bullmq';
 import { ArmError, errors } from '../domain/errors.ts';
 import { operationHandlers } from '../jobs/operation-handlers.ts';
 import { failOperation } from '../jobs/agent-results.ts';
+import { runMaintenance } from '../jobs/maintenance.ts';
 
 /**
  * The BullMQ workers, in this process when RV_WORKERS is on (the default single-process mode); `src/worker.ts`
@@ -60,8 +61,15 @@ export default fp(
     );
     operations.on('failed', (job, error) => app.log.warn({ err: error, jobId: job?.id }, 'operation attempt failed'));
 
+    const maintenance = new Worker('maintenance', (job) => runMaintenance(app, job), { connection, prefix: app.config.queuePrefix, concurrency: 2 });
+    maintenance.on('failed', (job, error) => app.log.warn({ err: error, job: job?.name }, 'maintenance job failed'));
+    // Schedulers live in Redis, one per name, however many workers upsert them.
+    const discoveryEvery = app.config.protection.discoveryIntervalSeconds * 1000;
+    await app.queues.maintenance.upsertJobScheduler('discovery-cycle', { every: discoveryEvery, startDate: Date.now() + discoveryEvery }, { name: 'discovery-cycle' });
+    await app.queues.maintenance.upsertJobScheduler('purge-soft-deleted', { every: app.config.protection.softDeletePurgeMinutes * 60_000 }, { name: 'purge-soft-deleted' });
+
     app.addHook('onClose', async () => {
-      await operations.close();
+      await Promise.all([operations.close(), maintenance.close()]);
       connection.disconnect();
     });
   },

@@ -3,6 +3,8 @@ import type { Policy, ProtectedItem, SqlDatabase, Vault } from '../generated/pri
 import { ArmError } from '../domain/errors.ts';
 import type { SqlPolicy } from '../domain/policy/types.ts';
 import { scheduleFor } from '../domain/protection.ts';
+import { toWireFormat } from '../domain/policy/validate.ts';
+import { finishJob, startJob } from '../jobs/job-records.ts';
 import { PROTECTED_ITEMS_PER_VAULT } from '../routes/arm/vault-config.ts';
 
 export const policyOf = (policy: Policy) => policy.properties as unknown as SqlPolicy;
@@ -72,4 +74,47 @@ export async function purgeExpiredSoftDeletes(app: FastifyInstance, now: Date): 
   const expired = await app.db.protectedItem.findMany({ where: { deferredDeleteAt: { lte: now } }, select: { id: true, vaultId: true }, take: 1000 });
   await purgeItems(app, expired);
   return expired.length;
+}
+
+/** Azure's portal configures at most 50 databases per ConfigureBackup job; auto-protection batches the same way. */
+export const CONFIGURE_BATCH = 50;
+
+/**
+ * Auto-protection: every protectable, unprotected database of the intent's SQL instance gets the intent's policy, in
+ * ConfigureBackup jobs of at most 50 databases. Runs when the intent is created and after every discovery.
+ */
+export async function autoProtect(app: FastifyInstance, intentId: string): Promise<{ protectedCount: number; jobIds: string[] }> {
+  const intent = await app.db.protectionIntent.findUnique({ where: { id: intentId }, include: { policy: true, vault: true } });
+  if (intent === null) return { protectedCount: 0, jobIds: [] };
+  const container = await app.db.protectionContainer.findUnique({ where: { id: intent.containerId } });
+  if (container === null || container.registrationStatus !== 'Registered') return { protectedCount: 0, jobIds: [] };
+  const instanceName = intent.itemName.slice(intent.itemName.indexOf(';') + 1);
+  const candidates = await app.db.sqlDatabase.findMany({
+    where: { containerId: container.id, instanceName: { equals: instanceName, mode: 'insensitive' }, isProtectable: true },
+    orderBy: { itemNameKey: 'asc' },
+  });
+  const existing = new Set(
+    (await app.db.protectedItem.findMany({ where: { containerId: container.id }, select: { itemNameKey: true } })).map((i) => i.itemNameKey),
+  );
+  const unprotected = candidates.filter((d) => !existing.has(d.itemNameKey));
+  const jobIds: string[] = [];
+  let protectedCount = 0;
+  for (let i = 0; i < unprotected.length; i += CONFIGURE_BATCH) {
+    const batch = unprotected.slice(i, i + CONFIGURE_BATCH);
+    const job = await startJob(app, intent.vaultId, 'ConfigureBackup', `${instanceName} [${container.friendlyName}]`);
+    jobIds.push(job.id);
+    let failure: ArmError | undefined;
+    for (const database of batch) {
+      try {
+        const { item } = await protect(app, intent.vault, database, intent.policy, intent.id);
+        await app.agentCommands.issue(container.id, 'configure', { itemName: item.itemName, protect: true, policy: toWireFormat(policyOf(intent.policy)) });
+        protectedCount += 1;
+      } catch (error) {
+        if (!(error instanceof ArmError)) throw error;
+        failure = error;
+      }
+    }
+    await finishJob(app, job.id, failure === undefined ? undefined : { code: failure.code, message: failure.message });
+  }
+  return { protectedCount, jobIds };
 }

@@ -14,6 +14,7 @@
  * ```
  */
 import { SpecError } from './errors.ts';
+import { isLinuxOs } from '../../domain/discovery.ts';
 
 export const RECOVERY_MODELS = ['FULL', 'SIMPLE', 'BULK_LOGGED'] as const;
 export type RecoveryModel = (typeof RECOVERY_MODELS)[number];
@@ -119,10 +120,8 @@ const SQL_MAJOR: Record<string, string> = {
   '2025': 'MSSQL17',
 };
 
-/** True for Linux OS names (Azure Backup's SQL workload supports Windows only). */
-export function isLinuxOs(os: string): boolean {
-  return /linux|ubuntu|rhel|red ?hat|sles|suse|centos|debian|oracle/i.test(os);
-}
+// One definition of "Linux" for the vault and the simulated VM alike.
+export { isLinuxOs };
 
 /** SQL Server's default data directory for an instance, e.g. `C:\Program Files\Microsoft SQL Server\MSSQL15.MSSQLSERVER\MSSQL\DATA`. */
 export function defaultDataDirectory(os: string, version: string, instanceName: string): string {

@@ -7,6 +7,7 @@ import { TokenError } from '../../auth/tokens.ts';
 import { applyInventory } from '../../services/inventory.ts';
 import { registerAgent } from '../../services/agent-registration.ts';
 import { onCommandCompleted } from '../../jobs/agent-results.ts';
+import { afterInventory } from '../../jobs/maintenance.ts';
 import { Empty, responses } from '../arm/shared/schemas.ts';
 import {
   CommandList, CommandParams, CommandPollQuery, CommandResult, ContainerParams, HeartbeatRequest, HeartbeatResponse,
@@ -87,6 +88,7 @@ const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const result = await applyInventory(app, containerOf(request), request.body);
+      await afterInventory(app, containerOf(request).id);
       return {
         instances: result.instances.length,
         databases: result.databases.length,
@@ -98,8 +100,12 @@ const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     `${base}/commands`,
     { ...scoped, schema: { tags, security, summary: 'Long-poll for commands (delivered at least once; acknowledge each)', params: ContainerParams, querystring: CommandPollQuery, response: responses({ 200: CommandList }) } },
-    async (request) => {
-      const commands = await app.agentCommands.poll(containerOf(request).id, request.query.waitSeconds ?? 0);
+    async (request, reply) => {
+      const hungUp = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) hungUp.abort();
+      });
+      const commands = await app.agentCommands.poll(containerOf(request).id, request.query.waitSeconds ?? 0, hungUp.signal);
       return {
         commands: commands.map((c) => ({ id: c.id, type: c.type, payload: c.payload as object, issuedAt: c.issuedAt.toISOString(), attempt: c.attempts })),
       };

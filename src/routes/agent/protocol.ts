@@ -57,7 +57,8 @@ export const HeartbeatResponse = Type.Object({
 
 export const DataDirectoryPath = Type.Object({
   type: Type.Union([Type.Literal('Data'), Type.Literal('Log')]),
-  path: Type.String({ maxLength: 1024 }),
+  // Generous: paths longer than Windows' 260 are reported as "not protectable" by discovery, not refused here.
+  path: Type.String({ maxLength: 4096 }),
   logicalName: Type.Optional(Type.String({ maxLength: 256 })),
 });
 

@@ -9,6 +9,7 @@ import protectableItemRoutes from './protectable-items.ts';
 import jobRoutes from './jobs.ts';
 import policyRoutes from './policies.ts';
 import protectedItemRoutes from './protected-items.ts';
+import intentRoutes from './intents.ts';
 
 /**
  * The Microsoft.RecoveryServices management plane (what the Azure SDKs call). Every route here authenticates the
@@ -30,4 +31,5 @@ export default async function armRoutes(app: FastifyInstance) {
   await app.register(jobRoutes);
   await app.register(policyRoutes);
   await app.register(protectedItemRoutes);
+  await app.register(intentRoutes);
 }

@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import type { Job } from 'bullmq';
+import { autoProtect, purgeExpiredSoftDeletes } from '../services/protection.ts';
+
+/**
+ * Background upkeep on the `maintenance` queue: the periodic discovery cycle (Azure rediscovers databases every
+ * 8 hours), auto-protection of what discovery found, and purging soft-deleted items whose retention ended.
+ */
+export async function runMaintenance(app: FastifyInstance, job: Job): Promise<unknown> {
+  switch (job.name) {
+    case 'discovery-cycle':
+      return discoveryCycle(app);
+    case 'autoprotect':
+      return autoProtect(app, (job.data as { intentId: string }).intentId);
+    case 'purge-soft-deleted':
+      return purgeExpiredSoftDeletes(app, app.clock.now());
+    default:
+      throw new Error(`unknown maintenance job '${job.name}'`);
+  }
+}
+
+/**
+ * Asks the agents of registered VMs with auto-protection for their inventory (unless a discover already waits), so
+ * databases created since are found and protected. VMs without intents are rediscovered on demand (inquire).
+ */
+async function discoveryCycle(app: FastifyInstance): Promise<number> {
+  const containers = await app.db.protectionContainer.findMany({
+    where: {
+      registrationStatus: 'Registered',
+      id: { in: (await app.db.protectionIntent.findMany({ select: { containerId: true }, distinct: ['containerId'] })).map((i) => i.containerId) },
+      commands: { none: { type: 'discover', status: { in: ['Pending', 'Delivered', 'Acknowledged'] } } },
+    },
+    select: { id: true },
+  });
+  for (const container of containers) await app.agentCommands.issue(container.id, 'discover');
+  return containers.length;
+}
+
+/** After an inventory: auto-protect what the container's intents cover. */
+export async function afterInventory(app: FastifyInstance, containerId: string): Promise<void> {
+  const intents = await app.db.protectionIntent.findMany({ where: { containerId }, select: { id: true } });
+  for (const intent of intents) {
+    await app.queues.maintenance.add('autoprotect', { intentId: intent.id }, { removeOnComplete: 1000, removeOnFail: 1000 });
+  }
+}
