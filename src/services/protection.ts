@@ -69,9 +69,16 @@ export async function purgeItems(app: FastifyInstance, items: Pick<ProtectedItem
   }
 }
 
-/** Purges soft-deleted items whose retention ended by `now` (the vault's soft-delete retention, 14 days by default). */
-export async function purgeExpiredSoftDeletes(app: FastifyInstance, now: Date): Promise<number> {
-  const expired = await app.db.protectedItem.findMany({ where: { deferredDeleteAt: { lte: now } }, select: { id: true, vaultId: true }, take: 1000 });
+/**
+ * Purges soft-deleted items whose retention ended by `now` (the vault's soft-delete retention, 14 days by default),
+ * in every vault or in one.
+ */
+export async function purgeExpiredSoftDeletes(app: FastifyInstance, now: Date, vaultId?: string): Promise<number> {
+  const expired = await app.db.protectedItem.findMany({
+    where: { deferredDeleteAt: { lte: now }, ...(vaultId === undefined ? {} : { vaultId }) },
+    select: { id: true, vaultId: true },
+    take: 1000,
+  });
   await purgeItems(app, expired);
   return expired.length;
 }
