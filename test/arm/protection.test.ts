@@ -82,7 +82,7 @@ describe('protection through the SDK', () => {
     expect((await item(sales)).properties).toMatchObject({ protectionState: 'ProtectionStopped', policyId: '' });
 
     expect((await put(sales, { policyId: policyId('WeeklyWithLogs') })).status).toBe('Succeeded');
-    expect((await item(sales)).properties?.protectionState).toBe('IRPending');
+    expect((await item(sales)).properties).toMatchObject({ protectionState: 'IRPending' });
 
     const deleted = await follow((onResponse) => backup.protectedItems.delete(vault, 'rg', 'Azure', vm.containerName, sales, { onResponse }));
     expect(deleted.status).toBe('Succeeded');
