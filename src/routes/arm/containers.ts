@@ -7,7 +7,7 @@ import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultP
 import { VAULT, vaultId } from './shared/paths.ts';
 import { afterPair, page } from './shared/paging.ts';
 import { filterEquals, readFilter } from './shared/filter.ts';
-import { findVault } from './shared/vault-lookup.ts';
+import { findVault, vaultScope } from './shared/vault-lookup.ts';
 import { containerNotFound, findContainer, findFabricVault, type ContainerPathParams } from './shared/container-lookup.ts';
 import { operationResult, operationStatus } from './shared/operation-views.ts';
 import { OperationStatusBody } from './vault-operations.ts';
@@ -59,14 +59,9 @@ const isWorkloadFilter = (value: string | undefined) => value === undefined || v
  */
 const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const unhealthyAfter = app.config.agent.unhealthyAfterSeconds;
-  const scopeOf = (p: { subscriptionId: string; resourceGroupName: string; vaultName: string }) => ({
-    subscriptionId: p.subscriptionId,
-    resourceGroup: p.resourceGroupName,
-    vaultName: p.vaultName,
-  });
   /** An operation of this container (it may be gone since: unregistration deletes it). */
   const containerOperation = async (params: ContainerPathParams & { operationId: string }): Promise<Operation> => {
-    const operation = await app.operations.find(scopeOf(params), params.operationId);
+    const operation = await app.operations.find(vaultScope(params), params.operationId);
     const target = operation.target as { containerNameKey?: string };
     if (target.containerNameKey !== params.containerName.toLowerCase()) throw errors.operationNotFound(params.operationId);
     return operation;
@@ -81,7 +76,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const vault = await findFabricVault(app, request.params);
       readFilter(request, { backupManagementType: ['eq'] });
-      const operation = await app.operations.start(scopeOf(request.params), 'fabric.refresh', { vaultId: vault.id });
+      const operation = await app.operations.start(vaultScope(request.params), 'fabric.refresh', { vaultId: vault.id });
       return app.operations.accepted(request, reply, operation, { result: `${fabricId(vault)}/operationResults/${operation.id}` });
     },
   );
@@ -94,7 +89,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       await findFabricVault(app, request.params);
-      return operationResult(reply, await app.operations.find(scopeOf(request.params), request.params.operationId));
+      return operationResult(reply, await app.operations.find(vaultScope(request.params), request.params.operationId));
     },
   );
 
@@ -171,7 +166,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (claimed.count === 0) throw errors.conflict('BMSUserErrorContainerOperationInProgress', `The container '${container.name}' changed meanwhile; retry.`);
       const job = await startJob(app, vault.id, 'Register', container.friendlyName);
       const operation = await app.operations.start(
-        scopeOf(request.params),
+        vaultScope(request.params),
         'container.register',
         { vaultId: vault.id, containerId: container.id, containerNameKey: container.nameKey, reregister },
         job.id,
@@ -236,7 +231,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (container.registrationStatus !== 'Registered') {
         throw errors.conflict('BMSUserErrorContainerOperationInProgress', `The container '${container.name}' is ${container.registrationStatus.toLowerCase()}.`);
       }
-      const operation = await app.operations.start(scopeOf(request.params), 'container.inquire', {
+      const operation = await app.operations.start(vaultScope(request.params), 'container.inquire', {
         vaultId: vault.id, containerId: container.id, containerNameKey: container.nameKey,
       });
       return app.operations.accepted(request, reply, operation, { result: `${containerId(vault, container)}/operationResults/${operation.id}` });
@@ -261,7 +256,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await app.db.protectionContainer.update({ where: { id: container.id }, data: { registrationStatus: 'Unregistering', updatedAt: app.clock.now() } });
       const job = await startJob(app, vault.id, 'UnRegister', container.friendlyName);
       const operation = await app.operations.start(
-        scopeOf(request.params),
+        vaultScope(request.params),
         'container.unregister',
         { vaultId: vault.id, containerId: container.id, containerNameKey: container.nameKey },
         job.id,

@@ -6,7 +6,7 @@ import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultP
 import { VAULT, vaultId } from './shared/paths.ts';
 import { page } from './shared/paging.ts';
 import { filterEquals, filterTimeBound, readFilter } from './shared/filter.ts';
-import { findVault } from './shared/vault-lookup.ts';
+import { findVault, vaultScope } from './shared/vault-lookup.ts';
 import { operationResult } from './shared/operation-views.ts';
 import { renderJob } from './views/jobs.ts';
 
@@ -98,7 +98,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       await app.db.job.update({ where: { id: job.id }, data: { status: 'Cancelling' } });
       const operation = await app.operations.start(
-        { subscriptionId: request.params.subscriptionId, resourceGroup: request.params.resourceGroupName, vaultName: request.params.vaultName },
+        vaultScope(request.params),
         'job.cancel',
         { vaultId: vault.id, jobId: job.id },
       );
@@ -115,7 +115,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { job } = await findJob(request.params);
       const operation = await app.operations.find(
-        { subscriptionId: request.params.subscriptionId, resourceGroup: request.params.resourceGroupName, vaultName: request.params.vaultName },
+        vaultScope(request.params),
         request.params.operationId,
       );
       if ((operation.target as { jobId?: string }).jobId !== job.id) throw errors.operationNotFound(request.params.operationId);

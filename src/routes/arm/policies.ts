@@ -7,7 +7,7 @@ import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultP
 import { VAULT, vaultId } from './shared/paths.ts';
 import { page } from './shared/paging.ts';
 import { filterEquals, readFilter } from './shared/filter.ts';
-import { findVault } from './shared/vault-lookup.ts';
+import { findVault, vaultScope } from './shared/vault-lookup.ts';
 import { operationResult, operationStatus } from './shared/operation-views.ts';
 import { OperationStatusBody } from './vault-operations.ts';
 import { policyId, renderPolicy } from './views/policies.ts';
@@ -29,9 +29,6 @@ const ACTIVE_STATES = ['IRPending', 'Protected', 'ProtectionError'] as const;
  * items (each gets a ConfigureBackup job); DELETE is long-running and refused while anything uses the policy.
  */
 const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const scopeOf = (p: { subscriptionId: string; resourceGroupName: string; vaultName: string }) => ({
-    subscriptionId: p.subscriptionId, resourceGroup: p.resourceGroupName, vaultName: p.vaultName,
-  });
   const findPolicy = async (vault: Vault, name: string): Promise<Policy | null> =>
     app.db.policy.findUnique({ where: { vaultId_nameKey: { vaultId: vault.id, nameKey: name.toLowerCase() } } });
   const activeItems = (policy: Policy) => app.db.protectedItem.count({ where: { policyId: policy.id, protectionState: { in: [...ACTIVE_STATES] }, deferredDeleteAt: null } });
@@ -59,7 +56,7 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         : await app.db.policy.update({ where: { id: existing.id }, data: { properties: normalized, updatedAt: now } });
       const items = existing === null ? 0 : await activeItems(policy);
       if (items === 0) return reply.code(200).send(renderPolicy(vault, policy, 0));
-      const operation = await app.operations.start(scopeOf(request.params), 'policy.update', { vaultId: vault.id, policyId: policy.id, policyNameKey: policy.nameKey });
+      const operation = await app.operations.start(vaultScope(request.params), 'policy.update', { vaultId: vault.id, policyId: policy.id, policyNameKey: policy.nameKey });
       const base = policyId(vault, policy.name);
       return app.operations.accepted(request, reply, operation, { status: `${base}/operations/${operation.id}`, result: `${base}/operationResults/${operation.id}` });
     },
@@ -127,14 +124,14 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (items > 0 || intents > 0) {
         throw new ArmError(400, 'BMSUserErrorPolicyInUse', `The policy '${policy.name}' is used by ${items} protected item(s) and ${intents} auto-protection intent(s). Move them to another policy or stop their protection first.`);
       }
-      const operation = await app.operations.start(scopeOf(request.params), 'policy.delete', { vaultId: vault.id, policyId: policy.id, policyNameKey: policy.nameKey });
+      const operation = await app.operations.start(vaultScope(request.params), 'policy.delete', { vaultId: vault.id, policyId: policy.id, policyNameKey: policy.nameKey });
       const base = policyId(vault, policy.name);
       return app.operations.accepted(request, reply, operation, { status: `${base}/operations/${operation.id}`, result: `${base}/operationResults/${operation.id}` });
     },
   );
 
   const policyOperation = async (params: { subscriptionId: string; resourceGroupName: string; vaultName: string; policyName: string; operationId: string }) => {
-    const operation = await app.operations.find(scopeOf(params), params.operationId);
+    const operation = await app.operations.find(vaultScope(params), params.operationId);
     if ((operation.target as { policyNameKey?: string }).policyNameKey !== params.policyName.toLowerCase()) throw errors.operationNotFound(params.operationId);
     return operation;
   };

@@ -8,7 +8,7 @@ import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultP
 import { VAULT, vaultId } from './shared/paths.ts';
 import { afterPair, page } from './shared/paging.ts';
 import { filterEquals, readFilter } from './shared/filter.ts';
-import { findVault } from './shared/vault-lookup.ts';
+import { findVault, vaultScope } from './shared/vault-lookup.ts';
 import { findContainer, type ContainerPathParams } from './shared/container-lookup.ts';
 import { operationResult, operationStatus } from './shared/operation-views.ts';
 import { OperationStatusBody } from './vault-operations.ts';
@@ -45,9 +45,6 @@ const invalidConfigure = (message: string) => new ArmError(400, 'BMSUserErrorInv
  * (reference §1.6). Every change is a 202 with an operation and a job, as §3.3 describes.
  */
 const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const scopeOf = (p: { subscriptionId: string; resourceGroupName: string; vaultName: string }) => ({
-    subscriptionId: p.subscriptionId, resourceGroup: p.resourceGroupName, vaultName: p.vaultName,
-  });
   type ItemPath = ContainerPathParams & { protectedItemName: string };
   const findItem = async (params: ItemPath) => {
     const { vault, container } = await findContainer(app, params, false).catch(() => {
@@ -83,7 +80,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw invalidConfigure(`protectedItemType must be 'AzureVmWorkloadSQLDatabase' for a SQL database (got '${properties.protectedItemType}').`);
       }
       const { vault, container, item } = await findItem(request.params);
-      const scope = scopeOf(request.params);
+      const scope = vaultScope(request.params);
       const entity = `${item?.friendlyName ?? request.params.protectedItemName} [${container.friendlyName}]`;
       const base = protectedItemId(vault, container, { itemName: item?.itemName ?? request.params.protectedItemName });
       const target = { vaultId: vault.id, containerId: container.id, itemNameKey: request.params.protectedItemName.toLowerCase() };
@@ -147,7 +144,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { vault, container, item } = await findItem(request.params);
       if (item === null || item.deferredDeleteAt !== null) return reply.code(204).send();
       const job = await startJob(app, vault.id, 'DeleteBackupData', `${item.friendlyName} [${container.friendlyName}]`);
-      const operation = await app.operations.start(scopeOf(request.params), 'item.delete', { vaultId: vault.id, containerId: container.id, itemNameKey: item.itemNameKey }, job.id);
+      const operation = await app.operations.start(vaultScope(request.params), 'item.delete', { vaultId: vault.id, containerId: container.id, itemNameKey: item.itemNameKey }, job.id);
       return app.operations.accepted(request, reply, operation, {
         status: `${vaultId(vault)}/backupOperations/${operation.id}`,
         result: `${vaultId(vault)}/backupOperationResults/${operation.id}`,
@@ -156,7 +153,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   const itemOperation = async (params: ItemPath & { operationId: string }) => {
-    const operation = await app.operations.find(scopeOf(params), params.operationId);
+    const operation = await app.operations.find(vaultScope(params), params.operationId);
     if ((operation.target as { itemNameKey?: string }).itemNameKey !== params.protectedItemName.toLowerCase()) throw errors.operationNotFound(params.operationId);
     return operation;
   };

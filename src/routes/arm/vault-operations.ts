@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiVersionQuery, Empty, responses, VaultOperationParams } from './shared/schemas.ts';
+import { vaultScope } from './shared/vault-lookup.ts';
 import { VAULT } from './shared/paths.ts';
 import { operationResult, operationStatus } from './shared/operation-views.ts';
 
@@ -22,11 +23,6 @@ export const OperationStatusBody = Type.Object(
  * client's backupOperations/backupOperationResults.
  */
 const vaultOperationRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const scopeOf = (params: { subscriptionId: string; resourceGroupName: string; vaultName: string }) => ({
-    subscriptionId: params.subscriptionId,
-    resourceGroup: params.resourceGroupName,
-    vaultName: params.vaultName,
-  });
   const statusSchema = { tags: ['operations'], params: VaultOperationParams, querystring: ApiVersionQuery, response: responses({ 200: OperationStatusBody }) };
   const resultSchema = { tags: ['operations'], params: VaultOperationParams, querystring: ApiVersionQuery, response: responses({ 202: Empty, 204: Empty }) };
 
@@ -34,14 +30,14 @@ const vaultOperationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       `${VAULT}/${segment}/:operationId`,
       { config: { action: 'Microsoft.RecoveryServices/vaults/operationStatus/read' }, schema: { ...statusSchema, summary: 'Status of an asynchronous operation' } },
-      async (request) => operationStatus(await app.operations.find(scopeOf(request.params), request.params.operationId)),
+      async (request) => operationStatus(await app.operations.find(vaultScope(request.params), request.params.operationId)),
     );
   }
   for (const segment of ['operationResults', 'backupOperationResults']) {
     app.get(
       `${VAULT}/${segment}/:operationId`,
       { config: { action: 'Microsoft.RecoveryServices/vaults/operationResults/read' }, schema: { ...resultSchema, summary: 'Result of an asynchronous operation: 202 while running, 204 when done' } },
-      async (request, reply) => operationResult(reply, await app.operations.find(scopeOf(request.params), request.params.operationId)),
+      async (request, reply) => operationResult(reply, await app.operations.find(vaultScope(request.params), request.params.operationId)),
     );
   }
 }

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from 'typebox';
@@ -7,7 +8,7 @@ import { applySettingsChange, assertVaultName, DEFAULT_VAULT_SETTINGS, vaultName
 import { createWrappedDataKey } from '../../storage/keys.ts';
 import { AnyObject, listOf, ListQuery, ResourceGroupParams, responses, SubscriptionParams, VaultParams, Empty, ApiVersionQuery } from './shared/schemas.ts';
 import { PROVIDER, RESOURCE_GROUP, SUBSCRIPTION, VAULT, vaultId } from './shared/paths.ts';
-import { findVault, vaultContents } from './shared/vault-lookup.ts';
+import { findVault, vaultContents, vaultScope } from './shared/vault-lookup.ts';
 import { afterPair, page } from './shared/paging.ts';
 
 const Sku = Type.Object(
@@ -164,6 +165,13 @@ export function renderVault(vault: Vault) {
 
 const newEtag = () => `W/"datetime'${randomUUID()}'"`;
 
+/** The fields every change of an existing vault writes: its settings through the domain rules, a new etag. */
+async function changedVault(app: FastifyInstance, vault: Vault, properties: VaultProperties | undefined) {
+  const contents = await vaultContents(app, vault);
+  const settings = applySettingsChange(settingsOf(vault), settingsChange(properties), { storageLocked: contents.protectedItems > 0 });
+  return { ...settings, etag: newEtag(), updatedAt: app.clock.now() };
+}
+
 const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     VAULT,
@@ -193,21 +201,14 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw errors.conflict('ResourceBeingDeleted', `The vault '${vaultName}' is being deleted.`);
       }
       if (existing !== null) {
-        const contents = await vaultContents(app, existing);
-        const settings = applySettingsChange(settingsOf(existing), settingsChange(body.properties), {
-          storageLocked: contents.protectedItems > 0,
-        });
         const updated = await app.db.vault.update({
           where: { id: existing.id },
           data: {
-            ...settings,
-            location: existing.location,
+            ...(await changedVault(app, existing, body.properties)),
             tags: body.tags ?? {},
             sku: body.sku ?? (existing.sku as object),
             ...(body.identity === undefined ? {} : { identity: body.identity }),
             extraProperties: extraProperties(body.properties) as object,
-            etag: newEtag(),
-            updatedAt: now,
           },
         });
         return reply.code(200).send(renderVault(updated));
@@ -273,20 +274,14 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (body.location !== undefined && body.location.toLowerCase() !== vault.location.toLowerCase()) {
         throw errors.badRequest('LocationNotAvailableForResourceType', 'The location of a vault cannot change.');
       }
-      const contents = await vaultContents(app, vault);
-      const settings = applySettingsChange(settingsOf(vault), settingsChange(body.properties), {
-        storageLocked: contents.protectedItems > 0,
-      });
       const updated = await app.db.vault.update({
         where: { id: vault.id },
         data: {
-          ...settings,
+          ...(await changedVault(app, vault, body.properties)),
           ...(body.tags === undefined ? {} : { tags: body.tags }),
           ...(body.sku === undefined ? {} : { sku: body.sku }),
           ...(body.identity === undefined ? {} : { identity: body.identity }),
           extraProperties: extraProperties(body.properties, vault.extraProperties as object) as object,
-          etag: newEtag(),
-          updatedAt: app.clock.now(),
         },
       });
       return renderVault(updated);
@@ -306,7 +301,6 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { subscriptionId, resourceGroupName, vaultName } = request.params;
       let vault: Vault;
       try {
         vault = await findVault(app, request.params);
@@ -320,8 +314,7 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         data: { provisioningState: 'Deleting', updatedAt: app.clock.now() },
       });
       if (claimed.count === 0) throw errors.conflict('ResourceBeingDeleted', `The vault '${vault.name}' is already being deleted.`);
-      const scope = { subscriptionId, resourceGroup: resourceGroupName, vaultName };
-      const operation = await app.operations.start(scope, 'vault.delete', { vaultId: vault.id });
+      const operation = await app.operations.start(vaultScope(request.params), 'vault.delete', { vaultId: vault.id });
       const base = vaultId(vault);
       return app.operations.accepted(request, reply, operation, {
         status: `${base}/operationStatus/${operation.id}`,

@@ -8,6 +8,11 @@ export interface VaultPathParams {
   vaultName: string;
 }
 
+/** The vault a path names, as the operations helper scopes operations. */
+export function vaultScope(params: VaultPathParams) {
+  return { subscriptionId: params.subscriptionId, resourceGroup: params.resourceGroupName, vaultName: params.vaultName };
+}
+
 /** The vault a path names (case-insensitively), or ARM's 404. */
 export async function findVault(app: FastifyInstance, params: VaultPathParams): Promise<Vault> {
   const vault = await app.db.vault.findUnique({
