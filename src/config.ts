@@ -42,6 +42,9 @@ export interface Config {
     external: { jwksUrl: string; issuer: string; audience: string } | undefined;
   };
   principals: PrincipalSeed[];
+  backup: {
+    blockSizeBytes: number;
+  };
   protection: {
     limitErrorCode: string;
     discoveryIntervalSeconds: number;
@@ -216,6 +219,9 @@ export function loadConfig(env: Env = process.env): Config {
           : undefined,
     },
     principals: principals(env),
+    backup: {
+      blockSizeBytes: int(env, 'RV_BACKUP_BLOCK_SIZE_BYTES', 4 * 1024 * 1024, 64 * 1024, 100 * 1024 * 1024),
+    },
     protection: {
       limitErrorCode: str(env, 'RV_MAX_ITEMS_ERROR_CODE', 'UserErrorMaxProtectedItemsReached'),
       discoveryIntervalSeconds: int(env, 'RV_DISCOVERY_INTERVAL_SECONDS', 8 * 3600, 1, 30 * 86400),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AgentCommand, Operation } from '../generated/prisma/client.ts';
 import { deleteVault } from './vault-deletion.ts';
 import { cancelJob } from './job-cancellation.ts';
+import { onDemandBackup } from './backup-operations.ts';
 import { itemConfiguration, itemDeletion, itemStop, itemUndelete, policyDeletion, policyUpdate } from './protection-operations.ts';
 import { containerInquiry, containerRefresh, containerRegistration, containerUnregistration } from './container-operations.ts';
 
@@ -19,6 +20,7 @@ export interface OperationHandler {
 export const operationHandlers: Record<string, OperationHandler> = {
   'vault.delete': { run: deleteVault },
   'job.cancel': { run: cancelJob },
+  'item.backup': onDemandBackup,
   'fabric.refresh': containerRefresh,
   'container.register': containerRegistration,
   'container.inquire': containerInquiry,

@@ -33,6 +33,7 @@ export default fp(
           { name: 'jobs', description: 'Backup jobs: list, get, cancel' },
           { name: 'policies', description: 'AzureWorkload SQL backup policies' },
           { name: 'protection', description: 'Protected items: configure, modify, stop, delete data, undelete' },
+          { name: 'recovery points', description: 'Recovery points and the log range of a protected database' },
           { name: 'agent', description: 'The agent protocol between a VM (coordinator + SQL plugin) and the vault' },
           { name: 'health', description: 'Liveness and readiness' },
         ],

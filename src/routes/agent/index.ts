@@ -1,9 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { ProtectionContainer } from '../../generated/prisma/client.ts';
-import { errors } from '../../domain/errors.ts';
-import { TokenError } from '../../auth/tokens.ts';
+import { agentAuthentication, containerOf } from './auth.ts';
+import uploadRoutes from './uploads.ts';
 import { applyInventory } from '../../services/inventory.ts';
 import { registerAgent } from '../../services/agent-registration.ts';
 import { onCommandCompleted } from '../../jobs/agent-results.ts';
@@ -14,12 +12,6 @@ import {
   InventoryReport, RegisterRequest, RegisterResponse,
 } from './protocol.ts';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    container: ProtectionContainer | undefined;
-  }
-}
-
 const tags = ['agent'];
 const security = [{ agentToken: [] }];
 
@@ -29,6 +21,7 @@ const security = [{ agentToken: [] }];
  */
 const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.decorateRequest('container', undefined);
+  await app.register(uploadRoutes);
 
   app.post(
     '/agent/v1/register',
@@ -39,27 +32,7 @@ const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => registerAgent(app, request.body),
   );
 
-  /** Container-scoped routes: the agent token must be for the container in the path. */
-  const authenticateAgent = async (request: FastifyRequest) => {
-    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-    if (match?.[1] === undefined) throw errors.missingToken();
-    let claims;
-    try {
-      claims = await app.tokens.verifyAgent(match[1]);
-    } catch (error) {
-      if (error instanceof TokenError) throw errors.unauthenticated(error.message);
-      throw error;
-    }
-    const container = await app.db.protectionContainer.findUnique({ where: { id: claims.containerId } });
-    if (container === null || container.tokenGeneration !== claims.generation) {
-      throw errors.unauthenticated('The agent token is no longer valid: the container was unregistered. Register the VM again.');
-    }
-    const { containerName } = request.params as { containerName: string };
-    if (container.nameKey !== containerName.toLowerCase()) throw errors.agentForbidden(containerName);
-    request.container = container;
-  };
-  const scoped = { onRequest: authenticateAgent };
-  const containerOf = (request: FastifyRequest) => request.container as ProtectionContainer;
+  const scoped = { onRequest: agentAuthentication(app) };
   const base = '/agent/v1/containers/:containerName';
 
   app.post(

@@ -92,12 +92,12 @@ export const InventoryReport = Type.Object({
 });
 export type InventoryReport = Static<typeof InventoryReport>;
 
-export const CommandTypes = ['registerExtension', 'discover', 'unregister', 'configure'] as const;
+export const CommandTypes = ['registerExtension', 'discover', 'unregister', 'configure', 'backup'] as const;
 export type CommandType = (typeof CommandTypes)[number];
 
 export const Command = Type.Object({
   id: Type.String({ format: 'uuid' }),
-  type: Type.String({ description: `one of ${CommandTypes.join(', ')} (later: backup, restore)` }),
+  type: Type.String({ description: `one of ${CommandTypes.join(', ')} (later: restore)` }),
   payload: Type.Object({}, { additionalProperties: true }),
   issuedAt: Type.String({ format: 'date-time' }),
   attempt: Type.Integer({ description: '1 on first delivery, higher on redelivery' }),
@@ -118,3 +118,73 @@ export type CommandResult = Static<typeof CommandResult>;
 
 export const ContainerParams = Type.Object({ containerName: Name(256) });
 export const CommandParams = Type.Object({ containerName: Name(256), commandId: Type.String({ format: 'uuid' }) });
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Backups: the `backup` command tells the agent to stream one backup of one database to the vault.
+//
+//   1. POST uploads {backupId, itemName, backupType}       → the upload (idempotent: the same backupId, the same upload)
+//   2. PUT  uploads/{id}/blocks/{index}  (raw bytes, `x-content-sha256: <hex>` of those bytes), index 0, 1, 2, …
+//      every block but the last is exactly blockSizeBytes long; a retried block is idempotent
+//   3. GET  uploads/{id}                                    → which blocks the vault has (resume after a lost connection)
+//   4. POST uploads/{id}/commit {metadata}                  → validates the LSN chain, then commits atomically
+//   5. the command's result: Succeeded (with the recovery point id) or Failed with the SQL error code
+// ---------------------------------------------------------------------------------------------------------------------
+
+export const BackupTypes = ['Full', 'Differential', 'Log', 'CopyOnlyFull'] as const;
+export type BackupType = (typeof BackupTypes)[number];
+const BackupTypeSchema = Type.Union(BackupTypes.map((t) => Type.Literal(t)));
+
+/** The payload of a `backup` command. */
+export const BackupCommandPayload = Type.Object({
+  backupId: Type.String({ format: 'uuid' }),
+  itemName: Name(600),
+  backupType: BackupTypeSchema,
+  blockSizeBytes: Type.Integer({ minimum: 1 }),
+});
+export type BackupCommandPayload = Static<typeof BackupCommandPayload>;
+
+export const OpenUploadRequest = Type.Object({
+  backupId: Type.String({ format: 'uuid' }),
+  itemName: Name(600),
+  backupType: BackupTypeSchema,
+});
+export type OpenUploadRequest = Static<typeof OpenUploadRequest>;
+
+export const UploadState = Type.Object({
+  uploadId: Type.String({ format: 'uuid' }),
+  state: Type.Union([Type.Literal('Open'), Type.Literal('Committed'), Type.Literal('Failed')]),
+  blockSizeBytes: Type.Integer(),
+  /** Indexes of the blocks the vault holds, ascending. */
+  receivedBlocks: Type.Array(Type.Integer({ minimum: 0 })),
+  recoveryPointId: Type.Optional(Type.String()),
+});
+export type UploadState = Static<typeof UploadState>;
+
+export const UploadParams = Type.Object({ containerName: Name(256), uploadId: Type.String({ format: 'uuid' }) });
+export const BlockParams = Type.Object({ containerName: Name(256), uploadId: Type.String({ format: 'uuid' }), index: Type.Integer({ minimum: 0, maximum: 1_000_000 }) });
+export const BlockReceipt = Type.Object({ index: Type.Integer(), sha256: Type.String(), sizeBytes: Type.Integer() });
+
+const Lsn = Type.String({ pattern: '^[0-9]{1,30}$', description: 'a log sequence number, decimal' });
+
+/** What SQL Server records of a backup (msdb.dbo.backupset), sent with the commit. */
+export const BackupMetadata = Type.Object({
+  backupType: BackupTypeSchema,
+  firstLsn: Lsn,
+  lastLsn: Lsn,
+  checkpointLsn: Lsn,
+  databaseBackupLsn: Lsn,
+  differentialBaseLsn: Type.Optional(Lsn),
+  /** For a log backup, the span of the transactions it holds; for a full or differential, when it ran. */
+  startTime: Type.String({ format: 'date-time' }),
+  endTime: Type.String({ format: 'date-time' }),
+  sizeBytes: Type.Integer({ minimum: 0 }),
+  /** SHA-256 (hex) of the whole backup stream, as the blocks concatenated. */
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  blockCount: Type.Integer({ minimum: 0 }),
+  databaseGuid: Type.Optional(Type.String({ maxLength: 64 })),
+  familyGuid: Type.Optional(Type.String({ maxLength: 64 })),
+});
+export type BackupMetadata = Static<typeof BackupMetadata>;
+
+export const CommitRequest = Type.Object({ metadata: BackupMetadata });
+export const CommitResponse = Type.Object({ recoveryPointId: Type.String() });

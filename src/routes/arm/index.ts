@@ -10,6 +10,7 @@ import jobRoutes from './jobs.ts';
 import policyRoutes from './policies.ts';
 import protectedItemRoutes from './protected-items.ts';
 import intentRoutes from './intents.ts';
+import recoveryPointRoutes from './recovery-points.ts';
 
 /**
  * The Microsoft.RecoveryServices management plane (what the Azure SDKs call). Every route here authenticates the
@@ -32,4 +33,5 @@ export default async function armRoutes(app: FastifyInstance) {
   await app.register(policyRoutes);
   await app.register(protectedItemRoutes);
   await app.register(intentRoutes);
+  await app.register(recoveryPointRoutes);
 }

@@ -152,6 +152,59 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  const BackupBody = Type.Object(
+    {
+      properties: Type.Object(
+        {
+          objectType: Type.String({ maxLength: 64 }),
+          backupType: Type.Optional(Type.String({ maxLength: 32 })),
+          enableCompression: Type.Optional(Type.Boolean()),
+          recoveryPointExpiryTimeInUTC: Type.Optional(Type.String({ format: 'date-time' })),
+        },
+        { additionalProperties: true },
+      ),
+    },
+    { additionalProperties: true },
+  );
+  app.post(
+    `${ITEM}/backup`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/backup/action' },
+      schema: { tags, summary: 'Back up now: Full, Differential, Log or CopyOnlyFull (202; the operation gives the Backup job)', params: ItemParams, querystring: ApiVersionQuery, body: BackupBody, response: responses({ 202: Empty }) },
+    },
+    async (request, reply) => {
+      const { properties } = request.body;
+      if (properties.objectType !== 'AzureWorkloadBackupRequest') {
+        throw errors.invalidInput(`properties.objectType must be 'AzureWorkloadBackupRequest' for a SQL database (got '${properties.objectType}').`);
+      }
+      const backupType = properties.backupType ?? 'Full';
+      if (!['Full', 'Differential', 'Log', 'CopyOnlyFull'].includes(backupType)) {
+        throw errors.invalidInput(`properties.backupType must be Full, Differential, Log or CopyOnlyFull (got '${backupType}').`);
+      }
+      const { vault, container, item } = await findItem(request.params);
+      if (item === null || item.deferredDeleteAt !== null) throw errors.itemNotFound();
+      if (item.protectionState !== 'IRPending' && item.protectionState !== 'Protected' && item.protectionState !== 'ProtectionError') {
+        throw new ArmError(400, 'BMSUserErrorBackupNotAllowed', `The item '${item.itemName}' is ${item.protectionState}; resume protection before backing it up.`);
+      }
+      const now = app.clock.now();
+      let expiresAt: string | undefined;
+      if (backupType === 'Full' || backupType === 'CopyOnlyFull') {
+        // azure-cli's defaults when none is given: 45 days for a Full, 30 for a CopyOnlyFull.
+        const expiry = properties.recoveryPointExpiryTimeInUTC === undefined
+          ? new Date(now.getTime() + (backupType === 'Full' ? 45 : 30) * 86_400_000)
+          : new Date(properties.recoveryPointExpiryTimeInUTC);
+        if (expiry <= now) throw errors.invalidInput(`recoveryPointExpiryTimeInUTC must be in the future (got ${expiry.toISOString()}).`);
+        expiresAt = expiry.toISOString();
+      }
+      const operation = await app.operations.start(vaultScope(request.params), 'item.backup', {
+        vaultId: vault.id, containerId: container.id, itemNameKey: item.itemNameKey, backupType,
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+        ...(properties.enableCompression === undefined ? {} : { compress: properties.enableCompression }),
+      });
+      return accepted(request, reply, operation, protectedItemId(vault, container, item));
+    },
+  );
+
   const itemOperation = async (params: ItemPath & { operationId: string }) => {
     const operation = await app.operations.find(vaultScope(params), params.operationId);
     if ((operation.target as { itemNameKey?: string }).itemNameKey !== params.protectedItemName.toLowerCase()) throw errors.operationNotFound(params.operationId);

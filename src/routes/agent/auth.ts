@@ -1,0 +1,38 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ProtectionContainer } from '../../generated/prisma/client.ts';
+import { errors } from '../../domain/errors.ts';
+import { TokenError } from '../../auth/tokens.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    container: ProtectionContainer | undefined;
+  }
+}
+
+/**
+ * The onRequest hook of container-scoped agent routes: the agent token must be valid, still current (unregistering
+ * revokes it: 401) and for the container in the path (403 otherwise).
+ */
+export function agentAuthentication(app: FastifyInstance) {
+  return async (request: FastifyRequest) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+    if (match?.[1] === undefined) throw errors.missingToken();
+    let claims;
+    try {
+      claims = await app.tokens.verifyAgent(match[1]);
+    } catch (error) {
+      if (error instanceof TokenError) throw errors.unauthenticated(error.message);
+      throw error;
+    }
+    const container = await app.db.protectionContainer.findUnique({ where: { id: claims.containerId } });
+    if (container === null || container.tokenGeneration !== claims.generation) {
+      throw errors.unauthenticated('The agent token is no longer valid: the container was unregistered. Register the VM again.');
+    }
+    const { containerName } = request.params as { containerName: string };
+    if (container.nameKey !== containerName.toLowerCase()) throw errors.agentForbidden(containerName);
+    request.container = container;
+  };
+}
+
+/** The container an authenticated agent request acts for. */
+export const containerOf = (request: FastifyRequest) => request.container as ProtectionContainer;

@@ -1,0 +1,88 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errors } from '../../domain/errors.ts';
+import { logTimeRanges, typesForQuery } from '../../domain/backup-chain.ts';
+import { asCommittedPoint } from '../../services/backups.ts';
+import { AnyObject, ApiVersionQuery, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
+import { VAULT } from './shared/paths.ts';
+import { afterPair, page } from './shared/paging.ts';
+import { filterEquals, filterTimeBound, readFilter } from './shared/filter.ts';
+import { findContainer, type ContainerPathParams } from './shared/container-lookup.ts';
+import { protectedItemId } from './views/protected-items.ts';
+import { DEFAULT_RANGE, renderLogRange, renderRecoveryPoint } from './views/recovery-points.ts';
+
+const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
+const ItemParams = Type.Object({ ...VaultParams.properties, fabricName: name(64), containerName: name(300), protectedItemName: name(600) });
+const PointParams = Type.Object({ ...ItemParams.properties, recoveryPointId: name(64) });
+const PointResource = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject }, { description: 'AzureWorkloadSQLRecoveryPoint or AzureWorkloadSQLPointInTimeRecoveryPoint' });
+const ITEM = `${VAULT}/backupFabrics/:fabricName/protectionContainers/:containerName/protectedItems/:protectedItemName`;
+const tags = ['recovery points'];
+
+/**
+ * Recovery points (reference §1.8): the discrete points (Full, Differential, CopyOnlyFull) one by one, and the log
+ * chain as one `DefaultRangeRecoveryPoint` whose `timeRanges` split where the chain breaks.
+ */
+const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const findItem = async (params: ContainerPathParams & { protectedItemName: string }) => {
+    const { vault, container } = await findContainer(app, params, false).catch(() => {
+      throw errors.itemNotFound();
+    });
+    const item = await app.db.protectedItem.findUnique({ where: { containerId_itemNameKey: { containerId: container.id, itemNameKey: params.protectedItemName.toLowerCase() } } });
+    if (item === null) throw errors.itemNotFound();
+    return { vault, container, item };
+  };
+  const rangesOf = async (protectedItemId: string, window: { gte?: Date; lte?: Date } = {}) => {
+    const points = await app.db.recoveryPoint.findMany({ where: { protectedItemId }, orderBy: { endTime: 'asc' } });
+    return logTimeRanges(points.map(asCommittedPoint))
+      .filter((r) => (window.gte === undefined || r.endTime >= window.gte) && (window.lte === undefined || r.startTime <= window.lte));
+  };
+
+  app.get(
+    `${ITEM}/recoveryPoints`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/read' },
+      schema: { tags, summary: 'Recovery points of a protected database ($filter: startDate, endDate, restorePointQueryType)', params: ItemParams, querystring: ListQuery, response: responses({ 200: listOf(PointResource) }) },
+    },
+    async (request) => {
+      const { vault, container, item } = await findItem(request.params);
+      const filter = readFilter(request, { startDate: ['eq', 'ge', 'gt'], endDate: ['eq', 'le', 'lt'], restorePointQueryType: ['eq'], extendedInfo: ['eq'] });
+      const query = typesForQuery(filterEquals(filter, 'restorePointQueryType'));
+      const from = filterTimeBound(filter, 'startDate', 'from');
+      const until = filterTimeBound(filter, 'endDate', 'until');
+      const where = { protectedItemId: item.id, type: { in: query.discrete }, AND: [{ endTime: from }, { endTime: until }] };
+      const discrete = await page(request, {
+        path: `${protectedItemId(vault, container, item)}/recoveryPoints`,
+        carry: { $filter: request.query.$filter },
+        fetch: (after, take) =>
+          app.db.recoveryPoint.findMany({
+            where: after === undefined ? where : { ...where, ...afterPair('endTime', 'id', [after[0] ?? '', after[1] ?? '']) },
+            orderBy: [{ endTime: 'asc' }, { id: 'asc' }],
+            take,
+          }),
+        cursorOf: (point) => [point.endTime.toISOString(), point.id],
+        render: (point) => renderRecoveryPoint(vault, container, item, point),
+      });
+      if (!query.logRange || request.query.$skipToken !== undefined) return discrete;
+      const ranges = await rangesOf(item.id, { ...(from.gte === undefined ? {} : { gte: from.gte }), ...(until.lte === undefined ? {} : { lte: until.lte }) });
+      return ranges.length === 0 ? discrete : { ...discrete, value: [...discrete.value, renderLogRange(vault, container, item, ranges)] };
+    },
+  );
+
+  app.get(
+    `${ITEM}/recoveryPoints/:recoveryPointId`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/read' },
+      schema: { tags, summary: 'Get a recovery point (or DefaultRangeRecoveryPoint, the log range)', params: PointParams, querystring: ApiVersionQuery, response: responses({ 200: PointResource }) },
+    },
+    async (request) => {
+      const { vault, container, item } = await findItem(request.params);
+      const { recoveryPointId } = request.params;
+      if (recoveryPointId.toLowerCase() === DEFAULT_RANGE.toLowerCase()) return renderLogRange(vault, container, item, await rangesOf(item.id));
+      const point = await app.db.recoveryPoint.findUnique({ where: { id: recoveryPointId } });
+      if (point === null || point.protectedItemId !== item.id || point.type === 'Log') throw errors.resourceNotFound(`The recovery point '${recoveryPointId}'`);
+      return renderRecoveryPoint(vault, container, item, point);
+    },
+  );
+};
+
+export default recoveryPointRoutes;

@@ -1,0 +1,162 @@
+import type { FastifyInstance } from 'fastify';
+import { randomInt, randomUUID } from 'node:crypto';
+import { Prisma, type BackupUpload, type Job, type ProtectedItem, type ProtectionContainer, type RecoveryPoint } from '../generated/prisma/client.ts';
+import { ArmError } from '../domain/errors.ts';
+import { chainStateOf, parseLsn, validateCommit, type CommittedPoint } from '../domain/backup-chain.ts';
+import type { BackupMetadata, BackupType } from '../routes/agent/protocol.ts';
+import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blobs.ts';
+import { vaultContainerName } from '../storage/containers.ts';
+import { unwrapDataKey } from '../storage/keys.ts';
+import { finishJob } from '../jobs/job-records.ts';
+
+const CONFLICT = 'OperationCancelledBecauseConflictingOperationRunningUserError';
+
+export const vaultBlobs = (app: FastifyInstance, vaultId: string) =>
+  app.blob.getContainerClient(vaultContainerName(app.config.blobContainerPrefix, vaultId));
+
+export async function dataKeyOf(app: FastifyInstance, vaultId: string): Promise<Buffer> {
+  const vault = await app.db.vault.findUniqueOrThrow({ where: { id: vaultId }, select: { wrappedDataKey: true } });
+  return unwrapDataKey(app.config.masterKey, vault.wrappedDataKey);
+}
+
+export const asCommittedPoint = (point: RecoveryPoint): CommittedPoint => ({
+  id: point.id,
+  type: point.type as BackupType,
+  firstLsn: point.firstLsn,
+  lastLsn: point.lastLsn,
+  checkpointLsn: point.checkpointLsn,
+  databaseBackupLsn: point.databaseBackupLsn,
+  ...(point.differentialBaseLsn === null ? {} : { differentialBaseLsn: point.differentialBaseLsn }),
+  startTime: point.startTime,
+  endTime: point.endTime,
+});
+
+/**
+ * Starts a backup of a protected database: a Backup job and an open upload, then the `backup` command for the VM's
+ * agent, which streams it. A second backup of the same database while one runs fails at once, as in Azure.
+ */
+export async function startBackup(
+  app: FastifyInstance,
+  args: { item: ProtectedItem & { container: ProtectionContainer }; type: BackupType; onDemand: boolean; expiresAt?: Date; compress: boolean },
+): Promise<Job> {
+  const { item } = args;
+  const now = app.clock.now();
+  const entity = `${item.friendlyName} [${item.container.friendlyName}]`;
+  const running = await app.db.backupUpload.count({ where: { protectedItemId: item.id, state: 'Open' } });
+  const job = await app.db.job.create({
+    data: {
+      vaultId: item.vaultId, operation: 'Backup', entityFriendlyName: entity, startTime: now, cancellable: running === 0,
+      extendedInfo: { propertyBag: { 'Backup Type': args.type, 'Is On-Demand': String(args.onDemand) } },
+    },
+  });
+  if (running > 0) {
+    await finishJob(app, job.id, { code: CONFLICT, message: `Another backup of '${item.friendlyName}' is in progress; this one was cancelled.` });
+    return job;
+  }
+  const backupId = randomUUID();
+  await app.db.backupUpload.create({
+    data: {
+      id: backupId, vaultId: item.vaultId, protectedItemId: item.id, containerId: item.containerId, jobId: job.id,
+      backupType: args.type, isOnDemand: args.onDemand, expiresAt: args.expiresAt ?? null, compress: args.compress,
+      blobName: `${item.id}/${backupId}.bak`, createdAt: now, updatedAt: now,
+    },
+  });
+  await app.agentCommands.issue(item.containerId, 'backup', {
+    backupId, itemName: item.itemName, backupType: args.type, blockSizeBytes: app.config.backup.blockSizeBytes,
+  });
+  return job;
+}
+
+/** A recovery point id as Azure shapes them: a long decimal number (here: commit time in ms and 4 random digits). */
+const recoveryPointId = (at: Date) => `${at.getTime()}${String(randomInt(10_000)).padStart(4, '0')}`;
+
+/** Fails an upload: its job, and the item's last-backup state (an LSN failure marks the chain broken: next time, a Full). */
+async function failUpload(app: FastifyInstance, upload: BackupUpload, error: ArmError): Promise<void> {
+  const now = app.clock.now();
+  await app.db.$transaction([
+    app.db.backupUpload.update({ where: { id: upload.id }, data: { state: 'Failed', updatedAt: now } }),
+    app.db.protectedItem.update({
+      where: { id: upload.protectedItemId },
+      data: {
+        lastBackupStatus: 'Unhealthy',
+        lastBackupError: { code: error.code, message: error.message },
+        ...(error.code === 'UserErrorSQLLSNValidationFailure' ? { chainBroken: true } : {}),
+        updatedAt: now,
+      },
+    }),
+  ]);
+  await finishJob(app, upload.jobId, { code: error.code, message: error.message });
+  await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
+}
+
+/**
+ * Commits an upload whole or not at all: every block present, the LSN chain valid (else
+ * UserErrorSQLLSNValidationFailure and no recovery point), then the block list committed and the recovery point
+ * written in one transaction with the upload, the item and the job. If that transaction fails, the blob is deleted.
+ */
+export async function commitBackup(app: FastifyInstance, upload: BackupUpload, metadata: BackupMetadata): Promise<RecoveryPoint> {
+  const blocks = await app.db.uploadBlock.findMany({ where: { uploadId: upload.id }, orderBy: { index: 'asc' } });
+  const missing = Array.from({ length: metadata.blockCount }, (_, i) => i).filter((i) => blocks[i]?.index !== i);
+  if (missing.length > 0 || blocks.length !== metadata.blockCount) {
+    throw new ArmError(409, 'UserErrorBackupUploadIncomplete', `The upload lacks blocks ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''} (announced ${metadata.blockCount}, received ${blocks.length}); send them and commit again.`);
+  }
+  const size = blocks.reduce((sum, b) => sum + b.plaintextBytes, 0);
+  if (size !== metadata.sizeBytes) {
+    throw new ArmError(400, 'UserErrorBackupSizeMismatch', `The blocks hold ${size} bytes but the metadata says ${metadata.sizeBytes}.`);
+  }
+  if (metadata.backupType !== upload.backupType) {
+    throw new ArmError(400, 'BMSUserErrorInvalidInput', `This upload is a ${upload.backupType} backup, not ${metadata.backupType}.`);
+  }
+  const incoming = {
+    type: metadata.backupType,
+    firstLsn: parseLsn(metadata.firstLsn),
+    lastLsn: parseLsn(metadata.lastLsn),
+    checkpointLsn: parseLsn(metadata.checkpointLsn),
+    databaseBackupLsn: parseLsn(metadata.databaseBackupLsn),
+    ...(metadata.differentialBaseLsn === undefined ? {} : { differentialBaseLsn: parseLsn(metadata.differentialBaseLsn) }),
+    startTime: new Date(metadata.startTime),
+    endTime: new Date(metadata.endTime),
+  };
+  const points = await app.db.recoveryPoint.findMany({ where: { protectedItemId: upload.protectedItemId }, orderBy: { endTime: 'asc' } });
+  try {
+    validateCommit(chainStateOf(points.map(asCommittedPoint)), incoming);
+  } catch (error) {
+    if (error instanceof ArmError) await failUpload(app, upload, error);
+    throw error;
+  }
+
+  const stored: StoredBlock[] = blocks.map((b) => ({ index: b.index, blockId: b.blockId, sha256: b.sha256, plaintextBytes: b.plaintextBytes, storedBytes: b.storedBytes, compressed: b.compressed }));
+  const now = app.clock.now();
+  const id = recoveryPointId(now);
+  await commitBlob(vaultBlobs(app, upload.vaultId), upload.blobName, stored, { recoverypointid: id, backuptype: metadata.backupType });
+  try {
+    const [point] = await app.db.$transaction([
+      app.db.recoveryPoint.create({
+        data: {
+          id, vaultId: upload.vaultId, protectedItemId: upload.protectedItemId, type: metadata.backupType, blobName: upload.blobName,
+          blocks: stored as unknown as object, firstLsn: incoming.firstLsn, lastLsn: incoming.lastLsn, checkpointLsn: incoming.checkpointLsn,
+          databaseBackupLsn: incoming.databaseBackupLsn, differentialBaseLsn: incoming.differentialBaseLsn ?? null,
+          startTime: incoming.startTime, endTime: incoming.endTime, sizeBytes: BigInt(size),
+          storedBytes: BigInt(stored.reduce((sum, b) => sum + b.storedBytes, 0)), sha256: metadata.sha256,
+          isOnDemand: upload.isOnDemand, expiresAt: upload.expiresAt, createdAt: now,
+        },
+      }),
+      app.db.backupUpload.update({ where: { id: upload.id, state: 'Open' }, data: { state: 'Committed', recoveryPointId: id, updatedAt: now } }),
+      app.db.protectedItem.update({
+        where: { id: upload.protectedItemId },
+        data: {
+          lastBackupTime: incoming.endTime, lastBackupStatus: 'Healthy', lastBackupError: Prisma.DbNull, healthStatus: 'Healthy',
+          ...(metadata.backupType === 'Full' || metadata.backupType === 'Log' ? { chainBroken: false } : {}),
+          updatedAt: now,
+        },
+      }),
+      app.db.protectedItem.updateMany({ where: { id: upload.protectedItemId, protectionState: 'IRPending' }, data: { protectionState: 'Protected' } }),
+    ]);
+    await finishJob(app, upload.jobId);
+    return point;
+  } catch (error) {
+    // Nothing half-written: without its recovery point, the committed blob goes too.
+    await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
+    throw error;
+  }
+}
