@@ -22,6 +22,7 @@ import healthRoutes from './routes/health.ts';
 import identityRoutes from './routes/identity/index.ts';
 import armRoutes from './routes/arm/index.ts';
 import agentRoutes from './routes/agent/index.ts';
+import emulatorRoutes from './routes/emulator/index.ts';
 
 export interface BuildOptions {
   /** Serve HTTPS with this certificate (the server also listens on plain HTTP; see server.ts). */
@@ -50,13 +51,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(configPlugin, { config });
-  await app.register(clock);
   await app.register(errorsPlugin);
   await app.register(validation);
   await app.register(requestIds);
   await app.register(openapi);
   await app.register(db);
   await app.register(queues);
+  await app.register(clock);
   await app.register(blobStore);
   await app.register(auth);
   await app.register(operations);
@@ -67,5 +68,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(identityRoutes);
   await app.register(armRoutes);
   await app.register(agentRoutes);
+  if (config.emulatorControls) await app.register(emulatorRoutes);
   return app as unknown as FastifyInstance;
 }

@@ -44,7 +44,10 @@ export interface Config {
   principals: PrincipalSeed[];
   backup: {
     blockSizeBytes: number;
+    schedulerTickSeconds: number;
   };
+  /** Emulator controls (/emulator/v1: the clock, later faults); off unless enabled. */
+  emulatorControls: boolean;
   protection: {
     limitErrorCode: string;
     discoveryIntervalSeconds: number;
@@ -221,7 +224,9 @@ export function loadConfig(env: Env = process.env): Config {
     principals: principals(env),
     backup: {
       blockSizeBytes: int(env, 'RV_BACKUP_BLOCK_SIZE_BYTES', 4 * 1024 * 1024, 64 * 1024, 100 * 1024 * 1024),
+      schedulerTickSeconds: int(env, 'RV_SCHEDULER_TICK_SECONDS', 30, 1, 3600),
     },
+    emulatorControls: bool(env, 'RV_EMULATOR_CONTROLS', false),
     protection: {
       limitErrorCode: str(env, 'RV_MAX_ITEMS_ERROR_CODE', 'UserErrorMaxProtectedItemsReached'),
       discoveryIntervalSeconds: int(env, 'RV_DISCOVERY_INTERVAL_SECONDS', 8 * 3600, 1, 30 * 86400),

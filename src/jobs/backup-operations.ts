@@ -40,7 +40,7 @@ export const onDemandBackup: OperationHandler = {
         ...(target.expiresAt === undefined ? {} : { expiresAt: new Date(target.expiresAt) }),
         compress: target.compress ?? (item.policy === null ? false : policyOf(item.policy).compression),
       });
-      jobId = job.id;
+      jobId = job?.id ?? '';
     }
     await app.db.operation.update({ where: { id: operation.id }, data: { jobId } });
   },

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Job } from 'bullmq';
 import { autoProtect, purgeExpiredSoftDeletes } from '../services/protection.ts';
+import { dispatchDue } from './scheduler.ts';
 
 /**
- * Background upkeep on the `maintenance` queue: the periodic discovery cycle (Azure rediscovers databases every
- * 8 hours), auto-protection of what discovery found, and purging soft-deleted items whose retention ended.
+ * Background upkeep on the `maintenance` queue: the scheduler tick (dispatches due backups), the periodic discovery
+ * cycle (Azure rediscovers databases every 8 hours), auto-protection of what discovery found, and purging
+ * soft-deleted items whose retention ended.
  */
 export async function runMaintenance(app: FastifyInstance, job: Job): Promise<unknown> {
   switch (job.name) {
@@ -12,6 +14,8 @@ export async function runMaintenance(app: FastifyInstance, job: Job): Promise<un
       return discoveryCycle(app);
     case 'autoprotect':
       return autoProtect(app, (job.data as { intentId: string }).intentId);
+    case 'schedule-tick':
+      return dispatchDue(app, app.clock.now());
     case 'purge-soft-deleted':
       return purgeExpiredSoftDeletes(app, app.clock.now());
     default:

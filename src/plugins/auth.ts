@@ -29,7 +29,8 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const key = await loadOrCreateSigningKey(app.config.token.signingKeyFile);
-    app.decorate('tokens', new TokenService(app.config.token, key, () => app.clock.now()));
+    // Tokens live in real time: simulated time (the emulator clock) may jump days ahead, a token's hour must not.
+    app.decorate('tokens', new TokenService(app.config.token, key, () => new Date()));
     await seedPrincipals(app.db, app.config.principals);
     app.decorateRequest('caller', undefined);
 
@@ -62,5 +63,5 @@ export default fp(
       }
     });
   },
-  { name: 'auth', dependencies: ['config', 'db', 'clock'] },
+  { name: 'auth', dependencies: ['config', 'db'] },
 );

@@ -35,6 +35,7 @@ export default fp(
           { name: 'protection', description: 'Protected items: configure, modify, stop, delete data, undelete' },
           { name: 'recovery points', description: 'Recovery points and the log range of a protected database' },
           { name: 'agent', description: 'The agent protocol between a VM (coordinator + SQL plugin) and the vault' },
+          { name: 'emulator', description: 'Emulator controls for CI (RV_EMULATOR_CONTROLS=true): the clock' },
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },

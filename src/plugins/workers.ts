@@ -66,6 +66,9 @@ export default fp(
     // Schedulers live in Redis, one per name, however many workers upsert them.
     const discoveryEvery = app.config.protection.discoveryIntervalSeconds * 1000;
     await app.queues.maintenance.upsertJobScheduler('discovery-cycle', { every: discoveryEvery, startDate: Date.now() + discoveryEvery }, { name: 'discovery-cycle' });
+    // Schedules live in Postgres; this tick only dispatches what is due there, so losing Redis loses no schedule.
+    const tickEvery = app.config.backup.schedulerTickSeconds * 1000;
+    await app.queues.maintenance.upsertJobScheduler('schedule-tick', { every: tickEvery, startDate: Date.now() + tickEvery }, { name: 'schedule-tick' });
     await app.queues.maintenance.upsertJobScheduler('purge-soft-deleted', { every: app.config.protection.softDeletePurgeMinutes * 60_000 }, { name: 'purge-soft-deleted' });
 
     app.addHook('onClose', async () => {

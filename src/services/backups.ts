@@ -32,37 +32,44 @@ export const asCommittedPoint = (point: RecoveryPoint): CommittedPoint => ({
 });
 
 /**
- * Starts a backup of a protected database: a Backup job and an open upload, then the `backup` command for the VM's
- * agent, which streams it. A second backup of the same database while one runs fails at once, as in Azure.
+ * Starts a backup of a protected database: a Backup job (none for scheduled logs) and an open upload, then the
+ * `backup` command for the VM's agent, which streams it. A second backup of the same database while one runs fails
+ * at once, as in Azure.
  */
 export async function startBackup(
   app: FastifyInstance,
-  args: { item: ProtectedItem & { container: ProtectionContainer }; type: BackupType; onDemand: boolean; expiresAt?: Date; compress: boolean },
-): Promise<Job> {
+  args: { item: ProtectedItem & { container: ProtectionContainer }; type: BackupType; onDemand: boolean; expiresAt?: Date; compress: boolean; scheduledAt?: Date },
+): Promise<Job | null> {
   const { item } = args;
   const now = app.clock.now();
   const entity = `${item.friendlyName} [${item.container.friendlyName}]`;
   const running = await app.db.backupUpload.count({ where: { protectedItemId: item.id, state: 'Open' } });
-  const job = await app.db.job.create({
-    data: {
-      vaultId: item.vaultId, operation: 'Backup', entityFriendlyName: entity, startTime: now, cancellable: running === 0,
-      extendedInfo: { propertyBag: { 'Backup Type': args.type, 'Is On-Demand': String(args.onDemand) } },
-    },
-  });
+  // As in Azure, scheduled log backups are not listed as jobs (there would be 96 a day per database).
+  const listed = args.onDemand || args.type !== 'Log';
+  const job = listed
+    ? await app.db.job.create({
+        data: {
+          vaultId: item.vaultId, operation: 'Backup', entityFriendlyName: entity, startTime: now, cancellable: running === 0,
+          extendedInfo: { propertyBag: { 'Backup Type': args.type, 'Is On-Demand': String(args.onDemand) } },
+        },
+      })
+    : null;
   if (running > 0) {
-    await finishJob(app, job.id, { code: CONFLICT, message: `Another backup of '${item.friendlyName}' is in progress; this one was cancelled.` });
+    await finishJob(app, job?.id ?? null, { code: CONFLICT, message: `Another backup of '${item.friendlyName}' is in progress; this one was cancelled.` });
     return job;
   }
   const backupId = randomUUID();
   await app.db.backupUpload.create({
     data: {
-      id: backupId, vaultId: item.vaultId, protectedItemId: item.id, containerId: item.containerId, jobId: job.id,
+      id: backupId, vaultId: item.vaultId, protectedItemId: item.id, containerId: item.containerId, jobId: job?.id ?? null,
       backupType: args.type, isOnDemand: args.onDemand, expiresAt: args.expiresAt ?? null, compress: args.compress,
       blobName: `${item.id}/${backupId}.bak`, createdAt: now, updatedAt: now,
     },
   });
+  // `at`: the moment the backup is taken, in service time — the agent's simulated database follows the vault's clock.
   await app.agentCommands.issue(item.containerId, 'backup', {
     backupId, itemName: item.itemName, backupType: args.type, blockSizeBytes: app.config.backup.blockSizeBytes,
+    at: (args.scheduledAt ?? now).toISOString(),
   });
   return job;
 }

@@ -29,6 +29,9 @@ export async function startTestServer(env: Record<string, string> = {}, principa
     RV_TLS_KEY: inject('tlsKeyFile'),
     RV_QUEUE_PREFIX: `rv-test-${randomUUID()}`,
     RV_RETRY_AFTER_SECONDS: '0',
+    // The suite shares one database: no server dispatches scheduled backups on its own (tests drive the emulator
+    // clock on a database of their own instead).
+    RV_SCHEDULER_TICK_SECONDS: '3600',
     RV_PRINCIPALS: JSON.stringify(principals),
     ...env,
   });

@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errors } from '../../domain/errors.ts';
+import { dispatchDue, nextDueTime } from '../../jobs/scheduler.ts';
+import { responses } from '../arm/shared/schemas.ts';
+
+const ClockState = Type.Object({
+  now: Type.String({ format: 'date-time' }),
+  offsetSeconds: Type.Number({ description: 'service time minus wall time' }),
+  backupsStarted: Type.Optional(Type.Integer({ description: 'scheduled backups dispatched while advancing' })),
+});
+const ClockChange = Type.Object({
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'move service time to this instant (never backwards)' })),
+  advanceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 366 * 86400, description: 'move service time forward by this much' })),
+  waitForBackupsSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600, description: 'per step, how long to wait for the dispatched backups to finish (default 60)' })),
+});
+const tags = ['emulator'];
+
+/**
+ * Emulator controls for CI (off unless RV_EMULATOR_CONTROLS=true). The clock: advancing runs every schedule that
+ * becomes due, in order — the clock stops at each due time, the backups due then are dispatched and streamed by the
+ * agents (which take them "at" that time), and only then does time move on.
+ */
+const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('onRequest', app.authorize);
+  const state = (backupsStarted?: number) => {
+    const now = app.clock.now();
+    return { now: now.toISOString(), offsetSeconds: (now.getTime() - Date.now()) / 1000, ...(backupsStarted === undefined ? {} : { backupsStarted }) };
+  };
+
+  app.get(
+    '/emulator/v1/clock',
+    { config: { action: 'RecoveryVault.Emulator/clock/read' }, schema: { tags, summary: 'The service clock', response: responses({ 200: ClockState }) } },
+    async () => state(),
+  );
+
+  app.post(
+    '/emulator/v1/clock',
+    { config: { action: 'RecoveryVault.Emulator/clock/write' }, schema: { tags, summary: 'Set or advance the service clock, running every schedule that becomes due, in order', body: ClockChange, response: responses({ 200: ClockState }) } },
+    async (request) => {
+      const { to, advanceSeconds, waitForBackupsSeconds = 60 } = request.body;
+      if ((to === undefined) === (advanceSeconds === undefined)) throw errors.invalidInput('Give either `to` or `advanceSeconds`.');
+      const start = app.clock.now();
+      const target = to === undefined ? new Date(start.getTime() + (advanceSeconds ?? 0) * 1000) : new Date(to);
+      if (target < start) throw errors.invalidInput(`The clock only moves forward: it is ${start.toISOString()}, not yet ${target.toISOString()}.`);
+      let started = 0;
+      for (;;) {
+        const due = await nextDueTime(app);
+        const step = due === undefined || due > target ? target : due > app.clock.now() ? due : app.clock.now();
+        await app.clock.set(step);
+        const dispatched = await dispatchDue(app, step);
+        started += dispatched;
+        if (dispatched > 0) await backupsSettled(step, waitForBackupsSeconds);
+        if (step.getTime() >= target.getTime() && dispatched === 0) break;
+      }
+      return state(started);
+    },
+  );
+
+  /** Waits until the backups dispatched at `step` are committed or failed (or the wait runs out). */
+  async function backupsSettled(step: Date, seconds: number): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    while (Date.now() < deadline) {
+      const open = await app.db.backupUpload.count({ where: { state: 'Open', isOnDemand: false, createdAt: { gte: step } } });
+      if (open === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+};
+
+export default emulatorRoutes;
