@@ -45,6 +45,8 @@ export interface Config {
   backup: {
     blockSizeBytes: number;
     schedulerTickSeconds: number;
+    maxConcurrentPerVm: number;
+    abandonedUploadMinutes: number;
   };
   /** Emulator controls (/emulator/v1: the clock, later faults); off unless enabled. */
   emulatorControls: boolean;
@@ -225,6 +227,8 @@ export function loadConfig(env: Env = process.env): Config {
     backup: {
       blockSizeBytes: int(env, 'RV_BACKUP_BLOCK_SIZE_BYTES', 4 * 1024 * 1024, 64 * 1024, 100 * 1024 * 1024),
       schedulerTickSeconds: int(env, 'RV_SCHEDULER_TICK_SECONDS', 30, 1, 3600),
+      maxConcurrentPerVm: int(env, 'RV_MAX_CONCURRENT_BACKUPS_PER_VM', 20, 1, 1000),
+      abandonedUploadMinutes: int(env, 'RV_ABANDONED_UPLOAD_MINUTES', 360, 1, 7 * 24 * 60),
     },
     emulatorControls: bool(env, 'RV_EMULATOR_CONTROLS', false),
     protection: {

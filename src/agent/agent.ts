@@ -23,8 +23,15 @@
  *   result re-sent; a command received but not applied when the agent stopped is applied after the restart; a result
  *   the vault did not get is re-sent.
  * - `registerExtension` → Succeeded (the extension is installed); `configure` → the policy is cached in the state;
- *   `discover` → the inventory (POST …/inventory with the command id), then Succeeded; `unregister` → Succeeded, then the registration is forgotten and the agent stops
- *   (`stopped` resolves 'unregistered'); any other type → Failed, `UserErrorUnsupportedCommand`.
+ *   `discover` → the inventory (POST …/inventory with the command id), then Succeeded; `backup` → the simulated
+ *   database's backup streamed to the vault in blocks and committed (src/agent/backup.ts), then Succeeded with the
+ *   recovery point id or Failed with SQL Server's / the vault's error code; `unregister` → Succeeded, then the
+ *   registration is forgotten and the agent stops (`stopped` resolves 'unregistered'); any other type → Failed,
+ *   `UserErrorUnsupportedCommand`.
+ * - Backups are taken as of the command's `at` (the vault's time; else the agent's clock) and the plan is saved
+ *   before the first block goes out, so a backup interrupted by a stop, a crash or a lost connection resumes with the
+ *   same bytes, sending only the blocks the vault lacks. A graceful stop ends a backup's stream after the block in
+ *   flight (the backup resumes after the restart) rather than waiting for it.
  * - A 401 on a container call (the container was unregistered, the token is no longer valid) clears the
  *   registration and stops the agent (`stopped` resolves 'tokenRejected').
  * - Network errors, 429 and 5xx are retried (src/agent/client.ts), then the loops back off and go on: the agent
@@ -32,15 +39,17 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command, CommandResult, RegisterResponse } from '../routes/agent/protocol.ts';
+import { runBackup } from './backup.ts';
 import {
   AgentApiError,
   AgentClient,
   backoffDelay,
+  DEFAULT_RETRY,
   isAbort,
   isRetryable,
   sleep,
   type ContainerClient,
-  type FetchLike,
+  type FetchInit,
   type RetryOptions,
 } from './client.ts';
 import { vaultNameOf, type VaultCredentialsFile } from './files.ts';
@@ -84,6 +93,12 @@ export type AgentEvent =
   | 'databasesSynced'
   | 'commandSucceeded'
   | 'commandFailed'
+  | 'backupStarted'
+  | 'backupProgress'
+  | 'backupRetry'
+  | 'backupNotRecorded'
+  | 'backupCompleted'
+  | 'backupFailed'
   | 'resultDeferred'
   | 'unregistered'
   | 'tokenRejected'
@@ -125,8 +140,8 @@ export interface AgentOptions {
   commandWaitSeconds?: number;
   /** How long `stop()` lets the command being applied finish before aborting it. Default 10 s. */
   stopTimeoutMs?: number;
-  /** The HTTP transport (tests). */
-  fetch?: FetchLike;
+  /** The HTTP transport (tests): a `Transport`, or a `FetchLike` written for JSON bodies (src/agent/client.ts). */
+  fetch?(url: string, init: FetchInit): Promise<Response>;
 }
 
 /** Registration refused or impossible (credentials expired or invalid, VM refused, …). */
@@ -322,6 +337,7 @@ export class Agent {
       // The previous registration belongs to another vault's credentials: its commands mean nothing here.
       state.received = [];
       state.applied = [];
+      state.backups = {};
     }
     const answer = await this.registerWithRetries(spec);
     const registration = this.registrationFrom(answer, spec);
@@ -415,6 +431,7 @@ export class Agent {
       this.state.registration = null;
       this.state.received = [];
       this.state.applied = [];
+      this.state.backups = {};
       await this.save();
       this.log('error', 'tokenRejected', `the vault no longer accepts the agent token of ${name} (${error.message}); registration cleared, stopping`);
       this.end('tokenRejected');
@@ -428,6 +445,7 @@ export class Agent {
     state.registration = null;
     state.received = [];
     state.applied = [];
+    state.backups = {};
     await this.save();
     this.log('info', 'unregistered', `unregistered: ${registration?.containerName ?? 'the container'} left vault ${registration?.vaultName ?? ''}; registration cleared`.trimEnd());
     this.end('unregistered');
@@ -610,12 +628,32 @@ export class Agent {
         return { status: 'Succeeded' };
       case 'configure':
         return this.configure(command);
+      case 'backup':
+        return this.backup(command);
       default:
         return {
           status: 'Failed',
           error: { code: 'UserErrorUnsupportedCommand', message: `The agent (${this.agentVersion}) does not support the command type '${command.type}'.` },
         };
     }
+  }
+
+  /** Streams one backup of a simulated database to the vault (src/agent/backup.ts). */
+  private backup(command: Command): Promise<CommandResult> {
+    return runBackup(
+      {
+        session: () => this.session as ContainerClient,
+        simulation: this.simulation as AgentStateStore,
+        state: this.state as CoordinatorState,
+        save: () => this.save(),
+        now: () => this.clock.now(),
+        log: (level, event, message, data) => this.log(level, event, message, data),
+        halt: this.halt.signal,
+        kill: this.kill.signal,
+        retry: { ...DEFAULT_RETRY, ...this.options.retry },
+      },
+      command,
+    );
   }
 
   /** Caches (or forgets) the policy of a protected database, as the plugin does before scheduled backups. */

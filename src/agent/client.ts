@@ -5,6 +5,8 @@
  *   `Retry-After`); never on any other 4xx. Every call of the protocol is safe to repeat: registering again returns
  *   the same container, the inventory replaces the previous one, an acknowledgement is idempotent and only the first
  *   result of a command counts.
+ * - Backup blocks (`putBlock`) go out as raw bytes with their Content-Length and `x-content-sha256`; the bytes stay
+ *   the caller's (a retry sends the same ones again), nothing is copied.
  * - HTTPS with the service's self-signed certificate: trusted through `NODE_EXTRA_CA_CERTS` (process-wide, read at
  *   start), or per client with `ca`/`caFile`, which sends https requests through `node:https` with that CA added to
  *   Node's roots (the built-in fetch cannot take a CA without the `undici` package, which this project does not
@@ -15,13 +17,18 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { Static } from 'typebox';
 import type {
+  BackupMetadata,
+  BackupType,
+  BlockReceipt,
   Command,
   CommandResult,
   HeartbeatRequest,
   HeartbeatResponse,
   InventoryReport,
+  OpenUploadRequest,
   RegisterRequest,
   RegisterResponse,
+  UploadState,
 } from '../routes/agent/protocol.ts';
 
 export type HeartbeatBody = Static<typeof HeartbeatRequest>;
@@ -33,11 +40,36 @@ export interface InventoryAnswer {
   protectable: number;
 }
 
+/** What the client hands its transport: `body` is JSON text, or the raw bytes of a backup block. */
+export interface FetchInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+}
+
 /** The subset of `fetch` the client uses; tests may inject their own. */
+export type Transport = (url: string, init: FetchInit) => Promise<Response>;
+
+/**
+ * A transport written for JSON calls only (`body` typed as text). Still accepted where a `Transport` is (the options
+ * declare `fetch` with method syntax, so its parameter is compared both ways): block uploads then hand it bytes,
+ * which a transport that forwards `init` to the global fetch sends as they are.
+ */
 export type FetchLike = (
   url: string,
   init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
 ) => Promise<Response>;
+
+export type BlockAnswer = Static<typeof BlockReceipt>;
+
+/**
+ * The protocol's upload types with `backupType` spelled out: protocol.ts builds its schema as a union of mapped
+ * literals, which `Static` types as `never`.
+ */
+type WithBackupType<T> = Omit<T, 'backupType'> & { backupType: BackupType };
+export type OpenUploadBody = WithBackupType<OpenUploadRequest>;
+export type CommitMetadata = WithBackupType<BackupMetadata>;
 
 export interface RetryOptions {
   /** Attempts after the first one. Default 5. */
@@ -60,7 +92,8 @@ export interface AgentClientOptions {
   requestTimeoutMs?: number;
   /** Told before each retry: what failed and how long the client waits. */
   onRetry?: (info: { operation: string; attempt: number; delayMs: number; error: Error }) => void;
-  fetch?: FetchLike;
+  /** The transport (tests); a `Transport`, or a `FetchLike` (see there). */
+  fetch?(url: string, init: FetchInit): Promise<Response>;
 }
 
 /** An answer of the service other than success (after retries, for the retryable ones). */
@@ -118,7 +151,7 @@ export function isAbort(error: unknown): boolean {
   return error instanceof Error && error.name === 'AbortError';
 }
 
-const DEFAULT_RETRY: RetryOptions = { retries: 5, minDelayMs: 250, maxDelayMs: 10_000 };
+export const DEFAULT_RETRY: RetryOptions = { retries: 5, minDelayMs: 250, maxDelayMs: 10_000 };
 
 /** Waits `ms`, or rejects with an AbortError as soon as `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -139,7 +172,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function abortError(): Error {
+/** The error an aborted wait or call rejects with (`isAbort` recognises it). */
+export function abortError(): Error {
   const error = new Error('The operation was aborted');
   error.name = 'AbortError';
   return error;
@@ -160,7 +194,7 @@ function retryAfterMs(header: string | null): number | undefined {
 }
 
 /** A fetch for https requests that trusts `ca` on top of Node's roots; plain http goes to the built-in fetch. */
-export function fetchTrusting(ca: string | Buffer): FetchLike {
+export function fetchTrusting(ca: string | Buffer): Transport {
   const agent = new HttpsAgent({ keepAlive: true, ca: [...rootCertificates, ca.toString()] });
   return (url, init) => {
     if (!url.startsWith('https:')) return fetch(url, init);
@@ -189,7 +223,7 @@ export function fetchTrusting(ca: string | Buffer): FetchLike {
 /** The protocol's calls that need no token: registration. Container calls go through `container(...)`. */
 export class AgentClient {
   readonly serverUrl: string;
-  private readonly fetchImpl: FetchLike;
+  private readonly fetchImpl: Transport;
   private readonly retry: RetryOptions;
   private readonly requestTimeoutMs: number;
 
@@ -222,12 +256,7 @@ export class AgentClient {
    * One protocol call: JSON in, JSON (or nothing) out; retried as the header comment says. Rejects with
    * AgentApiError (the service's `{error:{code,message}}`), AgentNetworkError, or an AbortError when `signal` aborts.
    */
-  async call<T>(
-    operation: string,
-    method: 'GET' | 'POST',
-    path: string,
-    options: { body?: unknown; token?: string; signal?: AbortSignal; timeoutMs?: number } = {},
-  ): Promise<T> {
+  async call<T>(operation: string, method: 'GET' | 'POST' | 'PUT', path: string, options: CallOptions = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.once<T>(method, path, options);
@@ -241,14 +270,19 @@ export class AgentClient {
     }
   }
 
-  private async once<T>(
-    method: string,
-    path: string,
-    options: { body?: unknown; token?: string; signal?: AbortSignal; timeoutMs?: number },
-  ): Promise<T> {
+  private async once<T>(method: string, path: string, options: CallOptions): Promise<T> {
     if (options.signal?.aborted) throw abortError();
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    let body: string | Uint8Array | undefined;
+    if (options.bytes !== undefined) {
+      body = options.bytes;
+      headers['content-type'] = 'application/octet-stream';
+      headers['content-length'] = String(options.bytes.byteLength);
+    } else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] = 'application/json';
+    }
+    Object.assign(headers, options.headers);
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -256,12 +290,7 @@ export class AgentClient {
     let response: Response;
     let text: string;
     try {
-      response = await this.fetchImpl(`${this.serverUrl}${path}`, {
-        method,
-        headers,
-        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-        signal,
-      });
+      response = await this.fetchImpl(`${this.serverUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body }), signal });
       text = await response.text();
     } catch (error) {
       if (options.signal?.aborted) throw abortError();
@@ -295,6 +324,16 @@ export class AgentClient {
     }
     return json as T;
   }
+}
+
+/** One call's request: a JSON `body`, or raw `bytes` (sent as application/octet-stream with their Content-Length). */
+export interface CallOptions {
+  body?: unknown;
+  bytes?: Uint8Array;
+  headers?: Record<string, string>;
+  token?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -344,6 +383,35 @@ export class ContainerClient {
   async reportResult(commandId: string, result: CommandResult, signal?: AbortSignal): Promise<void> {
     await this.client.call('result', 'POST', `${this.base}/commands/${encodeURIComponent(commandId)}/result`, {
       body: result,
+      token: this.agentToken,
+      signal,
+    });
+  }
+
+  /** `POST uploads`: opens the upload of a backup the vault asked for (the same backupId: the same upload). */
+  openUpload(request: OpenUploadBody, signal?: AbortSignal): Promise<UploadState> {
+    return this.client.call('openUpload', 'POST', `${this.base}/uploads`, { body: request, token: this.agentToken, signal });
+  }
+
+  /** `GET uploads/{id}`: the upload's state and which blocks the vault holds. */
+  uploadState(uploadId: string, signal?: AbortSignal): Promise<UploadState> {
+    return this.client.call('uploadState', 'GET', `${this.base}/uploads/${encodeURIComponent(uploadId)}`, { token: this.agentToken, signal });
+  }
+
+  /** `PUT uploads/{id}/blocks/{index}`: one block, raw, with its SHA-256 (hex). Idempotent, so retried like the rest. */
+  putBlock(uploadId: string, index: number, bytes: Uint8Array, sha256: string, signal?: AbortSignal): Promise<BlockAnswer> {
+    return this.client.call('putBlock', 'PUT', `${this.base}/uploads/${encodeURIComponent(uploadId)}/blocks/${index}`, {
+      bytes,
+      headers: { 'x-content-sha256': sha256 },
+      token: this.agentToken,
+      signal,
+    });
+  }
+
+  /** `POST uploads/{id}/commit`: the vault checks the LSN chain, then commits the blob and writes the recovery point. */
+  commitUpload(uploadId: string, metadata: CommitMetadata, signal?: AbortSignal): Promise<{ recoveryPointId: string }> {
+    return this.client.call('commit', 'POST', `${this.base}/uploads/${encodeURIComponent(uploadId)}/commit`, {
+      body: { metadata },
       token: this.agentToken,
       signal,
     });

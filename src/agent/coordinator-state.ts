@@ -1,7 +1,8 @@
 /**
  * What the reference agent's coordinator (the protocol side) keeps on disk under the state directory, so that it
  * survives a restart: its registration (container, agent token, vault), the commands it has received and applied,
- * with their results, and the policies of the databases it protects.
+ * with their results, the policies of the databases it protects, and the backups it is streaming (what each one
+ * backs up and as of when, so that a restarted agent regenerates exactly the same bytes and resumes the upload).
  *
  * One JSON file, `coordinator.json`, written atomically (a temporary file in the same directory, flushed, then
  * renamed over the old one) and readable by its owner only (it holds the agent token). The simulated SQL Server's
@@ -11,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Command, CommandResult } from '../routes/agent/protocol.ts';
+import type { BackupType, Command, CommandResult } from '../routes/agent/protocol.ts';
+import type { BackupRequest } from './simulation/backup.ts';
 
 export const COORDINATOR_STATE_FILE = 'coordinator.json';
 export const COORDINATOR_STATE_VERSION = 1;
@@ -58,6 +60,28 @@ export interface Protection {
   configuredAt: string;
 }
 
+/**
+ * A backup being streamed, saved before its first byte goes out: the simulation's request (database, type, time and
+ * chain position) regenerates the identical stream after a restart, so the upload resumes where the vault stands.
+ */
+export interface BackupInProgress {
+  backupId: string;
+  commandId: string;
+  itemName: string;
+  backupType: BackupType;
+  instanceName: string;
+  databaseName: string;
+  /** The incarnation backed up: a database recreated meanwhile is another one. */
+  databaseGuid: string;
+  blockSizeBytes: number;
+  request: BackupRequest;
+  plannedAt: string;
+  /** Set once every block is in the vault: the stream's size, digest and block count (SQL Server's BACKUP finished). */
+  streamed?: { sizeBytes: number; sha256: string; blockCount: number };
+  /** Whether the simulated SQL Server recorded the backup in its history (chain moved). */
+  recorded?: boolean;
+}
+
 export interface CoordinatorState {
   version: typeof COORDINATOR_STATE_VERSION;
   registration: AgentRegistration | null;
@@ -65,9 +89,18 @@ export interface CoordinatorState {
   applied: AppliedCommand[];
   /** By lower-case item name (`sqldatabase;<instance>;<db>`). */
   protections: Record<string, Protection>;
+  /** Backups under way, by backupId (gone once the command has its result). */
+  backups: Record<string, BackupInProgress>;
 }
 
-export const emptyState = (): CoordinatorState => ({ version: COORDINATOR_STATE_VERSION, registration: null, received: [], applied: [], protections: {} });
+export const emptyState = (): CoordinatorState => ({
+  version: COORDINATOR_STATE_VERSION,
+  registration: null,
+  received: [],
+  applied: [],
+  protections: {},
+  backups: {},
+});
 
 export class CoordinatorStateError extends Error {
   constructor(message: string) {
@@ -108,6 +141,7 @@ export class CoordinatorStore {
       received: Array.isArray(json.received) ? json.received : [],
       applied: Array.isArray(json.applied) ? json.applied : [],
       protections: json.protections !== null && typeof json.protections === 'object' ? json.protections : {},
+      backups: json.backups !== null && typeof json.backups === 'object' ? json.backups : {},
     };
   }
 

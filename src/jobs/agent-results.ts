@@ -2,9 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { AgentCommand, Operation } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
 import { operationHandlers } from './operation-handlers.ts';
+import { failBackupCommand } from '../services/backups.ts';
 
-/** Finishes the operation waiting on a command the agent just completed. */
+/** Finishes what waits on a command the agent just completed: its operation, or the backup it was asked to take. */
 export async function onCommandCompleted(app: FastifyInstance, command: AgentCommand): Promise<void> {
+  if (command.type === 'backup' && command.status === 'Failed') {
+    await failBackupCommand(app, (command.payload as { backupId?: unknown }).backupId, command.errorCode ?? 'CloudInternalError', command.errorMessage ?? 'The workload extension could not take the backup.');
+  }
   if (command.operationId === null) return;
   const operation = await app.db.operation.findUnique({ where: { id: command.operationId } });
   if (operation === null || operation.status !== 'InProgress') return;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Job } from 'bullmq';
 import { autoProtect, purgeExpiredSoftDeletes } from '../services/protection.ts';
 import { dispatchDue } from './scheduler.ts';
+import { failAbandonedUploads } from '../services/backups.ts';
 
 /**
  * Background upkeep on the `maintenance` queue: the scheduler tick (dispatches due backups), the periodic discovery
@@ -15,6 +16,7 @@ export async function runMaintenance(app: FastifyInstance, job: Job): Promise<un
     case 'autoprotect':
       return autoProtect(app, (job.data as { intentId: string }).intentId);
     case 'schedule-tick':
+      await failAbandonedUploads(app, app.clock.now());
       return dispatchDue(app, app.clock.now());
     case 'purge-soft-deleted':
       return purgeExpiredSoftDeletes(app, app.clock.now());

@@ -33,10 +33,16 @@ export async function dispatchDue(app: FastifyInstance, now: Date, batch = 500):
         ORDER BY LEAST(COALESCE("nextFullAt", 'infinity'), COALESCE("nextDiffAt", 'infinity'), COALESCE("nextLogAt", 'infinity'))
         LIMIT ${batch} FOR UPDATE SKIP LOCKED`;
       const items = await tx.protectedItem.findMany({ where: { id: { in: rows.map((r) => r.id) } }, include: { policy: true, container: true } });
+      // Azure runs at most 20 backups at once per VM (DefaultBackupTasksThreshold); the rest wait for a later tick.
+      const running = await tx.backupUpload.groupBy({ by: ['containerId'], where: { state: 'Open', containerId: { in: items.map((i) => i.containerId) } }, _count: { _all: true } });
+      const slots = new Map(running.map((r) => [r.containerId, app.config.backup.maxConcurrentPerVm - r._count._all]));
       const due: { item: (typeof items)[number]; type: Scheduled }[] = [];
       for (const item of items) {
         const type = dueType(item, now);
         if (type === undefined || item.policy === null) continue;
+        const free = slots.get(item.containerId) ?? app.config.backup.maxConcurrentPerVm;
+        if (free <= 0) continue;
+        slots.set(item.containerId, free - 1);
         const policy = policyOf(item.policy);
         // Move every schedule that is due past now: a missed run is not run twice.
         await tx.protectedItem.update({
@@ -57,7 +63,8 @@ export async function dispatchDue(app: FastifyInstance, now: Date, batch = 500):
       await startBackup(app, { item, type: effective.type, onDemand: false, compress: item.policy === null ? false : policyOf(item.policy).compression, scheduledAt: now });
       started += 1;
     }
-    if (claimed.length < batch) return started;
+    // A full batch may hide more due items; fewer means all were seen (those over a VM's limit wait for the next tick).
+    if (claimed.length === 0 || claimed.length < batch) return started;
   }
 }
 

@@ -77,6 +77,23 @@ export async function startBackup(
 /** A recovery point id as Azure shapes them: a long decimal number (here: commit time in ms and 4 random digits). */
 const recoveryPointId = (at: Date) => `${at.getTime()}${String(randomInt(10_000)).padStart(4, '0')}`;
 
+/** Uploads that never committed (the agent vanished) fail after RV_ABANDONED_UPLOAD_MINUTES; their blobs go. */
+export async function failAbandonedUploads(app: FastifyInstance, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - app.config.backup.abandonedUploadMinutes * 60_000);
+  const abandoned = await app.db.backupUpload.findMany({ where: { state: 'Open', updatedAt: { lt: cutoff } }, take: 500 });
+  for (const upload of abandoned) {
+    await failUpload(app, upload, new ArmError(400, 'UserErrorBackupUploadAbandoned', `The agent stopped sending backup ${upload.id} and never committed it.`));
+  }
+  return abandoned.length;
+}
+
+/** An agent that could not take a backup (SQL refused it, the database is gone…) fails its upload with its code. */
+export async function failBackupCommand(app: FastifyInstance, backupId: unknown, code: string, message: string): Promise<void> {
+  if (typeof backupId !== 'string') return;
+  const upload = await app.db.backupUpload.findUnique({ where: { id: backupId } });
+  if (upload?.state === 'Open') await failUpload(app, upload, new ArmError(400, code, message));
+}
+
 /** Fails an upload: its job, and the item's last-backup state (an LSN failure marks the chain broken: next time, a Full). */
 async function failUpload(app: FastifyInstance, upload: BackupUpload, error: ArmError): Promise<void> {
   const now = app.clock.now();

@@ -132,7 +132,7 @@ export const CommandParams = Type.Object({ containerName: Name(256), commandId: 
 
 export const BackupTypes = ['Full', 'Differential', 'Log', 'CopyOnlyFull'] as const;
 export type BackupType = (typeof BackupTypes)[number];
-const BackupTypeSchema = Type.Union(BackupTypes.map((t) => Type.Literal(t)));
+const BackupTypeSchema = Type.Union([Type.Literal('Full'), Type.Literal('Differential'), Type.Literal('Log'), Type.Literal('CopyOnlyFull')]);
 
 /** The payload of a `backup` command. */
 export const BackupCommandPayload = Type.Object({

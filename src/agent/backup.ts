@@ -1,0 +1,374 @@
+/**
+ * The reference agent's `backup` command (the SQL plugin's side of the streaming protocol, src/routes/agent/protocol.ts):
+ *
+ * 1. Plan: find the simulated database of `SQLDataBase;<instance>;<db>` and ask the simulation whether SQL Server
+ *    would take this backup now (`planBackup`: SIMPLE + Log, master/read-only + Differential/Log, no Full yet, a broken
+ *    log chain → Failed with the simulation's Azure code). The backup is as of the command's `at` (the vault's time,
+ *    which the emulator clock may have moved ahead), or of the agent's clock when the command has none. The plan (the
+ *    simulation's request) is saved in coordinator.json before the first byte goes out.
+ * 2. Stream: open the upload, regenerate the backup stream from the plan (repeatable: the same bytes every time) and
+ *    send it as numbered blocks of exactly `blockSizeBytes` (the last one shorter), each with its SHA-256, skipping the
+ *    blocks the vault already holds. One block is in memory at a time, whatever the backup's size.
+ * 3. SQL Server's BACKUP statement ends when its stream has been consumed: once every block is in the vault the
+ *    simulated instance records the backup (msdb history; the log chain and differential base move), whatever the vault
+ *    says at commit — a commit refused for a broken LSN chain still leaves SQL Server's history moved, as it does in
+ *    Azure. A stream abandoned half-way (the vault refused a block) records nothing.
+ * 4. Commit with the backup's metadata → Succeeded `{ recoveryPointId }`; a 4xx from the vault → Failed with its code.
+ *
+ * Resuming: a lost connection (network errors, 5xx, after the client's own retries) starts a new round — the vault is
+ * asked which blocks it has (GET uploads/{id}) and the stream is regenerated, sending only the missing blocks; after a
+ * few rounds the error goes to the command machinery, which applies the command again later. A graceful stop ends the
+ * stream after the block in flight. After a restart the command (received, not applied) is applied again and finds
+ * its saved plan: same backupId, same bytes, the acknowledged blocks skipped. An upload the vault already committed
+ * is reported as succeeded without sending anything.
+ *
+ * Log lines: one when a backup starts (or resumes), one per ~10 % for backups of ten blocks or more, one at the end
+ * (MiB and MiB/s of what was sent).
+ */
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { BackupType, Command, CommandResult, UploadState } from '../routes/agent/protocol.ts';
+import { abortError, AgentApiError, AgentNetworkError, backoffDelay, isAbort, isRetryable, sleep, type CommitMetadata, type ContainerClient, type RetryOptions } from './client.ts';
+import type { BackupInProgress, CoordinatorState } from './coordinator-state.ts';
+import { type BackupMetadata, describeBackup, openBackup } from './simulation/backup.ts';
+import { planBackup } from './simulation/chain.ts';
+import type { SimulatedDatabase } from './simulation/database.ts';
+import { SimulationError } from './simulation/errors.ts';
+import { type AgentStateStore, type DatabaseRecord, recordBackup } from './simulation/state.ts';
+
+export type BackupEvent = 'backupStarted' | 'backupProgress' | 'backupRetry' | 'backupNotRecorded' | 'backupCompleted' | 'backupFailed';
+
+/** What a backup needs from the agent. */
+export interface BackupContext {
+  /** The container's client with the current token (renewed tokens take effect mid-backup). */
+  session(): ContainerClient;
+  simulation: AgentStateStore;
+  /** The coordinator's state: the plan goes into `backups` (and out again with the command's result). */
+  state: CoordinatorState;
+  save(): Promise<void>;
+  /** The agent's clock: the time a backup is taken as of when its command does not say (`at`). */
+  now(): Date;
+  log(level: 'info' | 'warn', event: BackupEvent, message: string, data?: Record<string, unknown>): void;
+  /** Graceful stop: the stream ends after the block in flight (the backup resumes after a restart). */
+  halt: AbortSignal;
+  /** Hard stop: the request in flight is aborted. */
+  kill: AbortSignal;
+  /** Backoff between resume rounds. */
+  retry: RetryOptions;
+}
+
+/** Rounds of "ask the vault what it has, send the rest" before the error goes to the command machinery. */
+const RESUME_ROUNDS = 5;
+/** The largest block the agent holds in memory (the vault's own limit is 100 MiB). */
+const MAX_BLOCK_BYTES = 256 * 1024 * 1024;
+const MIB = 1024 * 1024;
+const BACKUP_TYPES: readonly BackupType[] = ['Full', 'Differential', 'Log', 'CopyOnlyFull'];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const failed = (code: string, message: string): CommandResult => ({ status: 'Failed', error: { code, message: message.slice(0, 4096) } });
+const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
+const rate = (bytes: number, ms: number) => `${ms > 0 ? (bytes / MIB / (ms / 1000)).toFixed(1) : '∞'} MiB/s`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const blockSizeText = (bytes: number) =>
+  bytes % MIB === 0 ? `${bytes / MIB} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
+
+interface Payload {
+  backupId: string;
+  itemName: string;
+  backupType: BackupType;
+  blockSizeBytes: number;
+  at?: Date;
+}
+
+function parsePayload(payload: Record<string, unknown>): Payload | string {
+  const { backupId, itemName, backupType, blockSizeBytes, at } = payload;
+  if (typeof backupId !== 'string' || !UUID.test(backupId)) return 'backupId must be a UUID';
+  if (typeof itemName !== 'string' || itemName.length === 0) return 'itemName must be SQLDataBase;<instance>;<database>';
+  if (typeof backupType !== 'string' || !BACKUP_TYPES.includes(backupType as BackupType)) return `backupType must be one of ${BACKUP_TYPES.join(', ')}`;
+  if (typeof blockSizeBytes !== 'number' || !Number.isSafeInteger(blockSizeBytes) || blockSizeBytes < 1 || blockSizeBytes > MAX_BLOCK_BYTES) {
+    return `blockSizeBytes must be an integer from 1 to ${MAX_BLOCK_BYTES}`;
+  }
+  if (at !== undefined && (typeof at !== 'string' || Number.isNaN(Date.parse(at)))) return 'at, when given, to be an ISO date-time';
+  return {
+    backupId: backupId.toLowerCase(),
+    itemName,
+    backupType: backupType as BackupType,
+    blockSizeBytes,
+    ...(at === undefined ? {} : { at: new Date(at as string) }),
+  };
+}
+
+/** `SQLDataBase;<instance>;<database>` → its parts (case-insensitive prefix), or undefined. */
+export function parseItemName(itemName: string): { instanceName: string; databaseName: string } | undefined {
+  const match = /^SQLDataBase;([^;]+);(.+)$/i.exec(itemName);
+  return match === null ? undefined : { instanceName: match[1] as string, databaseName: match[2] as string };
+}
+
+/**
+ * Applies a `backup` command. Resolves with the command's result (Succeeded, or Failed with the SQL Server / vault
+ * error code); rejects when it could not finish now (vault unreachable, agent stopping, token rejected): the command
+ * is then applied again later and resumes from its saved plan.
+ */
+export async function runBackup(context: BackupContext, command: Command): Promise<CommandResult> {
+  const payload = parsePayload(command.payload as Record<string, unknown>);
+  if (typeof payload === 'string') return failed('UserErrorInvalidCommand', `A backup command needs ${payload}.`);
+  let job = context.state.backups[payload.backupId];
+  if (job === undefined) {
+    const planned = plan(context, command, payload);
+    if ('status' in planned) return planned;
+    job = planned;
+    context.state.backups[job.backupId] = job;
+    await context.save();
+  }
+  const result = await new BackupRun(context, job).run();
+  // Forgotten with the result: the caller saves the state together with it.
+  delete context.state.backups[job.backupId];
+  return result;
+}
+
+/** What SQL Server would back up now, or the error it would give. */
+function plan(context: BackupContext, command: Command, payload: Payload): BackupInProgress | CommandResult {
+  const names = parseItemName(payload.itemName);
+  if (names === undefined) return failed('UserErrorInvalidCommand', `The item name '${payload.itemName}' is not SQLDataBase;<instance>;<database>.`);
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  const record = context.simulation.state.databases.find((d) => same(d.instanceName, names.instanceName) && same(d.name, names.databaseName));
+  if (record === undefined) {
+    return failed('UserErrorSQLPODoesNotExist', `The database '${names.databaseName}' does not exist on the SQL instance '${names.instanceName}' (deleted or renamed).`);
+  }
+  const plannedAt = payload.at ?? context.now();
+  try {
+    const request = planBackup({ name: record.name, readOnly: record.readOnly }, record.chain, payload.backupType, plannedAt);
+    describeBackup(context.simulation.database(record), request); // refuses what the database cannot produce, before anything is saved
+    return {
+      backupId: payload.backupId,
+      commandId: command.id,
+      itemName: payload.itemName,
+      backupType: payload.backupType,
+      instanceName: record.instanceName,
+      databaseName: record.name,
+      databaseGuid: record.model.databaseGuid,
+      blockSizeBytes: payload.blockSizeBytes,
+      request,
+      plannedAt: plannedAt.toISOString(),
+    };
+  } catch (error) {
+    if (error instanceof SimulationError) return failed(error.code, error.message);
+    throw error;
+  }
+}
+
+/**
+ * Cuts a byte stream into blocks of exactly `size` bytes (the last one shorter). The same buffer is handed out each
+ * time: a block is valid until the next one is asked for, so one block is in memory whatever the stream's length.
+ */
+export async function* blocksOf(stream: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  const block = Buffer.allocUnsafe(size);
+  let filled = 0;
+  for await (const chunk of stream) {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const n = Math.min(size - filled, chunk.length - offset);
+      chunk.copy(block, filled, offset, offset + n);
+      filled += n;
+      offset += n;
+      if (filled === size) {
+        yield block;
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield block.subarray(0, filled);
+}
+
+class BackupRun {
+  private readonly what: string;
+  private readonly startedAt = performance.now();
+  private bytesSent = 0;
+  private blocksSent = 0;
+  /** The blocks the vault held when this run first asked (sent before a restart); undefined before that. */
+  private inVaultAtStart: Set<number> | undefined;
+  /** Blocks this run sent (acknowledged, or found in the vault after the answer got lost). */
+  private readonly sent = new Set<number>();
+  /** The next progress line's percentage (lines go out for blocks sent, not for blocks skipped). */
+  private nextMark = 10;
+
+  constructor(
+    private readonly context: BackupContext,
+    private readonly job: BackupInProgress,
+  ) {
+    this.what = `backup ${job.backupType} of ${job.instanceName}/${job.databaseName} ${job.backupId.slice(0, 8)}`;
+  }
+
+  private get data(): Record<string, unknown> {
+    return { backupId: this.job.backupId, itemName: this.job.itemName, backupType: this.job.backupType };
+  }
+
+  async run(): Promise<CommandResult> {
+    const { context, job } = this;
+    const record = context.simulation.state.databases.find((d) => d.model.databaseGuid === job.databaseGuid);
+    if (record === undefined) {
+      return this.fail(failed('UserErrorSQLPODoesNotExist', `The database '${job.databaseName}' on '${job.instanceName}' was deleted or recreated while its backup was under way.`));
+    }
+    const database = context.simulation.database(record);
+    let metadata: BackupMetadata;
+    try {
+      metadata = describeBackup(database, job.request);
+    } catch (error) {
+      if (error instanceof SimulationError) return this.fail(failed(error.code, error.message));
+      throw error;
+    }
+    for (let round = 0; ; round++) {
+      try {
+        const upload =
+          round === 0
+            ? await context.session().openUpload({ backupId: job.backupId, itemName: job.itemName, backupType: job.backupType }, context.kill)
+            : await context.session().uploadState(job.backupId, context.kill);
+        if (upload.state === 'Committed') return await this.alreadyCommitted(record, metadata, upload);
+        if (upload.state === 'Failed') {
+          if (job.streamed !== undefined) await this.recordInSql(record, metadata);
+          return this.fail(failed('UserErrorUploadNotOpen', `The vault ended the upload of backup ${job.backupId} before it was committed.`));
+        }
+        const streamed = job.streamed;
+        const complete = streamed !== undefined && upload.receivedBlocks.length === streamed.blockCount && upload.receivedBlocks.every((b, i) => b === i);
+        if (!complete) await this.stream(database, metadata, upload);
+        await this.recordInSql(record, metadata);
+        return await this.commit(metadata);
+      } catch (error) {
+        if (error instanceof AgentApiError && !error.retryable && error.status !== 401) {
+          return this.fail(failed(error.code, `The vault refused backup ${job.backupId}: ${error.message}`));
+        }
+        if (!(error instanceof AgentApiError || error instanceof AgentNetworkError || isAbort(error))) {
+          // The agent's own failure (the simulation, the state dir): reported, not retried for ever by the backlog.
+          return this.fail(failed(error instanceof SimulationError ? error.code : 'CloudInternalError', `The agent could not take backup ${job.backupId}: ${(error as Error).message}`));
+        }
+        if (isAbort(error) || !isRetryable(error) || round + 1 >= RESUME_ROUNDS) throw error;
+        const delayMs = backoffDelay(round, context.retry, context.retry.minDelayMs);
+        context.log('warn', 'backupRetry', `${this.what}: ${(error as Error).message}; resuming in ${delayMs} ms from the blocks the vault has`, this.data);
+        await sleep(delayMs, context.halt);
+      }
+    }
+  }
+
+  /** Regenerates the stream and sends the blocks the vault lacks. Saves `streamed` once the vault has them all. */
+  private async stream(database: SimulatedDatabase, metadata: BackupMetadata, upload: UploadState): Promise<void> {
+    const { context, job } = this;
+    const have = new Set(upload.receivedBlocks);
+    const size = metadata.sizeBytes;
+    const blockSize = job.blockSizeBytes;
+    const blockCount = Math.ceil(size / blockSize);
+    const firstLook = this.inVaultAtStart ?? have;
+    if (this.inVaultAtStart === undefined) {
+      this.inVaultAtStart = have;
+      const resumed = have.size > 0 ? `, resumed: ${have.size} already in the vault` : '';
+      context.log('info', 'backupStarted', `${this.what} started: ${mib(size)} in ${blockCount} blocks of ${blockSizeText(blockSize)}${resumed}`, {
+        ...this.data,
+        sizeBytes: size,
+        blockCount,
+        blocksInVault: have.size,
+      });
+    }
+    const progress = blockCount >= 10;
+    const whole = createHash('sha256');
+    const handle = openBackup(database, job.request);
+    let index = 0;
+    let done = 0;
+    for await (const block of blocksOf(handle.stream, blockSize)) {
+      if (context.halt.aborted) throw abortError();
+      whole.update(block);
+      const skip = have.has(index);
+      if (skip) await new Promise((resolve) => setImmediate(resolve)); // no I/O here: let timers (heartbeats, stop) run
+      else await context.session().putBlock(job.backupId, index, block, createHash('sha256').update(block).digest('hex'), context.kill);
+      if (!firstLook.has(index) && !this.sent.has(index)) {
+        // Sent now, or in an earlier round whose answer got lost.
+        this.sent.add(index);
+        this.bytesSent += block.length;
+        this.blocksSent++;
+      }
+      index++;
+      done += block.length;
+      const percent = Math.floor((done * 100) / size);
+      if (progress && !skip && percent >= this.nextMark && percent < 100) {
+        const elapsed = performance.now() - this.startedAt;
+        context.log('info', 'backupProgress', `${this.what}: ${percent}% (${mib(done)} of ${mib(size)}, ${rate(this.bytesSent, elapsed)})`, { ...this.data, percent });
+        this.nextMark = Math.floor(percent / 10) * 10 + 10;
+      }
+    }
+    const sha256 = whole.digest('hex');
+    const produced = await handle.completed;
+    if (produced.sha256 !== sha256 || done !== size || index !== blockCount) {
+      throw new Error(`internal: the backup stream of ${job.backupId} came out as ${done} bytes, ${index} blocks, sha256 ${sha256}; planned ${size} bytes, ${blockCount} blocks, ${produced.sha256}`);
+    }
+    job.streamed = { sizeBytes: size, sha256, blockCount };
+    await context.save();
+  }
+
+  /** SQL Server's BACKUP finished (its stream was consumed): its history moves, whatever the vault decides next. */
+  private async recordInSql(record: DatabaseRecord, metadata: BackupMetadata): Promise<void> {
+    const { context, job } = this;
+    if (job.recorded === true) return;
+    const sha256 = job.streamed?.sha256;
+    try {
+      await context.simulation.update((draft) =>
+        recordBackup(draft, record.instanceName, record.name, sha256 === undefined ? metadata : { ...metadata, sha256 }),
+      );
+    } catch (error) {
+      // The database was deleted or recreated meanwhile: there is no history left to move.
+      if (!(error instanceof SimulationError)) throw error;
+      context.log('warn', 'backupNotRecorded', `${this.what}: not recorded in the simulated SQL Server's history: ${error.message}`, this.data);
+    }
+    job.recorded = true;
+    await context.save();
+  }
+
+  private async commit(metadata: BackupMetadata): Promise<CommandResult> {
+    const { context, job } = this;
+    const streamed = job.streamed as NonNullable<BackupInProgress['streamed']>;
+    const wire: CommitMetadata = {
+      backupType: job.backupType,
+      firstLsn: metadata.firstLsn,
+      lastLsn: metadata.lastLsn,
+      checkpointLsn: metadata.checkpointLsn,
+      databaseBackupLsn: metadata.databaseBackupLsn,
+      ...(metadata.differentialBaseLsn === undefined ? {} : { differentialBaseLsn: metadata.differentialBaseLsn }),
+      startTime: metadata.startTime,
+      endTime: metadata.endTime,
+      sizeBytes: streamed.sizeBytes,
+      sha256: streamed.sha256,
+      blockCount: streamed.blockCount,
+      databaseGuid: metadata.databaseGuid,
+      familyGuid: metadata.familyGuid,
+    };
+    const { recoveryPointId } = await context.session().commitUpload(job.backupId, wire, context.kill);
+    return this.succeed(recoveryPointId, streamed.sizeBytes);
+  }
+
+  /** The vault committed this upload before (the agent stopped before it recorded the result). */
+  private async alreadyCommitted(record: DatabaseRecord, metadata: BackupMetadata, upload: UploadState): Promise<CommandResult> {
+    await this.recordInSql(record, metadata);
+    if (upload.recoveryPointId === undefined) {
+      return this.fail(failed('UserErrorUploadNotOpen', `The vault reports backup ${this.job.backupId} committed but names no recovery point.`));
+    }
+    return this.succeed(upload.recoveryPointId, metadata.sizeBytes);
+  }
+
+  private succeed(recoveryPointId: string, sizeBytes: number): CommandResult {
+    const elapsed = performance.now() - this.startedAt;
+    const blocksSkipped = this.inVaultAtStart?.size ?? 0;
+    const skipped = blocksSkipped > 0 ? `, ${blocksSkipped} already in the vault` : '';
+    this.context.log(
+      'info',
+      'backupCompleted',
+      `${this.what} committed: ${mib(sizeBytes)}, ${this.blocksSent} blocks sent (${mib(this.bytesSent)}) in ${seconds(elapsed)}, ${rate(this.bytesSent, elapsed)}${skipped}; recovery point ${recoveryPointId}`,
+      { ...this.data, recoveryPointId, sizeBytes, bytesSent: this.bytesSent, blocksSent: this.blocksSent, blocksSkipped, elapsedMs: Math.round(elapsed) },
+    );
+    return { status: 'Succeeded', result: { recoveryPointId } };
+  }
+
+  private fail(result: CommandResult): CommandResult {
+    this.context.log('warn', 'backupFailed', `${this.what} failed: ${result.error?.code ?? 'Failed'}: ${result.error?.message ?? ''}`.trimEnd(), {
+      ...this.data,
+      code: result.error?.code,
+    });
+    return result;
+  }
+}

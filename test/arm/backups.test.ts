@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { BlobServiceClient } from '@azure/storage-blob';
+import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
+import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { fetchToken, sdkClients } from '../support/sdk.ts';
+import { fullPolicy } from '../support/policies.ts';
+import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
+import { vaultContainerName } from '../../src/storage/containers.ts';
+
+const poll = { updateIntervalInMs: 50 };
+const MARKER = `plaintext-marker-${randomUUID()}`;
+const sdkPolicy = (properties: Record<string, unknown>) =>
+  JSON.parse(JSON.stringify({ properties }), (key, value: unknown) =>
+    (key === 'scheduleRunTimes' || key === 'retentionTimes') && Array.isArray(value) ? value.map((v) => new Date(v as string)) : value);
+
+/** On-demand backups through the SDK, streamed by a real agent into (encrypted) blob storage, as recovery points. */
+describe('backups through the SDK', () => {
+  let server: TestServer;
+  let vaults: RecoveryServicesClient;
+  let backup: RecoveryServicesBackupClient;
+  let vm: SqlVm;
+  const subscriptionId = randomUUID();
+  const vault = 'backup-vault';
+
+  beforeAll(async () => {
+    server = await startTestServer({ RV_BACKUP_BLOCK_SIZE_BYTES: String(1024 * 1024) });
+    const token = await fetchToken(server.httpsUrl);
+    ({ vaults, backup } = sdkClients(server.httpsUrl, token, subscriptionId));
+    const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
+    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'Daily', sdkPolicy(fullPolicy()));
+    vm = await registeredSqlVm(server, backup, token, created.id ?? '', {
+      vmName: 'backupvm', resourceGroup: 'sql-rg', os: 'WindowsServer2022',
+      instances: [{
+        name: 'MSSQLSERVER', version: '2022', edition: 'Enterprise', pluginIsSysadmin: true,
+        databases: [
+          { name: 'sales', recoveryModel: 'FULL', sizeMiB: 8, files: 2, writesPerMinute: 600, marker: MARKER },
+          { name: 'fresh', recoveryModel: 'FULL', sizeMiB: 1, files: 2, writesPerMinute: 0 },
+        ],
+      }],
+    });
+    for (const db of ['sales', 'fresh']) {
+      await backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, `SQLDataBase;MSSQLSERVER;${db}`, {
+        properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${created.id}/backupPolicies/Daily` } as never,
+      });
+    }
+  });
+  afterAll(async () => {
+    await vm?.agent.stop();
+    await server?.stop();
+  });
+
+  /** backups.trigger, then the operation's job to its end. */
+  async function backupNow(db: string, backupType: string) {
+    let statusUrl = '';
+    await backup.backups.trigger(vault, 'rg', 'Azure', vm.containerName, `SQLDataBase;MSSQLSERVER;${db}`, { properties: { objectType: 'AzureWorkloadBackupRequest', backupType } as never }, {
+      onResponse: (raw) => {
+        expect(raw.status).toBe(202);
+        statusUrl = raw.headers.get('azure-asyncoperation') ?? '';
+      },
+    });
+    const operationId = new URL(statusUrl).pathname.split('/').pop() ?? '';
+    const jobId = await until('the backup job', async () => {
+      const status = await backup.protectedItemOperationStatuses.get(vault, 'rg', 'Azure', vm.containerName, `SQLDataBase;MSSQLSERVER;${db}`, operationId);
+      return status.status === 'Succeeded' ? (status.properties as { jobId?: string }).jobId : undefined;
+    });
+    return until('the job to end', async () => {
+      const job = await backup.jobDetails.get(vault, 'rg', jobId ?? '');
+      return job.properties?.status === 'InProgress' ? undefined : job;
+    }, 60_000);
+  }
+
+  it('takes a Full and a Log on demand, lists them as recovery points, and stores no plaintext', async () => {
+    const full = await backupNow('sales', 'Full');
+    expect(full.properties).toMatchObject({ operation: 'Backup', status: 'Completed', entityFriendlyName: 'sales [backupvm]' });
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // a second of simulated writes to put in the log
+    const log = await backupNow('sales', 'Log');
+    expect(log.properties?.status).toBe('Completed');
+
+    const points = [];
+    for await (const p of backup.recoveryPoints.list(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;sales')) points.push(p);
+    const discrete = points.filter((p) => p.name !== 'DefaultRangeRecoveryPoint');
+    expect(discrete.map((p) => [p.properties?.objectType, (p.properties as { type?: string }).type])).toEqual([['AzureWorkloadSQLRecoveryPoint', 'Full']]);
+    const range = points.find((p) => p.name === 'DefaultRangeRecoveryPoint');
+    expect(range?.properties?.objectType).toBe('AzureWorkloadSQLPointInTimeRecoveryPoint');
+    const timeRanges = (range?.properties as { timeRanges?: { startTime: Date; endTime: Date }[] }).timeRanges ?? [];
+    expect(timeRanges).toHaveLength(1);
+    expect(timeRanges[0]?.endTime.getTime()).toBeGreaterThan(timeRanges[0]?.startTime.getTime() ?? Infinity);
+
+    const item = await backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;sales');
+    expect(item.properties).toMatchObject({ protectionState: 'Protected', lastBackupStatus: 'Healthy' });
+
+    // The blobs in Azurite hold no readable byte of the database.
+    const vaultRow = await server.app.db.vault.findFirstOrThrow({ where: { subscriptionId: subscriptionId.toLowerCase(), nameKey: vault } });
+    const container = BlobServiceClient.fromConnectionString(inject('blobConnectionString')).getContainerClient(vaultContainerName(server.config.blobContainerPrefix, vaultRow.id));
+    let blobs = 0;
+    for await (const blob of container.listBlobsFlat()) {
+      const bytes = await container.getBlobClient(blob.name).downloadToBuffer();
+      expect(bytes.length).toBeGreaterThan(0);
+      expect(bytes.includes(Buffer.from(MARKER))).toBe(false);
+      blobs += 1;
+    }
+    expect(blobs).toBe(2);
+  });
+
+  it('fails a Log with no Full before it, and a type the database cannot take', async () => {
+    const log = await backupNow('fresh', 'Log');
+    expect(log.properties).toMatchObject({ status: 'Failed' });
+    expect((log.properties as { errorDetails?: { errorTitle?: string }[] }).errorDetails?.[0]?.errorTitle).toBe('UserErrorParentFullBackupMissing');
+  });
+});

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
+import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { fetchToken, sdkClients } from '../support/sdk.ts';
+import { registeredSqlVm, type SqlVm } from '../support/vm.ts';
+
+const poll = { updateIntervalInMs: 50 };
+const T = '2026-01-01T22:00:00.000Z';
+/** Daily Full at 22:00 UTC kept 30 days, Log every 15 minutes kept 15 days. */
+const dailyPolicy = {
+  properties: {
+    backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
+    subProtectionPolicy: [
+      {
+        policyType: 'Full',
+        schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: [new Date(T)] },
+        retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: [new Date(T)], retentionDuration: { count: 30, durationType: 'Days' } } },
+      },
+      {
+        policyType: 'Log',
+        schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 15 },
+        retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 15, durationType: 'Days' } },
+      },
+    ],
+  },
+};
+
+/**
+ * Scheduled backups on the emulator clock: advancing it a day runs every due backup in order, streamed by a real
+ * agent whose simulated database follows the vault's time. This file has a database of its own: the clock and
+ * the scheduler are global to a deployment.
+ */
+describe('scheduled backups on the emulator clock', () => {
+  let server: TestServer;
+  let vaults: RecoveryServicesClient;
+  let backup: RecoveryServicesBackupClient;
+  let token: string;
+  let vm: SqlVm;
+  const database = `recovery_vault_sched_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const subscriptionId = randomUUID();
+  const vault = 'schedule-vault';
+  const admin = () => new pg.Client({ connectionString: inject('databaseUrl').replace(/\/[^/]+$/, '/postgres') });
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      DATABASE_URL: inject('databaseUrl').replace(/\/[^/]+$/, `/${database}`),
+      RV_MIGRATE_ON_START: 'true',
+      RV_EMULATOR_CONTROLS: 'true',
+      RV_BACKUP_BLOCK_SIZE_BYTES: String(1024 * 1024),
+    });
+    token = await fetchToken(server.httpsUrl);
+    ({ vaults, backup } = sdkClients(server.httpsUrl, token, subscriptionId));
+  });
+  afterAll(async () => {
+    await vm?.agent.stop();
+    await server?.stop();
+    const client = admin();
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    await client.end();
+  });
+
+  const clock = async (body: object) => {
+    const response = await fetch(`${server.httpsUrl}/emulator/v1/clock`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as { now: string; backupsStarted?: number };
+  };
+
+  it('plays one day: one Full, 95 logs, one unbroken time range, one listed job', async () => {
+    const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
+    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyFull', dailyPolicy as never);
+    // Start just before the Full's time: 21:59 UTC, a day or so ahead.
+    const start = new Date(Date.now() + 86_400_000);
+    start.setUTCHours(21, 59, 0, 0);
+    // The service clock keeps running from where it was set, like the wall clock.
+    expect(new Date((await clock({ to: start.toISOString() })).now).getTime() - start.getTime()).toBeLessThan(5_000);
+    vm = await registeredSqlVm(server, backup, token, created.id ?? '', {
+      vmName: 'schedvm', resourceGroup: 'sql-rg', os: 'WindowsServer2022',
+      instances: [{ name: 'MSSQLSERVER', version: '2022', edition: 'Enterprise', pluginIsSysadmin: true,
+        databases: [{ name: 'sales', recoveryModel: 'FULL', sizeMiB: 2, files: 2, writesPerMinute: 60 }] }],
+    });
+    await backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;sales', {
+      properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${created.id}/backupPolicies/DailyFull` } as never,
+    });
+
+    const after = await clock({ advanceSeconds: 86_400 });
+    expect(new Date(after.now).getTime() - (start.getTime() + 86_400_000)).toBeLessThan(60_000);
+    expect(after.backupsStarted).toBe(96);
+
+    const points = await server.app.db.recoveryPoint.groupBy({ by: ['type'], _count: { _all: true } });
+    expect(Object.fromEntries(points.map((p) => [p.type, p._count._all]))).toEqual({ Full: 1, Log: 95 });
+    const range = await backup.recoveryPoints.get(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;sales', 'DefaultRangeRecoveryPoint');
+    const ranges = (range.properties as { timeRanges?: { startTime: Date; endTime: Date }[] }).timeRanges ?? [];
+    expect(ranges).toHaveLength(1);
+    expect(ranges[0]?.startTime.toISOString()).toBe(new Date(start.getTime() + 60_000).toISOString());
+    expect(ranges[0]?.endTime.toISOString()).toBe(new Date(start.getTime() + 86_400_000 - 14 * 60_000).toISOString());
+
+    const jobs = [];
+    for await (const job of backup.backupJobs.list(vault, 'rg', { filter: "operation eq 'Backup'" })) jobs.push([job.properties?.status, (job.properties as { extendedInfo?: { propertyBag?: Record<string, string> } }).extendedInfo?.propertyBag?.['Backup Type']]);
+    expect(jobs).toEqual([['Completed', 'Full']]);
+    const item = await backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;sales');
+    expect(item.properties).toMatchObject({ protectionState: 'Protected', lastBackupStatus: 'Healthy' });
+  });
+});
