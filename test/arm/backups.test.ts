@@ -8,6 +8,8 @@ import { fetchToken, sdkClients } from '../support/sdk.ts';
 import { fullPolicy } from '../support/policies.ts';
 import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { vaultContainerName } from '../../src/storage/containers.ts';
+import { openDecrypted, type StoredBlock } from '../../src/storage/backup-blobs.ts';
+import { dataKeyOf } from '../../src/services/backups.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const MARKER = `plaintext-marker-${randomUUID()}`;
@@ -25,7 +27,7 @@ describe('backups through the SDK', () => {
   const vault = 'backup-vault';
 
   beforeAll(async () => {
-    server = await startTestServer({ RV_BACKUP_BLOCK_SIZE_BYTES: String(1024 * 1024) });
+    server = await startTestServer();
     const token = await fetchToken(server.httpsUrl);
     ({ vaults, backup } = sdkClients(server.httpsUrl, token, subscriptionId));
     const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
@@ -35,7 +37,7 @@ describe('backups through the SDK', () => {
       instances: [{
         name: 'MSSQLSERVER', version: '2022', edition: 'Enterprise', pluginIsSysadmin: true,
         databases: [
-          { name: 'sales', recoveryModel: 'FULL', sizeMiB: 8, files: 2, writesPerMinute: 600, marker: MARKER },
+          { name: 'sales', recoveryModel: 'FULL', sizeMiB: 256, files: 2, writesPerMinute: 600, marker: MARKER },
           { name: 'fresh', recoveryModel: 'FULL', sizeMiB: 1, files: 2, writesPerMinute: 0 },
         ],
       }],
@@ -71,7 +73,7 @@ describe('backups through the SDK', () => {
     }, 60_000);
   }
 
-  it('takes a Full and a Log on demand, lists them as recovery points, and stores no plaintext', async () => {
+  it('takes a 256 MiB Full and a Log on demand, lists them as recovery points, and stores no plaintext', async () => {
     const full = await backupNow('sales', 'Full');
     expect(full.properties).toMatchObject({ operation: 'Backup', status: 'Completed', entityFriendlyName: 'sales [backupvm]' });
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // a second of simulated writes to put in the log
@@ -95,12 +97,21 @@ describe('backups through the SDK', () => {
     const vaultRow = await server.app.db.vault.findFirstOrThrow({ where: { subscriptionId: subscriptionId.toLowerCase(), nameKey: vault } });
     const container = BlobServiceClient.fromConnectionString(inject('blobConnectionString')).getContainerClient(vaultContainerName(server.config.blobContainerPrefix, vaultRow.id));
     let blobs = 0;
+    let largest = 0;
     for await (const blob of container.listBlobsFlat()) {
       const bytes = await container.getBlobClient(blob.name).downloadToBuffer();
       expect(bytes.length).toBeGreaterThan(0);
       expect(bytes.includes(Buffer.from(MARKER))).toBe(false);
+      largest = Math.max(largest, bytes.length);
       blobs += 1;
     }
+    expect(largest).toBeGreaterThan(256 * 1024 * 1024);
+    // …while the backup itself, decrypted through the service's key, starts with the database's first page and its marker.
+    const fullPoint = await server.app.db.recoveryPoint.findFirstOrThrow({ where: { vaultId: vaultRow.id, type: 'Full' } });
+    const stream = openDecrypted(container, fullPoint.blobName, await dataKeyOf(server.app, vaultRow.id), fullPoint.blocks as unknown as StoredBlock[]);
+    const [first] = (await stream.take(1).toArray()) as Buffer[];
+    stream.destroy();
+    expect(first?.includes(Buffer.from(MARKER))).toBe(true);
     expect(blobs).toBe(2);
   });
 
