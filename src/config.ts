@@ -47,6 +47,7 @@ export interface Config {
     schedulerTickSeconds: number;
     maxConcurrentPerVm: number;
     abandonedUploadMinutes: number;
+    rpoGraceMinutes: number;
   };
   /** Emulator controls (/emulator/v1: the clock, later faults); off unless enabled. */
   emulatorControls: boolean;
@@ -229,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
       schedulerTickSeconds: int(env, 'RV_SCHEDULER_TICK_SECONDS', 30, 1, 3600),
       maxConcurrentPerVm: int(env, 'RV_MAX_CONCURRENT_BACKUPS_PER_VM', 20, 1, 1000),
       abandonedUploadMinutes: int(env, 'RV_ABANDONED_UPLOAD_MINUTES', 360, 1, 7 * 24 * 60),
+      rpoGraceMinutes: int(env, 'RV_RPO_GRACE_MINUTES', 15, 0, 24 * 60),
     },
     emulatorControls: bool(env, 'RV_EMULATOR_CONTROLS', false),
     protection: {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Job } from 'bullmq';
 import { autoProtect, purgeExpiredSoftDeletes } from '../services/protection.ts';
 import { dispatchDue } from './scheduler.ts';
+import { rpoWatch } from './rpo-watch.ts';
 import { failAbandonedUploads } from '../services/backups.ts';
 
 /**
@@ -17,6 +18,7 @@ export async function runMaintenance(app: FastifyInstance, job: Job): Promise<un
       return autoProtect(app, (job.data as { intentId: string }).intentId);
     case 'schedule-tick':
       await failAbandonedUploads(app, app.clock.now());
+      await rpoWatch(app, app.clock.now());
       return dispatchDue(app, app.clock.now());
     case 'purge-soft-deleted':
       return purgeExpiredSoftDeletes(app, app.clock.now());

@@ -106,6 +106,16 @@ describe('scheduled backups on the emulator clock', () => {
     for await (const job of backup.backupJobs.list(vault, 'rg', { filter: "operation eq 'Backup'" })) jobs.push([job.properties?.status, (job.properties as { extendedInfo?: { propertyBag?: Record<string, string> } }).extendedInfo?.propertyBag?.['Backup Type']]);
     expect(jobs).toEqual([['Completed', 'Full']]);
     const item = await backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;sales');
-    expect(item.properties).toMatchObject({ protectionState: 'Protected', lastBackupStatus: 'Healthy' });
+    expect(item.properties).toMatchObject({ protectionState: 'Protected', lastBackupStatus: 'Healthy', protectedItemHealthStatus: 'Healthy' });
+  });
+
+  it('turns a database whose log backups stop ActionRequired, with an RPO alert', async () => {
+    await vm.agent.stop();
+    // 45 minutes without the agent: three 15-minute logs are due and none arrives (15 minutes of grace included).
+    await clock({ advanceSeconds: 45 * 60, waitForBackupsSeconds: 0 });
+    const item = await backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;sales');
+    expect(item.properties).toMatchObject({ protectedItemHealthStatus: 'ActionRequired' });
+    const alerts = await server.app.db.alert.findMany({ where: { kind: 'RpoBreach', resolvedAt: null } });
+    expect(alerts.map((a) => [a.entityName, a.severity])).toEqual([['sales [schedvm]', 'Critical']]);
   });
 });

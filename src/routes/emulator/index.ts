@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errors } from '../../domain/errors.ts';
 import { dispatchDue, nextDueTime } from '../../jobs/scheduler.ts';
+import { rpoWatch } from '../../jobs/rpo-watch.ts';
 import { responses } from '../arm/shared/schemas.ts';
 
 const ClockState = Type.Object({
@@ -53,6 +54,7 @@ const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (dispatched > 0) await backupsSettled(step, waitForBackupsSeconds);
         if (step.getTime() >= target.getTime() && dispatched === 0) break;
       }
+      await rpoWatch(app, app.clock.now());
       return state(started);
     },
   );

@@ -22,7 +22,7 @@ export function renderProtectedItem(vault: Vault, container: ProtectionContainer
       parentType: 'AzureVmWorkloadSQLInstance',
       protectionStatus: item.healthStatus,
       protectionState: item.protectionState,
-      protectedItemHealthStatus: item.protectionState === 'IRPending' ? 'IRPending' : item.healthStatus,
+      protectedItemHealthStatus: item.protectionState === 'IRPending' ? 'IRPending' : item.healthStatus === 'ActionRequired' ? 'ActionRequired' : 'Healthy',
       lastBackupStatus: item.lastBackupStatus ?? (item.protectionState === 'IRPending' ? 'IRPending' : 'Healthy'),
       ...(item.lastBackupTime === null ? {} : { lastBackupTime: item.lastBackupTime.toISOString() }),
       ...(item.lastBackupError === null ? {} : { lastBackupErrorDetail: item.lastBackupError }),
