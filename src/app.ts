@@ -68,6 +68,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(identityRoutes);
   await app.register(armRoutes);
   await app.register(agentRoutes);
-  if (config.emulatorControls) await app.register(emulatorRoutes);
+  await app.register(emulatorRoutes);
   return app as unknown as FastifyInstance;
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
-import { sdkClients } from './support/sdk.ts';
+import { fetchToken, sdkClients } from './support/sdk.ts';
 
 const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 
@@ -125,6 +125,20 @@ describe('process lifecycle', () => {
     } finally {
       child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('emulator controls', () => {
+  it('are off unless enabled: the clock is the wall clock and /emulator answers 404', async () => {
+    const server = await startTestServer();
+    try {
+      const token = await fetchToken(server.httpsUrl);
+      const response = await fetch(`${server.httpsUrl}/emulator/v1/clock`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(404);
+      expect(Math.abs(server.app.clock.now().getTime() - Date.now())).toBeLessThan(1_000);
+    } finally {
+      await server.stop();
     }
   });
 });

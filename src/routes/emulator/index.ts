@@ -23,6 +23,10 @@ const tags = ['emulator'];
  * agents (which take them "at" that time), and only then does time move on.
  */
 const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Documented always, answered only when enabled: a service in normal mode has no controllable clock.
+  app.addHook('onRequest', async (request) => {
+    if (!app.config.emulatorControls) throw errors.routeNotFound(request.method, request.url.split('?')[0] ?? '');
+  });
   app.addHook('onRequest', app.authorize);
   const state = (backupsStarted?: number) => {
     const now = app.clock.now();
