@@ -6,6 +6,8 @@ import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { fetchToken, sdkClients } from '../support/sdk.ts';
 import { registeredSqlVm, type SqlVm } from '../support/vm.ts';
+import { takeForeignBackup } from '../../src/agent/simulation/chain.ts';
+import { recordBackup } from '../../src/agent/simulation/state.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const T = '2026-01-01T22:00:00.000Z';
@@ -107,6 +109,35 @@ describe('scheduled backups on the emulator clock', () => {
     expect(jobs).toEqual([['Completed', 'Full']]);
     const item = await backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;sales');
     expect(item.properties).toMatchObject({ protectionState: 'Protected', lastBackupStatus: 'Healthy', protectedItemHealthStatus: 'Healthy' });
+  });
+
+  it('fails a scheduled log that finds a gap in the chain, and heals with a Full at the next one', async () => {
+    const countOf = async () => Object.fromEntries((await server.app.db.recoveryPoint.groupBy({ by: ['type'], _count: { _all: true } })).map((p) => [p.type, p._count._all]));
+    // Past the day's 22:00 Full first (a due Full takes the place of the log due with it).
+    await clock({ advanceSeconds: 5 * 60 });
+    expect(await countOf()).toEqual({ Full: 2, Log: 95 });
+    // A DBA's own log backup, taken with another tool at the vault's current time: SQL Server's chain moves on.
+    const store = vm.agent.simulatedState;
+    const record = store?.state.databases.find((d) => d.name === 'sales');
+    if (store === undefined || record === undefined) throw new Error('the simulated database is missing');
+    const foreign = takeForeignBackup(store.database(record), { name: 'sales', readOnly: false }, record.chain, 'Log', server.app.clock.now());
+    await store.update((draft) => recordBackup(draft, 'MSSQLSERVER', 'sales', foreign.metadata, { foreign: true }));
+
+    await clock({ advanceSeconds: 15 * 60 });
+    const broken = await server.app.db.protectedItem.findFirstOrThrow({ where: { itemName: 'SQLDataBase;MSSQLSERVER;sales' } });
+    expect(broken.chainBroken).toBe(true);
+    expect((broken.lastBackupError as { code?: string }).code).toBe('UserErrorSQLLSNValidationFailure');
+    expect(await countOf()).toEqual({ Full: 2, Log: 95 });
+
+    await clock({ advanceSeconds: 15 * 60 });
+    expect(await countOf()).toEqual({ Full: 3, Log: 95 });
+    const healed = await server.app.db.protectedItem.findFirstOrThrow({ where: { itemName: 'SQLDataBase;MSSQLSERVER;sales' } });
+    expect(healed.chainBroken).toBe(false);
+    // The next log continues from the healing Full, and the log range restarts after the break.
+    await clock({ advanceSeconds: 15 * 60 });
+    expect(await countOf()).toEqual({ Full: 3, Log: 96 });
+    const range = await backup.recoveryPoints.get(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;sales', 'DefaultRangeRecoveryPoint');
+    expect((range.properties as { timeRanges?: unknown[] }).timeRanges).toHaveLength(2);
   });
 
   it('turns a database whose log backups stop ActionRequired, with an RPO alert', async () => {
