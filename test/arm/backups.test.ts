@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
@@ -119,5 +119,48 @@ describe('backups through the SDK', () => {
     const log = await backupNow('fresh', 'Log');
     expect(log.properties).toMatchObject({ status: 'Failed' });
     expect((log.properties as { errorDetails?: { errorTitle?: string }[] }).errorDetails?.[0]?.errorTitle).toBe('UserErrorParentFullBackupMissing');
+  });
+
+  it('refuses a block whose checksum is wrong and stores nothing of it; commits only complete uploads', async () => {
+    // Act as the VM's agent over the wire, with its own token: the reference agent steps aside.
+    const registration = vm.agent.registration;
+    await vm.agent.stop();
+    if (registration === null) throw new Error('the agent is not registered');
+    const agentCall = (path: string, init: { method?: string; body?: Buffer | string; headers?: Record<string, string> } = {}) =>
+      fetch(`${server.httpsUrl}/agent/v1/containers/${encodeURIComponent(vm.containerName)}${path}`, {
+        method: init.method ?? 'GET',
+        headers: { authorization: `Bearer ${registration.agentToken}`, ...(init.headers ?? {}) },
+        ...(init.body === undefined ? {} : { body: init.body }),
+      });
+    await backup.backups.trigger(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;fresh', { properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } as never });
+    const command = await until('the backup command', async () => {
+      const { commands } = (await (await agentCall('/commands?waitSeconds=1')).json()) as { commands: { id: string; type: string; payload: { backupId: string } }[] };
+      return commands.find((c) => c.type === 'backup');
+    });
+    const json = { 'content-type': 'application/json' };
+    const opened = await agentCall('/uploads', { method: 'POST', headers: json, body: JSON.stringify({ backupId: command.payload.backupId, itemName: 'SQLDataBase;MSSQLSERVER;fresh', backupType: 'Full' }) });
+    expect(opened.status).toBe(200);
+    const block = Buffer.alloc(64 * 1024, 7);
+    const wrongSha = createHash('sha256').update('something else').digest('hex');
+    const refused = await agentCall(`/uploads/${command.payload.backupId}/blocks/0`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'x-content-sha256': wrongSha }, body: block });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('UserErrorBlockChecksumMismatch');
+    const state = (await (await agentCall(`/uploads/${command.payload.backupId}`)).json()) as { receivedBlocks: number[]; state: string };
+    expect(state).toMatchObject({ receivedBlocks: [], state: 'Open' });
+    const metadata = {
+      backupType: 'Full', firstLsn: '100', lastLsn: '200', checkpointLsn: '150', databaseBackupLsn: '0', startTime: new Date().toISOString(),
+      endTime: new Date().toISOString(), sizeBytes: block.length, sha256: createHash('sha256').update(block).digest('hex'), blockCount: 1,
+    };
+    const incomplete = await agentCall(`/uploads/${command.payload.backupId}/commit`, { method: 'POST', headers: json, body: JSON.stringify({ metadata }) });
+    expect(incomplete.status).toBe(409);
+    expect(((await incomplete.json()) as { error: { code: string } }).error.code).toBe('UserErrorBackupUploadIncomplete');
+    const points = [];
+    for await (const p of backup.recoveryPoints.list(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;fresh')) points.push(p);
+    expect(points).toEqual([]);
+    // The right bytes are taken, and then the commit goes through.
+    const accepted = await agentCall(`/uploads/${command.payload.backupId}/blocks/0`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'x-content-sha256': metadata.sha256 }, body: block });
+    expect(accepted.status).toBe(200);
+    const committed = await agentCall(`/uploads/${command.payload.backupId}/commit`, { method: 'POST', headers: json, body: JSON.stringify({ metadata }) });
+    expect(committed.status).toBe(200);
   });
 });
