@@ -16,7 +16,7 @@ import { recordBackup } from '../../src/agent/simulation/state.ts';
 import { parseVmSpec } from '../../src/agent/simulation/spec.ts';
 import { startBackup } from '../../src/services/backups.ts';
 import { fetchVaultCredentials } from '../support/agent-process.ts';
-import { fullPolicy } from '../support/policies.ts';
+import { fullPolicy, asSdkPolicy } from '../support/policies.ts';
 import { fetchToken, sdkClients } from '../support/sdk.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { registeredSqlVm, sqlVmSpec, until } from '../support/vm.ts';
@@ -24,13 +24,6 @@ import { registeredSqlVm, sqlVmSpec, until } from '../support/vm.ts';
 const poll = { updateIntervalInMs: 50 };
 const fastRetry = { retries: 0, minDelayMs: 10, maxDelayMs: 50 };
 const BLOCK = 256 * 1024;
-
-/** The SDK's types want Date objects where the wire has ISO strings. */
-function sdkPolicy(properties: Record<string, unknown>) {
-  return JSON.parse(JSON.stringify({ properties }), (key, value: unknown) =>
-    (key === 'scheduleRunTimes' || key === 'retentionTimes') && Array.isArray(value) ? value.map((v) => new Date(v as string)) : value,
-  );
-}
 
 /**
  * A transport in front of the real one: records the block PUTs the vault acknowledged (their indexes, in order) and
@@ -76,7 +69,7 @@ describe('backups by the reference agent', () => {
   /** A vault with a policy, and a registered VM whose agent is ours (own log, own transport). */
   async function setUp(vault: string, vmName: string, databases: { name: string; sizeMiB?: number; writesPerMinute?: number }[]) {
     const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
-    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'Weekly', sdkPolicy(fullPolicy()));
+    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'Weekly', asSdkPolicy(fullPolicy()));
     const spec = sqlVmSpec(vmName, databases.map((d) => d.name));
     for (const [i, d] of databases.entries()) Object.assign(spec.instances[0]!.databases[i]!, { sizeMiB: d.sizeMiB ?? 1, writesPerMinute: d.writesPerMinute ?? 0 });
     // Registered the way a user does it; then the support agent makes way for ours, on the same state dir.

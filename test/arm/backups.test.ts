@@ -5,7 +5,7 @@ import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesba
 import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { fetchToken, sdkClients } from '../support/sdk.ts';
-import { fullPolicy } from '../support/policies.ts';
+import { asSdkPolicy, fullPolicy } from '../support/policies.ts';
 import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { vaultContainerName } from '../../src/storage/containers.ts';
 import { openDecrypted, type StoredBlock } from '../../src/storage/backup-blobs.ts';
@@ -13,9 +13,6 @@ import { dataKeyOf } from '../../src/services/backups.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const MARKER = `plaintext-marker-${randomUUID()}`;
-const sdkPolicy = (properties: Record<string, unknown>) =>
-  JSON.parse(JSON.stringify({ properties }), (key, value: unknown) =>
-    (key === 'scheduleRunTimes' || key === 'retentionTimes') && Array.isArray(value) ? value.map((v) => new Date(v as string)) : value);
 
 /** On-demand backups through the SDK, streamed by a real agent into (encrypted) blob storage, as recovery points. */
 describe('backups through the SDK', () => {
@@ -31,7 +28,7 @@ describe('backups through the SDK', () => {
     const token = await fetchToken(server.httpsUrl);
     ({ vaults, backup } = sdkClients(server.httpsUrl, token, subscriptionId));
     const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
-    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'Daily', sdkPolicy(fullPolicy()));
+    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'Daily', asSdkPolicy(fullPolicy()));
     vm = await registeredSqlVm(server, backup, token, created.id ?? '', {
       vmName: 'backupvm', resourceGroup: 'sql-rg', os: 'WindowsServer2022',
       instances: [{

@@ -4,14 +4,11 @@ import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesba
 import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { fetchToken, sdkClients } from '../support/sdk.ts';
-import { fullPolicy } from '../support/policies.ts';
+import { asSdkPolicy, fullPolicy } from '../support/policies.ts';
 import { registeredSqlVm, sqlVmSpec, type SqlVm } from '../support/vm.ts';
 import { purgeExpiredSoftDeletes } from '../../src/services/protection.ts';
 
 const poll = { updateIntervalInMs: 50 };
-const sdkPolicy = (properties: Record<string, unknown>) =>
-  JSON.parse(JSON.stringify({ properties }), (key, value: unknown) =>
-    (key === 'scheduleRunTimes' || key === 'retentionTimes') && Array.isArray(value) ? value.map((v) => new Date(v as string)) : value);
 
 /**
  * At most 2000 protected databases per vault, enforced without races: with 1990 slots taken, 50 concurrent configure
@@ -41,7 +38,7 @@ describe('the 2000-item limit', () => {
   it.each([1, 2, 3, 4, 5])('lets exactly 10 of 50 concurrent requests take the last 10 slots (run %i)', async (run) => {
     const vaultName = `limit-vault-${run}`;
     const vault = await vaults.vaults.createOrUpdate('rg', vaultName, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
-    await backup.protectionPolicies.createOrUpdate(vaultName, 'rg', 'Daily', sdkPolicy(fullPolicy()));
+    await backup.protectionPolicies.createOrUpdate(vaultName, 'rg', 'Daily', asSdkPolicy(fullPolicy()));
     const vm = await registeredSqlVm(server, backup, token, vault.id ?? '', sqlVmSpec(`limitvm${run}`, databases));
     agents.push(vm);
     await server.app.db.vault.update({ where: { id: (await server.app.db.vault.findFirstOrThrow({ where: { subscriptionId: subscriptionId.toLowerCase(), nameKey: vaultName } })).id }, data: { protectedItemCount: 1990 } });
@@ -68,7 +65,7 @@ describe('the 2000-item limit', () => {
   it('frees a slot only when a soft-deleted item is purged', async () => {
     const vaultName = 'purge-vault';
     const vault = await vaults.vaults.createOrUpdate('rg', vaultName, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
-    await backup.protectionPolicies.createOrUpdate(vaultName, 'rg', 'Daily', sdkPolicy(fullPolicy()));
+    await backup.protectionPolicies.createOrUpdate(vaultName, 'rg', 'Daily', asSdkPolicy(fullPolicy()));
     const vm = await registeredSqlVm(server, backup, token, vault.id ?? '', sqlVmSpec('purgevm', ['keep']));
     agents.push(vm);
     const itemName = 'SQLDataBase;MSSQLSERVER;keep';

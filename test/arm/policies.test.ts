@@ -1,19 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProtectionPolicyResource, RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
+import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { fetchToken, sdkClients } from '../support/sdk.ts';
-import { fullPolicy, invalidVariants } from '../support/policies.ts';
-
-/** The SDK's types want Date objects where the wire has ISO strings (run and retention times). */
-function asSdkPolicy(properties: Record<string, unknown>): ProtectionPolicyResource {
-  const convert = (value: unknown, key = ''): unknown => {
-    if (Array.isArray(value)) return value.map((v) => (key === 'scheduleRunTimes' || key === 'retentionTimes') && typeof v === 'string' ? new Date(v) : convert(v));
-    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, convert(v, k)]));
-    return value;
-  };
-  return { properties: convert(properties) as ProtectionPolicyResource['properties'] };
-}
+import { asSdkPolicy, fullPolicy, invalidVariants } from '../support/policies.ts';
 
 describe('backup policies through the SDK', () => {
   let server: TestServer;

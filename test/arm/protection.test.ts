@@ -4,17 +4,10 @@ import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesba
 import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { fetchToken, sdkClients } from '../support/sdk.ts';
-import { fullPolicy } from '../support/policies.ts';
+import { asSdkPolicy, fullPolicy } from '../support/policies.ts';
 import { registeredSqlVm, sqlVmSpec, until, type SqlVm } from '../support/vm.ts';
 
 const poll = { updateIntervalInMs: 50 };
-
-/** The SDK's types want Date objects where the wire has ISO strings. */
-function sdkPolicy(properties: Record<string, unknown>) {
-  return JSON.parse(JSON.stringify({ properties }), (key, value: unknown) =>
-    (key === 'scheduleRunTimes' || key === 'retentionTimes') && Array.isArray(value) ? value.map((v) => new Date(v as string)) : value,
-  );
-}
 
 /** Configure, modify, stop, resume, delete data, undelete — each a 202 whose operation and job the SDK can follow. */
 describe('protection through the SDK', () => {
@@ -31,10 +24,10 @@ describe('protection through the SDK', () => {
     token = await fetchToken(server.httpsUrl);
     ({ vaults, backup } = sdkClients(server.httpsUrl, token, subscriptionId));
     const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
-    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'WeeklyWithLogs', sdkPolicy(fullPolicy()));
+    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'WeeklyWithLogs', asSdkPolicy(fullPolicy()));
     const daily = fullPolicy();
     daily.subProtectionPolicy[2].schedulePolicy.scheduleFrequencyInMins = 60;
-    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'HourlyLogs', sdkPolicy(daily));
+    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'HourlyLogs', asSdkPolicy(daily));
     vm = await registeredSqlVm(server, backup, token, created.id ?? '', sqlVmSpec('protectvm', ['sales', { name: 'staging', recoveryModel: 'SIMPLE' }]));
   });
   afterAll(async () => {
@@ -133,7 +126,7 @@ describe('protection through the SDK', () => {
     let statusUrl = '';
     const changed = fullPolicy();
     changed.subProtectionPolicy[2].schedulePolicy.scheduleFrequencyInMins = 30;
-    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'HourlyLogs', sdkPolicy(changed), {
+    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'HourlyLogs', asSdkPolicy(changed), {
       onResponse: (raw) => {
         expect(raw.status).toBe(202);
         statusUrl = raw.headers.get('azure-asyncoperation') ?? '';

@@ -66,3 +66,10 @@ export const invalidVariants: [string, string, string, (p: Obj) => void][] = [
   ['weekly retention of zero weeks', 'weeklySchedule.retentionDuration.count', "from 1 to 5163 weeks", (p) => { p.subProtectionPolicy[0].retentionPolicy.weeklySchedule.retentionDuration.count = 0; }],
   ['weekly full with daily retention', 'subProtectionPolicy[0].retentionPolicy.dailySchedule', "must be omitted for a Weekly Full", (p) => { p.subProtectionPolicy[0].retentionPolicy.dailySchedule = { retentionTimes: [T], retentionDuration: { count: 30, durationType: 'Days' } }; }],
 ];
+
+/** The SDK's types want Date objects where the wire has ISO strings (run and retention times). */
+export function asSdkPolicy(properties: Record<string, unknown>): { properties: never } {
+  return JSON.parse(JSON.stringify({ properties }), (key, value: unknown) =>
+    (key === 'scheduleRunTimes' || key === 'retentionTimes') && Array.isArray(value) ? value.map((v) => new Date(v as string)) : value,
+  ) as { properties: never };
+}
