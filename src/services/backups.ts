@@ -14,9 +14,18 @@ const CONFLICT = 'OperationCancelledBecauseConflictingOperationRunningUserError'
 export const vaultBlobs = (app: FastifyInstance, vaultId: string) =>
   app.blob.getContainerClient(vaultContainerName(app.config.blobContainerPrefix, vaultId));
 
+/** Vault data keys never change, so each process unwraps a vault's key once (not once per 4 MiB block). */
+const dataKeys = new WeakMap<FastifyInstance, Map<string, Buffer>>();
+
 export async function dataKeyOf(app: FastifyInstance, vaultId: string): Promise<Buffer> {
+  const cache = dataKeys.get(app) ?? new Map<string, Buffer>();
+  dataKeys.set(app, cache);
+  const cached = cache.get(vaultId);
+  if (cached !== undefined) return cached;
   const vault = await app.db.vault.findUniqueOrThrow({ where: { id: vaultId }, select: { wrappedDataKey: true } });
-  return unwrapDataKey(app.config.masterKey, vault.wrappedDataKey);
+  const key = unwrapDataKey(app.config.masterKey, vault.wrappedDataKey);
+  cache.set(vaultId, key);
+  return key;
 }
 
 export const asCommittedPoint = (point: RecoveryPoint): CommittedPoint => ({
