@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { at, DAY, lsnAt, SqlServer, Vault } from '../support/sql-chain-model.ts';
 import {
   AUTO_HEAL_FULL_MAX_AGE_DAYS,
   type BackupType,
@@ -20,58 +21,7 @@ import { ArmError } from '../../src/domain/errors.ts';
 // lastLsn = lsnAt(m) + 1 (the first LSN not in it); a log runs from where SQL Server's log chain stands to lsnAt(m) + 1.
 // SQL Server's chain moves whoever takes the backup, so a backup the vault never sees ("foreign") opens a gap.
 
-const T0 = Date.parse('2026-03-01T00:00:00Z'); // a Sunday
-const at = (minute: number) => new Date(T0 + minute * 60_000);
-const lsnAt = (minute: number) => 34_000_000_000_100_001n + BigInt(minute) * 100_000n;
-const DAY = 1440;
 
-class SqlServer {
-  private lastFull: { checkpointLsn: bigint } | undefined;
-  private logChain: { lastLsn: bigint; endTime: Date } | undefined;
-  private seq = 0;
-
-  backup(type: BackupType, minute: number): CommittedPoint {
-    const id = `${type.toLowerCase()}-${++this.seq}`;
-    const time = at(minute);
-    const first = lsnAt(minute);
-    const last = first + 1n;
-    if (type === 'Log') {
-      if (!this.logChain) throw new Error('test bug: a log with no chain');
-      const p: CommittedPoint = { id, type, firstLsn: this.logChain.lastLsn, lastLsn: last, checkpointLsn: first, databaseBackupLsn: this.lastFull?.checkpointLsn ?? 0n, startTime: this.logChain.endTime, endTime: time };
-      this.logChain = { lastLsn: last, endTime: time };
-      return p;
-    }
-    const p: CommittedPoint = { id, type, firstLsn: first, lastLsn: last, checkpointLsn: first, databaseBackupLsn: this.lastFull?.checkpointLsn ?? 0n, startTime: time, endTime: time };
-    if (type === 'Differential') {
-      if (!this.lastFull) throw new Error('test bug: a differential with no full');
-      p.differentialBaseLsn = this.lastFull.checkpointLsn;
-      this.logChain ??= { lastLsn: last, endTime: time };
-    }
-    if (type === 'Full') {
-      this.lastFull = { checkpointLsn: first };
-      this.logChain ??= { lastLsn: last, endTime: time };
-    }
-    return p;
-  }
-
-  /** ALTER DATABASE … SET RECOVERY SIMPLE and back to FULL: the log chain ends until a Full or Differential. */
-  breakLogChainBySimpleRecovery(): void {
-    this.logChain = undefined;
-  }
-}
-
-/** The vault: commits what passes validation. */
-class Vault {
-  readonly points: CommittedPoint[] = [];
-  get state(): ChainState {
-    return chainStateOf(this.points);
-  }
-  commit(p: CommittedPoint): void {
-    const { id: _id, ...incoming } = p;
-    validateCommit(this.state, incoming);
-    this.points.push(p);
-  }
-}
 
 function thrown(fn: () => unknown): ArmError {
   try {

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { at, DAY, SqlServer, T0, Vault } from '../support/sql-chain-model.ts';
 import {
   type BackupType,
-  chainStateOf,
-  type ChainState,
   type CommittedPoint,
   effectiveBackupType,
   logTimeRanges,
   type TimeRange,
-  validateCommit,
 } from '../../src/domain/backup-chain.ts';
 import { ArmError } from '../../src/domain/errors.ts';
 import {
@@ -23,62 +21,8 @@ import {
 // has LSN lsnAt(m); a Full/Differential/CopyOnlyFull has firstLsn = checkpointLsn = lsnAt(m), lastLsn = lsnAt(m) + 1;
 // a log runs from where SQL Server's log chain stands to lsnAt(m) + 1. A backup the vault never sees opens a gap.
 
-const T0 = Date.parse('2026-03-01T00:00:00Z');
-const at = (minute: number) => new Date(T0 + minute * 60_000);
 const sec = (minute: number, seconds: number) => new Date(T0 + minute * 60_000 + seconds * 1000);
-const lsnAt = (minute: number) => 34_000_000_000_100_001n + BigInt(minute) * 100_000n;
-const DAY = 1440;
 
-class SqlServer {
-  private lastFull: { checkpointLsn: bigint } | undefined;
-  private logChain: { lastLsn: bigint; endTime: Date } | undefined;
-  private seq = 0;
-
-  get hasLogChain(): boolean {
-    return this.logChain !== undefined;
-  }
-
-  backup(type: BackupType, minute: number): CommittedPoint {
-    const id = `${type.toLowerCase()}-${minute}-${++this.seq}`;
-    const time = at(minute);
-    const first = lsnAt(minute);
-    const last = first + 1n;
-    if (type === 'Log') {
-      if (!this.logChain) throw new Error('test bug: a log with no chain');
-      const p: CommittedPoint = { id, type, firstLsn: this.logChain.lastLsn, lastLsn: last, checkpointLsn: first, databaseBackupLsn: this.lastFull?.checkpointLsn ?? 0n, startTime: this.logChain.endTime, endTime: time };
-      this.logChain = { lastLsn: last, endTime: time };
-      return p;
-    }
-    const p: CommittedPoint = { id, type, firstLsn: first, lastLsn: last, checkpointLsn: first, databaseBackupLsn: this.lastFull?.checkpointLsn ?? 0n, startTime: time, endTime: time };
-    if (type === 'Differential') {
-      if (!this.lastFull) throw new Error('test bug: a differential with no full');
-      p.differentialBaseLsn = this.lastFull.checkpointLsn;
-      this.logChain ??= { lastLsn: last, endTime: time };
-    }
-    if (type === 'Full') {
-      this.lastFull = { checkpointLsn: first };
-      this.logChain ??= { lastLsn: last, endTime: time };
-    }
-    return p;
-  }
-
-  breakLogChainBySimpleRecovery(): void {
-    this.logChain = undefined;
-  }
-}
-
-class Vault {
-  readonly points: CommittedPoint[] = [];
-  get state(): ChainState {
-    return chainStateOf(this.points);
-  }
-  commit(p: CommittedPoint): CommittedPoint {
-    const { id: _id, ...incoming } = p;
-    validateCommit(this.state, incoming);
-    this.points.push(p);
-    return p;
-  }
-}
 
 function thrown(fn: () => unknown): ArmError {
   try {
@@ -94,7 +38,7 @@ const ids = (plan: RestorePlan) => plan.parts.map((p) => p.id);
 
 /** Full at minute 0, then 15-minute logs through `minutes`; `extra(m)` runs before the log at minute m. */
 function history(minutes: number, extra: (m: number, sql: SqlServer, vault: Vault) => void = () => {}) {
-  const sql = new SqlServer();
+  const sql = new SqlServer((type, minute, seq) => `${type.toLowerCase()}-${minute}-${seq}`);
   const vault = new Vault();
   vault.commit(sql.backup('Full', 0));
   for (let m = 15; m <= minutes; m += 15) {
@@ -209,7 +153,7 @@ describe('restoreChainForPointInTime: bases', () => {
   });
 
   it('a copy-only full alone publishes no range, so no point in time', () => {
-    const sql = new SqlServer();
+    const sql = new SqlServer((type, minute, seq) => `${type.toLowerCase()}-${minute}-${seq}`);
     const c = sql.backup('CopyOnlyFull', 0);
     const error = thrown(() => restoreChainForPointInTime([c], at(0)));
     expect(error).toMatchObject({ statusCode: 400, code: POINT_NOT_IN_RANGE });
@@ -278,7 +222,7 @@ describe('restoreChainForPointInTime: chain breaks', () => {
   });
 
   it('logs whose full expired publish nothing; the later range starts at the next full', () => {
-    const sql = new SqlServer();
+    const sql = new SqlServer((type, minute, seq) => `${type.toLowerCase()}-${minute}-${seq}`);
     sql.backup('Full', 0); // expired
     const points: CommittedPoint[] = [];
     for (let m = 15; m <= 60; m += 15) points.push(sql.backup('Log', m));
@@ -356,7 +300,7 @@ function mulberry32(seed: number) {
 
 function randomVault(seed: number, days: number) {
   const rnd = mulberry32(seed);
-  const sql = new SqlServer();
+  const sql = new SqlServer((type, minute, seq) => `${type.toLowerCase()}-${minute}-${seq}`);
   const vault = new Vault();
   let broken = false;
   const tryCommit = (p: CommittedPoint) => {
