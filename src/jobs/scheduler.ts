@@ -3,8 +3,7 @@ import type { ProtectedItem } from '../generated/prisma/client.ts';
 import { effectiveBackupType } from '../domain/backup-chain.ts';
 import { nextDifferentialAfter, nextFullAfter, nextLogAfter } from '../domain/policy/schedule.ts';
 import { policyOf } from '../services/protection.ts';
-import { asCommittedPoint, startBackup } from '../services/backups.ts';
-import { chainStateOf } from '../domain/backup-chain.ts';
+import { chainStateFor, startBackup } from '../services/backups.ts';
 
 type Scheduled = 'Full' | 'Differential' | 'Log';
 
@@ -58,8 +57,7 @@ export async function dispatchDue(app: FastifyInstance, now: Date, batch = 500):
       return due;
     });
     for (const { item, type } of claimed) {
-      const points = await app.db.recoveryPoint.findMany({ where: { protectedItemId: item.id }, orderBy: { endTime: 'asc' } });
-      const effective = effectiveBackupType(type, chainStateOf(points.map(asCommittedPoint)), now, { chainBroken: item.chainBroken });
+      const effective = effectiveBackupType(type, await chainStateFor(app, item.id), now, { chainBroken: item.chainBroken });
       await startBackup(app, { item, type: effective.type, onDemand: false, compress: item.policy === null ? false : policyOf(item.policy).compression, scheduledAt: now });
       started += 1;
     }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { randomInt, randomUUID } from 'node:crypto';
 import { Prisma, type BackupUpload, type Job, type ProtectedItem, type ProtectionContainer, type RecoveryPoint } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
-import { chainStateOf, parseLsn, validateCommit, type CommittedPoint } from '../domain/backup-chain.ts';
+import { parseLsn, validateCommit, type ChainState, type CommittedPoint } from '../domain/backup-chain.ts';
 import type { BackupMetadata, BackupType } from '../routes/agent/protocol.ts';
 import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blobs.ts';
 import { vaultContainerName } from '../storage/containers.ts';
@@ -39,6 +39,22 @@ export const asCommittedPoint = (point: RecoveryPoint): CommittedPoint => ({
   startTime: point.startTime,
   endTime: point.endTime,
 });
+
+/**
+ * What the chain rules need of an item's history — its latest Full (not copy-only), Differential and Log — read as
+ * three indexed rows, not the item's whole history (thousands of logs after a few weeks). "Latest" as chainStateOf
+ * orders: by end time, then by last LSN.
+ */
+export async function chainStateFor(app: FastifyInstance, protectedItemId: string): Promise<ChainState> {
+  const latest = (type: BackupType) =>
+    app.db.recoveryPoint.findFirst({ where: { protectedItemId, type }, orderBy: [{ endTime: 'desc' }, { lastLsn: 'desc' }] });
+  const [full, differential, log] = await Promise.all([latest('Full'), latest('Differential'), latest('Log')]);
+  return {
+    ...(full === null ? {} : { lastFull: asCommittedPoint(full) }),
+    ...(differential === null ? {} : { lastDifferential: asCommittedPoint(differential) }),
+    ...(log === null ? {} : { lastLog: asCommittedPoint(log) }),
+  };
+}
 
 /**
  * Starts a backup of a protected database: a Backup job (none for scheduled logs) and an open upload, then the
@@ -150,9 +166,8 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
     startTime: new Date(metadata.startTime),
     endTime: new Date(metadata.endTime),
   };
-  const points = await app.db.recoveryPoint.findMany({ where: { protectedItemId: upload.protectedItemId }, orderBy: { endTime: 'asc' } });
   try {
-    validateCommit(chainStateOf(points.map(asCommittedPoint)), incoming);
+    validateCommit(await chainStateFor(app, upload.protectedItemId), incoming);
   } catch (error) {
     if (error instanceof ArmError) await failUpload(app, upload, error);
     throw error;

@@ -84,7 +84,7 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const vault = await findFabricVault(app, params);
     const intent = await app.db.protectionIntent.findUnique({
       where: { vaultId_nameKey: { vaultId: vault.id, nameKey: params.intentObjectName.toLowerCase() } },
-      include: { policy: true },
+      include: { policy: true, container: true },
     });
     return { vault, intent };
   };
@@ -97,9 +97,8 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { vault, intent } = await findIntent(request.params);
-      const container = intent === null ? null : await app.db.protectionContainer.findUnique({ where: { id: intent.containerId } });
-      if (intent === null || container === null) throw errors.resourceNotFound(`The protection intent '${request.params.intentObjectName}'`);
-      return renderIntent(vault, intent, container, intent.policy);
+      if (intent === null) throw errors.resourceNotFound(`The protection intent '${request.params.intentObjectName}'`);
+      return renderIntent(vault, intent, intent.container, intent.policy);
     },
   );
 
@@ -140,26 +139,17 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
                 where: {
                   vaultId: vault.id,
                   ...(itemName === undefined ? {} : { itemNameKey: `sqlinstance;${itemName.toLowerCase()}` }),
-                  ...(parentName === undefined ? {} : { containerId: { in: (await app.db.protectionContainer.findMany({ where: { vaultId: vault.id, nameKey: parentName.toLowerCase() }, select: { id: true } })).map((c) => c.id) } }),
+                  ...(parentName === undefined ? {} : { container: { nameKey: parentName.toLowerCase() } }),
                   ...(policyName === undefined ? {} : { policy: { nameKey: policyName.toLowerCase() } }),
                   ...afterPair('nameKey', 'id', after),
                 },
                 orderBy: [{ nameKey: 'asc' }, { id: 'asc' }],
-                include: { policy: true },
+                include: { policy: true, container: true },
                 take,
               })
             : [],
         cursorOf: (intent) => [intent.nameKey, intent.id],
-        render: (intent) => intent,
-      }).then(async (result) => {
-        const containers = await app.db.protectionContainer.findMany({ where: { id: { in: result.value.map((i) => i.containerId) } } });
-        return {
-          ...result,
-          value: result.value.flatMap((intent) => {
-            const container = containers.find((c) => c.id === intent.containerId);
-            return container === undefined ? [] : [renderIntent(vault, intent, container, intent.policy)];
-          }),
-        };
+        render: (intent) => renderIntent(vault, intent, intent.container, intent.policy),
       });
     },
   );
