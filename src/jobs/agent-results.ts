@@ -4,11 +4,21 @@ import { ArmError } from '../domain/errors.ts';
 import { operationHandlers } from './operation-handlers.ts';
 import { failBackupCommand } from '../services/backups.ts';
 
-/** Finishes what waits on a command the agent just completed: its operation, or the backup it was asked to take. */
+/**
+ * What a command's result means beyond its operation, by command type. A backup's success arrives as its commit
+ * (the upload routes); its failure arrives here, as the command's result.
+ */
+const commandResultHandlers: Partial<Record<string, (app: FastifyInstance, command: AgentCommand) => Promise<void>>> = {
+  backup: async (app, command) => {
+    if (command.status !== 'Failed') return;
+    const { backupId } = command.payload as { backupId?: unknown };
+    await failBackupCommand(app, backupId, command.errorCode ?? 'CloudInternalError', command.errorMessage ?? 'The workload extension could not take the backup.');
+  },
+};
+
+/** Finishes what waits on a command the agent just completed: its type's own consequence, then its operation. */
 export async function onCommandCompleted(app: FastifyInstance, command: AgentCommand): Promise<void> {
-  if (command.type === 'backup' && command.status === 'Failed') {
-    await failBackupCommand(app, (command.payload as { backupId?: unknown }).backupId, command.errorCode ?? 'CloudInternalError', command.errorMessage ?? 'The workload extension could not take the backup.');
-  }
+  await commandResultHandlers[command.type]?.(app, command);
   if (command.operationId === null) return;
   const operation = await app.db.operation.findUnique({ where: { id: command.operationId } });
   if (operation === null || operation.status !== 'InProgress') return;
