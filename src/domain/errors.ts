@@ -66,8 +66,6 @@ export const errors = {
     new ArmError(404, 'ResourceNotFound', `The operation '${operationId}' was not found.`),
   routeNotFound: (method: string, url: string) =>
     new ArmError(404, 'NoRegisteredProviderFound', `No route is registered for ${method} ${url}.`),
-  methodNotAllowed: (method: string) =>
-    new ArmError(405, 'MethodNotAllowed', `The HTTP method '${method}' is not supported for this resource.`),
   payloadTooLarge: (limit: number) =>
     new ArmError(413, 'RequestEntityTooLarge', `The request body is larger than ${limit} bytes.`),
   unsupportedMediaType: (type: string) =>

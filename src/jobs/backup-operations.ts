@@ -29,7 +29,7 @@ export const onDemandBackup: OperationHandler = {
     });
     if (item === null) throw new ArmError(404, 'BMSUserErrorDataSourceObjectNotFound', 'The item was removed before its backup started.');
     const refusal = await refusalOf(app, item, target.backupType);
-    let jobId: string;
+    let jobId: string | null;
     if (refusal !== undefined) {
       const job = await startJob(app, item.vaultId, 'Backup', `${item.friendlyName} [${item.container.friendlyName}]`);
       await finishJob(app, job.id, refusal);
@@ -40,7 +40,7 @@ export const onDemandBackup: OperationHandler = {
         ...(target.expiresAt === undefined ? {} : { expiresAt: new Date(target.expiresAt) }),
         compress: target.compress ?? (item.policy === null ? false : policyOf(item.policy).compression),
       });
-      jobId = job?.id ?? '';
+      jobId = job?.id ?? null;
     }
     await app.db.operation.update({ where: { id: operation.id }, data: { jobId } });
   },

@@ -24,7 +24,7 @@ export interface Operations {
   accepted(request: FastifyRequest, reply: FastifyReply, operation: Operation, urls: OperationUrls): FastifyReply;
   /** An operation of this vault, else 404 — whatever the case of the names in the path. */
   find(scope: VaultScope, operationId: string): Promise<Operation>;
-  succeed(operationId: string, jobId?: string): Promise<void>;
+  succeed(operationId: string): Promise<void>;
   fail(operationId: string, error: ArmError): Promise<void>;
 }
 
@@ -83,10 +83,10 @@ export default fp(
         return operation;
       },
 
-      async succeed(operationId, jobId) {
+      async succeed(operationId) {
         await app.db.operation.updateMany({
           where: { id: operationId, status: 'InProgress' },
-          data: { status: 'Succeeded', endTime: app.clock.now(), ...(jobId === undefined ? {} : { jobId }) },
+          data: { status: 'Succeeded', endTime: app.clock.now() },
         });
       },
 

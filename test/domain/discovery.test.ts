@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   databaseNameProblem,
-  DISCOVERY_CODES,
   type DiscoveredDatabase,
   type DiscoveredInstance,
   evaluateInventory,
@@ -490,22 +489,6 @@ describe('database names Azure rejects', () => {
       ['SQLDataBase;SQL2;SALES', true, undefined],
     ]);
     expect(result.inquiryInfo).toStrictEqual(success(6, 2, 2));
-  });
-
-  it('the codes reported are the documented set', () => {
-    expect(DISCOVERY_CODES).toStrictEqual({
-      noSysadmin: 'UserErrorSQLNoSysadminMembership',
-      linuxNotSupported: 'UserErrorWorkloadNotSupportedOnLinux',
-      versionNotSupported: 'UserErrorSQLVersionNotSupported',
-      fciNotSupported: 'UserErrorFCINotSupported',
-      snapshotNotSupported: 'UserErrorSQLDatabaseSnapshotNotSupported',
-      mirrorNotSupported: 'UserErrorSQLMirrorDatabaseNotSupported',
-      invalidName: 'UserErrorSQLInvalidDatabaseName',
-      caseOnlyDuplicateName: 'UserErrorSQLDatabaseNameCaseOnlyDuplicate',
-      notOnline: 'UserErrorSQLDatabaseNotOnline',
-      tooManyFiles: 'UserErrorSQLDatabaseTooManyFiles',
-      filePathTooLong: 'UserErrorSQLDatabaseFilePathTooLong',
-    });
   });
 });
 

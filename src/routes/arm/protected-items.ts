@@ -9,7 +9,7 @@ import { VAULT, vaultId } from './shared/paths.ts';
 import { afterPair, page } from './shared/paging.ts';
 import { filterEquals, readFilter } from './shared/filter.ts';
 import { findVault, vaultScope } from './shared/vault-lookup.ts';
-import { findContainer, type ContainerPathParams } from './shared/container-lookup.ts';
+import { findProtectedItem, type ContainerPathParams } from './shared/container-lookup.ts';
 import { operationResult, operationStatus } from './shared/operation-views.ts';
 import { OperationStatusBody } from './vault-operations.ts';
 import { protectedItemId, renderProtectedItem } from './views/protected-items.ts';
@@ -46,16 +46,7 @@ const invalidConfigure = (message: string) => new ArmError(400, 'BMSUserErrorInv
  */
 const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   type ItemPath = ContainerPathParams & { protectedItemName: string };
-  const findItem = async (params: ItemPath) => {
-    const { vault, container } = await findContainer(app, params, false).catch(() => {
-      throw errors.itemNotFound();
-    });
-    const item = await app.db.protectedItem.findUnique({
-      where: { containerId_itemNameKey: { containerId: container.id, itemNameKey: params.protectedItemName.toLowerCase() } },
-      include: { policy: true },
-    });
-    return { vault, container, item };
-  };
+  const findItem = (params: ItemPath) => findProtectedItem(app, params);
   const policyFromId = async (vault: Vault, id: string) => {
     const prefix = `${vaultId(vault)}/backupPolicies/`.toLowerCase();
     if (!id.toLowerCase().startsWith(prefix) || id.length === prefix.length) {

@@ -7,7 +7,7 @@ import { AnyObject, ApiVersionQuery, listOf, ListQuery, responses, VaultParams }
 import { VAULT } from './shared/paths.ts';
 import { afterPair, page } from './shared/paging.ts';
 import { filterEquals, filterTimeBound, readFilter } from './shared/filter.ts';
-import { findContainer, type ContainerPathParams } from './shared/container-lookup.ts';
+import { findProtectedItem, type ContainerPathParams } from './shared/container-lookup.ts';
 import { protectedItemId } from './views/protected-items.ts';
 import { DEFAULT_RANGE, renderLogRange, renderRecoveryPoint } from './views/recovery-points.ts';
 
@@ -24,12 +24,9 @@ const tags = ['recovery points'];
  */
 const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const findItem = async (params: ContainerPathParams & { protectedItemName: string }) => {
-    const { vault, container } = await findContainer(app, params, false).catch(() => {
-      throw errors.itemNotFound();
-    });
-    const item = await app.db.protectedItem.findUnique({ where: { containerId_itemNameKey: { containerId: container.id, itemNameKey: params.protectedItemName.toLowerCase() } } });
-    if (item === null) throw errors.itemNotFound();
-    return { vault, container, item };
+    const found = await findProtectedItem(app, params);
+    if (found.item === null) throw errors.itemNotFound();
+    return { ...found, item: found.item };
   };
   const rangesOf = async (protectedItemId: string, window: { gte?: Date; lte?: Date } = {}) => {
     const points = await app.db.recoveryPoint.findMany({ where: { protectedItemId }, orderBy: { endTime: 'asc' } });

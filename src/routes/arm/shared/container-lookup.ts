@@ -35,3 +35,18 @@ export async function findContainer(app: FastifyInstance, params: ContainerPathP
   }
   return { vault, container: container as ProtectionContainer };
 }
+
+/**
+ * A protected item by its container and item names (case-insensitive), with its policy; `item` is null when the
+ * container exists but protects no such database. An unknown container is Azure's item-not-found too.
+ */
+export async function findProtectedItem(app: FastifyInstance, params: ContainerPathParams & { protectedItemName: string }) {
+  const { vault, container } = await findContainer(app, params, false).catch(() => {
+    throw errors.itemNotFound();
+  });
+  const item = await app.db.protectedItem.findUnique({
+    where: { containerId_itemNameKey: { containerId: container.id, itemNameKey: params.protectedItemName.toLowerCase() } },
+    include: { policy: true },
+  });
+  return { vault, container, item };
+}
