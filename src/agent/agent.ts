@@ -25,7 +25,8 @@
  * - `registerExtension` → Succeeded (the extension is installed); `configure` → the policy is cached in the state;
  *   `discover` → the inventory (POST …/inventory with the command id), then Succeeded; `backup` → the simulated
  *   database's backup streamed to the vault in blocks and committed (src/agent/backup.ts), then Succeeded with the
- *   recovery point id or Failed with SQL Server's / the vault's error code; `unregister` → Succeeded, then the
+ *   recovery point id or Failed with SQL Server's / the vault's error code; `restore` → the parts read from the vault,
+ *   verified and applied to a simulated database or written as files (src/agent/restore.ts); `unregister` → Succeeded, then the
  *   registration is forgotten and the agent stops (`stopped` resolves 'unregistered'); any other type → Failed,
  *   `UserErrorUnsupportedCommand`.
  * - Backups are taken as of the command's `at` (the vault's time; else the agent's clock) and the plan is saved
@@ -38,8 +39,10 @@
  *   outlives a restart of the service.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command, CommandResult, RegisterResponse } from '../routes/agent/protocol.ts';
 import { runBackup } from './backup.ts';
+import { runRestore } from './restore.ts';
 import {
   AgentApiError,
   AgentClient,
@@ -99,6 +102,10 @@ export type AgentEvent =
   | 'backupNotRecorded'
   | 'backupCompleted'
   | 'backupFailed'
+  | 'restoreStarted'
+  | 'restoreRetry'
+  | 'restoreCompleted'
+  | 'restoreFailed'
   | 'resultDeferred'
   | 'unregistered'
   | 'tokenRejected'
@@ -127,6 +134,8 @@ export interface AgentOptions {
   /** The VM: a spec, or a function asked at every discover (the CLI re-reads the spec file). */
   spec: SpecSource;
   stateDir: string;
+  /** Where the simulated VM's drives live (restore as files: `F:\\restore` → `<filesRoot>/F/restore`). Default `<stateDir>/volumes`. */
+  filesRoot?: string;
   /** Extra CA (PEM) to trust for https, or a file holding it (else NODE_EXTRA_CA_CERTS / Node's roots). */
   ca?: string | Buffer;
   caFile?: string;
@@ -218,6 +227,11 @@ export class Agent {
   /** The simulated SQL Server's state (databases, backup chains), once started. */
   get simulatedState(): AgentStateStore | undefined {
     return this.simulation;
+  }
+
+  /** Where the simulated VM's drives are (restore as files). */
+  get filesRoot(): string {
+    return this.options.filesRoot ?? join(this.options.stateDir, 'volumes');
   }
 
   /** The ids of the commands applied so far (oldest first; bounded). */
@@ -630,6 +644,8 @@ export class Agent {
         return this.configure(command);
       case 'backup':
         return this.backup(command);
+      case 'restore':
+        return this.restore(command);
       default:
         return {
           status: 'Failed',
@@ -651,6 +667,23 @@ export class Agent {
         halt: this.halt.signal,
         kill: this.kill.signal,
         retry: { ...DEFAULT_RETRY, ...this.options.retry },
+      },
+      command,
+    );
+  }
+
+  /** Applies a restore from the vault (src/agent/restore.ts). */
+  private restore(command: Command): Promise<CommandResult> {
+    return runRestore(
+      {
+        session: () => this.session as ContainerClient,
+        simulation: this.simulation as AgentStateStore,
+        instanceNames: async () => (await this.currentSpec()).instances.map((i) => i.name),
+        filesRoot: this.filesRoot,
+        stateDir: this.options.stateDir,
+        now: () => this.clock.now(),
+        log: (level, event, message, data) => this.log(level, event, message, data),
+        kill: this.kill.signal,
       },
       command,
     );

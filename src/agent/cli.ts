@@ -1,5 +1,5 @@
 /**
- * `recovery-vault-agent --server URL --credentials FILE --spec vm.json [--state-dir DIR] [--ca FILE] [--verbose]`
+ * `recovery-vault-agent --server URL --credentials FILE --spec vm.json [--state-dir DIR] [--files-root DIR] [--ca FILE] [--verbose]`
  *
  * Runs the reference agent (src/agent/agent.ts) for the VM the spec describes. One line per event on stdout
  * (warnings and errors on stderr); the spec file is read again at every discover command.
@@ -25,6 +25,7 @@ interface Options {
   credentials: string;
   spec: string;
   stateDir?: string;
+  filesRoot?: string;
   ca?: string;
   verbose?: boolean;
 }
@@ -49,6 +50,7 @@ function parseArguments(argv: string[]): Options {
     .requiredOption('--spec <file>', 'the VM spec (JSON; read again at every discover)')
     .option('--server <url>', "the service's URL (default: the credentials file's serviceUrl)")
     .option('--state-dir <dir>', 'where the agent keeps its registration and state (default: beside the spec, vm.json → vm.state)')
+    .option('--files-root <dir>', 'where the simulated VM\'s drives are: a restore as files to F:\\restore writes <dir>/F/restore (default: <state dir>/volumes)')
     .option('--ca <file>', "a CA certificate (PEM) to trust for https, e.g. the service's .data/tls/cert.pem")
     .option('-v, --verbose', 'also log every heartbeat')
     .version(AGENT_VERSION, '--version')
@@ -109,6 +111,7 @@ async function main(): Promise<void> {
         return loadSpecFile(specFile);
       },
       stateDir: options.stateDir ?? defaultStateDir(specFile),
+      ...(options.filesRoot === undefined ? {} : { filesRoot: resolve(options.filesRoot) }),
       ...(ca === undefined ? {} : { ca }),
       log: printer(options.verbose === true),
     });

@@ -14,6 +14,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { rootCertificates } from 'node:tls';
 import type { Static } from 'typebox';
 import type {
@@ -28,6 +30,7 @@ import type {
   OpenUploadRequest,
   RegisterRequest,
   RegisterResponse,
+  RestoreState,
   UploadState,
 } from '../routes/agent/protocol.ts';
 
@@ -199,20 +202,18 @@ export function fetchTrusting(ca: string | Buffer): Transport {
   return (url, init) => {
     if (!url.startsWith('https:')) return fetch(url, init);
     return new Promise<Response>((resolve, reject) => {
+      // The answer's body stays a stream (a restore part can be gigabytes): it is resolved with the headers.
       const request = httpsRequest(url, { method: init.method, headers: init.headers, agent, signal: init.signal }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          const headers = new Headers();
-          for (const [name, value] of Object.entries(response.headers)) {
-            if (value === undefined) continue;
-            for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
-          }
-          const status = response.statusCode ?? 502;
-          const nullBody = status === 204 || status === 205 || status === 304;
-          resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, statusText: response.statusMessage ?? '', headers }));
-        });
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) {
+          if (value === undefined) continue;
+          for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+        }
+        const status = response.statusCode ?? 502;
+        const nullBody = status === 204 || status === 205 || status === 304;
+        if (nullBody) response.resume();
+        const body = nullBody ? null : (Readable.toWeb(response) as unknown as ReadableStream<Uint8Array>);
+        resolve(new Response(body, { status, statusText: response.statusMessage ?? '', headers }));
       });
       request.on('error', reject);
       request.end(init.body);
@@ -268,6 +269,50 @@ export class AgentClient {
         await sleep(delayMs, options.signal);
       }
     }
+  }
+
+  /**
+   * A GET whose answer is a byte stream (restore parts): retried like `call` until the answer's headers arrive;
+   * the body is then the caller's — a cut connection surfaces as a stream error, not a retry.
+   */
+  async stream(operation: string, path: string, token: string, signal?: AbortSignal): Promise<{ body: Readable; headers: Headers }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.openStream(path, token, signal);
+      } catch (error) {
+        if (isAbort(error) || !isRetryable(error) || attempt >= this.retry.retries) throw error;
+        const floor = error instanceof AgentApiError ? Math.min(error.retryAfterMs ?? 0, this.retry.maxDelayMs) : 0;
+        const delayMs = backoffDelay(attempt, this.retry, floor);
+        this.options.onRetry?.({ operation, attempt: attempt + 1, delayMs, error: error as Error });
+        await sleep(delayMs, signal);
+      }
+    }
+  }
+
+  private async openStream(path: string, token: string, signal?: AbortSignal): Promise<{ body: Readable; headers: Headers }> {
+    if (signal?.aborted) throw abortError();
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.serverUrl}${path}`, {
+        method: 'GET',
+        headers: { accept: 'application/octet-stream, application/json', authorization: `Bearer ${token}` },
+        ...(signal === undefined ? {} : { signal }),
+      });
+    } catch (error) {
+      if (signal?.aborted) throw abortError();
+      throw new AgentNetworkError(`GET ${path}: ${networkMessage(error)}`, { cause: error });
+    }
+    if (!response.ok || response.body === null) {
+      const text = await response.text().catch(() => '');
+      let error: { code?: string; message?: string } | undefined;
+      try {
+        error = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+      } catch {
+        error = undefined;
+      }
+      throw new AgentApiError(response.status, error?.code ?? `Http${response.status}`, error?.message ?? (text.slice(0, 200) || response.statusText), retryAfterMs(response.headers.get('retry-after')));
+    }
+    return { body: Readable.fromWeb(response.body as WebReadableStream), headers: response.headers };
   }
 
   private async once<T>(method: string, path: string, options: CallOptions): Promise<T> {
@@ -415,5 +460,15 @@ export class ContainerClient {
       token: this.agentToken,
       signal,
     });
+  }
+
+  /** `GET restores/{id}`: the restore's state (why it failed, after a part's stream was cut). */
+  restoreState(restoreId: string, signal?: AbortSignal): Promise<RestoreState> {
+    return this.client.call('restoreState', 'GET', `${this.base}/restores/${encodeURIComponent(restoreId)}`, { token: this.agentToken, signal });
+  }
+
+  /** `GET restores/{id}/parts/{index}`: one part's backup stream, decrypted and verified by the vault. */
+  restorePart(restoreId: string, index: number, signal?: AbortSignal): Promise<{ body: Readable; headers: Headers }> {
+    return this.client.stream('restorePart', `${this.base}/restores/${encodeURIComponent(restoreId)}/parts/${index}`, this.agentToken, signal);
   }
 }
