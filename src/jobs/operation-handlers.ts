@@ -3,6 +3,7 @@ import type { AgentCommand, Operation } from '../generated/prisma/client.ts';
 import { deleteVault } from './vault-deletion.ts';
 import { cancelJob } from './job-cancellation.ts';
 import { onDemandBackup } from './backup-operations.ts';
+import { itemRestore } from './restore-operations.ts';
 import { itemConfiguration, itemDeletion, itemStop, itemUndelete, policyDeletion, policyUpdate } from './protection-operations.ts';
 import { containerInquiry, containerRefresh, containerRegistration, containerUnregistration } from './container-operations.ts';
 
@@ -21,6 +22,7 @@ export const operationHandlers: Record<string, OperationHandler> = {
   'vault.delete': { run: deleteVault },
   'job.cancel': { run: cancelJob },
   'item.backup': onDemandBackup,
+  'item.restore': itemRestore,
   'fabric.refresh': containerRefresh,
   'container.register': containerRegistration,
   'container.inquire': containerInquiry,

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { agentAuthentication, containerOf } from './auth.ts';
 import uploadRoutes from './uploads.ts';
+import restoreRoutes from './restores.ts';
 import { applyInventory } from '../../services/inventory.ts';
 import { registerAgent } from '../../services/agent-registration.ts';
 import { onCommandCompleted } from '../../jobs/agent-results.ts';
@@ -22,6 +23,7 @@ const security = [{ agentToken: [] }];
 const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.decorateRequest('container', undefined);
   await app.register(uploadRoutes);
+  await app.register(restoreRoutes);
 
   app.post(
     '/agent/v1/register',

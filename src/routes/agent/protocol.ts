@@ -92,12 +92,12 @@ export const InventoryReport = Type.Object({
 });
 export type InventoryReport = Static<typeof InventoryReport>;
 
-export const CommandTypes = ['registerExtension', 'discover', 'unregister', 'configure', 'backup'] as const;
+export const CommandTypes = ['registerExtension', 'discover', 'unregister', 'configure', 'backup', 'restore'] as const;
 export type CommandType = (typeof CommandTypes)[number];
 
 export const Command = Type.Object({
   id: Type.String({ format: 'uuid' }),
-  type: Type.String({ description: `one of ${CommandTypes.join(', ')} (later: restore)` }),
+  type: Type.String({ description: `one of ${CommandTypes.join(', ')}` }),
   payload: Type.Object({}, { additionalProperties: true }),
   issuedAt: Type.String({ format: 'date-time' }),
   attempt: Type.Integer({ description: '1 on first delivery, higher on redelivery' }),
@@ -190,3 +190,59 @@ export type BackupMetadata = Static<typeof BackupMetadata>;
 
 export const CommitRequest = Type.Object({ metadata: BackupMetadata });
 export const CommitResponse = Type.Object({ recoveryPointId: Type.String() });
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Restores: the `restore` command tells the target VM's agent to apply a chain of recovery points.
+//
+//   1. the command's payload lists the parts in restore order (Full or CopyOnlyFull, optional Differential, Logs)
+//   2. GET restores/{id}/parts/{index}   → the part's original backup stream, decrypted and verified block by block
+//      (GCM tag, block SHA-256) by the vault; `x-content-sha256` is the whole stream's SHA-256, which the agent checks
+//      too. A block that fails verification ends the stream early (the connection is cut) and fails the restore:
+//      GET restores/{id} then says why.
+//   3. the agent applies the parts (up to `pointInTime`) or writes them as files, and reports the command's result:
+//      Succeeded, or Failed with SQL Server's / the vault's code. A failed restore leaves the target untouched.
+// ---------------------------------------------------------------------------------------------------------------------
+
+export const RestorePart = Type.Object({
+  index: Type.Integer({ minimum: 0 }),
+  recoveryPointId: Type.String(),
+  backupType: BackupTypeSchema,
+  sizeBytes: Type.Integer({ minimum: 0 }),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  startTime: Type.String({ format: 'date-time' }),
+  endTime: Type.String({ format: 'date-time' }),
+});
+export type RestorePart = Static<typeof RestorePart>;
+
+/** The payload of a `restore` command. */
+export const RestoreCommandPayload = Type.Object({
+  restoreId: Type.String({ format: 'uuid' }),
+  /** `Database`: restore into a database; `Files`: write the backup files and a manifest into `target.directory`. */
+  mode: Type.Union([Type.Literal('Database'), Type.Literal('Files')]),
+  source: Type.Object({ itemName: Name(600), instanceName: Name(128), databaseName: Name(256) }),
+  target: Type.Object({
+    instanceName: Type.Optional(Name(128)),
+    databaseName: Type.Optional(Name(256)),
+    overwrite: Type.Union([Type.Literal('Overwrite'), Type.Literal('FailOnConflict')]),
+    /** Restore as files: the directory on the VM (a Windows path such as `F:\\restore`). */
+    directory: Type.Optional(Type.String({ maxLength: 1024 })),
+    directoryPaths: Type.Optional(
+      Type.Array(Type.Object({ mappingType: Type.String(), sourceLogicalName: Type.Optional(Type.String()), sourcePath: Type.Optional(Type.String()), targetPath: Type.String() })),
+    ),
+  }),
+  /** Point-in-time restore: apply log records up to this second (UTC). */
+  pointInTime: Type.Optional(Type.String({ format: 'date-time' })),
+  parts: Type.Array(RestorePart, { minItems: 1 }),
+});
+export type RestoreCommandPayload = Static<typeof RestoreCommandPayload>;
+
+export const RestoreParams = Type.Object({ containerName: Name(256), restoreId: Type.String({ format: 'uuid' }) });
+export const RestorePartParams = Type.Object({ containerName: Name(256), restoreId: Type.String({ format: 'uuid' }), index: Type.Integer({ minimum: 0, maximum: 100_000 }) });
+
+export const RestoreState = Type.Object({
+  restoreId: Type.String({ format: 'uuid' }),
+  state: Type.Union([Type.Literal('InProgress'), Type.Literal('Succeeded'), Type.Literal('Failed')]),
+  partCount: Type.Integer(),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+});
+export type RestoreState = Static<typeof RestoreState>;

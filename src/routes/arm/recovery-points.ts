@@ -3,18 +3,57 @@ import { Type } from 'typebox';
 import { errors } from '../../domain/errors.ts';
 import { logTimeRanges, typesForQuery } from '../../domain/backup-chain.ts';
 import { asCommittedPoint } from '../../services/backups.ts';
-import { AnyObject, ApiVersionQuery, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
+import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
 import { VAULT } from './shared/paths.ts';
 import { afterPair, page } from './shared/paging.ts';
 import { filterEquals, filterTimeBound, readFilter } from './shared/filter.ts';
 import { findProtectedItem, type ContainerPathParams } from './shared/container-lookup.ts';
 import { protectedItemId } from './views/protected-items.ts';
-import { DEFAULT_RANGE, renderLogRange, renderRecoveryPoint } from './views/recovery-points.ts';
+import { renderLogRange, renderRecoveryPoint } from './views/recovery-points.ts';
+import { DEFAULT_RANGE_POINT, parseRestoreRequest } from '../../domain/restore-request.ts';
+import { planRestore } from '../../services/restores.ts';
+import { startJob } from '../../jobs/job-records.ts';
+import { vaultScope } from './shared/vault-lookup.ts';
+import { vaultId } from './shared/paths.ts';
 
 const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const ItemParams = Type.Object({ ...VaultParams.properties, fabricName: name(64), containerName: name(300), protectedItemName: name(600) });
 const PointParams = Type.Object({ ...ItemParams.properties, recoveryPointId: name(64) });
 const PointResource = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject }, { description: 'AzureWorkloadSQLRecoveryPoint or AzureWorkloadSQLPointInTimeRecoveryPoint' });
+const DirectoryMapping = Type.Object(
+  { mappingType: Type.String({ maxLength: 16 }), sourceLogicalName: Type.Optional(Type.String({ maxLength: 256 })), sourcePath: Type.Optional(Type.String({ maxLength: 1024 })), targetPath: Type.String({ maxLength: 1024 }) },
+  { additionalProperties: true },
+);
+const RestoreBody = Type.Object(
+  {
+    properties: Type.Object(
+      {
+        objectType: Type.String({ maxLength: 64 }),
+        recoveryType: Type.Optional(Type.String({ maxLength: 32 })),
+        recoveryMode: Type.Optional(Type.String({ maxLength: 32 })),
+        pointInTime: Type.Optional(Type.String({ maxLength: 64 })),
+        sourceResourceId: Type.Optional(Type.String({ maxLength: 1024 })),
+        shouldUseAlternateTargetLocation: Type.Optional(Type.Boolean()),
+        isNonRecoverable: Type.Optional(Type.Boolean()),
+        targetVirtualMachineId: Type.Optional(Type.String({ maxLength: 1024 })),
+        targetInfo: Type.Optional(
+          Type.Object(
+            {
+              overwriteOption: Type.Optional(Type.String({ maxLength: 32 })),
+              containerId: Type.Optional(Type.String({ maxLength: 1024 })),
+              databaseName: Type.Optional(Type.String({ maxLength: 512 })),
+              targetDirectoryForFileRestore: Type.Optional(Type.String({ maxLength: 1024 })),
+            },
+            { additionalProperties: true },
+          ),
+        ),
+        alternateDirectoryPaths: Type.Optional(Type.Array(DirectoryMapping, { maxItems: 64 })),
+      },
+      { additionalProperties: true },
+    ),
+  },
+  { additionalProperties: true, description: 'AzureWorkloadSQLRestoreRequest, or AzureWorkloadSQLPointInTimeRestoreRequest on DefaultRangeRecoveryPoint' },
+);
 const ITEM = `${VAULT}/backupFabrics/:fabricName/protectionContainers/:containerName/protectedItems/:protectedItemName`;
 const tags = ['recovery points'];
 
@@ -74,10 +113,47 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { vault, container, item } = await findItem(request.params);
       const { recoveryPointId } = request.params;
-      if (recoveryPointId.toLowerCase() === DEFAULT_RANGE.toLowerCase()) return renderLogRange(vault, container, item, await rangesOf(item.id));
+      if (recoveryPointId.toLowerCase() === DEFAULT_RANGE_POINT.toLowerCase()) return renderLogRange(vault, container, item, await rangesOf(item.id));
       const point = await app.db.recoveryPoint.findUnique({ where: { id: recoveryPointId } });
       if (point === null || point.protectedItemId !== item.id || point.type === 'Log') throw errors.resourceNotFound(`The recovery point '${recoveryPointId}'`);
       return renderRecoveryPoint(vault, container, item, point);
+    },
+  );
+
+  app.post(
+    `${ITEM}/recoveryPoints/:recoveryPointId/restore`,
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/restore/action' },
+      schema: {
+        tags, summary: 'Restore a recovery point, or a point in time of DefaultRangeRecoveryPoint, to the original database, another database, or as files (202; ends with the Restore job)',
+        params: PointParams, querystring: ApiVersionQuery, body: RestoreBody, response: responses({ 202: Empty }),
+      },
+    },
+    async (request, reply) => {
+      const { vault, container, item } = await findItem(request.params);
+      if (item.deferredDeleteAt !== null) {
+        throw errors.invalidInput(`The backup data of '${item.friendlyName}' is soft-deleted (until ${item.deferredDeleteAt.toISOString()}); undelete it before restoring.`);
+      }
+      const restore = parseRestoreRequest(request.body.properties, request.params.recoveryPointId, vaultId(vault));
+      const plan = await planRestore(app, { vault, container, item }, restore);
+      const job = await startJob(app, vault.id, 'Restore', `${item.friendlyName} [${container.friendlyName}]`);
+      const last = plan.command.parts[plan.command.parts.length - 1]!;
+      await app.db.job.update({
+        where: { id: job.id },
+        data: {
+          extendedInfo: {
+            propertyBag: {
+              'Restore Type': plan.command.mode === 'Files' ? 'Restore as files' : restore.destination.kind === 'Original' ? 'Original location' : 'Alternate location',
+              'Target': plan.targetText,
+              'Recovery point time': plan.pointInTime ?? last.endTime,
+              'Backups applied': String(plan.command.parts.length),
+            },
+          },
+        },
+      });
+      const operation = await app.operations.start(vaultScope(request.params), 'item.restore', { vaultId: vault.id, protectedItemId: item.id, itemNameKey: item.itemNameKey, plan }, job.id);
+      const base = protectedItemId(vault, container, item);
+      return app.operations.accepted(request, reply, operation, { status: `${base}/operationsStatus/${operation.id}`, result: `${base}/operationResults/${operation.id}` });
     },
   );
 };

@@ -1,7 +1,7 @@
 import type { ProtectedItem, ProtectionContainer, RecoveryPoint, Vault } from '../../../generated/prisma/client.ts';
 import { protectedItemId } from './protected-items.ts';
+import { DEFAULT_RANGE_POINT } from '../../../domain/restore-request.ts';
 
-export const DEFAULT_RANGE = 'DefaultRangeRecoveryPoint';
 const TYPE = 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints';
 
 /** A discrete recovery point (Full, Differential, CopyOnlyFull) as `AzureWorkloadSQLRecoveryPoint` (reference §1.8). */
@@ -30,8 +30,8 @@ export function renderRecoveryPoint(vault: Vault, container: ProtectionContainer
 export function renderLogRange(vault: Vault, container: ProtectionContainer, item: ProtectedItem, ranges: { startTime: Date; endTime: Date }[]) {
   const latest = ranges.at(-1)?.endTime;
   return {
-    id: `${protectedItemId(vault, container, item)}/recoveryPoints/${DEFAULT_RANGE}`,
-    name: DEFAULT_RANGE,
+    id: `${protectedItemId(vault, container, item)}/recoveryPoints/${DEFAULT_RANGE_POINT}`,
+    name: DEFAULT_RANGE_POINT,
     type: TYPE,
     properties: {
       objectType: 'AzureWorkloadSQLPointInTimeRecoveryPoint',
