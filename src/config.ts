@@ -48,6 +48,8 @@ export interface Config {
     maxConcurrentPerVm: number;
     abandonedUploadMinutes: number;
     rpoGraceMinutes: number;
+    /** The daily retention sweep runs at this hour (0–23), UTC. */
+    retentionSweepHour: number;
   };
   /** Emulator controls (/emulator/v1: the clock, later faults); off unless enabled. */
   emulatorControls: boolean;
@@ -231,6 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxConcurrentPerVm: int(env, 'RV_MAX_CONCURRENT_BACKUPS_PER_VM', 20, 1, 1000),
       abandonedUploadMinutes: int(env, 'RV_ABANDONED_UPLOAD_MINUTES', 360, 1, 7 * 24 * 60),
       rpoGraceMinutes: int(env, 'RV_RPO_GRACE_MINUTES', 15, 0, 24 * 60),
+      retentionSweepHour: int(env, 'RV_RETENTION_SWEEP_HOUR', 0, 0, 23),
     },
     emulatorControls: bool(env, 'RV_EMULATOR_CONTROLS', false),
     protection: {

@@ -4,11 +4,12 @@ import { autoProtect, purgeExpiredSoftDeletes } from '../services/protection.ts'
 import { dispatchDue } from './scheduler.ts';
 import { rpoWatch } from './rpo-watch.ts';
 import { failAbandonedUploads } from '../services/backups.ts';
+import { retentionSweep, sweepTimeAtOrBefore } from './retention.ts';
 
 /**
  * Background upkeep on the `maintenance` queue: the scheduler tick (dispatches due backups), the periodic discovery
- * cycle (Azure rediscovers databases every 8 hours), auto-protection of what discovery found, and purging
- * soft-deleted items whose retention ended.
+ * cycle (Azure rediscovers databases every 8 hours), auto-protection of what discovery found, purging
+ * soft-deleted items whose retention ended, and the daily retention sweep (expired recovery points).
  */
 export async function runMaintenance(app: FastifyInstance, job: Job): Promise<unknown> {
   switch (job.name) {
@@ -22,6 +23,8 @@ export async function runMaintenance(app: FastifyInstance, job: Job): Promise<un
       return dispatchDue(app, app.clock.now());
     case 'purge-soft-deleted':
       return purgeExpiredSoftDeletes(app, app.clock.now());
+    case 'retention-sweep':
+      return retentionSweep(app, sweepTimeAtOrBefore(app.clock.now(), app.config.backup.retentionSweepHour));
     default:
       throw new Error(`unknown maintenance job '${job.name}'`);
   }

@@ -70,6 +70,8 @@ export default fp(
     const tickEvery = app.config.backup.schedulerTickSeconds * 1000;
     await app.queues.maintenance.upsertJobScheduler('schedule-tick', { every: tickEvery, startDate: Date.now() + tickEvery }, { name: 'schedule-tick' });
     await app.queues.maintenance.upsertJobScheduler('purge-soft-deleted', { every: app.config.protection.softDeletePurgeMinutes * 60_000 }, { name: 'purge-soft-deleted' });
+    // Daily at RV_RETENTION_SWEEP_HOUR UTC; the job sweeps as of that instant in service time (see jobs/retention.ts).
+    await app.queues.maintenance.upsertJobScheduler('retention-sweep', { pattern: `0 ${app.config.backup.retentionSweepHour} * * *`, tz: 'UTC' }, { name: 'retention-sweep' });
 
     app.addHook('onClose', async () => {
       await Promise.all([operations.close(), maintenance.close()]);

@@ -14,6 +14,32 @@ const CONFLICT = 'OperationCancelledBecauseConflictingOperationRunningUserError'
 export const vaultBlobs = (app: FastifyInstance, vaultId: string) =>
   app.blob.getContainerClient(vaultContainerName(app.config.blobContainerPrefix, vaultId));
 
+/** Parallel blob deletions per call: enough to hide round trips, few enough not to flood the blob service. */
+const BLOB_DELETES_IN_FLIGHT = 8;
+
+/**
+ * Deletes backup blobs whose recovery points (or uploads) are already gone from the database, so a failure here
+ * leaves garbage, never a point without its data: each failure is logged and counted (returned), not thrown — the
+ * rows are deleted, so a retry would not find these names again.
+ */
+export async function deleteBackupBlobs(app: FastifyInstance, vaultId: string, blobNames: readonly string[]): Promise<number> {
+  const container = vaultBlobs(app, vaultId);
+  let failed = 0;
+  for (let i = 0; i < blobNames.length; i += BLOB_DELETES_IN_FLIGHT) {
+    await Promise.all(
+      blobNames.slice(i, i + BLOB_DELETES_IN_FLIGHT).map(async (blobName) => {
+        try {
+          await deleteBlob(container, blobName);
+        } catch (error) {
+          failed += 1;
+          app.log.warn({ err: error, vaultId, blobName }, 'backup blob left behind: its recovery point is deleted');
+        }
+      }),
+    );
+  }
+  return failed;
+}
+
 /** Vault data keys never change, so each process unwraps a vault's key once (not once per 4 MiB block). */
 const dataKeys = new WeakMap<FastifyInstance, Map<string, Buffer>>();
 

@@ -5,6 +5,7 @@ import type { SqlPolicy } from '../domain/policy/types.ts';
 import { scheduleFor } from '../domain/protection.ts';
 import { toWireFormat } from '../domain/policy/validate.ts';
 import { finishJob, startJob } from '../jobs/job-records.ts';
+import { deleteBackupBlobs } from './backups.ts';
 import { PROTECTED_ITEMS_PER_VAULT } from '../routes/arm/vault-config.ts';
 
 export const policyOf = (policy: Policy) => policy.properties as unknown as SqlPolicy;
@@ -59,13 +60,23 @@ export async function protect(app: FastifyInstance, vault: Vault, database: SqlD
   });
 }
 
-/** Removes items for good (soft delete expired, or deleted with soft delete off) and frees their slots. */
+/**
+ * Removes items for good (soft delete expired, or deleted with soft delete off) and frees their slots. Their recovery
+ * points and uploads go with the row (cascade); their blobs are deleted after that commits, so a crash in between
+ * leaves garbage in storage, never a recovery point without its data.
+ */
 export async function purgeItems(app: FastifyInstance, items: Pick<ProtectedItem, 'id' | 'vaultId'>[]): Promise<void> {
   for (const item of items) {
-    await app.db.$transaction(async (tx) => {
+    const blobNames = await app.db.$transaction(async (tx) => {
+      const [points, uploads] = await Promise.all([
+        tx.recoveryPoint.findMany({ where: { protectedItemId: item.id }, select: { blobName: true } }),
+        tx.backupUpload.findMany({ where: { protectedItemId: item.id, state: 'Open' }, select: { blobName: true } }),
+      ]);
       const removed = await tx.protectedItem.deleteMany({ where: { id: item.id } });
       if (removed.count === 1) await tx.$executeRaw`UPDATE "Vault" SET "protectedItemCount" = "protectedItemCount" - 1 WHERE "id" = ${item.vaultId}`;
+      return removed.count === 1 ? [...points, ...uploads].map((b) => b.blobName) : [];
     });
+    await deleteBackupBlobs(app, item.vaultId, blobNames);
   }
 }
 

@@ -3,12 +3,15 @@ import { Type } from 'typebox';
 import { errors } from '../../domain/errors.ts';
 import { dispatchDue, nextDueTime } from '../../jobs/scheduler.ts';
 import { rpoWatch } from '../../jobs/rpo-watch.ts';
+import { retentionSweep, sweepTimeAfter } from '../../jobs/retention.ts';
+import { purgeExpiredSoftDeletes } from '../../services/protection.ts';
 import { responses } from '../arm/shared/schemas.ts';
 
 const ClockState = Type.Object({
   now: Type.String({ format: 'date-time' }),
   offsetSeconds: Type.Number({ description: 'service time minus wall time' }),
   backupsStarted: Type.Optional(Type.Integer({ description: 'scheduled backups dispatched while advancing' })),
+  retentionSweeps: Type.Optional(Type.Integer({ description: 'daily retention sweeps run while advancing' })),
 });
 const ClockChange = Type.Object({
   to: Type.Optional(Type.String({ format: 'date-time', description: 'move service time to this instant (never backwards)' })),
@@ -20,7 +23,10 @@ const tags = ['emulator'];
 /**
  * Emulator controls for CI (off unless RV_EMULATOR_CONTROLS=true). The clock: advancing runs every schedule that
  * becomes due, in order — the clock stops at each due time, the backups due then are dispatched and streamed by the
- * agents (which take them "at" that time), and only then does time move on.
+ * agents (which take them "at" that time), and only then does time move on. It also stops at every daily retention
+ * sweep time it crosses (RV_RETENTION_SWEEP_HOUR:00 UTC; after the backups due at that same instant) and sweeps there,
+ * so 400 days advanced expire exactly what 400 real days would. Soft-deleted items whose retention ended by the new
+ * time are purged at the end (what the periodic purge would do at its next run).
  */
 const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Documented always, answered only when enabled: a service in normal mode has no controllable clock.
@@ -28,9 +34,9 @@ const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!app.config.emulatorControls) throw errors.routeNotFound(request.method, request.url.split('?')[0] ?? '');
   });
   app.addHook('onRequest', app.authorize);
-  const state = (backupsStarted?: number) => {
+  const state = (advanced?: { backupsStarted: number; retentionSweeps: number }) => {
     const now = app.clock.now();
-    return { now: now.toISOString(), offsetSeconds: (now.getTime() - Date.now()) / 1000, ...(backupsStarted === undefined ? {} : { backupsStarted }) };
+    return { now: now.toISOString(), offsetSeconds: (now.getTime() - Date.now()) / 1000, ...advanced };
   };
 
   app.get(
@@ -48,18 +54,28 @@ const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const start = app.clock.now();
       const target = to === undefined ? new Date(start.getTime() + (advanceSeconds ?? 0) * 1000) : new Date(to);
       if (target < start) throw errors.invalidInput(`The clock only moves forward: it is ${start.toISOString()}, not yet ${target.toISOString()}.`);
+      const sweepHour = app.config.backup.retentionSweepHour;
+      let nextSweep = sweepTimeAfter(start, sweepHour);
       let started = 0;
+      let sweeps = 0;
       for (;;) {
         const due = await nextDueTime(app);
-        const step = due === undefined || due > target ? target : due > app.clock.now() ? due : app.clock.now();
+        const stop = due === undefined || due > target ? target : due > app.clock.now() ? due : app.clock.now();
+        const step = nextSweep < stop ? nextSweep : stop;
         await app.clock.set(step);
         const dispatched = await dispatchDue(app, step);
         started += dispatched;
         if (dispatched > 0) await backupsSettled(step, waitForBackupsSeconds);
+        if (nextSweep.getTime() <= step.getTime()) {
+          await retentionSweep(app, nextSweep);
+          sweeps += 1;
+          nextSweep = sweepTimeAfter(nextSweep, sweepHour);
+        }
         if (step.getTime() >= target.getTime() && dispatched === 0) break;
       }
       await rpoWatch(app, app.clock.now());
-      return state(started);
+      await purgeExpiredSoftDeletes(app, app.clock.now());
+      return state({ backupsStarted: started, retentionSweeps: sweeps });
     },
   );
 
