@@ -1,11 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { inject } from 'vitest';
+import { BlobServiceClient } from '@azure/storage-blob';
+import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
+import { vaultContainerName } from '../../src/storage/containers.ts';
+import { fetchVaultCredentials, spawnAgent, type AgentProcess } from './agent-process.ts';
+import { asSdkPolicy } from './policies.ts';
+import { fetchToken, sdkClients } from './sdk.ts';
+import type { TestServer } from './server.ts';
+import { registeredSqlVm, sqlVmSpec } from './vm.ts';
 
 /**
  * Real processes for the fault tests: the service (src/server.ts) and its workers (src/worker.ts) as child processes
@@ -294,6 +302,161 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       if (running) await ctl('stop').catch(() => undefined);
       running = false;
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A deployment that backs up: API and worker processes on a database of their own (the emulator clock and the
+// scheduler are global to a database), a VM registered to a vault, its agent as a real process.
+
+export interface BackupRig {
+  deploy: Deployment;
+  api: ServiceProcess;
+  worker: ManagedProcess | undefined;
+  agent: AgentProcess;
+  /** The test's own connection to the rig's database, for what the API does not show (uploads, blocks, locks). */
+  sql: pg.Client;
+  token: string;
+  backup: RecoveryServicesBackupClient;
+  vault: string;
+  vaultId: string;
+  containerName: string;
+  itemName: string;
+  /** Starts the API again on the same port (after a kill). */
+  restartApi(): Promise<void>;
+  startWorker(): Promise<void>;
+  /** POST /emulator/v1/clock. */
+  clock(body: object): Promise<{ now: string; backupsStarted?: number }>;
+  /** Moves the service clock to `seconds` before `at`, so that the worker's scheduler tick dispatches what is due then. */
+  approach(at: Date, seconds?: number): Promise<void>;
+  /** Committed blobs in the vault's blob container, and the blobs its recovery points name. */
+  blobs(): Promise<{ committed: string[]; recoveryPoints: string[] }>;
+  /** Uploads by state. */
+  uploads(): Promise<{ id: string; state: string; backupType: string; jobId: string | null }[]>;
+  stop(): Promise<void>;
+}
+
+const rigPolicy = {
+  backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
+  subProtectionPolicy: [
+    {
+      policyType: 'Full',
+      schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: ['2026-01-01T22:00:00.000Z'] },
+      retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: ['2026-01-01T22:00:00.000Z'], retentionDuration: { count: 30, durationType: 'Days' } } },
+    },
+    {
+      policyType: 'Log',
+      schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 15 },
+      retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 15, durationType: 'Days' } },
+    },
+  ],
+};
+
+/**
+ * The rig: a database `name` created for it (dropped at stop), API (RV_WORKERS=false) and worker processes with a
+ * 1-second scheduler tick and emulator controls, a vault with a daily-Full + 15-minute-Log policy, a VM with one
+ * database of `sizeMiB` registered by an agent process, the database protected (its first scheduled backup heals
+ * into a Full). The service clock starts at `start`.
+ */
+export async function backupRig(options: { name: string; sizeMiB: number; start: Date; blockSizeBytes?: number; redisUrl?: string; withWorker?: boolean }): Promise<BackupRig> {
+  const database = `rv_fault_${options.name}_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
+  const databaseUrl = inject('databaseUrl').replace(/\/[^/]+$/, `/${database}`);
+  const deploy = deployment({
+    DATABASE_URL: databaseUrl,
+    RV_MIGRATE_ON_START: 'true',
+    RV_EMULATOR_CONTROLS: 'true',
+    RV_SCHEDULER_TICK_SECONDS: '1',
+    RV_BACKUP_BLOCK_SIZE_BYTES: String(options.blockSizeBytes ?? 256 * 1024),
+    RV_AGENT_HEARTBEAT_SECONDS: '5',
+    ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
+  });
+  const httpsPort = await freePort();
+  const apiEnv = { RV_WORKERS: String(options.withWorker === false) };
+  let api = await spawnApi(deploy, { httpsPort, env: apiEnv });
+  let worker: ManagedProcess | undefined = options.withWorker === false ? undefined : await spawnWorker(deploy);
+  const sql = new pg.Client({ connectionString: databaseUrl });
+  await sql.connect();
+  const token = await fetchToken(api.httpsUrl);
+  const subscriptionId = randomUUID();
+  const { vaults, backup } = sdkClients(api.httpsUrl, token, subscriptionId);
+  const vault = `fault-${options.name}`;
+  const clock = async (body: object) => {
+    const response = await fetch(`${api.httpsUrl}/emulator/v1/clock`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    if (response.status !== 200) throw new Error(`clock: ${response.status} ${await response.text()}`);
+    return (await response.json()) as { now: string; backupsStarted?: number };
+  };
+  await clock({ to: options.start.toISOString() });
+  const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, { updateIntervalInMs: 50 });
+  const vaultId = (await sql.query<{ id: string }>('SELECT "id" FROM "Vault" LIMIT 1')).rows[0]?.id ?? '';
+  await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyFull', asSdkPolicy(rigPolicy));
+  const spec = sqlVmSpec(`${options.name}vm`, ['big']);
+  Object.assign(spec.instances[0]!.databases[0]!, { sizeMiB: options.sizeMiB, writesPerMinute: 60 });
+  const registered = await registeredSqlVm({ httpsUrl: api.httpsUrl } as TestServer, backup, token, created.id ?? '', spec);
+  const stateDir = registered.agent.simulatedState?.stateDir ?? '';
+  await registered.agent.stop();
+  const files = mkdtempSync(join(tmpdir(), 'rv-fault-agent-'));
+  const credentialsFile = join(files, 'vault.credentials.json');
+  const specFile = join(files, 'vm.json');
+  writeFileSync(credentialsFile, JSON.stringify(await fetchVaultCredentials(api.httpsUrl, token, created.id ?? '')));
+  writeFileSync(specFile, JSON.stringify(spec));
+  const agent = spawnAgent({ serverUrl: api.httpsUrl, credentialsFile, specFile, stateDir });
+  await agent.waitForLine(/^(resumed|registered) /, 30_000);
+  const itemName = 'SQLDataBase;MSSQLSERVER;big';
+  await backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', registered.containerName, itemName, {
+    properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${created.id}/backupPolicies/DailyFull` } as never,
+  });
+  await eventually('the protection to be configured', async () =>
+    (await sql.query('SELECT 1 FROM "ProtectedItem" WHERE "nextLogAt" IS NOT NULL OR "nextFullAt" IS NOT NULL')).rowCount === 1, 30_000);
+  const container = BlobServiceClient.fromConnectionString(inject('blobConnectionString')).getContainerClient(vaultContainerName('rv', vaultId));
+
+  return {
+    deploy,
+    get api() {
+      return api;
+    },
+    get worker() {
+      return worker;
+    },
+    agent,
+    sql,
+    token,
+    backup,
+    vault,
+    vaultId,
+    containerName: registered.containerName,
+    itemName,
+    async restartApi() {
+      api = await spawnApi(deploy, { httpsPort, env: apiEnv });
+    },
+    async startWorker() {
+      worker = await spawnWorker(deploy);
+    },
+    clock,
+    async approach(at, seconds = 2) {
+      await clock({ to: new Date(at.getTime() - seconds * 1000).toISOString() });
+    },
+    async blobs() {
+      const committed: string[] = [];
+      if (await container.exists()) for await (const blob of container.listBlobsFlat()) committed.push(blob.name);
+      const points = await sql.query<{ blobName: string }>('SELECT "blobName" FROM "RecoveryPoint" ORDER BY "blobName"');
+      return { committed: committed.sort(), recoveryPoints: points.rows.map((r) => r.blobName) };
+    },
+    async uploads() {
+      return (await sql.query<{ id: string; state: string; backupType: string; jobId: string | null }>('SELECT "id", "state", "backupType", "jobId" FROM "BackupUpload" ORDER BY "createdAt"')).rows;
+    },
+    async stop() {
+      await agent.stop();
+      await Promise.all([api.stop(), worker?.stop()]);
+      await sql.end();
+      const admin = new pg.Client({ connectionString: inject('databaseUrl').replace(/\/[^/]+$/, '/postgres') });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await admin.end();
+      rmSync(files, { recursive: true, force: true });
+      deploy.remove();
     },
   };
 }
