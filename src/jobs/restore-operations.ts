@@ -2,6 +2,7 @@ import type { Operation } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
 import type { PlannedRestore } from '../services/restores.ts';
 import { failRestore } from '../services/restores.ts';
+import { databaseItemName } from '../domain/discovery.ts';
 import { finishJob } from './job-records.ts';
 import type { OperationHandler } from './operation-handlers.ts';
 
@@ -43,7 +44,15 @@ export const itemRestore: OperationHandler = {
       throw new ArmError(400, command.errorCode ?? 'UserErrorRestoreFailed', command.errorMessage ?? 'The workload extension could not restore the database.');
     }
     const now = app.clock.now();
-    await app.db.restore.updateMany({ where: { id: operation.id, state: 'InProgress' }, data: { state: 'Succeeded', updatedAt: now } });
+    const { command: restored, targetContainerId } = targetOf(operation).plan;
+    // A database restored over a protected one has a new log chain: that item's next scheduled backup heals as a Full.
+    const overwritten = restored.mode === 'Database' && restored.target.instanceName !== undefined && restored.target.databaseName !== undefined
+      ? databaseItemName(restored.target.instanceName, restored.target.databaseName).toLowerCase()
+      : undefined;
+    await app.db.$transaction([
+      app.db.restore.updateMany({ where: { id: operation.id, state: 'InProgress' }, data: { state: 'Succeeded', updatedAt: now } }),
+      ...(overwritten === undefined ? [] : [app.db.protectedItem.updateMany({ where: { containerId: targetContainerId, itemNameKey: overwritten }, data: { chainBroken: true, updatedAt: now } })]),
+    ]);
     await finishJob(app, operation.jobId);
   },
   async onFailure(app, operation, code, message) {
