@@ -21,7 +21,7 @@ export async function startTestServer(env: Record<string, string> = {}, principa
     RV_DATA_DIR: dataDir,
     RV_HTTPS_PORT: '0',
     RV_HTTP_PORT: '0',
-    RV_LOG_LEVEL: 'warn',
+    RV_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     DATABASE_URL: inject('databaseUrl'),
     RV_MIGRATE_ON_START: 'false',
     RV_BLOB_CONNECTION_STRING: inject('blobConnectionString'),

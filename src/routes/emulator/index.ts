@@ -3,7 +3,9 @@ import { Type } from 'typebox';
 import { errors } from '../../domain/errors.ts';
 import { dispatchDue, nextDueTime } from '../../jobs/scheduler.ts';
 import { rpoWatch } from '../../jobs/rpo-watch.ts';
-import { retentionSweep, sweepTimeAfter } from '../../jobs/retention.ts';
+import { retentionSweep, sweepTimeAfter, sweepTimeAtOrBefore } from '../../jobs/retention.ts';
+
+const DAY_MS = 86_400_000;
 import { purgeExpiredSoftDeletes } from '../../services/protection.ts';
 import { responses } from '../arm/shared/schemas.ts';
 
@@ -11,7 +13,7 @@ const ClockState = Type.Object({
   now: Type.String({ format: 'date-time' }),
   offsetSeconds: Type.Number({ description: 'service time minus wall time' }),
   backupsStarted: Type.Optional(Type.Integer({ description: 'scheduled backups dispatched while advancing' })),
-  retentionSweeps: Type.Optional(Type.Integer({ description: 'daily retention sweeps run while advancing' })),
+  retentionSweeps: Type.Optional(Type.Integer({ description: 'daily retention sweep instants crossed while advancing (consecutive ones with no backup between them run as one)' })),
 });
 const ClockChange = Type.Object({
   to: Type.Optional(Type.String({ format: 'date-time', description: 'move service time to this instant (never backwards)' })),
@@ -24,8 +26,9 @@ const tags = ['emulator'];
  * Emulator controls for CI (off unless RV_EMULATOR_CONTROLS=true). The clock: advancing runs every schedule that
  * becomes due, in order — the clock stops at each due time, the backups due then are dispatched and streamed by the
  * agents (which take them "at" that time), and only then does time move on. It also stops at every daily retention
- * sweep time it crosses (RV_RETENTION_SWEEP_HOUR:00 UTC; after the backups due at that same instant) and sweeps there,
- * so 400 days advanced expire exactly what 400 real days would. Soft-deleted items whose retention ended by the new
+ * sweep time it crosses (RV_RETENTION_SWEEP_HOUR:00 UTC; after the backups due at that same instant) and sweeps there
+ * (consecutive sweep times with no backup between them collapse into the last, which expires the same points), so 400
+ * days advanced expire exactly what 400 real days would. Soft-deleted items whose retention ended by the new
  * time are purged at the end (what the periodic purge would do at its next run).
  */
 const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -58,20 +61,28 @@ const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       let nextSweep = sweepTimeAfter(start, sweepHour);
       let started = 0;
       let sweeps = 0;
+      const sweepAt = async (instant: Date, crossed: number) => {
+        await retentionSweep(app, instant);
+        sweeps += crossed;
+        nextSweep = sweepTimeAfter(instant, sweepHour);
+      };
       for (;;) {
         const due = await nextDueTime(app);
         const stop = due === undefined || due > target ? target : due > app.clock.now() ? due : app.clock.now();
-        const step = nextSweep < stop ? nextSweep : stop;
-        await app.clock.set(step);
-        const dispatched = await dispatchDue(app, step);
-        started += dispatched;
-        if (dispatched > 0) await backupsSettled(step, waitForBackupsSeconds);
-        if (nextSweep.getTime() <= step.getTime()) {
-          await retentionSweep(app, nextSweep);
-          sweeps += 1;
-          nextSweep = sweepTimeAfter(nextSweep, sweepHour);
+        // Sweep instants strictly before `stop` have no backup between them, and expiry only grows with time: the last
+        // of them expires everything the others would, so it stands for them all (years advanced need not stop daily).
+        const lastBefore = sweepTimeAtOrBefore(new Date(stop.getTime() - 1), sweepHour);
+        if (lastBefore >= nextSweep) {
+          await app.clock.set(lastBefore);
+          await sweepAt(lastBefore, (lastBefore.getTime() - nextSweep.getTime()) / DAY_MS + 1);
         }
-        if (step.getTime() >= target.getTime() && dispatched === 0) break;
+        await app.clock.set(stop);
+        const dispatched = await dispatchDue(app, stop);
+        started += dispatched;
+        if (dispatched > 0) await backupsSettled(stop, waitForBackupsSeconds);
+        // A sweep due at this very instant runs after the backups due then.
+        if (nextSweep.getTime() === stop.getTime()) await sweepAt(stop, 1);
+        if (stop.getTime() >= target.getTime() && dispatched === 0) break;
       }
       await rpoWatch(app, app.clock.now());
       await purgeExpiredSoftDeletes(app, app.clock.now());
