@@ -166,7 +166,7 @@ export type HealReason = 'NoFull' | 'ChainBroken' | 'FullTooOld';
  */
 export function effectiveBackupType(
   scheduled: 'Full' | 'Differential' | 'Log',
-  state: ChainState,
+  state: { lastFull?: Pick<CommittedPoint, 'endTime'> },
   now: Date,
   options: { chainBroken: boolean },
 ): { type: 'Full' | 'Differential' | 'Log'; healedBecause?: HealReason } {

@@ -35,12 +35,11 @@ export const onDemandBackup: OperationHandler = {
       await finishJob(app, job.id, refusal);
       jobId = job.id;
     } else {
-      const job = await startBackup(app, {
+      jobId = await startBackup(app, {
         item, type: target.backupType, onDemand: true,
         ...(target.expiresAt === undefined ? {} : { expiresAt: new Date(target.expiresAt) }),
         compress: target.compress ?? (item.policy === null ? false : policyOf(item.policy).compression),
       });
-      jobId = job?.id ?? null;
     }
     await app.db.operation.update({ where: { id: operation.id }, data: { jobId } });
   },

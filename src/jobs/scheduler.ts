@@ -3,7 +3,7 @@ import type { ProtectedItem } from '../generated/prisma/client.ts';
 import { effectiveBackupType } from '../domain/backup-chain.ts';
 import { nextDifferentialAfter, nextFullAfter, nextLogAfter } from '../domain/policy/schedule.ts';
 import { policyOf } from '../services/protection.ts';
-import { chainStateFor, startBackup } from '../services/backups.ts';
+import { startBackupsIn, type BackupStart } from '../services/backups.ts';
 
 type Scheduled = 'Full' | 'Differential' | 'Log';
 
@@ -16,12 +16,14 @@ function dueType(item: ProtectedItem, now: Date): Scheduled | undefined {
 }
 
 /**
- * Dispatches every scheduled backup due at `now`, each exactly once however many workers tick: due items are
- * claimed with FOR UPDATE SKIP LOCKED and their next times moved past `now` in the same transaction. A Log or
- * Differential heals into a Full when Azure would (no Full yet, broken chain, last Full older than 15 days).
- * Returns how many backups were started.
+ * Dispatches every scheduled backup due at `now`, each exactly once however many workers tick, and never half: a
+ * batch of due items is claimed with FOR UPDATE SKIP LOCKED, and in that same transaction their next times move past
+ * `now` and their backups start (jobs, uploads, agent commands; startBackupsIn) — a worker killed anywhere in between
+ * leaves the schedule as it was, for the next tick. Set-based, so a tick of 20,000 due items is a few statements per
+ * batch. A Log or Differential heals into a Full when Azure would (no Full yet, broken chain, last Full older than 15
+ * days); a VM already running its limit of backups keeps its due items for a later tick. Returns how many started.
  */
-export async function dispatchDue(app: FastifyInstance, now: Date, batch = 500): Promise<number> {
+export async function dispatchDue(app: FastifyInstance, now: Date, batch = 1000): Promise<number> {
   let started = 0;
   for (;;) {
     const claimed = await app.db.$transaction(async (tx) => {
@@ -31,11 +33,21 @@ export async function dispatchDue(app: FastifyInstance, now: Date, batch = 500):
           AND ("nextFullAt" <= ${now} OR "nextDiffAt" <= ${now} OR "nextLogAt" <= ${now})
         ORDER BY LEAST(COALESCE("nextFullAt", 'infinity'), COALESCE("nextDiffAt", 'infinity'), COALESCE("nextLogAt", 'infinity'))
         LIMIT ${batch} FOR UPDATE SKIP LOCKED`;
-      const items = await tx.protectedItem.findMany({ where: { id: { in: rows.map((r) => r.id) } }, include: { policy: true, container: true } });
+      if (rows.length === 0) return { count: 0, starts: 0, containerIds: new Set<string>() };
+      const ids = rows.map((r) => r.id);
+      const items = await tx.protectedItem.findMany({ where: { id: { in: ids } }, include: { policy: true, container: true } });
+      const lastFullEnd = new Map(
+        (await tx.$queryRaw<{ id: string; endTime: Date }[]>`
+          SELECT i."id", f."endTime" FROM unnest(${ids}::text[]) AS i("id")
+          JOIN LATERAL (
+            SELECT "endTime" FROM "RecoveryPoint" WHERE "protectedItemId" = i."id" AND "type" = 'Full' ORDER BY "endTime" DESC LIMIT 1
+          ) f ON true`).map((r) => [r.id, r.endTime]),
+      );
       // Azure runs at most 20 backups at once per VM (DefaultBackupTasksThreshold); the rest wait for a later tick.
-      const running = await tx.backupUpload.groupBy({ by: ['containerId'], where: { state: 'Open', containerId: { in: items.map((i) => i.containerId) } }, _count: { _all: true } });
+      const running = await tx.backupUpload.groupBy({ by: ['containerId'], where: { state: 'Open', containerId: { in: [...new Set(items.map((i) => i.containerId))] } }, _count: { _all: true } });
       const slots = new Map(running.map((r) => [r.containerId, app.config.backup.maxConcurrentPerVm - r._count._all]));
-      const due: { item: (typeof items)[number]; type: Scheduled }[] = [];
+      const starts: BackupStart[] = [];
+      const moved: { id: string; full: Date | null; diff: Date | null; log: Date | null }[] = [];
       for (const item of items) {
         const type = dueType(item, now);
         if (type === undefined || item.policy === null) continue;
@@ -44,25 +56,30 @@ export async function dispatchDue(app: FastifyInstance, now: Date, batch = 500):
         slots.set(item.containerId, free - 1);
         const policy = policyOf(item.policy);
         // Move every schedule that is due past now: a missed run is not run twice.
-        await tx.protectedItem.update({
-          where: { id: item.id },
-          data: {
-            ...(item.nextFullAt !== null && item.nextFullAt <= now ? { nextFullAt: nextFullAfter(policy, now) } : {}),
-            ...(item.nextDiffAt !== null && item.nextDiffAt <= now ? { nextDiffAt: nextDifferentialAfter(policy, now) ?? null } : {}),
-            ...(item.nextLogAt !== null && item.nextLogAt <= now ? { nextLogAt: nextLogAfter(policy, now) ?? null } : {}),
-          },
+        const due = (at: Date | null) => at !== null && at <= now;
+        moved.push({
+          id: item.id,
+          full: due(item.nextFullAt) ? nextFullAfter(policy, now) : item.nextFullAt,
+          diff: due(item.nextDiffAt) ? nextDifferentialAfter(policy, now) ?? null : item.nextDiffAt,
+          log: due(item.nextLogAt) ? nextLogAfter(policy, now) ?? null : item.nextLogAt,
         });
-        due.push({ item, type });
+        const lastFull = lastFullEnd.get(item.id);
+        const effective = effectiveBackupType(type, lastFull === undefined ? {} : { lastFull: { endTime: lastFull } }, now, { chainBroken: item.chainBroken });
+        starts.push({ item, type: effective.type, onDemand: false, compress: policy.compression, at: now });
       }
-      return due;
+      const iso = (d: Date | null) => d?.toISOString() ?? null;
+      await tx.$executeRaw`
+        UPDATE "ProtectedItem" AS i SET "nextFullAt" = m."full", "nextDiffAt" = m."diff", "nextLogAt" = m."log"
+        FROM unnest(${moved.map((m) => m.id)}::text[], ${moved.map((m) => iso(m.full))}::timestamptz[], ${moved.map((m) => iso(m.diff))}::timestamptz[],
+                    ${moved.map((m) => iso(m.log))}::timestamptz[]) AS m("id", "full", "diff", "log")
+        WHERE i."id" = m."id"`;
+      const { containerIds } = await startBackupsIn(app, tx, starts);
+      return { count: rows.length, starts: starts.length, containerIds };
     });
-    for (const { item, type } of claimed) {
-      const effective = effectiveBackupType(type, await chainStateFor(app, item.id), now, { chainBroken: item.chainBroken });
-      await startBackup(app, { item, type: effective.type, onDemand: false, compress: item.policy === null ? false : policyOf(item.policy).compression, scheduledAt: now });
-      started += 1;
-    }
+    await app.agentCommands.wake(claimed.containerIds);
+    started += claimed.starts;
     // A full batch may hide more due items; fewer means all were seen (those over a VM's limit wait for the next tick).
-    if (claimed.length === 0 || claimed.length < batch) return started;
+    if (claimed.count < batch) return started;
   }
 }
 

@@ -1,12 +1,23 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import type { AgentCommand } from '../generated/prisma/client.ts';
+import type { AgentCommand, Prisma } from '../generated/prisma/client.ts';
 import type { CommandResult, CommandType } from '../routes/agent/protocol.ts';
 import { errors } from '../domain/errors.ts';
+
+export interface IssuedCommand {
+  containerId: string;
+  type: CommandType;
+  payload: object;
+  operationId?: string;
+}
 
 export interface AgentCommands {
   /** Queues a command for a container's agent and wakes its long-poll (in whichever process it waits). */
   issue(containerId: string, type: CommandType, payload?: object, operationId?: string): Promise<AgentCommand>;
+  /** Queues commands in the caller's transaction (one statement); `wake` their containers once it has committed. */
+  issueIn(tx: Prisma.TransactionClient, commands: readonly IssuedCommand[]): Promise<void>;
+  /** Wakes the long-polls of these containers' agents (commands were queued for them). */
+  wake(containerIds: Iterable<string>): Promise<void>;
   /**
    * Commands ready for delivery (new, or delivered but unacknowledged past their lease), waiting up to `waitSeconds`.
    * Nothing is claimed once `abandoned` fires (the agent hung up), so no command is leased to a poll nobody reads.
@@ -96,6 +107,19 @@ export default fp(
         });
         await app.redis.publish(channel(prefix, containerId), command.id);
         return command;
+      },
+
+      async issueIn(tx, commands) {
+        const issuedAt = app.clock.now();
+        await tx.agentCommand.createMany({
+          data: commands.map((c) => ({ containerId: c.containerId, type: c.type, payload: c.payload, issuedAt, operationId: c.operationId ?? null })),
+        });
+      },
+
+      async wake(containerIds) {
+        const pipeline = app.redis.pipeline();
+        for (const containerId of containerIds) pipeline.publish(channel(prefix, containerId), 'wake');
+        await pipeline.exec();
       },
 
       async poll(containerId, waitSeconds, abandoned) {

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { randomInt, randomUUID } from 'node:crypto';
-import { Prisma, type BackupUpload, type Job, type ProtectedItem, type ProtectionContainer, type RecoveryPoint } from '../generated/prisma/client.ts';
+import { Prisma, type BackupUpload, type ProtectedItem, type ProtectionContainer, type RecoveryPoint } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
 import { parseLsn, validateCommit, type ChainState, type CommittedPoint } from '../domain/backup-chain.ts';
 import type { BackupMetadata, BackupType } from '../routes/agent/protocol.ts';
 import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blobs.ts';
 import { vaultContainerName } from '../storage/containers.ts';
 import { unwrapDataKey } from '../storage/keys.ts';
-import { finishJob } from '../jobs/job-records.ts';
+import { failedJobFields, finishJobIn } from '../jobs/job-records.ts';
+import type { IssuedCommand } from '../plugins/agent-commands.ts';
 
 const CONFLICT = 'OperationCancelledBecauseConflictingOperationRunningUserError';
 
@@ -82,47 +83,88 @@ export async function chainStateFor(app: FastifyInstance, protectedItemId: strin
   };
 }
 
+export type Tx = Prisma.TransactionClient;
+
+/** One backup to start: what the database gets, and when it is taken (service time; default: now). */
+export interface BackupStart {
+  item: ProtectedItem & { container: ProtectionContainer };
+  type: BackupType;
+  onDemand: boolean;
+  expiresAt?: Date;
+  compress: boolean;
+  at?: Date;
+}
+
+export interface StartedBackups {
+  /** The Backup job of each item (null: a scheduled log, which Azure does not list). */
+  jobIds: Map<string, string | null>;
+  /** The VMs whose agents have new commands: wake them once the transaction has committed. */
+  containerIds: Set<string>;
+}
+
 /**
- * Starts a backup of a protected database: a Backup job (none for scheduled logs) and an open upload, then the
- * `backup` command for the VM's agent, which streams it. A second backup of the same database while one runs fails
- * at once, as in Azure.
+ * Starts backups in the caller's transaction, which holds the items' rows locked: for each, a Backup job (none for
+ * a scheduled log) and an open upload, plus the `backup` command its VM's agent streams it from — or, while another
+ * backup of the database runs, a job failed with Azure's conflict code. Set-based: a handful of statements however
+ * many backups, and all or nothing with the caller's own writes (a scheduler's moved schedules), so a crash never
+ * leaves a backup claimed but not started.
  */
-export async function startBackup(
-  app: FastifyInstance,
-  args: { item: ProtectedItem & { container: ProtectionContainer }; type: BackupType; onDemand: boolean; expiresAt?: Date; compress: boolean; scheduledAt?: Date },
-): Promise<Job | null> {
-  const { item } = args;
+export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: readonly BackupStart[]): Promise<StartedBackups> {
   const now = app.clock.now();
-  const entity = `${item.friendlyName} [${item.container.friendlyName}]`;
-  const running = await app.db.backupUpload.count({ where: { protectedItemId: item.id, state: 'Open' } });
-  // As in Azure, scheduled log backups are not listed as jobs (there would be 96 a day per database).
-  const listed = args.onDemand || args.type !== 'Log';
-  const job = listed
-    ? await app.db.job.create({
-        data: {
-          vaultId: item.vaultId, operation: 'Backup', entityFriendlyName: entity, startTime: now, cancellable: running === 0,
-          extendedInfo: { propertyBag: { 'Backup Type': args.type, 'Is On-Demand': String(args.onDemand) } },
-        },
-      })
-    : null;
-  if (running > 0) {
-    await finishJob(app, job?.id ?? null, { code: CONFLICT, message: `Another backup of '${item.friendlyName}' is in progress; this one was cancelled.` });
-    return job;
-  }
-  const backupId = randomUUID();
-  await app.db.backupUpload.create({
-    data: {
-      id: backupId, vaultId: item.vaultId, protectedItemId: item.id, containerId: item.containerId, jobId: job?.id ?? null,
-      backupType: args.type, isOnDemand: args.onDemand, expiresAt: args.expiresAt ?? null, compress: args.compress,
+  const running = new Set(
+    (await tx.backupUpload.findMany({ where: { state: 'Open', protectedItemId: { in: starts.map((s) => s.item.id) } }, select: { protectedItemId: true } }))
+      .map((u) => u.protectedItemId),
+  );
+  const jobs: Prisma.JobCreateManyInput[] = [];
+  const uploads: Prisma.BackupUploadCreateManyInput[] = [];
+  const commands: IssuedCommand[] = [];
+  const started: StartedBackups = { jobIds: new Map(), containerIds: new Set() };
+  for (const start of starts) {
+    const { item } = start;
+    // As in Azure, scheduled log backups are not listed as jobs (there would be 96 a day per database).
+    const jobId = start.onDemand || start.type !== 'Log' ? randomUUID() : null;
+    started.jobIds.set(item.id, jobId);
+    const job = jobId === null ? undefined : {
+      id: jobId, vaultId: item.vaultId, operation: 'Backup', entityFriendlyName: `${item.friendlyName} [${item.container.friendlyName}]`, startTime: now,
+      extendedInfo: { propertyBag: { 'Backup Type': start.type, 'Is On-Demand': String(start.onDemand) } },
+    };
+    if (running.has(item.id)) {
+      const conflict = { code: CONFLICT, message: `Another backup of '${item.friendlyName}' is in progress; this one was cancelled.` };
+      if (job !== undefined) jobs.push({ ...job, ...failedJobFields(now, conflict) });
+      continue;
+    }
+    running.add(item.id);
+    if (job !== undefined) jobs.push({ ...job, cancellable: true });
+    const backupId = randomUUID();
+    uploads.push({
+      id: backupId, vaultId: item.vaultId, protectedItemId: item.id, containerId: item.containerId, jobId,
+      backupType: start.type, isOnDemand: start.onDemand, expiresAt: start.expiresAt ?? null, compress: start.compress,
       blobName: `${item.id}/${backupId}.bak`, createdAt: now, updatedAt: now,
-    },
+    });
+    // `at`: the moment the backup is taken, in service time — the agent's simulated database follows the vault's clock.
+    commands.push({
+      containerId: item.containerId, type: 'backup',
+      payload: { backupId, itemName: item.itemName, backupType: start.type, blockSizeBytes: app.config.backup.blockSizeBytes, at: (start.at ?? now).toISOString() },
+    });
+    started.containerIds.add(item.containerId);
+  }
+  await tx.job.createMany({ data: jobs });
+  await tx.backupUpload.createMany({ data: uploads });
+  await app.agentCommands.issueIn(tx, commands);
+  return started;
+}
+
+/**
+ * Starts one backup now (backup now; also tests): the item's row is locked first, so a scheduler's dispatch (which
+ * skips locked items) and this never both start one. Returns its job.
+ */
+export async function startBackup(app: FastifyInstance, start: BackupStart): Promise<string | null> {
+  const started = await app.db.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT 1 FROM "ProtectedItem" WHERE "id" = ${start.item.id} FOR UPDATE`;
+    return startBackupsIn(app, tx, [start]);
   });
-  // `at`: the moment the backup is taken, in service time — the agent's simulated database follows the vault's clock.
-  await app.agentCommands.issue(item.containerId, 'backup', {
-    backupId, itemName: item.itemName, backupType: args.type, blockSizeBytes: app.config.backup.blockSizeBytes,
-    at: (args.scheduledAt ?? now).toISOString(),
-  });
-  return job;
+  await app.agentCommands.wake(started.containerIds);
+  return started.jobIds.get(start.item.id) ?? null;
 }
 
 /** A recovery point id as Azure shapes them: a long decimal number (here: commit time in ms and 4 random digits). */
@@ -148,19 +190,20 @@ export async function failBackupCommand(app: FastifyInstance, backupId: unknown,
 /** Fails an upload: its job, and the item's last-backup state (an LSN failure marks the chain broken: next time, a Full). */
 async function failUpload(app: FastifyInstance, upload: BackupUpload, error: ArmError): Promise<void> {
   const now = app.clock.now();
+  const failure = { code: error.code, message: error.message };
   await app.db.$transaction([
     app.db.backupUpload.update({ where: { id: upload.id }, data: { state: 'Failed', updatedAt: now } }),
     app.db.protectedItem.update({
       where: { id: upload.protectedItemId },
       data: {
         lastBackupStatus: 'Unhealthy',
-        lastBackupError: { code: error.code, message: error.message },
+        lastBackupError: failure,
         ...(error.code === 'UserErrorSQLLSNValidationFailure' ? { chainBroken: true } : {}),
         updatedAt: now,
       },
     }),
+    ...(upload.jobId === null ? [] : [finishJobIn(app.db, upload.jobId, now, failure)]),
   ]);
-  await finishJob(app, upload.jobId, { code: error.code, message: error.message });
   await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
 }
 
@@ -225,8 +268,8 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
         },
       }),
       app.db.protectedItem.updateMany({ where: { id: upload.protectedItemId, protectionState: 'IRPending' }, data: { protectionState: 'Protected' } }),
+      ...(upload.jobId === null ? [] : [finishJobIn(app.db, upload.jobId, now)]),
     ]);
-    await finishJob(app, upload.jobId);
     return point;
   } catch (error) {
     // Nothing half-written: without its recovery point, the committed blob goes too.

@@ -206,13 +206,13 @@ describe('backups by the reference agent', () => {
     await vm.protect('orders');
     // The vault asks for a Log of a database SQL Server has no Full of (as after the database was recreated).
     const item = await server.app.db.protectedItem.findFirstOrThrow({ where: { itemNameKey: 'sqldatabase;mssqlserver;orders', container: { name: vm.containerName, vault: { subscriptionId } } }, include: { container: true } });
-    const job = (await startBackup(server.app, { item, type: 'Log', onDemand: true, compress: false }))!;
+    const jobId = (await startBackup(server.app, { item, type: 'Log', onDemand: true, compress: false }))!;
     const refused = await until('the refusal', async () => events.find((e) => e.event === 'commandFailed' && e.data?.type === 'backup'));
     expect(refused.message).toMatch(/^command backup [0-9a-f]{8} failed: UserErrorParentFullBackupMissing: No full backup of database orders exists yet; take a Full backup first\.$/);
     expect(await server.app.db.agentCommand.findFirstOrThrow({ where: { containerId: item.containerId, type: 'backup' } })).toMatchObject({ status: 'Failed', errorCode: 'UserErrorParentFullBackupMissing' });
     expect(vm.readState().backups).toEqual({});
     expect(await vm.points('orders')).toEqual([]);
-    expect((await vm.jobEnd(job.id, 5_000)).properties).toMatchObject({ status: 'Failed', errorDetails: [expect.objectContaining({ errorTitle: 'UserErrorParentFullBackupMissing' })] });
+    expect((await vm.jobEnd(jobId, 5_000)).properties).toMatchObject({ status: 'Failed', errorDetails: [expect.objectContaining({ errorTitle: 'UserErrorParentFullBackupMissing' })] });
   });
 
   it('an agent stopped mid-upload finishes the same backup after a restart, sending no acknowledged block again', async () => {
