@@ -13,6 +13,7 @@ import requestIds from './plugins/request-ids.ts';
 import openapi from './plugins/openapi.ts';
 import db from './plugins/db.ts';
 import queues from './plugins/queues.ts';
+import faults from './plugins/faults.ts';
 import blobStore from './plugins/blob-store.ts';
 import auth from './plugins/auth.ts';
 import operations from './plugins/operations.ts';
@@ -58,6 +59,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(db);
   await app.register(queues);
   await app.register(clock);
+  await app.register(faults);
   await app.register(blobStore);
   await app.register(auth);
   await app.register(operations);

@@ -34,8 +34,11 @@ export function vmIdentityProblem(vm: { vmName: string; resourceGroup: string; o
   return undefined;
 }
 
-/** A container is Healthy while its agent heartbeats; Unhealthy once it has been silent too long. */
-export function containerHealth(lastHeartbeatAt: Date | null, now: Date, unhealthyAfterSeconds: number): 'Healthy' | 'Unhealthy' {
+/**
+ * A container is Healthy while its agent heartbeats; Unhealthy once it has been silent too long. Both times are wall
+ * time: agents beat every 30 real seconds, however far the emulator clock jumps (like tokens, liveness keeps real time).
+ */
+export function containerHealth(lastHeartbeatAt: Date | null, wallNow: Date, unhealthyAfterSeconds: number): 'Healthy' | 'Unhealthy' {
   if (lastHeartbeatAt === null) return 'Unhealthy';
-  return now.getTime() - lastHeartbeatAt.getTime() <= unhealthyAfterSeconds * 1000 ? 'Healthy' : 'Unhealthy';
+  return wallNow.getTime() - lastHeartbeatAt.getTime() <= unhealthyAfterSeconds * 1000 ? 'Healthy' : 'Unhealthy';
 }

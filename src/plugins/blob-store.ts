@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin';
 import { join } from 'node:path';
-import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobServiceClient, newPipeline, RestError, type RequestPolicyFactory } from '@azure/storage-blob';
 import { startAzurite } from '../storage/azurite.ts';
+import type { Faults } from './faults.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,7 +12,9 @@ declare module 'fastify' {
 
 /**
  * Blob storage for backup data: the configured account, or an embedded Azurite (blob only, loopback, data under
- * the data directory) when no connection string is given.
+ * the data directory) when no connection string is given. The pipeline's last policy, next to the wire, turns an
+ * injected storage outage into the error an unreachable account gives, so retries and error handling are the real
+ * ones.
  */
 export default fp(
   async (app) => {
@@ -22,7 +25,22 @@ export default fp(
       app.addHook('onClose', async () => azurite.stop());
       connectionString = azurite.connectionString;
     }
-    app.decorate('blob', BlobServiceClient.fromConnectionString(connectionString, { retryOptions: { maxTries: 2 } }));
+    const options = { retryOptions: { maxTries: 2 } };
+    const account = BlobServiceClient.fromConnectionString(connectionString, options);
+    const pipeline = newPipeline(account.credential, options);
+    pipeline.factories.push(outageFactory(app.faults));
+    app.decorate('blob', new BlobServiceClient(account.url, pipeline));
   },
-  { name: 'blob-store', dependencies: ['config'] },
+  { name: 'blob-store', dependencies: ['config', 'faults'] },
 );
+
+function outageFactory(faults: Faults): RequestPolicyFactory {
+  return {
+    create: (next) => ({
+      sendRequest: (request) =>
+        faults.storageDown()
+          ? Promise.reject(new RestError('connect ECONNREFUSED: blob storage is unavailable (emulator fault StorageOutage)', { code: 'ECONNREFUSED' }))
+          : next.sendRequest(request),
+    }),
+  };
+}

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { RestError } from '@azure/storage-blob';
 import { ArmError, errors } from '../domain/errors.ts';
 
 /**
@@ -10,7 +11,9 @@ export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError | ArmError, request, reply) => {
       const armError = toArmError(error, request);
-      if (armError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      // A dependency that is down (503) is an outage to report, not a defect of ours to log as one.
+      if (armError.statusCode === 503) request.log.warn({ code: armError.code, message: armError.message }, 'request refused: a dependency is unavailable');
+      else if (armError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
       return sendError(reply, armError);
     });
     app.setNotFoundHandler((request, reply) => sendError(reply, errors.routeNotFound(request.method, request.url.split('?')[0] ?? '')));
@@ -45,8 +48,15 @@ function toArmError(error: FastifyError | ArmError, request: FastifyRequest): Ar
     // JSON syntax errors and the like: Fastify marks them 4xx with a readable message.
     return errors.invalidRequestContent(`The request content was invalid and could not be deserialized: ${error.message}`);
   }
+  if (isStorageUnavailable(error)) return errors.serviceUnavailable('Blob storage');
   if (isDatabaseUnavailable(error)) return errors.serviceUnavailable('The database');
   return errors.internal(request.id);
+}
+
+/** The blob service failed (unreachable, or a 5xx after the client's retries): the caller retries later. */
+function isStorageUnavailable(error: unknown): boolean {
+  if (!(error instanceof RestError)) return false;
+  return error.statusCode === undefined || error.statusCode >= 500;
 }
 
 function isDatabaseUnavailable(error: unknown): boolean {

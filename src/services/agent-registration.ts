@@ -60,7 +60,7 @@ export async function registerAgent(app: FastifyInstance, request: RegisterReque
     }
     await app.db.protectionContainer.delete({ where: { id: existing.id } });
   }
-  const details = { os: request.vm.os, fqdn: request.vm.fqdn ?? null, agentVersion: request.agentVersion, lastHeartbeatAt: now, updatedAt: now };
+  const details = { os: request.vm.os, fqdn: request.vm.fqdn ?? null, agentVersion: request.agentVersion, lastHeartbeatAt: new Date(), updatedAt: now };
   let container;
   try {
     container =

@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { randomInt, randomUUID } from 'node:crypto';
 import { Prisma, type BackupUpload, type ProtectedItem, type ProtectionContainer, type RecoveryPoint } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
-import { parseLsn, validateCommit, type ChainState, type CommittedPoint } from '../domain/backup-chain.ts';
+import { LSN_VALIDATION_FAILURE, parseLsn, validateCommit, type ChainState, type CommittedPoint } from '../domain/backup-chain.ts';
 import type { BackupMetadata, BackupType } from '../routes/agent/protocol.ts';
 import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blobs.ts';
 import { vaultContainerName } from '../storage/containers.ts';
 import { unwrapDataKey } from '../storage/keys.ts';
+import { containerHealth } from '../domain/containers.ts';
 import { failedJobFields, finishJobIn } from '../jobs/job-records.ts';
 import type { IssuedCommand } from '../plugins/agent-commands.ts';
 
@@ -115,6 +116,7 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
     (await tx.backupUpload.findMany({ where: { state: 'Open', protectedItemId: { in: starts.map((s) => s.item.id) } }, select: { protectedItemId: true } }))
       .map((u) => u.protectedItemId),
   );
+  const failures = new Map([...await injectedFailures(app, tx, starts), ...unreachable(app, starts)]);
   const jobs: Prisma.JobCreateManyInput[] = [];
   const uploads: Prisma.BackupUploadCreateManyInput[] = [];
   const commands: IssuedCommand[] = [];
@@ -131,6 +133,12 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
     if (running.has(item.id)) {
       const conflict = { code: CONFLICT, message: `Another backup of '${item.friendlyName}' is in progress; this one was cancelled.` };
       if (job !== undefined) jobs.push({ ...job, ...failedJobFields(now, conflict) });
+      continue;
+    }
+    const failure = failures.get(item.id);
+    if (failure !== undefined) {
+      if (job !== undefined) jobs.push({ ...job, ...failedJobFields(now, failure) });
+      await tx.protectedItem.update({ where: { id: item.id }, data: failedBackupFields(now, failure) });
       continue;
     }
     running.add(item.id);
@@ -152,6 +160,31 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
   await tx.backupUpload.createMany({ data: uploads });
   await app.agentCommands.issueIn(tx, commands);
   return started;
+}
+
+/**
+ * Backups that fail before they start, as in Azure: the VM's workload extension has not been heard from for
+ * RV_AGENT_UNHEALTHY_AFTER_SECONDS (the container is Unhealthy), or its agent is cut off by an injected fault.
+ */
+function unreachable(app: FastifyInstance, starts: readonly BackupStart[]): [string, { code: string; message: string }][] {
+  const silentFor = app.config.agent.unhealthyAfterSeconds;
+  return starts
+    .filter(({ item }) => containerHealth(item.container.lastHeartbeatAt, new Date(), silentFor) === 'Unhealthy' || app.faults.agentSilenced(item.containerId))
+    .map(({ item }) => [item.id, {
+      code: 'WorkloadExtensionNotReachable',
+      message: `The workload extension on '${item.container.friendlyName}' has not been heard from for over ${silentFor} seconds: check that the VM runs and can reach the vault, then re-register it.`,
+    }]);
+}
+
+/** Injected BackupFailure faults (emulator controls): each of these backups uses up one of its item's failures. */
+async function injectedFailures(app: FastifyInstance, tx: Tx, starts: readonly BackupStart[]): Promise<[string, { code: string; message: string }][]> {
+  if (!app.config.emulatorControls || starts.length === 0) return [];
+  const taken = await tx.$queryRaw<{ protectedItemId: string; code: string; message: string | null }[]>`
+    UPDATE "EmulatorFault" SET "remaining" = "remaining" - 1
+    WHERE "kind" = 'BackupFailure' AND "remaining" > 0 AND "protectedItemId" = ANY(${starts.map((s) => s.item.id)}::text[])
+    RETURNING "protectedItemId", "code", "message"`;
+  if (taken.length > 0) await tx.emulatorFault.deleteMany({ where: { kind: 'BackupFailure', remaining: { lte: 0 } } });
+  return taken.map((f) => [f.protectedItemId, { code: f.code, message: f.message ?? `The backup failed with ${f.code} (emulator fault BackupFailure).` }]);
 }
 
 /**
@@ -180,6 +213,16 @@ export async function failAbandonedUploads(app: FastifyInstance, now: Date): Pro
   return abandoned.length;
 }
 
+/** A protected item's columns after a failed backup (an LSN failure marks the chain broken: next time, a Full). */
+function failedBackupFields(now: Date, failure: { code: string; message: string }) {
+  return {
+    lastBackupStatus: 'Unhealthy',
+    lastBackupError: failure,
+    ...(failure.code === LSN_VALIDATION_FAILURE ? { chainBroken: true } : {}),
+    updatedAt: now,
+  };
+}
+
 /** An agent that could not take a backup (SQL refused it, the database is gone…) fails its upload with its code. */
 export async function failBackupCommand(app: FastifyInstance, backupId: unknown, code: string, message: string): Promise<void> {
   if (typeof backupId !== 'string') return;
@@ -195,12 +238,7 @@ async function failUpload(app: FastifyInstance, upload: BackupUpload, error: Arm
     app.db.backupUpload.update({ where: { id: upload.id }, data: { state: 'Failed', updatedAt: now } }),
     app.db.protectedItem.update({
       where: { id: upload.protectedItemId },
-      data: {
-        lastBackupStatus: 'Unhealthy',
-        lastBackupError: failure,
-        ...(error.code === 'UserErrorSQLLSNValidationFailure' ? { chainBroken: true } : {}),
-        updatedAt: now,
-      },
+      data: failedBackupFields(now, failure),
     }),
     ...(upload.jobId === null ? [] : [finishJobIn(app.db, upload.jobId, now, failure)]),
   ]);

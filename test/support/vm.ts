@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
-import { Agent } from '../../src/agent/agent.ts';
+import { Agent, type AgentOptions } from '../../src/agent/agent.ts';
 import { parseCredentials } from '../../src/agent/files.ts';
 import { parseVmSpec, type VmSpec } from '../../src/agent/simulation/spec.ts';
 import { fetchVaultCredentials } from './agent-process.ts';
@@ -30,7 +30,11 @@ export interface SqlVm {
  * A simulated SQL Server VM, registered to a vault the way a user does it: vault credentials, a reference agent (the
  * library, speaking HTTP to the service), refreshContainers, register — and discovered (registration discovers).
  */
-export async function registeredSqlVm(server: TestServer, backup: RecoveryServicesBackupClient, token: string, vaultArmId: string, specJson: unknown): Promise<SqlVm> {
+export async function registeredSqlVm(
+  server: TestServer, backup: RecoveryServicesBackupClient, token: string, vaultArmId: string, specJson: unknown,
+  /** Agent options over the test defaults (no retries: a test sees failures at once). */
+  agentOptions: Partial<AgentOptions> = {},
+): Promise<SqlVm> {
   const vaultName = vaultArmId.split('/').pop() ?? '';
   let spec: VmSpec = parseVmSpec(specJson);
   const agent = new Agent({
@@ -40,6 +44,7 @@ export async function registeredSqlVm(server: TestServer, backup: RecoveryServic
     stateDir: mkdtempSync(join(tmpdir(), 'rv-vm-')),
     retry: { retries: 0, minDelayMs: 10, maxDelayMs: 50 },
     log: () => {},
+    ...agentOptions,
   });
   await agent.start();
   const containerName = `VMAppContainer;Compute;${spec.resourceGroup};${spec.vmName}`;

@@ -42,9 +42,10 @@ const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { ...scoped, schema: { tags, security, summary: 'Report that the agent is alive', params: ContainerParams, body: HeartbeatRequest, response: responses({ 200: HeartbeatResponse }) } },
     async (request) => {
       const now = app.clock.now();
+      // Liveness keeps wall time (see containerHealth): the emulator clock may jump a day between two beats.
       await app.db.protectionContainer.update({
         where: { id: containerOf(request).id },
-        data: { lastHeartbeatAt: now, agentVersion: request.body.agentVersion, updatedAt: now },
+        data: { lastHeartbeatAt: new Date(), agentVersion: request.body.agentVersion, updatedAt: now },
       });
       return { serverTime: now.toISOString(), heartbeatIntervalSeconds: app.config.agent.heartbeatSeconds };
     },

@@ -103,7 +103,6 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const vault = await findFabricVault(app, request.params);
       const filter = readFilter(request, { backupManagementType: ['eq'], friendlyName: ['eq'] });
       const friendlyName = filterEquals(filter, 'friendlyName');
-      const now = app.clock.now();
       return page(request, {
         path: `${fabricId(vault)}/protectableContainers`,
         carry: { $filter: request.query.$filter },
@@ -122,7 +121,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
               })
             : [],
         cursorOf: (c) => [c.nameKey],
-        render: (c) => renderProtectableContainer(vault, c, now, unhealthyAfter),
+        render: (c) => renderProtectableContainer(vault, c, unhealthyAfter),
       });
     },
   );
@@ -156,7 +155,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw errors.conflict('BMSUserErrorContainerOperationInProgress', `The container '${container.name}' is ${container.registrationStatus.toLowerCase()}; wait for that operation to finish.`);
       }
       if (container.registrationStatus === 'Registered' && !reregister) {
-        return reply.code(200).send(renderContainer(vault, container, app.clock.now(), unhealthyAfter));
+        return reply.code(200).send(renderContainer(vault, container, unhealthyAfter));
       }
       if (container.registrationStatus === 'NotRegistered' && !container.discovered) throw containerNotFound(container.name);
       const claimed = await app.db.protectionContainer.updateMany({
@@ -187,7 +186,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { vault, container } = await findContainer(app, request.params, true);
-      return renderContainer(vault, container, app.clock.now(), unhealthyAfter);
+      return renderContainer(vault, container, unhealthyAfter);
     },
   );
 
@@ -205,7 +204,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return operationResult(reply, operation, async () => {
         if (operation.kind !== 'container.register') return reply.code(204).send();
         const { vault, container } = await findContainer(app, request.params, true);
-        return reply.code(200).send(renderContainer(vault, container, app.clock.now(), unhealthyAfter));
+        return reply.code(200).send(renderContainer(vault, container, unhealthyAfter));
       });
     },
   );
@@ -276,7 +275,6 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const filter = readFilter(request, { backupManagementType: ['eq'], friendlyName: ['eq'], status: ['eq'] });
       const friendlyName = filterEquals(filter, 'friendlyName');
       const status = filterEquals(filter, 'status', ['Registered', 'Registering', 'Unregistering', 'NotRegistered'] as const);
-      const now = app.clock.now();
       return page(request, {
         path: `${vaultId(vault)}/backupProtectionContainers`,
         carry: { $filter: request.query.$filter },
@@ -294,7 +292,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
               })
             : [],
         cursorOf: (c) => [c.nameKey, c.id],
-        render: (c) => renderContainer(vault, c, now, unhealthyAfter),
+        render: (c) => renderContainer(vault, c, unhealthyAfter),
       });
     },
   );

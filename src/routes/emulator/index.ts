@@ -4,10 +4,11 @@ import { errors } from '../../domain/errors.ts';
 import { dispatchDue, nextDueTime } from '../../jobs/scheduler.ts';
 import { rpoWatch } from '../../jobs/rpo-watch.ts';
 import { retentionSweep, sweepTimeAfter, sweepTimeAtOrBefore } from '../../jobs/retention.ts';
-
-const DAY_MS = 86_400_000;
 import { purgeExpiredSoftDeletes } from '../../services/protection.ts';
 import { responses } from '../arm/shared/schemas.ts';
+import faultRoutes from './faults.ts';
+
+const DAY_MS = 86_400_000;
 
 const ClockState = Type.Object({
   now: Type.String({ format: 'date-time' }),
@@ -37,6 +38,7 @@ const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!app.config.emulatorControls) throw errors.routeNotFound(request.method, request.url.split('?')[0] ?? '');
   });
   app.addHook('onRequest', app.authorize);
+  await app.register(faultRoutes);
   const state = (advanced?: { backupsStarted: number; retentionSweeps: number }) => {
     const now = app.clock.now();
     return { now: now.toISOString(), offsetSeconds: (now.getTime() - Date.now()) / 1000, ...advanced };

@@ -7,10 +7,10 @@ import { vaultId } from '../shared/paths.ts';
 export const fabricId = (vault: Vault) => `${vaultId(vault)}/backupFabrics/Azure`;
 export const containerId = (vault: Vault, container: { name: string }) => `${fabricId(vault)}/protectionContainers/${container.name}`;
 
-const health = (container: ProtectionContainer, now: Date, unhealthyAfterSeconds: number) =>
-  containerHealth(container.lastHeartbeatAt, now, unhealthyAfterSeconds);
+const health = (container: ProtectionContainer, unhealthyAfterSeconds: number) =>
+  containerHealth(container.lastHeartbeatAt, new Date(), unhealthyAfterSeconds);
 
-export function renderProtectableContainer(vault: Vault, container: ProtectionContainer, now: Date, unhealthyAfterSeconds: number) {
+export function renderProtectableContainer(vault: Vault, container: ProtectionContainer, unhealthyAfterSeconds: number) {
   return {
     id: `${fabricId(vault)}/protectableContainers/${container.name}`,
     name: container.name,
@@ -19,13 +19,13 @@ export function renderProtectableContainer(vault: Vault, container: ProtectionCo
       protectableContainerType: 'VMAppContainer',
       friendlyName: container.friendlyName,
       backupManagementType: 'AzureWorkload',
-      healthStatus: health(container, now, unhealthyAfterSeconds),
+      healthStatus: health(container, unhealthyAfterSeconds),
       containerId: container.vmResourceId,
     },
   };
 }
 
-export function renderContainer(vault: Vault, container: ProtectionContainer, now: Date, unhealthyAfterSeconds: number) {
+export function renderContainer(vault: Vault, container: ProtectionContainer, unhealthyAfterSeconds: number) {
   return {
     id: containerId(vault, container),
     name: container.name,
@@ -35,7 +35,7 @@ export function renderContainer(vault: Vault, container: ProtectionContainer, no
       friendlyName: container.friendlyName,
       backupManagementType: 'AzureWorkload',
       registrationStatus: container.registrationStatus,
-      healthStatus: health(container, now, unhealthyAfterSeconds),
+      healthStatus: health(container, unhealthyAfterSeconds),
       protectableObjectType: 'VMAppContainer',
       sourceResourceId: container.vmResourceId,
       lastUpdatedTime: container.updatedAt.toISOString(),
