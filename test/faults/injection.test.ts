@@ -2,28 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentLogEntry } from '../../src/agent/agent.ts';
 import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
 import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
+import { dailyFullWithLogs } from '../support/policies.ts';
 
 const poll = { updateIntervalInMs: 50 };
-const T = '2026-01-01T22:00:00.000Z';
 const ITEM = 'SQLDataBase;MSSQLSERVER;orders';
-/** Daily Full at 22:00 UTC, logs every 15 minutes. */
-const policy = {
-  properties: {
-    backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
-    subProtectionPolicy: [
-      {
-        policyType: 'Full',
-        schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: [new Date(T)] },
-        retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: [new Date(T)], retentionDuration: { count: 30, durationType: 'Days' } } },
-      },
-      {
-        policyType: 'Log',
-        schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 15 },
-        retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 15, durationType: 'Days' } },
-      },
-    ],
-  },
-};
 
 interface JobView { properties?: { status?: string; operation?: string; errorDetails?: { errorTitle?: string }[] } }
 
@@ -77,7 +59,7 @@ describe('fault injection', () => {
   beforeAll(async () => {
     d = await clockDeployment('faults', { RV_AGENT_HEARTBEAT_SECONDS: '1', RV_AGENT_UNHEALTHY_AFTER_SECONDS: '4' });
     vaultArmId = (await d.vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll)).id ?? '';
-    await d.backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyFull', policy as never);
+    await d.backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyFull', dailyFullWithLogs(15));
     const start = new Date(Date.now() + 86_400_000);
     start.setUTCHours(21, 59, 0, 0);
     await d.clock({ to: start.toISOString() });

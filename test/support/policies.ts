@@ -73,3 +73,25 @@ export function asSdkPolicy(properties: Record<string, unknown>): { properties: 
     (key === 'scheduleRunTimes' || key === 'retentionTimes') && Array.isArray(value) ? value.map((v) => new Date(v as string)) : value,
   ) as { properties: never };
 }
+
+/**
+ * The SDK body of a policy with a daily Full at 22:00 UTC kept 30 days and a Log every `logMinutes` kept 15 days —
+ * the schedule most backup and restore scenarios play on the emulator clock.
+ */
+export function dailyFullWithLogs(logMinutes: number): { properties: never } {
+  return asSdkPolicy({
+    backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
+    subProtectionPolicy: [
+      {
+        policyType: 'Full',
+        schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: [T] },
+        retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: [T], retentionDuration: { count: 30, durationType: 'Days' } } },
+      },
+      {
+        policyType: 'Log',
+        schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: logMinutes },
+        retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 15, durationType: 'Days' } },
+      },
+    ],
+  });
+}
