@@ -7,7 +7,7 @@ import type { BackupMetadata, BackupType } from '../routes/agent/protocol.ts';
 import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blobs.ts';
 import { vaultContainerName } from '../storage/containers.ts';
 import { unwrapDataKey } from '../storage/keys.ts';
-import { finishJob } from '../jobs/job-records.ts';
+import { finishJob, startJob } from '../jobs/job-records.ts';
 
 const CONFLICT = 'OperationCancelledBecauseConflictingOperationRunningUserError';
 
@@ -98,11 +98,9 @@ export async function startBackup(
   // As in Azure, scheduled log backups are not listed as jobs (there would be 96 a day per database).
   const listed = args.onDemand || args.type !== 'Log';
   const job = listed
-    ? await app.db.job.create({
-        data: {
-          vaultId: item.vaultId, operation: 'Backup', entityFriendlyName: entity, startTime: now, cancellable: running === 0,
-          extendedInfo: { propertyBag: { 'Backup Type': args.type, 'Is On-Demand': String(args.onDemand) } },
-        },
+    ? await startJob(app, item.vaultId, 'Backup', entity, {
+        protectedItemId: item.id, cancellable: running === 0,
+        extendedInfo: { propertyBag: { 'Backup Type': args.type, 'Is On-Demand': String(args.onDemand) } },
       })
     : null;
   if (running > 0) {
