@@ -5,29 +5,11 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
 import { registeredSqlVm, type SqlVm } from '../support/vm.ts';
+import { dailyFullWithLogs } from '../support/policies.ts';
 import { vaultContainerName } from '../../src/storage/containers.ts';
 
 const poll = { updateIntervalInMs: 50 };
-const T = '2026-01-01T22:00:00.000Z';
 const ITEM = 'SQLDataBase;MSSQLSERVER;sales';
-/** Daily Full at 22:00 UTC, hourly logs. */
-const policy = {
-  properties: {
-    backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
-    subProtectionPolicy: [
-      {
-        policyType: 'Full',
-        schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: [new Date(T)] },
-        retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: [new Date(T)], retentionDuration: { count: 30, durationType: 'Days' } } },
-      },
-      {
-        policyType: 'Log',
-        schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 60 },
-        retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 15, durationType: 'Days' } },
-      },
-    ],
-  },
-};
 /** The first error title of a workload job (the SDK's base Job type has no errorDetails). */
 const errorTitleOf = (job: { properties?: object }) => (job.properties as { errorDetails?: { errorTitle?: string }[] } | undefined)?.errorDetails?.[0]?.errorTitle;
 const instance = (databases: object[]) => [{ name: 'MSSQLSERVER', version: '2022', edition: 'Enterprise', pluginIsSysadmin: true, databases }];
@@ -63,7 +45,7 @@ describe('restore', () => {
   beforeAll(async () => {
     d = await clockDeployment('restore', { RV_BACKUP_BLOCK_SIZE_BYTES: String(256 * 1024) });
     vaultArmId = (await d.vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll)).id ?? '';
-    await d.backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyHourly', policy as never);
+    await d.backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyHourly', dailyFullWithLogs(60));
     const start = new Date(Date.now() + 86_400_000);
     start.setUTCHours(21, 59, 0, 0);
     await d.clock({ to: start.toISOString() });

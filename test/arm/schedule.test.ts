@@ -6,29 +6,11 @@ import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { fetchToken, sdkClients } from '../support/sdk.ts';
 import { registeredSqlVm, type SqlVm } from '../support/vm.ts';
+import { dailyFullWithLogs } from '../support/policies.ts';
 import { takeForeignBackup } from '../../src/agent/simulation/chain.ts';
 import { recordBackup } from '../../src/agent/simulation/state.ts';
 
 const poll = { updateIntervalInMs: 50 };
-const T = '2026-01-01T22:00:00.000Z';
-/** Daily Full at 22:00 UTC kept 30 days, Log every 15 minutes kept 15 days. */
-const dailyPolicy = {
-  properties: {
-    backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
-    subProtectionPolicy: [
-      {
-        policyType: 'Full',
-        schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: [new Date(T)] },
-        retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: [new Date(T)], retentionDuration: { count: 30, durationType: 'Days' } } },
-      },
-      {
-        policyType: 'Log',
-        schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 15 },
-        retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 15, durationType: 'Days' } },
-      },
-    ],
-  },
-};
 
 /**
  * Scheduled backups on the emulator clock: advancing it a day runs every due backup in order, streamed by a real
@@ -77,7 +59,7 @@ describe('scheduled backups on the emulator clock', () => {
 
   it('plays one day: one Full, 95 logs, one unbroken time range, one listed job', async () => {
     const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
-    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyFull', dailyPolicy as never);
+    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyFull', dailyFullWithLogs(15));
     // Start just before the Full's time: 21:59 UTC, a day or so ahead.
     const start = new Date(Date.now() + 86_400_000);
     start.setUTCHours(21, 59, 0, 0);

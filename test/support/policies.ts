@@ -73,3 +73,22 @@ export function asSdkPolicy(properties: Record<string, unknown>): { properties: 
     (key === 'scheduleRunTimes' || key === 'retentionTimes') && Array.isArray(value) ? value.map((v) => new Date(v as string)) : value,
   ) as { properties: never };
 }
+
+/** A daily Full at 22:00 UTC kept 30 days and a Log every `logEveryMinutes` kept 15 days, in the SDK's shape. */
+export function dailyFullWithLogs(logEveryMinutes: number) {
+  return asSdkPolicy({
+    backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
+    subProtectionPolicy: [
+      {
+        policyType: 'Full',
+        schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: [T] },
+        retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: [T], retentionDuration: { count: 30, durationType: 'Days' } } },
+      },
+      {
+        policyType: 'Log',
+        schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: logEveryMinutes },
+        retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 15, durationType: 'Days' } },
+      },
+    ],
+  });
+}
