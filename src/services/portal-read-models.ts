@@ -17,43 +17,65 @@ const DAY_MS = 86_400_000;
 
 const zeros = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
 
+interface SummaryRow {
+  items: { state: ProtectionState; health: string; n: number }[];
+  heartbeats: (string | null)[];
+  jobs: { status: JobStatus; operation: string; n: number }[];
+  openAlerts: { kind: string; n: number }[];
+  storage: { type: string; points: string; size: string; stored: string }[];
+}
+
+/**
+ * The vault summary, from one statement (one round trip, one pass through the query engine): items grouped by state
+ * and health, the registered containers' last heartbeats, the last 24 hours of jobs grouped by status and operation
+ * (an index-only scan), open alerts by type, and the trigger-kept storage counters.
+ */
 export async function vaultSummary(app: FastifyInstance, vault: Vault) {
   const now = app.clock.now();
   const since = new Date(now.getTime() - DAY_MS);
-  const [items, containers, jobs, openAlerts, storage] = await Promise.all([
-    app.db.protectedItem.groupBy({ by: ['protectionState', 'healthStatus'], where: { vaultId: vault.id }, _count: { _all: true } }),
-    app.db.protectionContainer.findMany({ where: { vaultId: vault.id, registrationStatus: { not: 'NotRegistered' } }, select: { lastHeartbeatAt: true } }),
-    app.db.job.groupBy({ by: ['status', 'operation'], where: { vaultId: vault.id, startTime: { gte: since } }, _count: { _all: true } }),
-    app.db.alert.groupBy({ by: ['kind'], where: { vaultId: vault.id, resolvedAt: null }, _count: { _all: true } }),
-    app.db.vaultStorageUsage.findMany({ where: { vaultId: vault.id } }),
-  ]);
+  const [row] = await app.db.$queryRaw<SummaryRow[]>`
+    SELECT
+      (SELECT coalesce(json_agg(g), '[]') FROM (
+        SELECT "protectionState" AS state, "healthStatus" AS health, count(*)::int AS n FROM "ProtectedItem" WHERE "vaultId" = ${vault.id} GROUP BY 1, 2) g) AS items,
+      (SELECT coalesce(json_agg("lastHeartbeatAt"), '[]') FROM "ProtectionContainer"
+        WHERE "vaultId" = ${vault.id} AND "registrationStatus" <> 'NotRegistered') AS heartbeats,
+      (SELECT coalesce(json_agg(g), '[]') FROM (
+        SELECT status, operation, count(*)::int AS n FROM "Job" WHERE "vaultId" = ${vault.id} AND "startTime" >= ${since} GROUP BY 1, 2) g) AS jobs,
+      (SELECT coalesce(json_agg(g), '[]') FROM (
+        SELECT kind, count(*)::int AS n FROM "Alert" WHERE "vaultId" = ${vault.id} AND "resolvedAt" IS NULL GROUP BY 1) g) AS "openAlerts",
+      (SELECT coalesce(json_agg(g), '[]') FROM (
+        SELECT type, "recoveryPoints"::text AS points, "sizeBytes"::text AS size, "storedBytes"::text AS stored
+        FROM "VaultStorageUsage" WHERE "vaultId" = ${vault.id}) g) AS storage`;
+  const { items, heartbeats, jobs, openAlerts, storage } = row as SummaryRow;
 
   const byHealth = zeros(['Healthy', 'ActionRequired', 'IRPending'] as const);
   const byProtectionState = zeros(Object.values(ProtectionState));
   for (const group of items) {
-    byHealth[protectedItemHealth(group.protectionState, group.healthStatus)] += group._count._all;
-    byProtectionState[group.protectionState] += group._count._all;
+    byHealth[protectedItemHealth(group.state, group.health)] += group.n;
+    byProtectionState[group.state] += group.n;
   }
   const containersByHealth = zeros(['Healthy', 'Unhealthy'] as const);
-  for (const container of containers) containersByHealth[containerHealth(container.lastHeartbeatAt, now, app.config.agent.unhealthyAfterSeconds)] += 1;
+  for (const heartbeat of heartbeats) {
+    containersByHealth[containerHealth(heartbeat === null ? null : new Date(heartbeat), now, app.config.agent.unhealthyAfterSeconds)] += 1;
+  }
   const byStatus = zeros(Object.values(JobStatus));
   const byOperation: Record<string, number> = {};
   for (const group of jobs) {
-    byStatus[group.status] += group._count._all;
-    byOperation[group.operation] = (byOperation[group.operation] ?? 0) + group._count._all;
+    byStatus[group.status] += group.n;
+    byOperation[group.operation] = (byOperation[group.operation] ?? 0) + group.n;
   }
   const openByType = zeros(ALERT_TYPES);
-  for (const group of openAlerts) openByType[group.kind as keyof typeof openByType] = group._count._all;
+  for (const group of openAlerts) openByType[group.kind as keyof typeof openByType] = group.n;
   const byBackupType = Object.fromEntries(BACKUP_TYPES.map((type) => [type, { recoveryPoints: 0, sizeBytes: 0, storedBytes: 0 }]));
   for (const usage of storage) {
-    byBackupType[usage.type] = { recoveryPoints: Number(usage.recoveryPoints), sizeBytes: Number(usage.sizeBytes), storedBytes: Number(usage.storedBytes) };
+    byBackupType[usage.type] = { recoveryPoints: Number(usage.points), sizeBytes: Number(usage.size), storedBytes: Number(usage.stored) };
   }
 
   return {
     asOf: now.toISOString(),
-    protectedItems: { total: items.reduce((sum, group) => sum + group._count._all, 0), countAgainstLimit: vault.protectedItemCount, limit: PROTECTED_ITEMS_PER_VAULT, byHealth, byProtectionState },
-    containers: { total: containers.length, byHealth: containersByHealth },
-    jobsLast24Hours: { since: since.toISOString(), total: jobs.reduce((sum, group) => sum + group._count._all, 0), byStatus, byOperation },
+    protectedItems: { total: items.reduce((sum, group) => sum + group.n, 0), countAgainstLimit: vault.protectedItemCount, limit: PROTECTED_ITEMS_PER_VAULT, byHealth, byProtectionState },
+    containers: { total: heartbeats.length, byHealth: containersByHealth },
+    jobsLast24Hours: { since: since.toISOString(), total: jobs.reduce((sum, group) => sum + group.n, 0), byStatus, byOperation },
     alerts: { openRpoBreaches: openByType.RpoBreach, openByType },
     storage: {
       sizeBytes: Object.values(byBackupType).reduce((sum, type) => sum + type.sizeBytes, 0),
