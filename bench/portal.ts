@@ -7,7 +7,7 @@
 //   npm run bench -- portal            (BENCH_REQUESTS=… per query, default 300; BENCH_DATABASE_URL=…)
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -185,7 +185,7 @@ async function main() {
     ];
 
     const baselineOf = (layer: Figure['layer']) => figures.find((f) => f.layer === layer && f.baseline);
-    console.log(`\n${REQUESTS} sequential requests per query after ${WARMUP} warm-up ones; times in ms`);
+    console.log(`\n${REQUESTS} sequential requests per query after ${WARMUP} warm-up ones; times in ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log('| layer | query | p50 | p99 | max | p50 / baseline p50 | p99 − baseline p99 |');
     console.log('|---|---|---:|---:|---:|---:|---:|');
     for (const f of figures) {

@@ -41,8 +41,8 @@ export async function raiseAlert(app: FastifyInstance, data: Prisma.AlertUncheck
 
 /** Resolves the open alerts `where` selects — in one transaction with `alongside` — and announces each. */
 export async function resolveAlerts(app: FastifyInstance, where: Prisma.AlertWhereInput, at: Date, alongside: Prisma.PrismaPromise<unknown>[] = []): Promise<Alert[]> {
-  const results = await app.db.$transaction([...alongside, app.db.alert.updateManyAndReturn({ where: { ...where, resolvedAt: null }, data: { resolvedAt: at } })]);
-  const resolved = results[results.length - 1] as Alert[];
+  const resolve = app.db.alert.updateManyAndReturn({ where: { ...where, resolvedAt: null }, data: { resolvedAt: at } });
+  const resolved = alongside.length === 0 ? await resolve : ((await app.db.$transaction([...alongside, resolve])).at(-1) as Alert[]);
   for (const alert of resolved) await announce(app, 'alert.resolved', alert);
   return resolved;
 }
