@@ -77,21 +77,26 @@ const SEED = [
 interface Figure {
   name: string;
   layer: 'HTTP' | 'database';
+  run: () => Promise<unknown>;
+  baseline?: boolean;
   samples: number[];
-  baseline: boolean;
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
-async function measure(name: string, layer: Figure['layer'], run: () => Promise<unknown>, baseline = false): Promise<Figure> {
-  for (let i = 0; i < WARMUP; i++) await run();
-  const samples: number[] = [];
-  for (let i = 0; i < REQUESTS; i++) {
-    const start = performance.now();
-    await run();
-    samples.push(performance.now() - start);
+/**
+ * Round-robin: each round runs every query once, so that a burst of load from other processes on this shared machine
+ * hits the baselines and the queries alike instead of whichever happened to be measured at that moment.
+ */
+async function measure(figures: Figure[]): Promise<void> {
+  for (let round = 0; round < WARMUP + REQUESTS; round++) {
+    for (const figure of figures) {
+      const start = performance.now();
+      await figure.run();
+      if (round >= WARMUP) figure.samples.push(performance.now() - start);
+    }
   }
-  return { name, layer, samples: samples.sort((a, b) => a - b), baseline };
+  for (const figure of figures) figure.samples.sort((a, b) => a - b);
 }
 
 async function main() {
@@ -169,23 +174,25 @@ async function main() {
 
     const items = await server.app.db.$queryRaw<{ itemNameKey: string; id: string }[]>`SELECT "itemNameKey", id FROM "ProtectedItem" WHERE "vaultId" = ${vault.id} ORDER BY "itemNameKey", id OFFSET ${ITEMS / 2} LIMIT 1`;
     const itemCursor: [string, string] = [items[0]?.itemNameKey ?? '', items[0]?.id ?? ''];
+    const figure = (layer: Figure['layer'], name: string, run: () => Promise<unknown>, baseline = false): Figure => ({ layer, name, run, baseline, samples: [] });
     const figures: Figure[] = [
-      await measure('baseline: GET vault (management API)', 'HTTP', () => call('GET', `${vaultPath}?${API}`), true),
-      await measure('GET summary', 'HTTP', () => call('GET', `${portal}/summary`)),
-      await measure('GET backupItems, first page of 50', 'HTTP', () => call('GET', `${portal}/backupItems?$top=50`)),
-      await measure('GET backupItems, page of 50 in the middle', 'HTTP', () => call('GET', itemsMiddle)),
-      await measure('GET backupItems, full page (200)', 'HTTP', () => call('GET', `${portal}/backupItems`)),
-      await measure('GET alerts, first page of 50', 'HTTP', () => call('GET', `${portal}/alerts?$top=50`)),
-      await measure('GET alerts, page of 50 in the middle', 'HTTP', () => call('GET', alertsMiddle)),
-      await measure("GET alerts, $filter open BackupFailure", 'HTTP', () => call('GET', `${portal}/alerts?$top=50&$filter=${encodeURIComponent("alertType eq 'BackupFailure' and monitorCondition eq 'Fired'")}`)),
-      await measure('baseline: select 1 (Prisma pool)', 'database', () => server.app.db.$queryRaw`select 1`, true),
-      await measure('vault summary queries', 'database', () => vaultSummary(server.app, vault)),
-      await measure('backup items, 50 rows in the middle', 'database', () => backupItemRows(server.app, vault.id, itemCursor, 51)),
-      await measure('alerts, first 50 rows', 'database', () => alertRows(server.app, { vaultId: vault.id }, undefined, 51)),
+      figure('HTTP', 'baseline: GET vault (management API)', () => call('GET', `${vaultPath}?${API}`), true),
+      figure('HTTP', 'GET summary', () => call('GET', `${portal}/summary`)),
+      figure('HTTP', 'GET backupItems, first page of 50', () => call('GET', `${portal}/backupItems?$top=50`)),
+      figure('HTTP', 'GET backupItems, page of 50 in the middle', () => call('GET', itemsMiddle)),
+      figure('HTTP', 'GET backupItems, full page (200)', () => call('GET', `${portal}/backupItems`)),
+      figure('HTTP', 'GET alerts, first page of 50', () => call('GET', `${portal}/alerts?$top=50`)),
+      figure('HTTP', 'GET alerts, page of 50 in the middle', () => call('GET', alertsMiddle)),
+      figure('HTTP', 'GET alerts, $filter open BackupFailure', () => call('GET', `${portal}/alerts?$top=50&$filter=${encodeURIComponent("alertType eq 'BackupFailure' and monitorCondition eq 'Fired'")}`)),
+      figure('database', 'baseline: select 1 (Prisma pool)', () => server.app.db.$queryRaw`select 1`, true),
+      figure('database', 'vault summary', () => vaultSummary(server.app, vault)),
+      figure('database', 'backup items, 50 rows in the middle', () => backupItemRows(server.app, vault.id, itemCursor, 51)),
+      figure('database', 'alerts, first 50 rows', () => alertRows(server.app, { vaultId: vault.id }, undefined, 51)),
     ];
+    await measure(figures);
 
     const baselineOf = (layer: Figure['layer']) => figures.find((f) => f.layer === layer && f.baseline);
-    console.log(`\n${REQUESTS} sequential requests per query after ${WARMUP} warm-up ones; times in ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(`\n${REQUESTS} rounds of one request per query, in turn, after ${WARMUP} warm-up rounds; times in ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log('| layer | query | p50 | p99 | max | p50 / baseline p50 | p99 − baseline p99 |');
     console.log('|---|---|---:|---:|---:|---:|---:|');
     for (const f of figures) {

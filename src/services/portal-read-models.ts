@@ -87,6 +87,7 @@ export async function vaultSummary(app: FastifyInstance, vault: Vault) {
 
 export type UploadState = 'Open' | 'Committed' | 'Failed';
 
+/** A row of the backup-items view, as PostgreSQL builds it (JSON: times are ISO 8601 strings). */
 export interface BackupItemRow {
   id: string;
   itemName: string;
@@ -95,62 +96,55 @@ export interface BackupItemRow {
   instanceName: string;
   protectionState: string;
   healthStatus: string;
-  deferredDeleteAt: Date | null;
+  deferredDeleteAt: string | null;
   containerName: string;
   serverName: string;
   policyName: string | null;
-  earliestRestorePoint: Date | null;
-  latestRestorePoint: Date | null;
-  /** Per type in ITEM_BACKUP_TYPES: `<type>State`, `<type>Start`, `<type>End` of its latest upload. */
-  [lastBackup: string]: unknown;
+  earliestRestorePoint: string | null;
+  latestRestorePoint: string | null;
+  /** The latest upload of each type in ITEM_BACKUP_TYPES. */
+  lastBackups: Record<string, { state: UploadState; start: string; end: string } | null>;
 }
 
 /**
  * A page of a vault's protected items in (itemNameKey, id) order, each with its restore point range (two probes of
  * the (protectedItemId, endTime) index) and its latest upload of each backup type (one probe each of
- * (protectedItemId, backupType, createdAt)): a fixed number of index lookups per row, whatever the history.
+ * (protectedItemId, backupType, createdAt)): a fixed number of index lookups per row, whatever the history. The page
+ * comes back as one JSON value, which costs far less to read than as many typed columns.
  */
-export function backupItemRows(app: FastifyInstance, vaultId: string, after: [string, string] | undefined, take: number): Promise<BackupItemRow[]> {
-  const lastBackups = ITEM_BACKUP_TYPES.map((type) => {
-    const alias = Prisma.raw(`"${type}"`);
-    return {
-      columns: Prisma.sql`, ${Prisma.raw(`"${type}".state::text AS "${type}State", "${type}"."createdAt" AS "${type}Start", "${type}"."updatedAt" AS "${type}End"`)}`,
-      join: Prisma.sql`
-        LEFT JOIN LATERAL (
-          SELECT u.state, u."createdAt", u."updatedAt" FROM "BackupUpload" u
-          WHERE u."protectedItemId" = i.id AND u."backupType" = ${type} ORDER BY u."createdAt" DESC LIMIT 1
-        ) ${alias} ON TRUE`,
-    };
-  });
-  return app.db.$queryRaw<BackupItemRow[]>`
-    SELECT i.id, i."itemName", i."itemNameKey", i."friendlyName", i."instanceName", i."protectionState"::text AS "protectionState",
-           i."healthStatus", i."deferredDeleteAt", c.name AS "containerName", c."friendlyName" AS "serverName", p.name AS "policyName",
-           (SELECT min(r."endTime") FROM "RecoveryPoint" r WHERE r."protectedItemId" = i.id) AS "earliestRestorePoint",
-           (SELECT max(r."endTime") FROM "RecoveryPoint" r WHERE r."protectedItemId" = i.id) AS "latestRestorePoint"
-           ${Prisma.join(lastBackups.map((b) => b.columns), '')}
-    FROM "ProtectedItem" i
-    JOIN "ProtectionContainer" c ON c.id = i."containerId"
-    LEFT JOIN "Policy" p ON p.id = i."policyId"
-    ${Prisma.join(lastBackups.map((b) => b.join), '')}
-    WHERE i."vaultId" = ${vaultId} ${after === undefined ? Prisma.empty : Prisma.sql`AND (i."itemNameKey", i.id) > (${after[0]}, ${after[1]})`}
-    ORDER BY i."itemNameKey", i.id
-    LIMIT ${take}`;
+export async function backupItemRows(app: FastifyInstance, vaultId: string, after: [string, string] | undefined, take: number): Promise<BackupItemRow[]> {
+  // Keys are constants (json_build_object cannot type a parameter as a key); the type filter is a parameter.
+  const lastBackups = ITEM_BACKUP_TYPES.map((type) => Prisma.sql`${Prisma.raw(`'${type}'`)}, (
+    SELECT json_build_object('state', u.state, 'start', u."createdAt", 'end', u."updatedAt") FROM "BackupUpload" u
+    WHERE u."protectedItemId" = i.id AND u."backupType" = ${type} ORDER BY u."createdAt" DESC LIMIT 1)`);
+  const [page] = await app.db.$queryRaw<{ rows: BackupItemRow[] }[]>`
+    SELECT coalesce(json_agg(item), '[]') AS rows FROM (
+      SELECT i.id, i."itemName", i."itemNameKey", i."friendlyName", i."instanceName", i."protectionState", i."healthStatus",
+             i."deferredDeleteAt", c.name AS "containerName", c."friendlyName" AS "serverName", p.name AS "policyName",
+             (SELECT min(r."endTime") FROM "RecoveryPoint" r WHERE r."protectedItemId" = i.id) AS "earliestRestorePoint",
+             (SELECT max(r."endTime") FROM "RecoveryPoint" r WHERE r."protectedItemId" = i.id) AS "latestRestorePoint",
+             json_build_object(${Prisma.join(lastBackups)}) AS "lastBackups"
+      FROM "ProtectedItem" i
+      JOIN "ProtectionContainer" c ON c.id = i."containerId"
+      LEFT JOIN "Policy" p ON p.id = i."policyId"
+      WHERE i."vaultId" = ${vaultId} ${after === undefined ? Prisma.empty : Prisma.sql`AND (i."itemNameKey", i.id) > (${after[0]}, ${after[1]})`}
+      ORDER BY i."itemNameKey", i.id
+      LIMIT ${take}
+    ) item`;
+  return page?.rows ?? [];
 }
 
 /** An upload's state in the words of a job's status. */
 const BACKUP_STATUS: Record<UploadState, string> = { Open: 'InProgress', Committed: 'Completed', Failed: 'Failed' };
+const iso = (time: string) => new Date(time).toISOString();
 
 /** The view of a backup-items row (`protectedItemArmId` names it as the management API does). */
 export function backupItemView(row: BackupItemRow, protectedItemArmId: string) {
   const lastBackups: Record<string, { status: string; startTime: string; endTime?: string }> = {};
   for (const type of ITEM_BACKUP_TYPES) {
-    const state = row[`${type}State`] as UploadState | null;
-    if (state === null) continue;
-    lastBackups[type] = {
-      status: BACKUP_STATUS[state],
-      startTime: (row[`${type}Start`] as Date).toISOString(),
-      ...(state === 'Open' ? {} : { endTime: (row[`${type}End`] as Date).toISOString() }),
-    };
+    const upload = row.lastBackups[type];
+    if (upload === null || upload === undefined) continue;
+    lastBackups[type] = { status: BACKUP_STATUS[upload.state], startTime: iso(upload.start), ...(upload.state === 'Open' ? {} : { endTime: iso(upload.end) }) };
   }
   return {
     id: protectedItemArmId,
@@ -164,8 +158,8 @@ export function backupItemView(row: BackupItemRow, protectedItemArmId: string) {
     ...(row.policyName === null ? {} : { policyName: row.policyName }),
     isScheduledForDeferredDelete: row.deferredDeleteAt !== null,
     lastBackups,
-    ...(row.earliestRestorePoint === null ? {} : { earliestRestorePoint: row.earliestRestorePoint.toISOString() }),
-    ...(row.latestRestorePoint === null ? {} : { latestRestorePoint: row.latestRestorePoint.toISOString() }),
+    ...(row.earliestRestorePoint === null ? {} : { earliestRestorePoint: iso(row.earliestRestorePoint) }),
+    ...(row.latestRestorePoint === null ? {} : { latestRestorePoint: iso(row.latestRestorePoint) }),
   };
 }
 
