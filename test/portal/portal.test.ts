@@ -194,7 +194,7 @@ describe('portal read models', () => {
   it('summarises the vault', async () => {
     // The clock jumped ahead of the agent's last heartbeat; its next one (every second here) makes the VM Healthy again.
     const { status, body } = await until('the VM to heartbeat', async () => {
-      const summary = await get<{ containers: { byHealth: { Healthy: number } } }>('/summary');
+      const summary = await get<{ containers: { byHealth: { Healthy: number } }; jobsLast24Hours: { total: number } }>('/summary');
       return summary.body.containers.byHealth.Healthy === 1 && summary;
     });
     expect(status).toBe(200);
@@ -218,6 +218,15 @@ describe('portal read models', () => {
     });
     // Three 1 MiB databases' Fulls: at least 3 MiB.
     expect(sizeOf('Full')).toBeGreaterThanOrEqual(3 * 1024 * 1024);
+    // The same jobs through the management API, three a page (keyset paging by start time).
+    const listed: string[] = [];
+    for (let url: string | undefined = `${d.server.httpsUrl}${vaultArmId}/backupJobs?api-version=2023-06-01&$top=3`; url !== undefined;) {
+      const page: { value: { name: string }[]; nextLink?: string } = (await get<{ value: { name: string }[]; nextLink?: string }>(url)).body;
+      listed.push(...page.value.map((job) => job.name));
+      url = page.nextLink;
+    }
+    const { total } = body.jobsLast24Hours;
+    expect([listed.length, new Set(listed).size]).toEqual([total, total]);
   });
 
   it('lists backup items with their last backups, restore point range and health, paged', async () => {

@@ -4,7 +4,7 @@ import type { Prisma } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
 import { UUID, VAULT, vaultId } from './shared/paths.ts';
-import { page } from './shared/paging.ts';
+import { page, timeCursor } from './shared/paging.ts';
 import { filterEquals, filterTimeBound, readFilter } from './shared/filter.ts';
 import { findVault, vaultScope } from './shared/vault-lookup.ts';
 import { operationResult } from './shared/operation-views.ts';
@@ -58,11 +58,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         path: `${vaultId(vault)}/backupJobs`,
         carry: { $filter: request.query.$filter },
         fetch: (after, take) => {
-          const [time = '', id = ''] = after ?? [];
-          const at = new Date(time);
-          if (after !== undefined && Number.isNaN(at.getTime())) throw errors.invalidInput('The $skipToken is invalid; use the nextLink of the previous page.');
+          const cursor = timeCursor(after);
           return app.db.job.findMany({
-            where: after === undefined ? where : { ...where, OR: [{ startTime: { lt: at } }, { startTime: at, id: { lt: id } }] },
+            where: cursor === undefined ? where : { ...where, OR: [{ startTime: { lt: cursor[0] } }, { startTime: cursor[0], id: { lt: cursor[1] } }] },
             orderBy: [{ startTime: 'desc' }, { id: 'desc' }],
             take,
           });

@@ -3,7 +3,7 @@ import type { Prisma } from '../../generated/prisma/client.ts';
 import { errors } from '../../domain/errors.ts';
 import { ApiVersionQuery, listOf, ListQuery, responses, VaultParams } from '../arm/shared/schemas.ts';
 import { UUID, vaultId } from '../arm/shared/paths.ts';
-import { page } from '../arm/shared/paging.ts';
+import { page, timeCursor } from '../arm/shared/paging.ts';
 import { filterEquals, readFilter } from '../arm/shared/filter.ts';
 import { findVault } from '../arm/shared/vault-lookup.ts';
 import { acknowledgeAlert, ALERT_TYPES, alertView } from '../../services/alerts.ts';
@@ -37,12 +37,7 @@ const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return page(request, {
         path: `/portal/v1${vaultId(vault)}/alerts`,
         carry: { $filter: request.query.$filter },
-        fetch: (after, take) => {
-          const [time = '', id = ''] = after ?? [];
-          const at = new Date(time);
-          if (after !== undefined && Number.isNaN(at.getTime())) throw errors.invalidInput('The $skipToken is invalid; use the nextLink of the previous page.');
-          return alertRows(app, where, after === undefined ? undefined : [at, id], take);
-        },
+        fetch: (after, take) => alertRows(app, where, timeCursor(after), take),
         cursorOf: (alert) => [alert.raisedAt.toISOString(), alert.id],
         render: alertView,
       });
