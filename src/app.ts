@@ -14,6 +14,7 @@ import openapi from './plugins/openapi.ts';
 import db from './plugins/db.ts';
 import queues from './plugins/queues.ts';
 import faults from './plugins/faults.ts';
+import portalEvents from './plugins/portal-events.ts';
 import blobStore from './plugins/blob-store.ts';
 import auth from './plugins/auth.ts';
 import operations from './plugins/operations.ts';
@@ -22,6 +23,7 @@ import workers from './plugins/workers.ts';
 import healthRoutes from './routes/health.ts';
 import identityRoutes from './routes/identity/index.ts';
 import armRoutes from './routes/arm/index.ts';
+import portalRoutes from './routes/portal/index.ts';
 import agentRoutes from './routes/agent/index.ts';
 import emulatorRoutes from './routes/emulator/index.ts';
 
@@ -58,6 +60,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(openapi);
   await app.register(db);
   await app.register(queues);
+  await app.register(portalEvents);
   await app.register(clock);
   await app.register(faults);
   await app.register(blobStore);
@@ -69,6 +72,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(healthRoutes);
   await app.register(identityRoutes);
   await app.register(armRoutes);
+  await app.register(portalRoutes);
   await app.register(agentRoutes);
   await app.register(emulatorRoutes);
   return app as unknown as FastifyInstance;

@@ -66,6 +66,10 @@ export interface Config {
     commandLeaseSeconds: number;
     commandTimeoutSeconds: number;
   };
+  portal: {
+    /** Interval of the comment lines that keep a portal event stream (SSE) open through proxies. */
+    heartbeatSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -248,6 +252,9 @@ export function loadConfig(env: Env = process.env): Config {
       unhealthyAfterSeconds: int(env, 'RV_AGENT_UNHEALTHY_AFTER_SECONDS', 180, 1, 86400),
       commandLeaseSeconds: int(env, 'RV_AGENT_COMMAND_LEASE_SECONDS', 60, 1, 3600),
       commandTimeoutSeconds: int(env, 'RV_AGENT_COMMAND_TIMEOUT_SECONDS', 900, 1, 86400),
+    },
+    portal: {
+      heartbeatSeconds: int(env, 'RV_PORTAL_HEARTBEAT_SECONDS', 15, 1, 3600),
     },
   };
 }

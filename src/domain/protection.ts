@@ -35,3 +35,9 @@ export function scheduleFor(policy: SqlPolicy, database: DatabaseTraits, now: Da
     nextLogAt: allowed.includes('Log') ? nextLogAfter(policy, now) ?? null : null,
   };
 }
+
+/** `protectedItemHealthStatus` as Azure shows it: IRPending until the first backup, then the RPO watch's verdict. */
+export function protectedItemHealth(protectionState: string, healthStatus: string): 'IRPending' | 'ActionRequired' | 'Healthy' {
+  if (protectionState === 'IRPending') return 'IRPending';
+  return healthStatus === 'ActionRequired' ? 'ActionRequired' : 'Healthy';
+}

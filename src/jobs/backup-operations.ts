@@ -31,7 +31,7 @@ export const onDemandBackup: OperationHandler = {
     const refusal = await refusalOf(app, item, target.backupType);
     let jobId: string | null;
     if (refusal !== undefined) {
-      const job = await startJob(app, item.vaultId, 'Backup', `${item.friendlyName} [${item.container.friendlyName}]`);
+      const job = await startJob(app, item.vaultId, 'Backup', `${item.friendlyName} [${item.container.friendlyName}]`, { protectedItemId: item.id });
       await finishJob(app, job.id, refusal);
       jobId = job.id;
     } else {

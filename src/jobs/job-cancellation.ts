@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Operation } from '../generated/prisma/client.ts';
+import { changeJobStatus } from './job-records.ts';
 
 /**
  * Cancels a job marked Cancelling. The work behind cancellable jobs (backups, restores) checks for Cancelling and
@@ -7,5 +8,5 @@ import type { Operation } from '../generated/prisma/client.ts';
  */
 export async function cancelJob(app: FastifyInstance, operation: Operation): Promise<void> {
   const { jobId } = operation.target as { jobId: string };
-  await app.db.job.updateMany({ where: { id: jobId, status: 'Cancelling' }, data: { status: 'Cancelled', endTime: app.clock.now() } });
+  await changeJobStatus(app, jobId, 'Cancelling', { status: 'Cancelled', endTime: app.clock.now() });
 }

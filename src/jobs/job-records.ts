@@ -1,9 +1,20 @@
 import type { FastifyInstance } from 'fastify';
-import type { Job, Prisma } from '../generated/prisma/client.ts';
+import type { Job, JobStatus, Prisma } from '../generated/prisma/client.ts';
+import { alertOnJobEnd } from '../services/alerts.ts';
 
-/** The backup jobs (`AzureWorkloadJob`) that operations record, as the Backup Jobs list shows them. */
-export async function startJob(app: FastifyInstance, vaultId: string, operation: string, entityFriendlyName: string): Promise<Job> {
-  return app.db.job.create({ data: { vaultId, operation, entityFriendlyName, startTime: app.clock.now() } });
+/** A job as the portal's event stream shows it (`job.created`, `job.updated`). */
+export function jobEventView(job: Job, previousStatus?: JobStatus) {
+  const [error] = job.errorDetails as { errorTitle?: string }[];
+  return {
+    jobId: job.id,
+    operation: job.operation,
+    status: job.status,
+    ...(previousStatus === undefined ? {} : { previousStatus }),
+    entityFriendlyName: job.entityFriendlyName,
+    startTime: job.startTime.toISOString(),
+    ...(job.endTime === null ? {} : { endTime: job.endTime.toISOString() }),
+    ...(error?.errorTitle === undefined ? {} : { errorCode: error.errorTitle }),
+  };
 }
 
 /** A failed job's columns: its end and Azure's `errorDetails` (the code as `errorTitle`). */
@@ -11,15 +22,64 @@ export function failedJobFields(endTime: Date, error: { code: string; message: s
   return { status: 'Failed' as const, endTime, errorDetails: [{ errorTitle: error.code, errorString: error.message, recommendations: [] }] };
 }
 
-/** Ends a job that is still in progress, in whatever transaction `db` is (a job ends with the work it records). */
+/** A job written by a transaction, to announce once it has committed; no previous status: the job was created. */
+export interface JobChange {
+  job: Job;
+  previousStatus?: JobStatus;
+}
+
+/**
+ * Announces committed job changes: each reaches the portal's event stream, and a job that has ended raises (or
+ * resolves) its alerts. Every job change in the service ends here, whatever transaction made it.
+ */
+export async function announceJobs(app: FastifyInstance, changes: readonly JobChange[]): Promise<void> {
+  for (const { job, previousStatus } of changes) {
+    await app.portalEvents.publish(job.vaultId, previousStatus === undefined
+      ? { type: 'job.created', data: jobEventView(job) }
+      : { type: 'job.updated', data: jobEventView(job, previousStatus) });
+    if (job.status !== 'InProgress' && job.status !== 'Cancelling') await alertOnJobEnd(app, job);
+  }
+}
+
+/**
+ * The backup jobs (`AzureWorkloadJob`) that operations record, as the Backup Jobs list shows them. Every job is
+ * created and changes status through this module, so each change reaches the portal's event stream.
+ */
+export async function startJob(
+  app: FastifyInstance,
+  vaultId: string,
+  operation: string,
+  entityFriendlyName: string,
+  more: { protectedItemId?: string; cancellable?: boolean; extendedInfo?: Prisma.InputJsonObject } = {},
+): Promise<Job> {
+  const job = await app.db.job.create({ data: { vaultId, operation, entityFriendlyName, startTime: app.clock.now(), ...more } });
+  await announceJobs(app, [{ job }]);
+  return job;
+}
+
+/** Moves a job from one status to another — nothing when it is no longer in `from` — and announces the change. */
+export async function changeJobStatus(app: FastifyInstance, jobId: string, from: JobStatus, data: Prisma.JobUpdateManyMutationInput & { status: JobStatus }): Promise<Job | undefined> {
+  const [job] = await app.db.job.updateManyAndReturn({ where: { id: jobId, status: from }, data });
+  if (job !== undefined) await announceJobs(app, [{ job, previousStatus: from }]);
+  return job;
+}
+
+/**
+ * Ends a job that is still in progress, in the transaction `db` is part of (a job ends with the work it records):
+ * Completed, or Failed with the error. Announce what it returns (`announceJobs`) once that transaction has committed.
+ */
 export function finishJobIn(db: Prisma.TransactionClient, jobId: string, now: Date, error?: { code: string; message: string }) {
-  return db.job.updateMany({
+  return db.job.updateManyAndReturn({
     where: { id: jobId, status: 'InProgress' },
     data: error === undefined ? { status: 'Completed', endTime: now } : failedJobFields(now, error),
   });
 }
 
+/** The jobs `finishJobIn` ended, as changes to announce. */
+export const endedJobs = (jobs: readonly Job[]): JobChange[] => jobs.map((job) => ({ job, previousStatus: 'InProgress' }));
+
+/** Ends a job that is in progress: Completed, or Failed with the error; failed backups and restores raise alerts. */
 export async function finishJob(app: FastifyInstance, jobId: string | null, error?: { code: string; message: string }): Promise<void> {
   if (jobId === null) return;
-  await finishJobIn(app.db, jobId, app.clock.now(), error);
+  await announceJobs(app, endedJobs(await finishJobIn(app.db, jobId, app.clock.now(), error)));
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { rpoBreached } from '../domain/backup-chain.ts';
 import { allowedBackupTypes } from '../domain/protection.ts';
 import { policyOf } from '../services/protection.ts';
+import { raiseAlert, resolveAlerts } from '../services/alerts.ts';
 
 /**
  * RPO watch: a protected database whose newest backup is older than its log frequency (or, without logs, its full
@@ -27,22 +28,20 @@ export async function rpoWatch(app: FastifyInstance, now: Date): Promise<{ breac
       now,
     });
     if (late && item.healthStatus !== 'ActionRequired') {
-      await app.db.$transaction([
-        app.db.protectedItem.update({ where: { id: item.id }, data: { healthStatus: 'ActionRequired', updatedAt: now } }),
-        app.db.alert.create({
-          data: {
-            vaultId: item.vaultId, kind: 'RpoBreach', severity: 'Critical', protectedItemId: item.id,
-            entityName: `${item.friendlyName} [${item.container.friendlyName}]`, code: 'UserErrorRpoBreached',
-            message: `The newest backup of '${item.friendlyName}' is from ${item.lastBackupTime.toISOString()}: older than the policy's recovery point objective allows.`,
-            raisedAt: now,
-          },
-        }),
-      ]);
+      await raiseAlert(
+        app,
+        {
+          vaultId: item.vaultId, kind: 'RpoBreach', severity: 'Critical', protectedItemId: item.id,
+          entityName: `${item.friendlyName} [${item.container.friendlyName}]`, code: 'UserErrorRpoBreached',
+          message: `The newest backup of '${item.friendlyName}' is from ${item.lastBackupTime.toISOString()}: older than the policy's recovery point objective allows.`,
+          raisedAt: now,
+        },
+        [app.db.protectedItem.update({ where: { id: item.id }, data: { healthStatus: 'ActionRequired', updatedAt: now } })],
+      );
       breached += 1;
     } else if (!late && item.healthStatus === 'ActionRequired') {
-      await app.db.$transaction([
+      await resolveAlerts(app, { protectedItemId: item.id, kind: 'RpoBreach' }, now, [
         app.db.protectedItem.update({ where: { id: item.id }, data: { healthStatus: 'Healthy', updatedAt: now } }),
-        app.db.alert.updateMany({ where: { protectedItemId: item.id, kind: 'RpoBreach', resolvedAt: null }, data: { resolvedAt: now } }),
       ]);
       recovered += 1;
     }

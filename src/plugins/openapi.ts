@@ -13,7 +13,7 @@ export default fp(
         info: {
           title: 'recovery-vault',
           description:
-            'A local emulator of the Azure Recovery Services vault (SQL Server in Azure VM backup): the ARM management API, the agent protocol and the emulator controls.',
+            'A local emulator of the Azure Recovery Services vault (SQL Server in Azure VM backup): the ARM management API, the portal read models, the agent protocol and the emulator controls.',
           version: '0.1.0',
         },
         components: {
@@ -34,6 +34,7 @@ export default fp(
           { name: 'policies', description: 'AzureWorkload SQL backup policies' },
           { name: 'protection', description: 'Protected items: configure, modify, stop, delete data, undelete' },
           { name: 'recovery points', description: 'Recovery points and the log range of a protected database' },
+          { name: 'portal', description: 'Read models for a portal backend: vault summary, alerts, backup items, live events (SSE)' },
           { name: 'agent', description: 'The agent protocol between a VM (coordinator + SQL plugin) and the vault' },
           { name: 'emulator', description: 'Emulator controls for CI (RV_EMULATOR_CONTROLS=true): the clock' },
           { name: 'health', description: 'Liveness and readiness' },

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { randomInt, randomUUID } from 'node:crypto';
-import { Prisma, type BackupUpload, type ProtectedItem, type ProtectionContainer, type RecoveryPoint } from '../generated/prisma/client.ts';
+import { Prisma, type BackupUpload, type RecoveryPoint } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
 import { LSN_VALIDATION_FAILURE, parseLsn, validateCommit, type ChainState, type CommittedPoint } from '../domain/backup-chain.ts';
 import type { BackupMetadata, BackupType } from '../routes/agent/protocol.ts';
@@ -8,8 +8,7 @@ import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blob
 import { vaultContainerName } from '../storage/containers.ts';
 import { unwrapDataKey } from '../storage/keys.ts';
 import { containerHealth } from '../domain/containers.ts';
-import { failedJobFields, finishJobIn } from '../jobs/job-records.ts';
-import type { IssuedCommand } from '../plugins/agent-commands.ts';
+import { announceJobs, endedJobs, failedJobFields, finishJobIn, type JobChange } from '../jobs/job-records.ts';
 
 const CONFLICT = 'OperationCancelledBecauseConflictingOperationRunningUserError';
 
@@ -86,9 +85,19 @@ export async function chainStateFor(app: FastifyInstance, protectedItemId: strin
 
 export type Tx = Prisma.TransactionClient;
 
+/** What starting a backup needs of its item (a Prisma item with its container will do). */
+export interface BackupItem {
+  id: string;
+  vaultId: string;
+  containerId: string;
+  itemName: string;
+  friendlyName: string;
+  container: { friendlyName: string; lastHeartbeatAt: Date | null };
+}
+
 /** One backup to start: what the database gets, and when it is taken (service time; default: now). */
 export interface BackupStart {
-  item: ProtectedItem & { container: ProtectionContainer };
+  item: BackupItem;
   type: BackupType;
   onDemand: boolean;
   expiresAt?: Date;
@@ -99,66 +108,73 @@ export interface BackupStart {
 export interface StartedBackups {
   /** The Backup job of each item (null: a scheduled log, which Azure does not list). */
   jobIds: Map<string, string | null>;
+  /** The jobs created: announce them (announceJobs) once the transaction has committed. */
+  jobs: JobChange[];
   /** The VMs whose agents have new commands: wake them once the transaction has committed. */
   containerIds: Set<string>;
 }
 
 /**
  * Starts backups in the caller's transaction, which holds the items' rows locked: for each, a Backup job (none for
- * a scheduled log) and an open upload, plus the `backup` command its VM's agent streams it from — or, while another
- * backup of the database runs, a job failed with Azure's conflict code. Set-based: a handful of statements however
- * many backups, and all or nothing with the caller's own writes (a scheduler's moved schedules), so a crash never
- * leaves a backup claimed but not started.
+ * a scheduled log) and an open upload, plus the `backup` command its VM's agent streams it from — or a job failed at
+ * once: another backup of the database still runs (Azure's conflict code), its VM has not been heard from, or an
+ * injected fault says so. Set-based — a handful of statements however many backups (uploads and commands go in as
+ * arrays) — and all or nothing with the caller's own writes (a scheduler's moved schedules), so a crash never leaves
+ * a backup claimed but not started. The caller announces `jobs` and wakes `containerIds` after its commit.
  */
 export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: readonly BackupStart[]): Promise<StartedBackups> {
+  const started: StartedBackups = { jobIds: new Map(), jobs: [], containerIds: new Set() };
+  if (starts.length === 0) return started;
   const now = app.clock.now();
   const running = new Set(
-    (await tx.backupUpload.findMany({ where: { state: 'Open', protectedItemId: { in: starts.map((s) => s.item.id) } }, select: { protectedItemId: true } }))
+    (await tx.$queryRaw<{ protectedItemId: string }[]>`
+      SELECT "protectedItemId" FROM "BackupUpload" WHERE "state" = 'Open' AND "protectedItemId" = ANY(${starts.map((s) => s.item.id)}::text[])`)
       .map((u) => u.protectedItemId),
   );
   const failures = new Map([...await injectedFailures(app, tx, starts), ...unreachable(app, starts)]);
   const jobs: Prisma.JobCreateManyInput[] = [];
-  const uploads: Prisma.BackupUploadCreateManyInput[] = [];
-  const commands: IssuedCommand[] = [];
-  const started: StartedBackups = { jobIds: new Map(), containerIds: new Set() };
+  const failed: { itemId: string; failure: { code: string; message: string } }[] = [];
+  const uploads: { id: string; start: BackupStart; jobId: string | null }[] = [];
   for (const start of starts) {
     const { item } = start;
     // As in Azure, scheduled log backups are not listed as jobs (there would be 96 a day per database).
     const jobId = start.onDemand || start.type !== 'Log' ? randomUUID() : null;
     started.jobIds.set(item.id, jobId);
     const job = jobId === null ? undefined : {
-      id: jobId, vaultId: item.vaultId, operation: 'Backup', entityFriendlyName: `${item.friendlyName} [${item.container.friendlyName}]`, startTime: now,
-      extendedInfo: { propertyBag: { 'Backup Type': start.type, 'Is On-Demand': String(start.onDemand) } },
+      id: jobId, vaultId: item.vaultId, protectedItemId: item.id, operation: 'Backup', entityFriendlyName: `${item.friendlyName} [${item.container.friendlyName}]`,
+      startTime: now, extendedInfo: { propertyBag: { 'Backup Type': start.type, 'Is On-Demand': String(start.onDemand) } },
     };
-    if (running.has(item.id)) {
-      const conflict = { code: CONFLICT, message: `Another backup of '${item.friendlyName}' is in progress; this one was cancelled.` };
-      if (job !== undefined) jobs.push({ ...job, ...failedJobFields(now, conflict) });
-      continue;
-    }
-    const failure = failures.get(item.id);
+    const failure = running.has(item.id)
+      ? { code: CONFLICT, message: `Another backup of '${item.friendlyName}' is in progress; this one was cancelled.` }
+      : failures.get(item.id);
     if (failure !== undefined) {
       if (job !== undefined) jobs.push({ ...job, ...failedJobFields(now, failure) });
-      await tx.protectedItem.update({ where: { id: item.id }, data: failedBackupFields(now, failure) });
+      if (failure.code !== CONFLICT) failed.push({ itemId: item.id, failure });
       continue;
     }
     running.add(item.id);
     if (job !== undefined) jobs.push({ ...job, cancellable: true });
-    const backupId = randomUUID();
-    uploads.push({
-      id: backupId, vaultId: item.vaultId, protectedItemId: item.id, containerId: item.containerId, jobId,
-      backupType: start.type, isOnDemand: start.onDemand, expiresAt: start.expiresAt ?? null, compress: start.compress,
-      blobName: `${item.id}/${backupId}.bak`, createdAt: now, updatedAt: now,
-    });
-    // `at`: the moment the backup is taken, in service time — the agent's simulated database follows the vault's clock.
-    commands.push({
-      containerId: item.containerId, type: 'backup',
-      payload: { backupId, itemName: item.itemName, backupType: start.type, blockSizeBytes: app.config.backup.blockSizeBytes, at: (start.at ?? now).toISOString() },
-    });
+    uploads.push({ id: randomUUID(), start, jobId });
     started.containerIds.add(item.containerId);
   }
-  await tx.job.createMany({ data: jobs });
-  await tx.backupUpload.createMany({ data: uploads });
-  await app.agentCommands.issueIn(tx, commands);
+  for (const { itemId, failure } of failed) await tx.protectedItem.update({ where: { id: itemId }, data: failedBackupFields(now, failure) });
+  if (jobs.length > 0) started.jobs = (await tx.job.createManyAndReturn({ data: jobs })).map((job) => ({ job }));
+  if (uploads.length > 0) {
+    const column = <T>(pick: (u: (typeof uploads)[number]) => T) => uploads.map(pick);
+    await tx.$executeRaw`
+      INSERT INTO "BackupUpload" ("id", "vaultId", "protectedItemId", "containerId", "jobId", "backupType", "isOnDemand", "expiresAt", "compress", "blobName", "createdAt", "updatedAt")
+      SELECT u."id", u."vaultId", u."itemId", u."containerId", u."jobId", u."type", u."onDemand", u."expiresAt", u."compress", u."itemId" || '/' || u."id" || '.bak', ${now}, ${now}
+      FROM unnest(${column((u) => u.id)}::text[], ${column((u) => u.start.item.vaultId)}::text[], ${column((u) => u.start.item.id)}::text[],
+                  ${column((u) => u.start.item.containerId)}::text[], ${column((u) => u.jobId)}::text[], ${column((u) => u.start.type)}::text[],
+                  ${column((u) => u.start.onDemand)}::boolean[], ${column((u) => u.start.expiresAt?.toISOString() ?? null)}::timestamptz[],
+                  ${column((u) => u.start.compress)}::boolean[])
+        AS u("id", "vaultId", "itemId", "containerId", "jobId", "type", "onDemand", "expiresAt", "compress")`;
+    // `at`: the moment the backup is taken, in service time — the agent's simulated database follows the vault's clock.
+    await app.agentCommands.issueIn(tx, uploads.map(({ id, start }) => ({
+      containerId: start.item.containerId, type: 'backup',
+      payload: { backupId: id, itemName: start.item.itemName, backupType: start.type, blockSizeBytes: app.config.backup.blockSizeBytes, at: (start.at ?? now).toISOString() },
+    })));
+  }
   return started;
 }
 
@@ -196,6 +212,7 @@ export async function startBackup(app: FastifyInstance, start: BackupStart): Pro
     await tx.$queryRaw`SELECT 1 FROM "ProtectedItem" WHERE "id" = ${start.item.id} FOR UPDATE`;
     return startBackupsIn(app, tx, [start]);
   });
+  await announceJobs(app, started.jobs);
   await app.agentCommands.wake(started.containerIds);
   return started.jobIds.get(start.item.id) ?? null;
 }
@@ -234,14 +251,12 @@ export async function failBackupCommand(app: FastifyInstance, backupId: unknown,
 async function failUpload(app: FastifyInstance, upload: BackupUpload, error: ArmError): Promise<void> {
   const now = app.clock.now();
   const failure = { code: error.code, message: error.message };
-  await app.db.$transaction([
-    app.db.backupUpload.update({ where: { id: upload.id }, data: { state: 'Failed', updatedAt: now } }),
-    app.db.protectedItem.update({
-      where: { id: upload.protectedItemId },
-      data: failedBackupFields(now, failure),
-    }),
-    ...(upload.jobId === null ? [] : [finishJobIn(app.db, upload.jobId, now, failure)]),
-  ]);
+  const ended = await app.db.$transaction(async (tx) => {
+    await tx.backupUpload.update({ where: { id: upload.id }, data: { state: 'Failed', updatedAt: now } });
+    await tx.protectedItem.update({ where: { id: upload.protectedItemId }, data: failedBackupFields(now, failure) });
+    return upload.jobId === null ? [] : finishJobIn(tx, upload.jobId, now, failure);
+  });
+  await announceJobs(app, endedJobs(ended));
   await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
 }
 
@@ -285,8 +300,8 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
   const id = recoveryPointId(now);
   await commitBlob(vaultBlobs(app, upload.vaultId), upload.blobName, stored, { recoverypointid: id, backuptype: metadata.backupType });
   try {
-    const [point] = await app.db.$transaction([
-      app.db.recoveryPoint.create({
+    const { point, ended } = await app.db.$transaction(async (tx) => {
+      const created = await tx.recoveryPoint.create({
         data: {
           id, vaultId: upload.vaultId, protectedItemId: upload.protectedItemId, type: metadata.backupType, blobName: upload.blobName,
           blocks: stored as unknown as object, firstLsn: incoming.firstLsn, lastLsn: incoming.lastLsn, checkpointLsn: incoming.checkpointLsn,
@@ -295,19 +310,20 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
           storedBytes: BigInt(stored.reduce((sum, b) => sum + b.storedBytes, 0)), sha256: metadata.sha256,
           isOnDemand: upload.isOnDemand, expiresAt: upload.expiresAt, createdAt: now,
         },
-      }),
-      app.db.backupUpload.update({ where: { id: upload.id, state: 'Open' }, data: { state: 'Committed', recoveryPointId: id, updatedAt: now } }),
-      app.db.protectedItem.update({
+      });
+      await tx.backupUpload.update({ where: { id: upload.id, state: 'Open' }, data: { state: 'Committed', recoveryPointId: id, updatedAt: now } });
+      await tx.protectedItem.update({
         where: { id: upload.protectedItemId },
         data: {
           lastBackupTime: incoming.endTime, lastBackupStatus: 'Healthy', lastBackupError: Prisma.DbNull, healthStatus: 'Healthy',
           ...(metadata.backupType === 'Full' || metadata.backupType === 'Log' ? { chainBroken: false } : {}),
           updatedAt: now,
         },
-      }),
-      app.db.protectedItem.updateMany({ where: { id: upload.protectedItemId, protectionState: 'IRPending' }, data: { protectionState: 'Protected' } }),
-      ...(upload.jobId === null ? [] : [finishJobIn(app.db, upload.jobId, now)]),
-    ]);
+      });
+      await tx.protectedItem.updateMany({ where: { id: upload.protectedItemId, protectionState: 'IRPending' }, data: { protectionState: 'Protected' } });
+      return { point: created, ended: upload.jobId === null ? [] : await finishJobIn(tx, upload.jobId, now) };
+    });
+    await announceJobs(app, endedJobs(ended));
     return point;
   } catch (error) {
     // Nothing half-written: without its recovery point, the committed blob goes too.

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Prisma, type ProtectionContainer } from '../generated/prisma/client.ts';
 import { evaluateInventory } from '../domain/discovery.ts';
 import type { InventoryReport } from '../routes/agent/protocol.ts';
+import { alertOnInquiry } from './alerts.ts';
 
 /**
  * Turns an agent's inventory into the container's protectable items, in one transaction: instances and databases
@@ -58,5 +59,6 @@ export async function applyInventory(app: FastifyInstance, container: Protection
       data: { inquiryInfo: result.inquiryInfo as object, lastInquiryAt: now, updatedAt: now },
     }),
   ]);
+  await alertOnInquiry(app, container, result.instances);
   return result;
 }

@@ -3,17 +3,17 @@ import { Type } from 'typebox';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
-import { VAULT, vaultId } from './shared/paths.ts';
-import { page } from './shared/paging.ts';
+import { UUID, VAULT, vaultId } from './shared/paths.ts';
+import { page, timeCursor } from './shared/paging.ts';
 import { filterEquals, filterTimeBound, readFilter } from './shared/filter.ts';
 import { findVault, vaultScope } from './shared/vault-lookup.ts';
 import { operationResult } from './shared/operation-views.ts';
 import { renderJob } from './views/jobs.ts';
+import { changeJobStatus } from '../../jobs/job-records.ts';
 
 const JobResource = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject }, { description: 'AzureWorkloadJob' });
 const JobParams = Type.Object({ ...VaultParams.properties, jobName: Type.String({ minLength: 1, maxLength: 64 }) });
 const JobOperationParams = Type.Object({ ...JobParams.properties, operationId: Type.String({ minLength: 1, maxLength: 64 }) });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STATUSES = ['InProgress', 'Completed', 'Failed', 'CompletedWithWarnings', 'Cancelled', 'Cancelling'] as const;
 const tags = ['jobs'];
 
@@ -58,11 +58,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         path: `${vaultId(vault)}/backupJobs`,
         carry: { $filter: request.query.$filter },
         fetch: (after, take) => {
-          const [time = '', id = ''] = after ?? [];
-          const at = new Date(time);
-          if (after !== undefined && Number.isNaN(at.getTime())) throw errors.invalidInput('The $skipToken is invalid; use the nextLink of the previous page.');
+          const cursor = timeCursor(after);
           return app.db.job.findMany({
-            where: after === undefined ? where : { ...where, OR: [{ startTime: { lt: at } }, { startTime: at, id: { lt: id } }] },
+            where: cursor === undefined ? where : { ...where, OR: [{ startTime: { lt: cursor[0] } }, { startTime: cursor[0], id: { lt: cursor[1] } }] },
             orderBy: [{ startTime: 'desc' }, { id: 'desc' }],
             take,
           });
@@ -96,7 +94,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!job.cancellable || job.status !== 'InProgress') {
         throw new ArmError(400, 'BMSUserErrorJobNotCancellable', `The job '${job.id}' (${job.operation}, ${job.status}) cannot be cancelled.`);
       }
-      await app.db.job.update({ where: { id: job.id }, data: { status: 'Cancelling' } });
+      await changeJobStatus(app, job.id, 'InProgress', { status: 'Cancelling' });
       const operation = await app.operations.start(
         vaultScope(request.params),
         'job.cancel',

@@ -136,18 +136,15 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       const restore = parseRestoreRequest(request.body.properties, request.params.recoveryPointId, vaultId(vault));
       const plan = await planRestore(app, { vault, container, item }, restore);
-      const job = await startJob(app, vault.id, 'Restore', `${item.friendlyName} [${container.friendlyName}]`);
       const last = plan.command.parts[plan.command.parts.length - 1]!;
-      await app.db.job.update({
-        where: { id: job.id },
-        data: {
-          extendedInfo: {
-            propertyBag: {
-              'Restore Type': plan.command.mode === 'Files' ? 'Restore as files' : restore.destination.kind === 'Original' ? 'Original location' : 'Alternate location',
-              'Target': plan.targetText,
-              'Recovery point time': plan.pointInTime ?? last.endTime,
-              'Backups applied': String(plan.command.parts.length),
-            },
+      const job = await startJob(app, vault.id, 'Restore', `${item.friendlyName} [${container.friendlyName}]`, {
+        protectedItemId: item.id,
+        extendedInfo: {
+          propertyBag: {
+            'Restore Type': plan.command.mode === 'Files' ? 'Restore as files' : restore.destination.kind === 'Original' ? 'Original location' : 'Alternate location',
+            'Target': plan.targetText,
+            'Recovery point time': plan.pointInTime ?? last.endTime,
+            'Backups applied': String(plan.command.parts.length),
           },
         },
       });

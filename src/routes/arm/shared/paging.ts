@@ -65,6 +65,15 @@ function decodeSkipToken(token: string | undefined): Cursor | undefined {
   return cursor;
 }
 
+/** A (time, id) keyset position — lists newest first — or a 400 when the cursor's time is not one. */
+export function timeCursor(after: Cursor | undefined): [Date, string] | undefined {
+  if (after === undefined) return undefined;
+  const [time = '', id = ''] = after;
+  const at = new Date(time);
+  if (Number.isNaN(at.getTime())) throw errors.invalidInput('The $skipToken is invalid; use the nextLink of the previous page.');
+  return [at, id];
+}
+
 /** The Prisma condition "(a, b) > (cursor[0], cursor[1])" for a two-column keyset. */
 export function afterPair<A extends string, B extends string>(a: A, b: B, after: Cursor | undefined) {
   if (after === undefined) return {};

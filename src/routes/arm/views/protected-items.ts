@@ -1,8 +1,9 @@
 import type { Policy, ProtectedItem, ProtectionContainer, Vault } from '../../../generated/prisma/client.ts';
 import { containerId } from './containers.ts';
 import { policyId } from './policies.ts';
+import { protectedItemHealth } from '../../../domain/protection.ts';
 
-export const protectedItemId = (vault: Vault, container: ProtectionContainer, item: { itemName: string }) =>
+export const protectedItemId = (vault: Vault, container: { name: string }, item: { itemName: string }) =>
   `${containerId(vault, container)}/protectedItems/${item.itemName}`;
 
 /** A protected SQL database as `AzureVmWorkloadSQLDatabaseProtectedItem` (reference §1.6). */
@@ -22,7 +23,7 @@ export function renderProtectedItem(vault: Vault, container: ProtectionContainer
       parentType: 'AzureVmWorkloadSQLInstance',
       protectionStatus: item.healthStatus,
       protectionState: item.protectionState,
-      protectedItemHealthStatus: item.protectionState === 'IRPending' ? 'IRPending' : item.healthStatus === 'ActionRequired' ? 'ActionRequired' : 'Healthy',
+      protectedItemHealthStatus: protectedItemHealth(item.protectionState, item.healthStatus),
       lastBackupStatus: item.lastBackupStatus ?? (item.protectionState === 'IRPending' ? 'IRPending' : 'Healthy'),
       ...(item.lastBackupTime === null ? {} : { lastBackupTime: item.lastBackupTime.toISOString() }),
       ...(item.lastBackupError === null ? {} : { lastBackupErrorDetail: item.lastBackupError }),
