@@ -60,7 +60,6 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         fetch: (after, take) => {
           const [time = '', id = ''] = after ?? [];
           const at = new Date(time);
-          if (after !== undefined && Number.isNaN(at.getTime())) throw errors.invalidInput('The $skipToken is invalid; use the nextLink of the previous page.');
           return app.db.job.findMany({
             where: after === undefined ? where : { ...where, OR: [{ startTime: { lt: at } }, { startTime: at, id: { lt: id } }] },
             orderBy: [{ startTime: 'desc' }, { id: 'desc' }],
