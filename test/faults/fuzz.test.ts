@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgedTokens } from '../support/forged-tokens.ts';
 import { hostileRequests, operationsOf, type HostileRequest, type Surface } from '../support/hostile-requests.ts';
+import type { ServiceProcess } from '../support/processes.ts';
 import { targetDeployment, type TargetDeployment } from '../support/target-deployment.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
@@ -27,12 +27,14 @@ interface Answer {
  */
 describe('fuzzing every operation of the OpenAPI document', () => {
   let t: TargetDeployment;
+  let service: ServiceProcess;
   let surface: Surface;
   const agent = new Agent({ keepAlive: true, maxSockets: PARALLEL });
 
   beforeAll(async () => {
-    t = await targetDeployment('fuzz');
-    const keyFile = join(t.deploy.dataDir, 'token-signing-key.json');
+    t = await targetDeployment('fuzz', { asProcess: true });
+    service = t.process as ServiceProcess;
+    const keyFile = t.signingKeyFile;
     const bearer = (token: string) => `Bearer ${token}`;
     const management = (await forgedTokens(t.token, keyFile)).map(([label, token]): [string, string] => [label, bearer(token)]);
     const agents = (await forgedTokens(t.a.agentToken, keyFile)).map(([label, token]): [string, string] => [`agent token ${label}`, bearer(token)]);
@@ -63,7 +65,7 @@ describe('fuzzing every operation of the OpenAPI document', () => {
 
   const send = (req: HostileRequest) =>
     new Promise<Answer>((resolve, reject) => {
-      const url = new URL(t.api.httpsUrl);
+      const url = new URL(t.httpsUrl);
       // An explicit length: Node would otherwise send a GET's or DELETE's body unframed.
       const headers = req.body === undefined ? req.headers : { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) };
       const outgoing = request(
@@ -131,14 +133,14 @@ describe('fuzzing every operation of the OpenAPI document', () => {
     const replay = `seed ${SEED}, ${RUNS} runs (FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS} to replay)`;
     const summary = [...kinds.values()].sort((x, y) => y.count - x.count).map(({ count, example }) => `${count} like ${example}`).join('\n');
     // What the service logged at error level (pino 50+): the stack of a 5xx.
-    const logged = t.api.lines.filter((line) => /"level":[56]0/.test(line)).slice(0, 3).map((line) => line.slice(0, 1500)).join('\n');
+    const logged = service.lines.filter((line) => /"level":[56]0/.test(line)).slice(0, 3).map((line) => line.slice(0, 1500)).join('\n');
     expect.soft(failures.slice(0, 5), `${failures.length} of ${RUNS} answers were not refusals; ${replay}; by kind:\n${summary}\nservice errors:\n${logged}\n`).toEqual([]);
     expect.soft(operations.filter((op) => !sent.has(`${op.method} ${op.template}`)).map((op) => `${op.method} ${op.template}`), 'operations never fuzzed').toEqual([]);
     expect.soft(after, `a refused request changed the database; ${replay}`).toEqual(before);
-    expect((await fetch(`${t.api.httpsUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${t.httpsUrl}/healthz`)).status).toBe(200);
     // The same process, up all along: it printed its listening line once.
-    expect(t.api.running).toBe(true);
-    expect(t.api.lines.filter((line) => line.startsWith('recovery-vault: https://'))).toHaveLength(1);
+    expect(service.running).toBe(true);
+    expect(service.lines.filter((line) => line.startsWith('recovery-vault: https://'))).toHaveLength(1);
     // Refusals came from every layer: validation, authentication, tenancy, lookups, size and media-type limits.
     expect([...statuses.keys()].sort()).toEqual(expect.arrayContaining([400, 401, 403, 404, 413, 415]));
   }, 120_000);

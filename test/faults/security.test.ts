@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { compactVerify, importJWK } from 'jose';
 import { loadOrCreateSigningKey } from '../../src/auth/signing-key.ts';
 import { vaultContainerName } from '../../src/storage/containers.ts';
@@ -13,7 +12,7 @@ interface ErrorBody {
 }
 
 /**
- * Tokens and tenancy against the service as its own process: forged management and agent tokens are refused with
+ * Tokens and tenancy, against a service with state in place: forged management and agent tokens are refused with
  * 401 and ARM's error body; a VM's agent token reads and writes its own container's restores and uploads only; a
  * Contributor of another subscription sees nothing of this one. (That backup blobs hold no plaintext is proven at the
  * storage layer: test/storage/backup-blobs.test.ts, "the raw committed blob holds no plaintext".)
@@ -21,11 +20,11 @@ interface ErrorBody {
 describe('security', () => {
   let t: TargetDeployment;
   let keyFile: string;
-  const api = () => t.api.httpsUrl;
+  const api = () => t.httpsUrl;
 
   beforeAll(async () => {
-    t = await targetDeployment('security');
-    keyFile = join(t.deploy.dataDir, 'token-signing-key.json');
+    t = await targetDeployment('security', { asProcess: false });
+    keyFile = t.signingKeyFile;
   }, 120_000);
   afterAll(async () => {
     await t?.stop();

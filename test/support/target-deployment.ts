@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
-import { deployment, eventually, freePort, spawnApi, type Deployment, type ServiceProcess } from './processes.ts';
+import { deployment, eventually, freePort, spawnApi, type ServiceProcess } from './processes.ts';
 import { asSdkPolicy, fullPolicy } from './policies.ts';
 import { fetchToken, sdkClients } from './sdk.ts';
-import { principalWith, type TestServer } from './server.ts';
+import { principalWith, startTestServer, type TestServer } from './server.ts';
 import { registeredSqlVm, sqlVmSpec } from './vm.ts';
 
 /** A registered VM of the target deployment, its agent stopped: its token still works, nothing moves by itself. */
@@ -15,14 +16,17 @@ export interface TargetContainer {
 }
 
 /**
- * A service process (API and workers) on a database of its own, holding state worth damaging: a vault with a
- * policy, two registered VMs (A and B), a protected database on A with a Full recovery point, an open upload of a
- * second backup and a restore in progress to A. The agents are stopped once that state exists, so the database
- * stays still unless a request changes it.
+ * The service (API and workers: its own process, or in this one) on a database of its own, holding state worth
+ * damaging: a vault with a policy, two registered VMs (A and B), a protected database on A with a Full recovery
+ * point, an open upload of a second backup and a restore in progress to A. The agents are stopped once that state
+ * exists, so the database stays still unless a request changes it.
  */
 export interface TargetDeployment {
-  deploy: Deployment;
-  api: ServiceProcess;
+  httpsUrl: string;
+  /** The service as a child process, when it was started as one. */
+  process: ServiceProcess | undefined;
+  /** The file holding the key the service signs tokens with. */
+  signingKeyFile: string;
   sql: pg.Client;
   backup: RecoveryServicesBackupClient;
   subscriptionId: string;
@@ -44,29 +48,38 @@ export interface TargetDeployment {
   stop(): Promise<void>;
 }
 
-export async function targetDeployment(name: string): Promise<TargetDeployment> {
+/** Starts the target; `asProcess`: the service as a child process (src/server.ts), else in this process. */
+export async function targetDeployment(name: string, options: { asProcess: boolean }): Promise<TargetDeployment> {
   const database = `rv_target_${name}_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
   const databaseUrl = inject('databaseUrl').replace(/\/[^/]+$/, `/${database}`);
   const subscriptionId = randomUUID();
   const stranger = principalWith('Contributor', [randomUUID()]);
-  const deploy = deployment({
-    DATABASE_URL: databaseUrl,
-    RV_MIGRATE_ON_START: 'true',
-    RV_EMULATOR_CONTROLS: 'true',
-    RV_LOG_LEVEL: 'warn',
-    RV_PRINCIPALS: JSON.stringify([stranger]),
-  });
-  const api = await spawnApi(deploy, { httpsPort: await freePort() });
+  const env = { DATABASE_URL: databaseUrl, RV_MIGRATE_ON_START: 'true', RV_EMULATOR_CONTROLS: 'true', RV_LOG_LEVEL: 'warn' };
+  let service: { httpsUrl: string; process: ServiceProcess | undefined; signingKeyFile: string; stop(): Promise<unknown> };
+  if (options.asProcess) {
+    const deploy = deployment({ ...env, RV_PRINCIPALS: JSON.stringify([stranger]) });
+    const api = await spawnApi(deploy, { httpsPort: await freePort() });
+    service = {
+      httpsUrl: api.httpsUrl, process: api, signingKeyFile: join(deploy.dataDir, 'token-signing-key.json'),
+      stop: async () => {
+        await api.stop();
+        deploy.remove();
+      },
+    };
+  } else {
+    const server = await startTestServer(env, [stranger]);
+    service = { httpsUrl: server.httpsUrl, process: undefined, signingKeyFile: server.config.token.signingKeyFile, stop: () => server.stop() };
+  }
   const sql = new pg.Client({ connectionString: databaseUrl });
   await sql.connect();
-  const token = await fetchToken(api.httpsUrl);
-  const { vaults, backup } = sdkClients(api.httpsUrl, token, subscriptionId);
+  const token = await fetchToken(service.httpsUrl);
+  const { vaults, backup } = sdkClients(service.httpsUrl, token, subscriptionId);
   const vault = 'target-vault';
   const policy = 'WeeklyFull';
   const itemName = 'SQLDataBase;MSSQLSERVER;sales';
   const vaultArmId = (await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, { updateIntervalInMs: 50 })).id ?? '';
   await backup.protectionPolicies.createOrUpdate(vault, 'rg', policy, asSdkPolicy(fullPolicy()));
-  const server = { httpsUrl: api.httpsUrl } as TestServer;
+  const server = { httpsUrl: service.httpsUrl } as TestServer;
   const vmA = await registeredSqlVm(server, backup, token, vaultArmId, sqlVmSpec('vma', ['sales']));
   const vmB = await registeredSqlVm(server, backup, token, vaultArmId, sqlVmSpec('vmb', ['other']));
   await backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vmA.containerName, itemName, {
@@ -112,18 +125,17 @@ export async function targetDeployment(name: string): Promise<TargetDeployment> 
   }, 30_000, 500);
 
   return {
-    deploy, api, sql, backup, subscriptionId, token,
-    otherSubscriptionToken: await fetchToken(api.httpsUrl, stranger.clientId, stranger.clientSecret),
+    httpsUrl: service.httpsUrl, process: service.process, signingKeyFile: service.signingKeyFile, sql, backup, subscriptionId, token,
+    otherSubscriptionToken: await fetchToken(service.httpsUrl, stranger.clientId, stranger.clientSecret),
     vault, policy, itemName, a, b, recoveryPointId, jobId, openUploadId, restoreId,
     snapshot,
     async stop() {
-      await api.stop();
+      await service.stop();
       await sql.end();
       const admin = new pg.Client({ connectionString: inject('databaseUrl').replace(/\/[^/]+$/, '/postgres') });
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       await admin.end();
-      deploy.remove();
     },
   };
 }
