@@ -105,7 +105,7 @@ export default fp(
         const command = await app.db.agentCommand.create({
           data: { containerId, type, payload: payload as object, issuedAt: app.clock.now(), operationId: operationId ?? null },
         });
-        await app.redis.publish(channel(prefix, containerId), command.id);
+        await app.announce(channel(prefix, containerId), command.id);
         return command;
       },
 

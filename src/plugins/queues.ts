@@ -7,6 +7,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     redis: Redis;
     queues: Record<QueueName, Queue>;
+    /**
+     * Publishes a wake-up to the other processes, best effort: PostgreSQL holds the truth and every listener also
+     * looks there (on a timer, or when its subscription reconnects), so a message lost to a Redis outage only costs
+     * a wait — never the request that changed the truth.
+     */
+    announce(channel: string, message: string): Promise<void>;
   }
 }
 
@@ -37,6 +43,13 @@ export default fp(
     ) as Record<QueueName, Queue>;
     app.decorate('redis', redis);
     app.decorate('queues', queues);
+    app.decorate('announce', async (channel: string, message: string) => {
+      try {
+        await redis.publish(channel, message);
+      } catch (error) {
+        app.log.warn({ err: error, channel }, 'announcement lost (Redis unavailable)');
+      }
+    });
     app.addHook('onClose', async () => {
       await Promise.all(Object.values(queues).map((queue) => queue.close()));
       redis.disconnect();
