@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ProtectedItem } from '../generated/prisma/client.ts';
+import { Prisma, type ProtectedItem } from '../generated/prisma/client.ts';
 import { effectiveBackupType } from '../domain/backup-chain.ts';
 import { nextDifferentialAfter, nextFullAfter, nextLogAfter } from '../domain/policy/schedule.ts';
 import { policyOf } from '../services/protection.ts';
@@ -22,8 +22,12 @@ function dueType(item: ProtectedItem, now: Date): Scheduled | undefined {
  * leaves the schedule as it was, for the next tick. Set-based, so a tick of 20,000 due items is a few statements per
  * batch. A Log or Differential heals into a Full when Azure would (no Full yet, broken chain, last Full older than 15
  * days); a VM already running its limit of backups keeps its due items for a later tick. Returns how many started.
+ * `waitForOthers`: wait for items another process is claiming at this moment instead of skipping them, so that on
+ * return everything due at `now` has been started by someone (the emulator clock then waits for those backups too).
  */
-export async function dispatchDue(app: FastifyInstance, now: Date, batch = 1000): Promise<number> {
+export async function dispatchDue(app: FastifyInstance, now: Date, options: { batch?: number; waitForOthers?: boolean } = {}): Promise<number> {
+  const batch = options.batch ?? 1000;
+  const lock = options.waitForOthers === true ? Prisma.sql`FOR UPDATE` : Prisma.sql`FOR UPDATE SKIP LOCKED`;
   let started = 0;
   for (;;) {
     const claimed = await app.db.$transaction(async (tx) => {
@@ -32,7 +36,7 @@ export async function dispatchDue(app: FastifyInstance, now: Date, batch = 1000)
         WHERE "deferredDeleteAt" IS NULL AND "protectionState" IN ('IRPending', 'Protected', 'ProtectionError')
           AND ("nextFullAt" <= ${now} OR "nextDiffAt" <= ${now} OR "nextLogAt" <= ${now})
         ORDER BY LEAST(COALESCE("nextFullAt", 'infinity'), COALESCE("nextDiffAt", 'infinity'), COALESCE("nextLogAt", 'infinity'))
-        LIMIT ${batch} FOR UPDATE SKIP LOCKED`;
+        LIMIT ${batch} ${lock}`;
       if (rows.length === 0) return { count: 0, starts: 0, containerIds: new Set<string>() };
       const ids = rows.map((r) => r.id);
       const items = await tx.protectedItem.findMany({ where: { id: { in: ids } }, include: { policy: true, container: true } });

@@ -32,7 +32,7 @@ export default fp(
         const next = Math.max(offsetMs, to.getTime() - Date.now());
         await app.db.emulatorClock.update({ where: { id: 1 }, data: { offsetMs: BigInt(Math.round(next)) } });
         offsetMs = next;
-        await app.announce(channel, String(next));
+        await app.announce([[channel, String(next)]]);
       },
     };
     if (app.config.emulatorControls) {
