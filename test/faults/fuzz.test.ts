@@ -9,7 +9,7 @@ import type { ServiceProcess } from '../support/processes.ts';
 import { targetDeployment, type TargetDeployment } from '../support/target-deployment.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 2400);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const PARALLEL = 6;
 const TIMEOUT_MS = 15_000;
 
