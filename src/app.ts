@@ -7,7 +7,7 @@ import type { Config } from './config.ts';
 import type { TlsMaterial } from './tls.ts';
 import configPlugin from './plugins/config.ts';
 import clock from './plugins/clock.ts';
-import errorsPlugin from './plugins/errors.ts';
+import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
 import validation from './plugins/validation.ts';
 import requestIds from './plugins/request-ids.ts';
 import openapi from './plugins/openapi.ts';
@@ -41,6 +41,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestIdHeader: false,
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: 'idle',
+    // What Node's parser or Fastify's router refuse is answered in ARM's error shape too.
+    clientErrorHandler,
+    frameworkErrors,
     ...(options.tls === undefined ? {} : { listenTextResolver: (address: string) => `HTTPS listening at ${address.replace(/^http:/, 'https:')}` }),
     // ARM paths and names are case-insensitive. (Fastify 5 no longer treats `;` as a query delimiter, which
     // names such as VMAppContainer;Compute;rg;vm rely on.)

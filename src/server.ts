@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { clientErrorHandler } from './plugins/errors.ts';
 import { loadOrCreateCertificate, type TlsMaterial } from './tls.ts';
 
 export interface RunningServer {
@@ -22,6 +23,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const app = await buildApp(config, { tls });
   await app.listen({ host: config.host, port: config.httpsPort });
   const http = createServer((request, response) => app.routing(request, response));
+  http.on('clientError', clientErrorHandler);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.httpPort, config.host, () => resolve());

@@ -47,6 +47,10 @@ export const errors = {
     ),
   agentForbidden: (containerName: string) =>
     new ArmError(403, 'UserErrorAgentNotAuthorizedForContainer', `The agent token does not belong to container '${containerName}'.`),
+  invalidSubscriptionId: (subscriptionId: string) =>
+    new ArmError(400, 'InvalidSubscriptionId', `The provided subscription identifier '${subscriptionId.slice(0, 256)}' is malformed or invalid.`),
+  resourceGroupNotFound: (resourceGroup: string) =>
+    new ArmError(404, 'ResourceGroupNotFound', `Resource group '${resourceGroup.slice(0, 256)}' could not be found.`),
   subscriptionNotFound: (subscriptionId: string) =>
     new ArmError(404, 'SubscriptionNotFound', `The subscription '${subscriptionId}' could not be found.`),
   vaultNotFound: (resourceGroup: string, vault: string) =>
@@ -64,6 +68,12 @@ export const errors = {
     ),
   operationNotFound: (operationId: string) =>
     new ArmError(404, 'ResourceNotFound', `The operation '${operationId}' was not found.`),
+  invalidUrl: (path: string) =>
+    new ArmError(400, 'InvalidRequestUri', `The request URI '${path.slice(0, 256)}' is not valid: a path segment is not well-formed percent-encoding.`),
+  nameTooLong: () => new ArmError(414, 'RequestUriTooLong', 'A name in the request URI is too long.'),
+  headersTooLarge: () => new ArmError(431, 'RequestHeaderFieldsTooLarge', 'The request headers (the request URI included) are too large.'),
+  malformedRequest: () => new ArmError(400, 'BadRequest', 'The request is not well-formed HTTP.'),
+  requestTimeout: () => new ArmError(408, 'RequestTimeout', 'The request was not received in time.'),
   routeNotFound: (method: string, url: string) =>
     new ArmError(404, 'NoRegisteredProviderFound', `No route is registered for ${method} ${url}.`),
   payloadTooLarge: (limit: number) =>

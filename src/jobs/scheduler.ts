@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Prisma } from '../generated/prisma/client.ts';
 import { effectiveBackupType } from '../domain/backup-chain.ts';
 import { nextDifferentialAfter, nextFullAfter, nextLogAfter } from '../domain/policy/schedule.ts';
 import { policyOf } from '../services/protection.ts';
@@ -38,8 +39,12 @@ function dueType(item: DueItem, now: Date): Scheduled | undefined {
  * leaves the schedule as it was, for the next tick. Set-based, so a tick of 20,000 due items is a few statements per
  * batch. A Log or Differential heals into a Full when Azure would (no Full yet, broken chain, last Full older than 15
  * days); a VM already running its limit of backups keeps its due items for a later tick. Returns how many started.
+ * `waitForOthers`: wait for items another process is claiming at this moment instead of skipping them, so that on
+ * return everything due at `now` has been started by someone (the emulator clock then waits for those backups too).
  */
-export async function dispatchDue(app: FastifyInstance, now: Date, batch = 1000): Promise<number> {
+export async function dispatchDue(app: FastifyInstance, now: Date, options: { batch?: number; waitForOthers?: boolean } = {}): Promise<number> {
+  const batch = options.batch ?? 1000;
+  const lock = options.waitForOthers === true ? Prisma.sql`FOR UPDATE OF i` : Prisma.sql`FOR UPDATE OF i SKIP LOCKED`;
   let started = 0;
   for (;;) {
     const claimed = await app.db.$transaction(async (tx) => {
@@ -52,7 +57,7 @@ export async function dispatchDue(app: FastifyInstance, now: Date, batch = 1000)
         WHERE i."deferredDeleteAt" IS NULL AND i."protectionState" IN ('IRPending', 'Protected', 'ProtectionError')
           AND (i."nextFullAt" <= ${now} OR i."nextDiffAt" <= ${now} OR i."nextLogAt" <= ${now})
         ORDER BY LEAST(COALESCE(i."nextFullAt", 'infinity'), COALESCE(i."nextDiffAt", 'infinity'), COALESCE(i."nextLogAt", 'infinity'))
-        LIMIT ${batch} FOR UPDATE OF i SKIP LOCKED`;
+        LIMIT ${batch} ${lock}`;
       if (items.length === 0) return { count: 0, starts: 0, jobs: [], containerIds: new Set<string>() };
       const ids = items.map((i) => i.id);
       const policies = new Map(

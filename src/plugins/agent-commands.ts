@@ -105,7 +105,7 @@ export default fp(
         const command = await app.db.agentCommand.create({
           data: { containerId, type, payload: payload as object, issuedAt: app.clock.now(), operationId: operationId ?? null },
         });
-        await app.redis.publish(channel(prefix, containerId), command.id);
+        await app.announce([[channel(prefix, containerId), command.id]]);
         return command;
       },
 
@@ -121,9 +121,7 @@ export default fp(
       },
 
       async wake(containerIds) {
-        const pipeline = app.redis.pipeline();
-        for (const containerId of containerIds) pipeline.publish(channel(prefix, containerId), 'wake');
-        await pipeline.exec();
+        await app.announce([...containerIds].map((containerId) => [channel(prefix, containerId), 'wake'] as const));
       },
 
       async poll(containerId, waitSeconds, abandoned) {

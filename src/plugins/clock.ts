@@ -32,7 +32,7 @@ export default fp(
         const next = Math.max(offsetMs, to.getTime() - Date.now());
         await app.db.emulatorClock.update({ where: { id: 1 }, data: { offsetMs: BigInt(Math.round(next)) } });
         offsetMs = next;
-        await app.redis.publish(channel, String(next));
+        await app.announce([[channel, String(next)]]);
       },
     };
     if (app.config.emulatorControls) {
@@ -41,6 +41,15 @@ export default fp(
       await subscriber.subscribe(channel);
       subscriber.on('message', (_channel, message) => {
         offsetMs = Math.max(offsetMs, Number(message));
+      });
+      // Back after an outage: what was announced meanwhile is lost, the offset in PostgreSQL is not.
+      subscriber.on('ready', () => {
+        app.db.emulatorClock
+          .findUnique({ where: { id: 1 } })
+          .then((current) => {
+            offsetMs = Math.max(offsetMs, Number(current?.offsetMs ?? 0));
+          })
+          .catch((error: unknown) => app.log.warn({ err: error }, 'clock reload failed'));
       });
       app.addHook('onClose', async () => subscriber.disconnect());
     }

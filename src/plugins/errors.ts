@@ -1,4 +1,6 @@
 import fp from 'fastify-plugin';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RestError } from '@azure/storage-blob';
 import { ArmError, errors } from '../domain/errors.ts';
@@ -27,6 +29,37 @@ export function sendError(reply: FastifyReply, error: ArmError) {
     .headers(error.headers)
     .type('application/json; charset=utf-8')
     .send({ error: { code: error.code, message: error.message } });
+}
+
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route or hook runs — a path that is not valid
+ * percent-encoding, a name longer than the router's limit — answered like every other error.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const path = request.raw.url?.split('?')[0] ?? '';
+  const armError = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? errors.nameTooLong()
+    : error.code === 'FST_ERR_BAD_URL' ? errors.invalidUrl(path)
+      : errors.internal(request.id);
+  return sendError(reply, armError);
+}
+
+/**
+ * The HTTP servers' `clientError`: a request Node's parser refuses (headers too large, malformed HTTP, a timeout)
+ * never reaches Fastify, so the answer is written to the socket here — in ARM's shape too — and the connection closed.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const armError = error.code === 'HPE_HEADER_OVERFLOW' ? errors.headersTooLarge()
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? errors.requestTimeout()
+      : errors.malformedRequest();
+  const body = JSON.stringify({ error: { code: armError.code, message: armError.message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${armError.statusCode} ${STATUS_CODES[armError.statusCode] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 function toArmError(error: FastifyError | ArmError, request: FastifyRequest): ArmError {

@@ -7,6 +7,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     redis: Redis;
     queues: Record<QueueName, Queue>;
+    /**
+     * Publishes a wake-up to the other processes, best effort: PostgreSQL holds the truth and every listener also
+     * looks there (on a timer, or when its subscription reconnects), so a message lost to a Redis outage only costs
+     * a wait — never the request that changed the truth.
+     */
+    announce(messages: Iterable<readonly [channel: string, message: string]>): Promise<void>;
   }
 }
 
@@ -37,6 +43,13 @@ export default fp(
     ) as Record<QueueName, Queue>;
     app.decorate('redis', redis);
     app.decorate('queues', queues);
+    app.decorate('announce', async (messages: Iterable<readonly [string, string]>) => {
+      const pipeline = redis.pipeline();
+      for (const [channel, message] of messages) pipeline.publish(channel, message);
+      if (pipeline.length === 0) return;
+      const failure = await pipeline.exec().then((results) => results?.find(([error]) => error !== null)?.[0], (error: unknown) => error);
+      if (failure != null) app.log.warn({ err: failure }, 'announcement lost (Redis unavailable)');
+    });
     app.addHook('onClose', async () => {
       await Promise.all(Object.values(queues).map((queue) => queue.close()));
       redis.disconnect();

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
-import { Worker, type Job } from 'bullmq';
+import { Worker, type Job, type RepeatOptions } from 'bullmq';
 import { ArmError, errors } from '../domain/errors.ts';
 import { operationHandlers } from '../jobs/operation-handlers.ts';
 import { failOperation } from '../jobs/agent-results.ts';
@@ -65,15 +65,34 @@ export default fp(
     maintenance.on('failed', (job, error) => app.log.warn({ err: error, job: job?.name }, 'maintenance job failed'));
     // Schedulers live in Redis, one per name, however many workers upsert them.
     const discoveryEvery = app.config.protection.discoveryIntervalSeconds * 1000;
-    await app.queues.maintenance.upsertJobScheduler('discovery-cycle', { every: discoveryEvery, startDate: Date.now() + discoveryEvery }, { name: 'discovery-cycle' });
     // Schedules live in Postgres; this tick only dispatches what is due there, so losing Redis loses no schedule.
     const tickEvery = app.config.backup.schedulerTickSeconds * 1000;
-    await app.queues.maintenance.upsertJobScheduler('schedule-tick', { every: tickEvery, startDate: Date.now() + tickEvery }, { name: 'schedule-tick' });
-    await app.queues.maintenance.upsertJobScheduler('purge-soft-deleted', { every: app.config.protection.softDeletePurgeMinutes * 60_000 }, { name: 'purge-soft-deleted' });
-    // Daily at RV_RETENTION_SWEEP_HOUR UTC; the job sweeps as of that instant in service time (see jobs/retention.ts).
-    await app.queues.maintenance.upsertJobScheduler('retention-sweep', { pattern: `0 ${app.config.backup.retentionSweepHour} * * *`, tz: 'UTC' }, { name: 'retention-sweep' });
+    const schedulers: [name: string, repeat: () => RepeatOptions][] = [
+      ['discovery-cycle', () => ({ every: discoveryEvery, startDate: Date.now() + discoveryEvery })],
+      ['schedule-tick', () => ({ every: tickEvery, startDate: Date.now() + tickEvery })],
+      ['purge-soft-deleted', () => ({ every: app.config.protection.softDeletePurgeMinutes * 60_000 })],
+      // Daily at RV_RETENTION_SWEEP_HOUR UTC; the job sweeps as of that instant in service time (see jobs/retention.ts).
+      ['retention-sweep', () => ({ pattern: `0 ${app.config.backup.retentionSweepHour} * * *`, tz: 'UTC' })],
+    ];
+    const upsert = (name: string, repeat: () => RepeatOptions) => app.queues.maintenance.upsertJobScheduler(name, repeat(), { name });
+    for (const [name, repeat] of schedulers) await upsert(name, repeat);
+    // A Redis that comes back empty (restarted without persistence, failed over) has lost them: each reconnection
+    // re-creates the missing ones (existing ones are left alone, so reconnecting does not postpone their next run).
+    const recreateMissing = async () => {
+      for (const [name, repeat] of schedulers) {
+        if ((await app.queues.maintenance.getJobScheduler(name)) === undefined) {
+          await upsert(name, repeat);
+          app.log.warn({ scheduler: name }, 'job scheduler re-created after Redis lost it');
+        }
+      }
+    };
+    const onReconnect = () => {
+      recreateMissing().catch((error: unknown) => app.log.warn({ err: error }, 'job schedulers not re-created yet (Redis unavailable)'));
+    };
+    app.redis.on('ready', onReconnect);
 
     app.addHook('onClose', async () => {
+      app.redis.off('ready', onReconnect);
       await Promise.all([operations.close(), maintenance.close()]);
       connection.disconnect();
     });

@@ -5,7 +5,7 @@ import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesba
 import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { fetchToken, sdkClients } from '../support/sdk.ts';
-import { registeredSqlVm, type SqlVm } from '../support/vm.ts';
+import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
 import { takeForeignBackup } from '../../src/agent/simulation/chain.ts';
 import { recordBackup } from '../../src/agent/simulation/state.ts';
@@ -130,5 +130,36 @@ describe('scheduled backups on the emulator clock', () => {
     expect(item.properties).toMatchObject({ protectedItemHealthStatus: 'ActionRequired' });
     const alerts = await server.app.db.alert.findMany({ where: { kind: 'RpoBreach', resolvedAt: null } });
     expect(alerts.map((a) => [a.entityName, a.severity])).toEqual([['sales [schedvm]', 'Critical']]);
+  });
+
+  it('waits at a step for the backups another process is dispatching then, not only for its own', async () => {
+    // Another process's scheduler tick, caught in the middle of its claim: it holds the item, then moves its
+    // schedule and starts the backup in one transaction (as jobs/scheduler.ts does).
+    const other = new pg.Client({ connectionString: inject('databaseUrl').replace(/\/[^/]+$/, `/${database}`) });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      const [item] = (await other.query<{ id: string; vaultId: string; containerId: string; nextLogAt: Date }>(
+        'SELECT "id", "vaultId", "containerId", "nextLogAt" FROM "ProtectedItem" FOR UPDATE')).rows;
+      const due = item?.nextLogAt as Date;
+      let answered = false;
+      const advancing = clock({ to: due.toISOString(), waitForBackupsSeconds: 30 }).then(() => (answered = true));
+      const waiting = async () => (await other.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rowCount === 1;
+      await until('the clock to wait for the claim', waiting);
+      const uploadId = randomUUID();
+      await other.query('UPDATE "ProtectedItem" SET "nextLogAt" = $1', [new Date(due.getTime() + 15 * 60_000)]);
+      await other.query(
+        `INSERT INTO "BackupUpload" ("id", "vaultId", "protectedItemId", "containerId", "backupType", "blobName", "createdAt", "updatedAt") VALUES ($1, $2, $3, $4, 'Log', $5, $6, $6)`,
+        [uploadId, item?.vaultId, item?.id, item?.containerId, `${item?.id}/${uploadId}.bak`, due],
+      );
+      await other.query('COMMIT');
+      // Its backup is streaming: the clock stays at this step.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(answered).toBe(false);
+      await other.query(`UPDATE "BackupUpload" SET "state" = 'Failed' WHERE "id" = $1`, [uploadId]);
+      await advancing;
+    } finally {
+      await other.end();
+    }
   });
 });

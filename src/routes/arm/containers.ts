@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Operation } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { startJob } from '../../jobs/job-records.ts';
-import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
+import { AnyObject, ApiVersionQuery, Empty, FilterQuery, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
 import { VAULT, vaultId } from './shared/paths.ts';
 import { afterPair, page } from './shared/paging.ts';
 import { filterEquals, readFilter } from './shared/filter.ts';
@@ -71,7 +71,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${FABRIC}/refreshContainers`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/refreshContainers/action' },
-      schema: { tags, summary: 'Discover VMs whose agents registered with the vault (202; poll the Location)', params: FabricParams, querystring: ListQuery, response: responses({ 202: Empty }) },
+      schema: { tags, summary: 'Discover VMs whose agents registered with the vault (202; poll the Location)', params: FabricParams, querystring: FilterQuery, response: responses({ 202: Empty }) },
     },
     async (request, reply) => {
       const vault = await findFabricVault(app, request.params);
@@ -222,7 +222,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${CONTAINER}/inquire`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/inquire/action' },
-      schema: { tags, summary: 'Discover the databases on a registered VM (202; poll the Location)', params: ContainerParams, querystring: ListQuery, response: responses({ 202: Empty }) },
+      schema: { tags, summary: 'Discover the databases on a registered VM (202; poll the Location)', params: ContainerParams, querystring: FilterQuery, response: responses({ 202: Empty }) },
     },
     async (request, reply) => {
       const { vault, container } = await findContainer(app, request.params, true);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { requireApiVersion } from './shared/api-version.ts';
+import { requireValidScope } from './shared/scope.ts';
 import vaultRoutes from './vaults.ts';
 import vaultConfigRoutes from './vault-config.ts';
 import vaultOperationRoutes from './vault-operations.ts';
@@ -14,8 +15,8 @@ import recoveryPointRoutes from './recovery-points.ts';
 
 /**
  * The Microsoft.RecoveryServices management plane (what the Azure SDKs call). Every route here authenticates the
- * bearer token, authorises the route's action on its subscription, and requires an api-version — in that order,
- * as ARM's front door does.
+ * bearer token, authorises the route's action on its subscription, requires an api-version and a well-formed scope
+ * (subscription id, resource group name) — in that order, as ARM's front door does.
  */
 export default async function armRoutes(app: FastifyInstance) {
   app.decorateRequest('apiVersion', '');
@@ -23,6 +24,7 @@ export default async function armRoutes(app: FastifyInstance) {
   app.removeContentTypeParser(['text/plain']);
   app.addHook('onRequest', app.authorize);
   app.addHook('onRequest', requireApiVersion);
+  app.addHook('onRequest', requireValidScope);
   await app.register(vaultRoutes);
   await app.register(vaultConfigRoutes);
   await app.register(vaultOperationRoutes);

@@ -116,7 +116,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ITEM,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/read' },
-      schema: { tags, summary: 'Get a protected item', params: ItemParams, querystring: ListQuery, response: responses({ 200: ItemResource }) },
+      schema: { tags, summary: 'Get a protected item', params: ItemParams, querystring: ApiVersionQuery, response: responses({ 200: ItemResource }) },
     },
     async (request) => {
       const { vault, container, item } = await findItem(request.params);

@@ -5,7 +5,7 @@ import type { Vault } from '../../generated/prisma/client.ts';
 import { applySettingsChange, type SettingsChange } from '../../domain/vaults.ts';
 import { errors } from '../../domain/errors.ts';
 import { filterEquals, readFilter } from './shared/filter.ts';
-import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
+import { ApiVersionQuery, Empty, FilterQuery, listOf, responses, VaultParams } from './shared/schemas.ts';
 import { VAULT, vaultId } from './shared/paths.ts';
 import { findVault, vaultContents, type VaultPathParams } from './shared/vault-lookup.ts';
 import { settingsOf } from './vaults.ts';
@@ -193,7 +193,7 @@ const vaultConfigRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const summaryKinds = ['BackupProtectedItemCountSummary', 'BackupProtectionContainerCountSummary'] as const;
   app.get(
     `${VAULT}/backupUsageSummaries`,
-    { config: { action: 'Microsoft.RecoveryServices/vaults/backupUsageSummaries/read' }, schema: { tags, summary: 'Protected item and container counts against the limits', params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(Usage) }) } },
+    { config: { action: 'Microsoft.RecoveryServices/vaults/backupUsageSummaries/read' }, schema: { tags, summary: 'Protected item and container counts against the limits', params: VaultParams, querystring: FilterQuery, response: responses({ 200: listOf(Usage) }) } },
     async (request) => {
       const vault = await findVault(app, request.params);
       const type = filterEquals(readFilter(request, { type: ['eq'] }), 'type', summaryKinds);

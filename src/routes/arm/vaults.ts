@@ -6,7 +6,7 @@ import type { Vault } from '../../generated/prisma/client.ts';
 import { errors } from '../../domain/errors.ts';
 import { applySettingsChange, assertVaultName, DEFAULT_VAULT_SETTINGS, vaultNameProblem, type SettingsChange, type VaultSettings } from '../../domain/vaults.ts';
 import { createWrappedDataKey } from '../../storage/keys.ts';
-import { AnyObject, listOf, ListQuery, ResourceGroupParams, responses, SubscriptionParams, VaultParams, Empty, ApiVersionQuery } from './shared/schemas.ts';
+import { AnyObject, listOf, PagedQuery, ResourceGroupParams, responses, SubscriptionParams, VaultParams, Empty, ApiVersionQuery } from './shared/schemas.ts';
 import { PROVIDER, RESOURCE_GROUP, SUBSCRIPTION, VAULT, vaultId } from './shared/paths.ts';
 import { findVault, vaultContents, vaultScope } from './shared/vault-lookup.ts';
 import { afterPair, page } from './shared/paging.ts';
@@ -325,7 +325,7 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const listSchema = (params: typeof SubscriptionParams | typeof ResourceGroupParams, summary: string) => ({
     config: { action: 'Microsoft.RecoveryServices/vaults/read' },
-    schema: { tags: ['vaults'], summary, params, querystring: ListQuery, response: responses({ 200: listOf(VaultResource) }) },
+    schema: { tags: ['vaults'], summary, params, querystring: PagedQuery, response: responses({ 200: listOf(VaultResource) }) },
   });
 
   app.get(`${RESOURCE_GROUP}/${PROVIDER}/vaults`, listSchema(ResourceGroupParams, 'List the vaults of a resource group'), async (request) => {

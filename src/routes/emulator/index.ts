@@ -79,9 +79,10 @@ const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
           await sweepAt(lastBefore, (lastBefore.getTime() - nextSweep.getTime()) / DAY_MS + 1);
         }
         await app.clock.set(stop);
-        const dispatched = await dispatchDue(app, stop);
+        // A worker's scheduler tick may be dispatching this very step: wait for its claims and for its backups too.
+        const dispatched = await dispatchDue(app, stop, { waitForOthers: true });
         started += dispatched;
-        if (dispatched > 0) await backupsSettled(stop, waitForBackupsSeconds);
+        await backupsSettled(stop, waitForBackupsSeconds);
         // A sweep due at this very instant runs after the backups due then.
         if (nextSweep.getTime() === stop.getTime()) await sweepAt(stop, 1);
         if (stop.getTime() >= target.getTime() && dispatched === 0) break;

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { listOf, ListQuery, responses, VaultParams } from '../arm/shared/schemas.ts';
+import { listOf, PagedQuery, responses, VaultParams } from '../arm/shared/schemas.ts';
 import { vaultId } from '../arm/shared/paths.ts';
 import { page } from '../arm/shared/paging.ts';
 import { findVault } from '../arm/shared/vault-lookup.ts';
@@ -14,7 +14,7 @@ const backupItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupProtectedItems/read' },
       schema: {
         tags, summary: 'Protected items with their last backup of each type, restore point range and health; paged ($top, $skipToken)',
-        params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(BackupItemView) }),
+        params: VaultParams, querystring: PagedQuery, response: responses({ 200: listOf(BackupItemView) }),
       },
     },
     async (request) => {

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { errors } from '../../../domain/errors.ts';
 import { armUrl } from './urls.ts';
 
@@ -13,6 +14,8 @@ export type Cursor = string[];
 /**
  * Keyset paging for every ARM list: `fetch` reads up to `take` rows after the cursor (in its index order);
  * one extra row tells whether a next page exists, and its cursor travels opaque in `$skipToken` of `nextLink`.
+ * The token is authenticated (an HMAC over the list's path and the cursor), so `fetch` only ever sees a cursor this
+ * list produced: a forged or altered one is a 400, never a malformed query.
  */
 export async function page<Row, Out>(
   request: FastifyRequest,
@@ -27,7 +30,8 @@ export async function page<Row, Out>(
 ): Promise<Page<Out>> {
   const query = request.query as Record<string, string | undefined>;
   const size = pageSize(request, query.$top);
-  const after = decodeSkipToken(query.$skipToken ?? query.$skiptoken);
+  const key = skipTokenKey(request.server.config.masterKey);
+  const after = decodeSkipToken(key, options.path, query.$skipToken ?? query.$skiptoken);
   const rows = await options.fetch(after, size + 1);
   const value = rows.slice(0, size).map(options.render);
   if (rows.length <= size) return { value };
@@ -36,33 +40,47 @@ export async function page<Row, Out>(
     Object.entries(options.carry ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
   if (query.$top !== undefined) carry.$top = query.$top;
-  return { value, nextLink: armUrl(request, options.path, { ...carry, $skipToken: encodeSkipToken(options.cursorOf(last)) }) };
+  return { value, nextLink: armUrl(request, options.path, { ...carry, $skipToken: encodeSkipToken(key, options.path, options.cursorOf(last)) }) };
 }
 
 function pageSize(request: FastifyRequest, top: string | undefined): number {
   const max = request.server.config.pageSize;
   if (top === undefined) return max;
-  const value = Number(top);
-  if (!Number.isInteger(value) || value < 1) throw errors.invalidInput(`$top must be a positive integer (got '${top}').`);
-  return Math.min(value, max);
+  // Decimal digits only: Number() would also take '0x10', '1e3' or ' 5'.
+  if (!/^[0-9]+$/.test(top) || Number(top) < 1) throw errors.invalidInput(`$top must be a positive integer (got '${top.slice(0, 64)}').`);
+  return Math.min(Number(top), max);
 }
 
-function encodeSkipToken(cursor: unknown): string {
-  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
+const keys = new WeakMap<Buffer, Buffer>();
 
-function decodeSkipToken(token: string | undefined): Cursor | undefined {
-  if (token === undefined || token === '') return undefined;
-  let cursor: unknown;
-  try {
-    cursor = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    cursor = undefined;
+/** The skip-token key, derived from the master key (shared by every API process, so any of them reads any token). */
+function skipTokenKey(masterKey: Buffer): Buffer {
+  let key = keys.get(masterKey);
+  if (key === undefined) {
+    key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'recovery-vault $skipToken', 32));
+    keys.set(masterKey, key);
   }
-  if (!Array.isArray(cursor) || cursor.length === 0 || !cursor.every((part) => typeof part === 'string')) {
+  return key;
+}
+
+/** The MAC as text: compared as the exact characters issued (base64url decoding would forgive a changed last one). */
+const mac = (key: Buffer, path: string, payload: string) =>
+  createHmac('sha256', key).update(`${path.toLowerCase()}\n${payload}`).digest().subarray(0, 16).toString('base64url');
+
+function encodeSkipToken(key: Buffer, path: string, cursor: Cursor): string {
+  const payload = Buffer.from(JSON.stringify(cursor)).toString('base64url');
+  return `${payload}.${mac(key, path, payload)}`;
+}
+
+function decodeSkipToken(key: Buffer, path: string, token: string | undefined): Cursor | undefined {
+  if (token === undefined || token === '') return undefined;
+  const [payload = '', signature = '', ...rest] = token.split('.');
+  const given = Buffer.from(signature);
+  const expected = Buffer.from(mac(key, path, payload));
+  if (rest.length > 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw errors.invalidInput(`The $skipToken '${token.slice(0, 64)}' is invalid; use the nextLink of the previous page.`);
   }
-  return cursor;
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Cursor;
 }
 
 /** A (time, id) keyset position — lists newest first — or a 400 when the cursor's time is not one. */

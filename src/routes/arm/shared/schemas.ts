@@ -15,15 +15,15 @@ export const ApiVersionQuery = Type.Object(
   { additionalProperties: true },
 );
 
-export const ListQuery = Type.Object(
-  {
-    'api-version': Type.Optional(Type.String()),
-    $filter: Type.Optional(Type.String({ maxLength: 4096 })),
-    $skipToken: Type.Optional(Type.String({ maxLength: 4096 })),
-    $top: Type.Optional(Type.String({ maxLength: 16 })),
-  },
-  { additionalProperties: true },
-);
+const filterParameter = { $filter: Type.Optional(Type.String({ maxLength: 4096 })) };
+const pagingParameters = { $skipToken: Type.Optional(Type.String({ maxLength: 4096 })), $top: Type.Optional(Type.String({ maxLength: 16 })) };
+
+/** A list that filters and pages. */
+export const ListQuery = Type.Object({ 'api-version': Type.Optional(Type.String()), ...filterParameter, ...pagingParameters }, { additionalProperties: true });
+/** A list that pages but has nothing to filter on. */
+export const PagedQuery = Type.Object({ 'api-version': Type.Optional(Type.String()), ...pagingParameters }, { additionalProperties: true });
+/** An action or a short list that takes a $filter and has no pages. */
+export const FilterQuery = Type.Object({ 'api-version': Type.Optional(Type.String()), ...filterParameter }, { additionalProperties: true });
 
 /** Free-form JSON object (tags, echoed properties). */
 export const AnyObject = Type.Object({}, { additionalProperties: true });
