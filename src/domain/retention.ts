@@ -116,6 +116,13 @@ interface LogLink {
   anchor: boolean;
 }
 
+/**
+ * No scheduled point expires younger than this: every retention a policy can set is at least 7 days (daily, weekly,
+ * log and differential rules) or a month or a year; 6 leaves room for a DST day in the policy's calendar. On-demand
+ * points expire at their own time. A sweep need not look at items whose points are all younger.
+ */
+export const YOUNGEST_EXPIRING_DAYS = 6;
+
 /** Which points a daily retention sweep at `now` deletes, by the item's policy (`null`: protection stopped, retain
  * forever), never breaking a chain. */
 export function expiredPoints(points: readonly RetainedPoint[], policy: SqlPolicy | null, now: Date): SweepResult {

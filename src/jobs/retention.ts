@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { chainStateOf, type BackupType } from '../domain/backup-chain.ts';
-import { expiredPoints, type RetainedPoint } from '../domain/retention.ts';
+import { expiredPoints, YOUNGEST_EXPIRING_DAYS, type RetainedPoint } from '../domain/retention.ts';
 import { policyOf } from '../services/protection.ts';
 import { deleteBackupBlobs } from '../services/backups.ts';
 
@@ -27,7 +27,7 @@ export function sweepTimeAfter(at: Date, hour: number): Date {
 }
 
 export interface SweepCounts {
-  /** Items whose points were examined. */
+  /** Items whose points were examined (those with a point old enough to expire). */
   items: number;
   /** Recovery points deleted (rows and blobs). */
   expired: number;
@@ -52,7 +52,12 @@ export async function retentionSweep(app: FastifyInstance, now: Date): Promise<S
       orderBy: { id: 'asc' },
       take: ITEM_BATCH,
     });
-    for (const { id } of items) {
+    // Most items have nothing old enough to expire: one indexed query per batch finds those that may.
+    const cutoff = new Date(now.getTime() - YOUNGEST_EXPIRING_DAYS * DAY_MS);
+    const candidates = await app.db.$queryRaw<{ id: string }[]>`
+      SELECT DISTINCT "protectedItemId" AS "id" FROM "RecoveryPoint"
+      WHERE "protectedItemId" = ANY(${items.map((i) => i.id)}::text[]) AND ("endTime" < ${cutoff} OR "expiresAt" <= ${now})`;
+    for (const { id } of candidates) {
       const swept = await sweepItem(app, id, now);
       if (swept === undefined) continue;
       counts.items += 1;

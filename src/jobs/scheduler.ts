@@ -43,7 +43,7 @@ function dueType(item: DueItem, now: Date): Scheduled | undefined {
  * return everything due at `now` has been started by someone (the emulator clock then waits for those backups too).
  */
 export async function dispatchDue(app: FastifyInstance, now: Date, options: { batch?: number; waitForOthers?: boolean } = {}): Promise<number> {
-  const batch = options.batch ?? 1000;
+  const batch = options.batch ?? 5000;
   const lock = options.waitForOthers === true ? Prisma.sql`FOR UPDATE OF i` : Prisma.sql`FOR UPDATE OF i SKIP LOCKED`;
   let started = 0;
   for (;;) {

@@ -179,10 +179,11 @@ export const BackupMetadata = Type.Object({
   /** For a log backup, the span of the transactions it holds; for a full or differential, when it ran. */
   startTime: Type.String({ format: 'date-time' }),
   endTime: Type.String({ format: 'date-time' }),
-  sizeBytes: Type.Integer({ minimum: 0 }),
+  /** A backup always holds data (SQL Server writes a header at least): one block, one byte, at the least. */
+  sizeBytes: Type.Integer({ minimum: 1 }),
   /** SHA-256 (hex) of the whole backup stream, as the blocks concatenated. */
   sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-  blockCount: Type.Integer({ minimum: 0 }),
+  blockCount: Type.Integer({ minimum: 1 }),
   databaseGuid: Type.Optional(Type.String({ maxLength: 64 })),
   familyGuid: Type.Optional(Type.String({ maxLength: 64 })),
 });

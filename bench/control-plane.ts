@@ -1,0 +1,114 @@
+// Control-plane benchmark (issue 8, benchmark 3): the service in its own process (bench/lib/control-plane-service.ts:
+// the app as buildApp makes it, plus one bare route doing `select 1` on the same Prisma pool — the baseline), 2,000
+// protected items and 1,000 jobs in a vault, and autocannon in this process with 50 connections:
+//   - list protected items the way the SDK pages them (backupProtectedItems with the CLI's $filter, then each nextLink);
+//   - get a job (jobDetails.get);
+//   - baseline: the bare route, in the same run.
+// Prints requests/s and p99 of each with the ratio to the baseline.
+//   npm run bench -- control-plane          (BENCH_SECONDS=10 per path)
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { DEV_PRINCIPAL } from '../src/config.ts';
+import { applyMigrations } from '../src/db/migrations.ts';
+import { startAzurite } from '../src/storage/azurite.ts';
+import { DAILY_FULL_15_MINUTE_LOGS, seedProtectedItems } from './lib/seed.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 50;
+const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/recovery_vault_bench';
+const DATABASE_URL = BASE_URL.replace(/\/[^/]*$/, '/recovery_vault_bench_control');
+const VAULT = '/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/control';
+const API = 'api-version=2023-06-01';
+
+async function main() {
+  const admin = new pg.Client({ connectionString: BASE_URL.replace(/\/[^/]*$/, '/postgres') });
+  await admin.connect();
+  await admin.query('DROP DATABASE IF EXISTS "recovery_vault_bench_control" WITH (FORCE)');
+  await admin.end();
+  await applyMigrations(DATABASE_URL);
+  const azurite = await startAzurite({ port: 0 });
+  const dataDir = mkdtempSync(join(tmpdir(), 'rv-bench-control-'));
+  const service = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lib', 'control-plane-service.ts')], {
+    env: {
+      ...process.env, RV_DATA_DIR: dataDir, DATABASE_URL, RV_BLOB_CONNECTION_STRING: azurite.connectionString, RV_LOG_LEVEL: 'warn',
+      RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`, RV_MIGRATE_ON_START: 'false', RV_WORKERS: 'false',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const sql = new pg.Client({ connectionString: DATABASE_URL });
+  await sql.connect();
+  try {
+    const base = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      service.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /listening (http:\/\/\S+)/.exec(out);
+        if (match?.[1] !== undefined) resolve(match[1]);
+      });
+      service.once('exit', (code) => reject(new Error(`service exited (${code}): ${out}`)));
+    });
+    const token = ((await (await fetch(`${base}/oauth2/token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: DEV_PRINCIPAL.clientId ?? '', client_secret: DEV_PRINCIPAL.clientSecret ?? '' }),
+    })).json()) as { access_token: string }).access_token;
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const arm = async (method: string, path: string, body?: object) => {
+      const response = await fetch(`${base}${path}${path.includes('?') ? '&' : '?'}${API}`, { method, headers, body: JSON.stringify(body ?? {}) });
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+      return response.json() as Promise<Record<string, unknown>>;
+    };
+    await arm('PUT', VAULT, { location: 'westeurope', sku: { name: 'Standard' } });
+    await arm('PUT', `${VAULT}/backupPolicies/DailyFull15`, DAILY_FULL_15_MINUTE_LOGS);
+    await seedProtectedItems(sql, 100, 20, new Date());
+    await sql.query(`
+      INSERT INTO "Job" ("id", "vaultId", "operation", "entityFriendlyName", "status", "startTime", "endTime")
+      SELECT gen_random_uuid()::text, v."id", 'Backup', 'db' || n || ' [vm' || n || ']', 'Completed', now() - n * interval '1 minute', now() - n * interval '1 minute' + interval '5 seconds'
+      FROM "Vault" v CROSS JOIN generate_series(1, 1000) n`);
+    const jobId = (await sql.query<{ id: string }>('SELECT "id" FROM "Job" ORDER BY "startTime" DESC LIMIT 1')).rows[0]?.id ?? '';
+
+    // The pages the SDK walks: the first URL, then every nextLink.
+    const filter = encodeURIComponent("backupManagementType eq 'AzureWorkload' and itemType eq 'SQLDataBase'");
+    const pages: string[] = [];
+    let items = 0;
+    for (let next: string | undefined = `${base}${VAULT}/backupProtectedItems?${API}&$filter=${filter}`; next !== undefined;) {
+      pages.push(next.slice(base.length));
+      const page = (await (await fetch(next, { headers })).json()) as { value: unknown[]; nextLink?: string };
+      items += page.value.length;
+      next = page.nextLink;
+    }
+    console.log(`${items} protected items in ${pages.length} pages; 1000 jobs`);
+
+    const run = (title: string, paths: string[]) =>
+      autocannon({ url: base, connections: CONNECTIONS, duration: SECONDS, headers, requests: paths.map((path) => ({ method: 'GET', path })) })
+        .then((result) => {
+          if (result.non2xx > 0 || result.errors > 0) throw new Error(`${title}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+          return { title, rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50 };
+        });
+    // Baseline first and last, so that a drift in the machine's load shows.
+    const results = [
+      await run('baseline: bare route, select 1', ['/bench/select-1']),
+      await run(`list protected items (SDK paging, ${pages.length} pages of up to 200)`, pages),
+      await run('get job', [`${VAULT}/backupJobs/${jobId}?${API}`]),
+      await run('baseline again', ['/bench/select-1']),
+    ];
+    const baseline = (results[0]!.rps + results[3]!.rps) / 2;
+    console.log(`\n${CONNECTIONS} connections, ${SECONDS} s each\n\n| request | req/s | p50 ms | p99 ms | ratio to baseline |\n|---|---:|---:|---:|---:|`);
+    for (const r of results) console.log(`| ${r.title} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${(r.rps / baseline).toFixed(2)} |`);
+    const [, list, job] = results;
+    console.log(`\nlist protected items: ${list!.rps.toFixed(0)} req/s, ratio ${(list!.rps / baseline).toFixed(2)} (target ≥ 0.5), p99 ${list!.p99} ms (target < 50 ms)`);
+    console.log(`get job: ${job!.rps.toFixed(0)} req/s, ratio ${(job!.rps / baseline).toFixed(2)} (target ≥ 0.5), p99 ${job!.p99} ms (target < 50 ms)`);
+  } finally {
+    service.kill('SIGTERM');
+    await new Promise((resolve) => service.once('exit', resolve));
+    await sql.end();
+    await azurite.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
