@@ -190,16 +190,15 @@ async function startStubAgents(app: Awaited<ReturnType<typeof buildApp>>, base: 
       if (!response.ok && response.status !== 204) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
       return response.status === 204 ? undefined : ((await response.json()) as Record<string, unknown>);
     };
-    while (running) {
-      try {
-        const { commands } = (await call('GET', `${path}/commands?waitSeconds=2`)) as { commands: { id: string; type: string; payload: Record<string, string> }[] };
-        for (const command of commands) {
+    /** A backup at once: a one-byte block, a commit that continues the chain, the result; retried like an agent would. */
+    const answer = async (command: { id: string; type: string; payload: Record<string, string> }) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
           if (command.type === 'backup') {
             const { backupId, itemName, backupType, at } = command.payload as Record<string, string>;
             const key = `${container.id}/${itemName}`;
             const first = lsns.get(key) ?? 200n;
             const last = first + 100n;
-            if (backupType === 'Log') lsns.set(key, last);
             const block = await fetch(`${path}/uploads/${backupId}/blocks/0`, {
               method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'x-content-sha256': ONE_BYTE_SHA256 }, body: ONE_BYTE,
             });
@@ -208,9 +207,21 @@ async function startStubAgents(app: Awaited<ReturnType<typeof buildApp>>, base: 
               backupType, firstLsn: first.toString(), lastLsn: (backupType === 'Log' ? last : first + 1n).toString(), checkpointLsn: first.toString(),
               databaseBackupLsn: '150', startTime: at, endTime: at, sizeBytes: 1, sha256: ONE_BYTE_SHA256, blockCount: 1,
             } });
+            if (backupType === 'Log') lsns.set(key, last);
           }
           await call('POST', `${path}/commands/${command.id}/result`, { status: 'Succeeded' });
+          return;
+        } catch (error) {
+          errors.push((error as Error).message);
+          if (attempt >= 5 || !running) return;
+          await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
         }
+      }
+    };
+    while (running) {
+      try {
+        const { commands } = (await call('GET', `${path}/commands?waitSeconds=2`)) as { commands: { id: string; type: string; payload: Record<string, string> }[] };
+        for (const command of commands) await answer(command);
       } catch (error) {
         if (!running) break;
         errors.push((error as Error).message);

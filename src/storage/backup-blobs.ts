@@ -41,7 +41,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes, type CipherG
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createBrotliCompress, createBrotliDecompress } from 'node:zlib';
-import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import { RestError, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 
 /** The bytes received for a block don't match the announced SHA-256 (or the announced length). */
 export class BlockChecksumError extends Error {
@@ -326,8 +326,9 @@ async function stageStreamed(block: BlockUpload): Promise<number> {
   detach();
   if (staged.status === 'rejected' && (metered.status === 'fulfilled' || metered.reason === staged.reason)) {
     if (replayRefused) {
-      throw new Error(`block ${block.index}: staging failed and a streamed block cannot be re-sent; retry it with a new attempt`, {
-        cause: staged.reason,
+      // A storage failure like any other (RestError: the caller sees 503 and sends the block again).
+      throw new RestError(`block ${block.index}: staging failed (${asError(staged.reason).message}) and a streamed block cannot be re-sent; send it again`, {
+        code: 'StagingNotReplayable',
       });
     }
     throw staged.reason;
