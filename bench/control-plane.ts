@@ -33,7 +33,9 @@ async function main() {
   await applyMigrations(DATABASE_URL);
   const azurite = await startAzurite({ port: 0 });
   const dataDir = mkdtempSync(join(tmpdir(), 'rv-bench-control-'));
-  const service = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lib', 'control-plane-service.ts')], {
+  // BENCH_SERVICE_NODE_ARGS: extra node flags for the service (e.g. `--cpu-prof`), for investigations only.
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg.length > 0);
+  const service = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(import.meta.dirname, 'lib', 'control-plane-service.ts')], {
     env: {
       ...process.env, RV_DATA_DIR: dataDir, DATABASE_URL, RV_BLOB_CONNECTION_STRING: azurite.connectionString, RV_LOG_LEVEL: 'warn',
       RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`, RV_MIGRATE_ON_START: 'false', RV_WORKERS: 'false',

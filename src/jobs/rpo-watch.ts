@@ -3,6 +3,7 @@ import { rpoBreached } from '../domain/backup-chain.ts';
 import { allowedBackupTypes } from '../domain/protection.ts';
 import { policyOf } from '../services/protection.ts';
 import { raiseAlert, resolveAlerts } from '../services/alerts.ts';
+import { withContainerAndPolicy } from '../services/item-relations.ts';
 
 /**
  * RPO watch: a protected database whose newest backup is older than its log frequency (or, without logs, its full
@@ -10,10 +11,9 @@ import { raiseAlert, resolveAlerts } from '../services/alerts.ts';
  * resolves both. Runs on every scheduler tick and after every clock advance.
  */
 export async function rpoWatch(app: FastifyInstance, now: Date): Promise<{ breached: number; recovered: number }> {
-  const items = await app.db.protectedItem.findMany({
+  const items = await withContainerAndPolicy(app.db, await app.db.protectedItem.findMany({
     where: { deferredDeleteAt: null, protectionState: 'Protected', policyId: { not: null } },
-    include: { policy: true, container: true },
-  });
+  }));
   let breached = 0;
   let recovered = 0;
   for (const item of items) {

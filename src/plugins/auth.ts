@@ -26,6 +26,8 @@ declare module 'fastify' {
   }
 }
 
+const ASSIGNMENTS_TTL_MS = 5_000;
+
 export default fp(
   async (app) => {
     const key = await loadOrCreateSigningKey(app.config.token.signingKeyFile);
@@ -33,6 +35,19 @@ export default fp(
     app.decorate('tokens', new TokenService(app.config.token, key, () => new Date()));
     await seedPrincipals(app.db, app.config.principals);
     app.decorateRequest('caller', undefined);
+
+    // Role assignments change only when a process seeds principals from its configuration, so a few seconds' cache
+    // spares every management request a query (another process's different seed shows within ASSIGNMENTS_TTL_MS).
+    const assignmentCache = new Map<string, { at: number; assignments: Promise<Assignment[]> }>();
+    const assignmentsOf = (principalId: string) => {
+      const cached = assignmentCache.get(principalId);
+      if (cached !== undefined && Date.now() - cached.at < ASSIGNMENTS_TTL_MS) return cached.assignments;
+      const assignments = app.db.roleAssignment.findMany({ where: { principalId }, select: { role: true, subscriptionId: true } })
+        .then((rows) => rows as Assignment[]);
+      assignmentCache.set(principalId, { at: Date.now(), assignments });
+      assignments.catch(() => assignmentCache.delete(principalId));
+      return assignments;
+    };
 
     app.decorate('authorize', async (request: FastifyRequest) => {
       const header = request.headers.authorization;
@@ -46,10 +61,7 @@ export default fp(
         if (error instanceof TokenError) throw errors.unauthenticated(error.message);
         throw error;
       }
-      const assignments = await app.db.roleAssignment.findMany({
-        where: { principalId },
-        select: { role: true, subscriptionId: true },
-      });
+      const assignments = await assignmentsOf(principalId);
       request.caller = { principalId, assignments };
 
       const action = request.routeOptions.config.action;

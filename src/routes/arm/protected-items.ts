@@ -8,6 +8,7 @@ import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultP
 import { VAULT, vaultId } from './shared/paths.ts';
 import { afterPair, page } from './shared/paging.ts';
 import { filterEquals, readFilter } from './shared/filter.ts';
+import { withContainerAndPolicy } from '../../services/item-relations.ts';
 import { findVault, vaultScope } from './shared/vault-lookup.ts';
 import { findProtectedItem, type ContainerPathParams } from './shared/container-lookup.ts';
 import { operationResult, operationStatus } from './shared/operation-views.ts';
@@ -245,7 +246,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         carry: { $filter: request.query.$filter },
         fetch: async (after, take) =>
           matches
-            ? app.db.protectedItem.findMany({
+            ? withContainerAndPolicy(app.db, await app.db.protectedItem.findMany({
                 where: {
                   vaultId: vault.id,
                   ...(policyName === undefined ? {} : { policy: { nameKey: policyName.toLowerCase() } }),
@@ -254,9 +255,8 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
                   ...afterPair('itemNameKey', 'id', after),
                 },
                 orderBy: [{ itemNameKey: 'asc' }, { id: 'asc' }],
-                include: { container: true, policy: true },
                 take,
-              })
+              }))
             : [],
         cursorOf: (item) => [item.itemNameKey, item.id],
         render: (item) => renderProtectedItem(vault, item.container, item, item.policy, now),
