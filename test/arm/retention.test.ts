@@ -1,11 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
 import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { fetchToken, sdkClients } from '../support/sdk.ts';
+import type { TestServer } from '../support/server.ts';
+import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
 import { asSdkPolicy } from '../support/policies.ts';
 import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { vaultContainerName } from '../../src/storage/containers.ts';
@@ -105,42 +104,21 @@ describe('retention on the emulator clock', () => {
   let vm: SqlVm;
   let blobs: ContainerClient;
   let vaultId: string;
-  const database = `recovery_vault_ret_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const subscriptionId = randomUUID();
   const vault = 'retention-vault';
   const LTR = 'SQLDataBase;MSSQLSERVER;ltr';
   const WEEKLY = 'SQLDataBase;MSSQLSERVER;weekly';
-  const admin = () => new pg.Client({ connectionString: inject('databaseUrl').replace(/\/[^/]+$/, '/postgres') });
+
+  let d: ClockDeployment;
+  let clock: ClockDeployment['clock'];
 
   beforeAll(async () => {
-    server = await startTestServer({
-      DATABASE_URL: inject('databaseUrl').replace(/\/[^/]+$/, `/${database}`),
-      RV_MIGRATE_ON_START: 'true',
-      RV_EMULATOR_CONTROLS: 'true',
-      RV_RETENTION_SWEEP_HOUR: String(SWEEP_HOUR),
-      RV_BACKUP_BLOCK_SIZE_BYTES: String(1024 * 1024),
-    });
-    token = await fetchToken(server.httpsUrl);
-    ({ vaults, backup } = sdkClients(server.httpsUrl, token, subscriptionId));
+    d = await clockDeployment('ret', { RV_RETENTION_SWEEP_HOUR: String(SWEEP_HOUR), RV_BACKUP_BLOCK_SIZE_BYTES: String(1024 * 1024) });
+    ({ server, token, vaults, backup, clock } = d);
   });
   afterAll(async () => {
     await vm?.agent.stop();
-    await server?.stop();
-    const client = admin();
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    await client.end();
+    await d?.stop();
   });
-
-  const clock = async (body: object) => {
-    const response = await fetch(`${server.httpsUrl}/emulator/v1/clock`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect(response.status).toBe(200);
-    return (await response.json()) as { now: string; backupsStarted?: number; retentionSweeps?: number };
-  };
   const itemRow = (itemName: string) => server.app.db.protectedItem.findFirstOrThrow({ where: { itemName } });
   const pointsOf = async (itemName: string) =>
     server.app.db.recoveryPoint.findMany({ where: { protectedItemId: (await itemRow(itemName)).id }, orderBy: [{ endTime: 'asc' }, { lastLsn: 'asc' }] });

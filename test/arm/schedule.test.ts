@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
 import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { fetchToken, sdkClients } from '../support/sdk.ts';
+import type { TestServer } from '../support/server.ts';
+import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
 import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
 import { takeForeignBackup } from '../../src/agent/simulation/chain.ts';
@@ -23,39 +23,19 @@ describe('scheduled backups on the emulator clock', () => {
   let backup: RecoveryServicesBackupClient;
   let token: string;
   let vm: SqlVm;
-  const database = `recovery_vault_sched_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const subscriptionId = randomUUID();
   const vault = 'schedule-vault';
-  const admin = () => new pg.Client({ connectionString: inject('databaseUrl').replace(/\/[^/]+$/, '/postgres') });
+
+  let d: ClockDeployment;
+  let clock: ClockDeployment['clock'];
 
   beforeAll(async () => {
-    server = await startTestServer({
-      DATABASE_URL: inject('databaseUrl').replace(/\/[^/]+$/, `/${database}`),
-      RV_MIGRATE_ON_START: 'true',
-      RV_EMULATOR_CONTROLS: 'true',
-      RV_BACKUP_BLOCK_SIZE_BYTES: String(1024 * 1024),
-    });
-    token = await fetchToken(server.httpsUrl);
-    ({ vaults, backup } = sdkClients(server.httpsUrl, token, subscriptionId));
+    d = await clockDeployment('sched', { RV_BACKUP_BLOCK_SIZE_BYTES: String(1024 * 1024) });
+    ({ server, token, vaults, backup, clock } = d);
   });
   afterAll(async () => {
     await vm?.agent.stop();
-    await server?.stop();
-    const client = admin();
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    await client.end();
+    await d?.stop();
   });
-
-  const clock = async (body: object) => {
-    const response = await fetch(`${server.httpsUrl}/emulator/v1/clock`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect(response.status).toBe(200);
-    return (await response.json()) as { now: string; backupsStarted?: number };
-  };
 
   it('plays one day: one Full, 95 logs, one unbroken time range, one listed job', async () => {
     const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
@@ -135,7 +115,7 @@ describe('scheduled backups on the emulator clock', () => {
   it('waits at a step for the backups another process is dispatching then, not only for its own', async () => {
     // Another process's scheduler tick, caught in the middle of its claim: it holds the item, then moves its
     // schedule and starts the backup in one transaction (as jobs/scheduler.ts does).
-    const other = new pg.Client({ connectionString: inject('databaseUrl').replace(/\/[^/]+$/, `/${database}`) });
+    const other = new pg.Client({ connectionString: server.config.databaseUrl });
     await other.connect();
     try {
       await other.query('BEGIN');

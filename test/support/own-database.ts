@@ -14,7 +14,7 @@ export interface ClockDeployment {
   vaults: RecoveryServicesClient;
   backup: RecoveryServicesBackupClient;
   /** POST /emulator/v1/clock: `{ to }` or `{ advanceSeconds }`; expects 200. */
-  clock(body: object): Promise<{ now: string; backupsStarted?: number }>;
+  clock(body: object): Promise<{ now: string; backupsStarted?: number; retentionSweeps?: number }>;
   stop(): Promise<void>;
 }
 
@@ -34,7 +34,7 @@ export async function clockDeployment(name: string, env: Record<string, string> 
         body: JSON.stringify(body),
       });
       expect(response.status).toBe(200);
-      return (await response.json()) as { now: string; backupsStarted?: number };
+      return (await response.json()) as { now: string; backupsStarted?: number; retentionSweeps?: number };
     },
     async stop() {
       await server.stop();
