@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDecrypted, type StoredBlock } from '../../src/storage/backup-blobs.ts';
 import { vaultContainerName } from '../../src/storage/containers.ts';
 import { unwrapDataKey } from '../../src/storage/keys.ts';
-import { backupRig, eventually, type BackupRig } from '../support/processes.ts';
+import { backupRig, eventually, tomorrowFrom, type BackupRig } from '../support/processes.ts';
 
 /**
  * kill -9 of the API process (src/server.ts, RV_WORKERS=false) while an agent streams a backup into it. The stream
@@ -15,9 +15,7 @@ import { backupRig, eventually, type BackupRig } from '../support/processes.ts';
 describe('kill -9 of the API', () => {
   let rig: BackupRig;
   // Tomorrow 09:59 UTC: the 10:00 Log is the first scheduled backup (healed into a Full: there is none yet).
-  const start = new Date(Date.now() + 86_400_000);
-  start.setUTCHours(9, 59, 0, 0);
-  const at = (hh: number, mm: number) => new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate(), hh, mm));
+  const { start, at } = tomorrowFrom(9, 59);
 
   beforeAll(async () => {
     // An upload silent for 5 minutes of service time is abandoned (the sweep runs with every scheduler tick).

@@ -124,6 +124,13 @@ export function spawnManaged(name: string, command: string, args: string[], env:
   };
 }
 
+/** A rig's start time, tomorrow at hh:mm UTC (a day of schedules ahead, none of them past), and times of that day. */
+export function tomorrowFrom(hh: number, mm: number): { start: Date; at(hh: number, mm: number): Date } {
+  const start = new Date(Date.now() + 86_400_000);
+  start.setUTCHours(hh, mm, 0, 0);
+  return { start, at: (h, m) => new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate(), h, m)) };
+}
+
 /** A TCP port free right now on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const server = createServer();
