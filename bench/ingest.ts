@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBackup } from '../src/agent/simulation/backup.ts';
 import { planBackup } from '../src/agent/simulation/chain.ts';
-import { mib, perGib, printTable, protectedDatabase, RUNS, spread, startBenchService, usage, type CpuSeconds } from './lib/service.ts';
+import { compare, protectedDatabase, startBenchService, type Measured } from './lib/service.ts';
 
 const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? 1024);
 const BLOCK = 4 * 1024 * 1024;
@@ -22,7 +22,7 @@ try {
 
   // Baseline: the agent's own simulated database image planned as the agent plans it (same pages and size; only the
   // backup header's times differ), uploaded straight to Azurite in 4 MiB blocks, one at a time, as storage-blob does it.
-  const directUpload = async () => {
+  const directUpload = async (): Promise<Measured> => {
     const store = db.agent.simulatedState!;
     const record = store.state.databases.find((d) => d.name === 'sales')!;
     const handle = openBackup(store.database(record), planBackup({ name: record.name, readOnly: record.readOnly }, record.chain, 'Full', new Date()));
@@ -36,41 +36,23 @@ try {
     await blob.delete(); // Azurite keeps blobs in memory
     return { bytes, seconds, cpu };
   };
-  const throughService = async () => {
+  const throughService = async (): Promise<Measured> => {
     const c0 = service.cpu();
     const { sizeBytes, seconds } = await db.backupFull();
     return { bytes: sizeBytes, seconds, cpu: service.cpuSince(c0) };
   };
 
-  const idleRss = usage(service.pid).rss;
-  const peakRss = service.watchRss();
-  const rows = [['run', 'path', 'MiB', 'seconds', 'MiB/s', 'CPU-s/GiB: bench', 'service', 'Azurite']];
-  const ratios: number[] = [];
-  const rates: number[] = [];
-  const serviceCpu: number[] = [];
-  for (let run = 1; run <= RUNS; run++) {
-    const measured: Record<string, { bytes: number; seconds: number; cpu: CpuSeconds }> = {};
-    for (const path of run % 2 === 1 ? ['direct', 'service'] : ['service', 'direct']) {
-      measured[path] = path === 'direct' ? await directUpload() : await throughService();
-    }
-    const { direct: base, service: ours } = measured as Record<'direct' | 'service', { bytes: number; seconds: number; cpu: CpuSeconds }>;
-    if (ours.bytes !== base.bytes) throw new Error(`the agent's backup holds ${ours.bytes} bytes, the baseline ${base.bytes}`);
-    const rate = (m: { bytes: number; seconds: number }) => mib(m.bytes) / m.seconds;
-    rows.push(
-      [String(run), 'direct upload (storage-blob, 4 MiB blocks)', mib(base.bytes).toFixed(0), base.seconds.toFixed(2), rate(base).toFixed(1), ...perGib({ ...base.cpu, service: 0 }, base.bytes)],
-      [String(run), 'agent → service (SHA-256, AES-256-GCM) → Azurite', mib(ours.bytes).toFixed(0), ours.seconds.toFixed(2), rate(ours).toFixed(1), ...perGib(ours.cpu, ours.bytes)],
-    );
-    ratios.push(rate(ours) / rate(base));
-    rates.push(rate(ours));
-    serviceCpu.push(ours.cpu.service / (ours.bytes / 1024 ** 3));
-  }
-  const peak = peakRss();
+  await compare(service, {
+    name: 'ingest',
+    baseline: { label: 'direct upload (storage-blob, 4 MiB blocks)', run: directUpload },
+    ours: { label: 'agent → service (SHA-256, AES-256-GCM) → Azurite', run: throughService },
+    ratioTarget: 0.8,
+    rssTargetMiB: 200,
+    check: (baseline, ours) => {
+      if (ours.bytes !== baseline.bytes) throw new Error(`the agent's backup holds ${ours.bytes} bytes, the baseline ${baseline.bytes}`);
+    },
+  });
   await db.agent.stop();
-  printTable(rows);
-  console.log(`ingest MiB/s (agent → service → Azurite): ${spread(rates, 1)}`);
-  console.log(`ingest service CPU-s/GiB: ${spread(serviceCpu, 2)}`);
-  console.log(`ingest ratio (service / direct): ${spread(ratios, 2)} (target >= 0.8)`);
-  console.log(`ingest service RSS: idle ${mib(idleRss).toFixed(0)} MiB, peak ${mib(peak).toFixed(0)} MiB (target < 200)`);
 } finally {
   await service.stop();
   rmSync(stateDir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AgentClient } from '../src/agent/client.ts';
-import { mib, perGib, printTable, protectedDatabase, RUNS, sleep, spread, startBenchService, usage, type CpuSeconds } from './lib/service.ts';
+import { compare, protectedDatabase, sleep, startBenchService, type Measured } from './lib/service.ts';
 
 const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? 1024);
 
@@ -59,13 +59,13 @@ try {
   if (stored === undefined) throw new Error('no backup blob');
   const raw = service.blobs.getContainerClient(stored.container).getBlobClient(stored.blob);
 
-  const directRead = async () => {
+  const directRead = async (): Promise<Measured> => {
     const c0 = service.cpu();
     const t0 = performance.now();
     const { bytes } = await drain((await raw.download()).readableStreamBody!);
     return { bytes, seconds: (performance.now() - t0) / 1000, cpu: service.cpuSince(c0) };
   };
-  const throughService = async () => {
+  const throughService = async (): Promise<Measured> => {
     const c0 = service.cpu();
     const t0 = performance.now();
     const { body, headers } = await agentPlane.restorePart(restoreId, 0);
@@ -77,33 +77,12 @@ try {
     return { bytes, seconds, cpu: service.cpuSince(c0) };
   };
 
-  const idleRss = usage(service.pid).rss;
-  const peakRss = service.watchRss();
-  const rows = [['run', 'path', 'MiB', 'seconds', 'MiB/s', 'CPU-s/GiB: bench', 'service', 'Azurite']];
-  const ratios: number[] = [];
-  const rates: number[] = [];
-  const serviceCpu: number[] = [];
-  for (let run = 1; run <= RUNS; run++) {
-    const measured: Record<string, { bytes: number; seconds: number; cpu: CpuSeconds }> = {};
-    for (const path of run % 2 === 1 ? ['direct', 'service'] : ['service', 'direct']) {
-      measured[path] = path === 'direct' ? await directRead() : await throughService();
-    }
-    const { direct: base, service: ours } = measured as Record<'direct' | 'service', { bytes: number; seconds: number; cpu: CpuSeconds }>;
-    const rate = (m: { bytes: number; seconds: number }) => mib(m.bytes) / m.seconds;
-    rows.push(
-      [String(run), 'direct download of the stored blob (storage-blob)', mib(base.bytes).toFixed(0), base.seconds.toFixed(2), rate(base).toFixed(1), ...perGib({ ...base.cpu, service: 0 }, base.bytes)],
-      [String(run), 'Azurite → service (AES-256-GCM, SHA-256) → agent client', mib(ours.bytes).toFixed(0), ours.seconds.toFixed(2), rate(ours).toFixed(1), ...perGib(ours.cpu, ours.bytes)],
-    );
-    ratios.push(rate(ours) / rate(base));
-    rates.push(rate(ours));
-    serviceCpu.push(ours.cpu.service / (ours.bytes / 1024 ** 3));
-  }
-  const peak = peakRss();
-  printTable(rows);
-  console.log(`restore read MiB/s (Azurite → service → agent): ${spread(rates, 1)}`);
-  console.log(`restore read service CPU-s/GiB: ${spread(serviceCpu, 2)}`);
-  console.log(`restore read ratio (service / direct): ${spread(ratios, 2)} (target >= 0.8)`);
-  console.log(`restore read service RSS: idle ${mib(idleRss).toFixed(0)} MiB, peak ${mib(peak).toFixed(0)} MiB`);
+  await compare(service, {
+    name: 'restore read',
+    baseline: { label: 'direct download of the stored blob (storage-blob)', run: directRead },
+    ours: { label: 'Azurite → service (AES-256-GCM, SHA-256) → agent client', run: throughService },
+    ratioTarget: 0.8,
+  });
 } finally {
   await service.stop();
   rmSync(stateDir, { recursive: true, force: true });

@@ -15,15 +15,14 @@ import { parseVmSpec } from '../../src/agent/simulation/spec.ts';
 import { startAzurite, type EmbeddedAzurite } from '../../src/storage/azurite.ts';
 import { DEV_PRINCIPAL } from '../../src/config.ts';
 
-export const MIB = 1024 * 1024;
-export const mib = (bytes: number) => bytes / MIB;
+const mib = (bytes: number) => bytes / (1024 * 1024);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Runs per benchmark (each measures the baseline and the service path back to back, alternating which goes first). */
-export const RUNS = Number(process.env.BENCH_RUNS ?? 2);
+const RUNS = Number(process.env.BENCH_RUNS ?? 2);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/recovery_vault_bench';
 
 /** RSS (bytes) and CPU seconds of a process, from /proc. */
-export function usage(pid: number) {
+function usage(pid: number) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
@@ -215,17 +214,66 @@ export async function protectedDatabase(service: BenchService, options: { sizeMi
 }
 
 /** A table, one row per measurement: numbers aligned right, text left. */
-export function printTable(rows: string[][]): void {
+function printTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
   const numeric = rows[0]!.map((_, i) => rows.slice(1).every((row) => /^-?[0-9.]+$/.test(row[i] ?? '')));
   for (const row of rows) console.log(row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  '));
 }
 
 /** CPU seconds per GiB of each process, for a table row. */
-export const perGib = (cpu: CpuSeconds, bytes: number) => [cpu.bench, cpu.service, cpu.azurite].map((seconds) => (seconds / (bytes / 1024 ** 3)).toFixed(2));
+const perGib = (cpu: CpuSeconds, bytes: number) => [cpu.bench, cpu.service, cpu.azurite].map((seconds) => (seconds / (bytes / 1024 ** 3)).toFixed(2));
+
+/** One measurement: bytes moved, wall seconds, CPU seconds per process. */
+export interface Measured {
+  bytes: number;
+  seconds: number;
+  cpu: CpuSeconds;
+}
+
+/**
+ * RUNS runs of the baseline and the service path back to back (alternating which goes first), then the table and one
+ * summary line per figure: the service path's MiB/s, its CPU per GiB, the ratio to the baseline, the service's RSS.
+ */
+export async function compare(service: BenchService, options: {
+  name: string;
+  baseline: { label: string; run(): Promise<Measured> };
+  ours: { label: string; run(): Promise<Measured> };
+  ratioTarget: number;
+  rssTargetMiB?: number;
+  /** Throws when the two did not move the same data. */
+  check?(baseline: Measured, ours: Measured): void;
+}): Promise<void> {
+  const idleRss = usage(service.pid).rss;
+  const peakRss = service.watchRss();
+  const rows = [['run', 'path', 'MiB', 'seconds', 'MiB/s', 'CPU-s/GiB: bench', 'service', 'Azurite']];
+  const ratios: number[] = [];
+  const rates: number[] = [];
+  const serviceCpu: number[] = [];
+  const rate = (m: Measured) => mib(m.bytes) / m.seconds;
+  for (let run = 1; run <= RUNS; run++) {
+    const base = run % 2 === 1 ? await options.baseline.run() : undefined;
+    const ours = await options.ours.run();
+    const baseline = base ?? (await options.baseline.run());
+    options.check?.(baseline, ours);
+    rows.push(
+      [String(run), options.baseline.label, mib(baseline.bytes).toFixed(0), baseline.seconds.toFixed(2), rate(baseline).toFixed(1), ...perGib({ ...baseline.cpu, service: 0 }, baseline.bytes)],
+      [String(run), options.ours.label, mib(ours.bytes).toFixed(0), ours.seconds.toFixed(2), rate(ours).toFixed(1), ...perGib(ours.cpu, ours.bytes)],
+    );
+    ratios.push(rate(ours) / rate(baseline));
+    rates.push(rate(ours));
+    serviceCpu.push(ours.cpu.service / (ours.bytes / 1024 ** 3));
+  }
+  const peak = peakRss();
+  printTable(rows);
+  const rssTarget = options.rssTargetMiB === undefined ? '' : ` (target < ${options.rssTargetMiB})`;
+  console.log(`${options.name} MiB/s (${options.ours.label}): ${spread(rates, 1)}`);
+  console.log(`${options.name} service CPU-s/GiB: ${spread(serviceCpu, 2)}`);
+  console.log(`${options.name} ratio (service / baseline): ${spread(ratios, 2)} (target >= ${options.ratioTarget})`);
+  console.log(`${options.name} service RSS: idle ${mib(idleRss).toFixed(0)} MiB before the runs, peak ${mib(peak).toFixed(0)} MiB${rssTarget}`);
+}
 
 /** "median x (min–max over n runs)". */
-export function spread(values: number[], digits: number): string {
+function spread(values: number[], digits: number): string {
   const sorted = [...values].sort((a, b) => a - b);
   const median = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
   return `${median.toFixed(digits)} (${sorted[0]!.toFixed(digits)}–${sorted.at(-1)!.toFixed(digits)} over ${sorted.length} run${sorted.length === 1 ? '' : 's'})`;
