@@ -40,12 +40,20 @@ function azuritePid(): number {
   throw new Error('no Azurite child process found');
 }
 
-/** The node flags and script of `npm start` (package.json), so that the service runs here as it runs there. */
-function startCommand(): string[] {
+/**
+ * The environment settings, node flags and script of `npm start` (package.json: `[NAME=value …] node [flag …]
+ * script`), so that the service runs here as it runs there.
+ */
+function startCommand(): { env: Record<string, string>; args: string[] } {
   const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
-  const [node, ...args] = scripts.start.trim().split(/\s+/);
-  if (node !== 'node') throw new Error(`npm start runs '${scripts.start}', not node`);
-  return args;
+  const words = scripts.start.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  for (let word = words[0]; word !== undefined && /^[A-Z_][A-Z0-9_]*=/.test(word); word = words[0]) {
+    words.shift();
+    env[word.slice(0, word.indexOf('='))] = word.slice(word.indexOf('=') + 1);
+  }
+  if (words.shift() !== 'node') throw new Error(`npm start runs '${scripts.start}', not node`);
+  return { env, args: words };
 }
 
 export interface CpuSeconds {
@@ -77,9 +85,10 @@ export async function startBenchService(): Promise<BenchService> {
   // BENCH_SERVICE_NODE_ARGS: extra node flags for the service (e.g. `--cpu-prof`), for investigations only.
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg.length > 0);
   const start = startCommand();
-  const service: ChildProcessByStdio<null, Readable, null> = spawn(process.execPath, [...start.slice(0, -1), ...nodeArgs, ...start.slice(-1)], {
+  console.log(`service: ${Object.entries(start.env).map(([name, value]) => `${name}=${value} `).join('')}node ${[...start.args.slice(0, -1), ...nodeArgs, ...start.args.slice(-1)].join(' ')}`);
+  const service: ChildProcessByStdio<null, Readable, null> = spawn(process.execPath, [...start.args.slice(0, -1), ...nodeArgs, ...start.args.slice(-1)], {
     env: {
-      ...process.env, RV_DATA_DIR: dataDir, RV_HTTPS_PORT: '0', RV_HTTP_PORT: '0', DATABASE_URL,
+      ...process.env, ...start.env, RV_DATA_DIR: dataDir, RV_HTTPS_PORT: '0', RV_HTTP_PORT: '0', DATABASE_URL,
       RV_BLOB_CONNECTION_STRING: azurite.connectionString, RV_LOG_LEVEL: 'warn', RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`,
       RV_SCHEDULER_TICK_SECONDS: '3600',
     },
