@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import type { Command, CommandResult, RestoreCommandPayload } from '../routes/agent/protocol.ts';
 import { AgentApiError, isAbort, isRetryable, type ContainerClient } from './client.ts';
 import { restoreAsFiles, restoreDatabase, type RestorePart } from './simulation/restore.ts';
@@ -129,7 +129,8 @@ async function checkTarget(context: RestoreContext, payload: RestoreCommandPaylo
 function parts(context: RestoreContext, payload: RestoreCommandPayload): RestorePart[] {
   return payload.parts.map((part) => async () => {
     const { body } = await context.session().restorePart(payload.restoreId, part.index, context.kill);
-    return body.pipe(new VerifiedPart(part)).on('close', () => body.destroy());
+    // pipeline, not pipe: a stream the vault cuts (a block failed its verification there) must fail the part.
+    return pipeline(body, new VerifiedPart(part), () => undefined);
   });
 }
 
