@@ -7,7 +7,8 @@ COPY . .
 RUN npm run build
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production RV_HOST=0.0.0.0 RV_DATA_DIR=/data
+# Memory settings measured in bench/RESULTS.md (the README's "Operations" says why); npm start uses the same.
+ENV NODE_ENV=production RV_HOST=0.0.0.0 RV_DATA_DIR=/data MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
@@ -17,4 +18,4 @@ COPY bin ./bin
 VOLUME ["/data"]
 EXPOSE 8443 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:8080/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/server.js"]

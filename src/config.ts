@@ -44,6 +44,8 @@ export interface Config {
   principals: PrincipalSeed[];
   backup: {
     blockSizeBytes: number;
+    /** How many blocks of one backup an agent may send at once (told in the backup command). */
+    blocksInFlight: number;
     schedulerTickSeconds: number;
     maxConcurrentPerVm: number;
     abandonedUploadMinutes: number;
@@ -233,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
     principals: principals(env),
     backup: {
       blockSizeBytes: int(env, 'RV_BACKUP_BLOCK_SIZE_BYTES', 4 * 1024 * 1024, 64 * 1024, 100 * 1024 * 1024),
+      blocksInFlight: int(env, 'RV_BACKUP_BLOCKS_IN_FLIGHT', 4, 1, 16),
       schedulerTickSeconds: int(env, 'RV_SCHEDULER_TICK_SECONDS', 30, 1, 3600),
       maxConcurrentPerVm: int(env, 'RV_MAX_CONCURRENT_BACKUPS_PER_VM', 20, 1, 1000),
       abandonedUploadMinutes: int(env, 'RV_ABANDONED_UPLOAD_MINUTES', 360, 1, 7 * 24 * 60),

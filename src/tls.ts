@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import selfsigned from 'selfsigned';
 import type { Config } from './config.ts';
 
 export interface TlsMaterial {
@@ -31,6 +30,8 @@ export async function loadOrCreateCertificate(config: Config): Promise<TlsMateri
   if (existsSync(certFile) && existsSync(keyFile)) {
     return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, generated: false };
   }
+  // Loaded only to make a certificate (first start): its X.509 libraries cost a running service ~4 MiB for nothing.
+  const { default: selfsigned } = await import('selfsigned');
   const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
     keySize: 2048,
     // 825 days: the longest validity that Apple's and browsers' TLS policies accept for a leaf certificate.

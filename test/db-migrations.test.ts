@@ -160,6 +160,19 @@ describe("applyMigrations", { timeout: TIMEOUT }, () => {
     expect(await query(url, "SELECT 1 FROM _prisma_migrations")).toHaveLength(expected.length);
   });
 
+  it("leaves a database with a failed migration to the engine, which refuses to go on as migrate deploy does", async () => {
+    const url = freshDatabaseUrl();
+    const expected = await migrationNames();
+    await applyMigrations(url);
+    // Up to date: nothing to apply, decided without the engine.
+    const lines: string[] = [];
+    expect(await applyMigrations(url, (line) => lines.push(line))).toEqual([]);
+    expect(lines).toEqual([expect.stringMatching(/ is up to date$/)]);
+    // The last migration recorded as started and never finished (a failed deploy).
+    await query(url, "UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = $1", [expected.at(-1)]);
+    await expect(applyMigrations(url)).rejects.toThrow(expected.at(-1));
+  });
+
   it("sends each migration.sql whole, so `;` inside $$ bodies, literals and comments survive", async () => {
     const prismaDir = await copyOfPrismaDir();
     const dir = path.join(prismaDir, "migrations", "99991231235959_semicolons");

@@ -101,6 +101,7 @@ export type AgentEvent =
   | 'backupRetry'
   | 'backupNotRecorded'
   | 'backupCompleted'
+  | 'backupCancelled'
   | 'backupFailed'
   | 'restoreStarted'
   | 'restoreRetry'

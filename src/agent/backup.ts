@@ -8,7 +8,10 @@
  *    simulation's request) is saved in coordinator.json before the first byte goes out.
  * 2. Stream: open the upload, regenerate the backup stream from the plan (repeatable: the same bytes every time) and
  *    send it as numbered blocks of exactly `blockSizeBytes` (the last one shorter), each with its SHA-256, skipping the
- *    blocks the vault already holds. One block is in memory at a time, whatever the backup's size.
+ *    blocks the vault already holds. Up to `blocksInFlight` blocks (the vault's word) are on their way at once, so
+ *    that reading the database, the network and the vault overlap; memory is one buffer per block on its way plus
+ *    one, whatever the backup's size. Blocks are idempotent and acknowledged one by one: whichever the vault
+ *    acknowledged, it keeps.
  * 3. SQL Server's BACKUP statement ends when its stream has been consumed: once every block is in the vault the
  *    simulated instance records the backup (msdb history; the log chain and differential base move), whatever the vault
  *    says at commit — a commit refused for a broken LSN chain still leaves SQL Server's history moved, as it does in
@@ -17,10 +20,14 @@
  *
  * Resuming: a lost connection (network errors, 5xx, after the client's own retries) starts a new round — the vault is
  * asked which blocks it has (GET uploads/{id}) and the stream is regenerated, sending only the missing blocks; after a
- * few rounds the error goes to the command machinery, which applies the command again later. A graceful stop ends the
- * stream after the block in flight. After a restart the command (received, not applied) is applied again and finds
+ * few rounds the error goes to the command machinery, which applies the command again later. After the first failure
+ * of a round no block goes out; those on their way finish, and the round ends once every one has settled. A graceful
+ * stop ends the stream after the blocks in flight. After a restart the command (received, not applied) is applied again and finds
  * its saved plan: same backupId, same bytes, the acknowledged blocks skipped. An upload the vault already committed
  * is reported as succeeded without sending anything.
+ *
+ * Cancelled: the vault refuses the blocks and the commit of a backup whose job was cancelled (409
+ * UserErrorBackupCancelled); the agent stops at once and reports the backup failed with that code.
  *
  * Log lines: one when a backup starts (or resumes), one per ~10 % for backups of ten blocks or more, one at the end
  * (MiB and MiB/s of what was sent).
@@ -36,7 +43,7 @@ import type { SimulatedDatabase } from './simulation/database.ts';
 import { SimulationError } from './simulation/errors.ts';
 import { type AgentStateStore, type DatabaseRecord, recordBackup } from './simulation/state.ts';
 
-export type BackupEvent = 'backupStarted' | 'backupProgress' | 'backupRetry' | 'backupNotRecorded' | 'backupCompleted' | 'backupFailed';
+export type BackupEvent = 'backupStarted' | 'backupProgress' | 'backupRetry' | 'backupNotRecorded' | 'backupCompleted' | 'backupCancelled' | 'backupFailed';
 
 /** What a backup needs from the agent. */
 export interface BackupContext {
@@ -61,7 +68,11 @@ export interface BackupContext {
 const RESUME_ROUNDS = 5;
 /** The largest block the agent holds in memory (the vault's own limit is 100 MiB). */
 const MAX_BLOCK_BYTES = 256 * 1024 * 1024;
+/** The most blocks the agent sends at once, whatever the vault asks (memory: one buffer per block, plus one). */
+const MAX_BLOCKS_IN_FLIGHT = 16;
 const MIB = 1024 * 1024;
+/** The vault's answer to a block or commit of a backup whose job was cancelled (src/services/backups.ts). */
+const BACKUP_CANCELLED = 'UserErrorBackupCancelled';
 const BACKUP_TYPES: readonly BackupType[] = ['Full', 'Differential', 'Log', 'CopyOnlyFull'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -77,16 +88,20 @@ interface Payload {
   itemName: string;
   backupType: BackupType;
   blockSizeBytes: number;
+  blocksInFlight: number;
   at?: Date;
 }
 
 function parsePayload(payload: Record<string, unknown>): Payload | string {
-  const { backupId, itemName, backupType, blockSizeBytes, at } = payload;
+  const { backupId, itemName, backupType, blockSizeBytes, blocksInFlight, at } = payload;
   if (typeof backupId !== 'string' || !UUID.test(backupId)) return 'backupId must be a UUID';
   if (typeof itemName !== 'string' || itemName.length === 0) return 'itemName must be SQLDataBase;<instance>;<database>';
   if (typeof backupType !== 'string' || !BACKUP_TYPES.includes(backupType as BackupType)) return `backupType must be one of ${BACKUP_TYPES.join(', ')}`;
   if (typeof blockSizeBytes !== 'number' || !Number.isSafeInteger(blockSizeBytes) || blockSizeBytes < 1 || blockSizeBytes > MAX_BLOCK_BYTES) {
     return `blockSizeBytes must be an integer from 1 to ${MAX_BLOCK_BYTES}`;
+  }
+  if (blocksInFlight !== undefined && (typeof blocksInFlight !== 'number' || !Number.isSafeInteger(blocksInFlight) || blocksInFlight < 1)) {
+    return 'blocksInFlight, when given, to be a positive integer';
   }
   if (at !== undefined && (typeof at !== 'string' || Number.isNaN(Date.parse(at)))) return 'at, when given, to be an ISO date-time';
   return {
@@ -94,6 +109,8 @@ function parsePayload(payload: Record<string, unknown>): Payload | string {
     itemName,
     backupType: backupType as BackupType,
     blockSizeBytes,
+    // A vault that does not say: one at a time, as before the protocol had it.
+    blocksInFlight: Math.min(MAX_BLOCKS_IN_FLIGHT, (blocksInFlight as number | undefined) ?? 1),
     ...(at === undefined ? {} : { at: new Date(at as string) }),
   };
 }
@@ -148,6 +165,7 @@ function plan(context: BackupContext, command: Command, payload: Payload): Backu
       databaseName: record.name,
       databaseGuid: record.model.databaseGuid,
       blockSizeBytes: payload.blockSizeBytes,
+      blocksInFlight: payload.blocksInFlight,
       request,
       plannedAt: plannedAt.toISOString(),
     };
@@ -158,26 +176,61 @@ function plan(context: BackupContext, command: Command, payload: Payload): Backu
 }
 
 /**
- * Cuts a byte stream into blocks of exactly `size` bytes (the last one shorter). The same buffer is handed out each
- * time: a block is valid until the next one is asked for, so one block is in memory whatever the stream's length.
+ * `count` buffers of `size` bytes, handed out and given back: the agent's memory for blocks is fixed, and nothing is
+ * allocated per block.
  */
-export async function* blocksOf(stream: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  const block = Buffer.allocUnsafe(size);
+export class BlockBuffers {
+  private readonly free: Buffer[];
+  private readonly waiting: ((buffer: Buffer) => void)[] = [];
+
+  constructor(
+    readonly size: number,
+    count: number,
+  ) {
+    this.free = Array.from({ length: count }, () => Buffer.allocUnsafe(size));
+  }
+
+  /** A free buffer, as soon as one is. */
+  take(): Promise<Buffer> {
+    const buffer = this.free.pop();
+    return buffer === undefined ? new Promise((resolve) => this.waiting.push(resolve)) : Promise.resolve(buffer);
+  }
+
+  /** Gives back a buffer (or a block cut from one) that `take` handed out. */
+  give(block: Buffer): void {
+    const buffer = block.length === this.size ? block : Buffer.from(block.buffer, block.byteOffset, this.size);
+    const next = this.waiting.shift();
+    if (next === undefined) this.free.push(buffer);
+    else next(buffer);
+  }
+}
+
+/**
+ * Cuts a byte stream into blocks of exactly `size` bytes (the last one shorter). With `buffers`, each block is in a
+ * buffer taken from there: it stays valid until given back, and the next block waits for a free buffer. Without, one
+ * buffer is reused: a block is valid until the next one is asked for.
+ */
+export async function* blocksOf(stream: AsyncIterable<Buffer>, size: number, buffers?: BlockBuffers): AsyncGenerator<Buffer> {
+  const only = buffers === undefined ? Buffer.allocUnsafe(size) : undefined;
+  const take = () => (only === undefined ? (buffers as BlockBuffers).take() : Promise.resolve(only));
+  let block: Buffer | undefined;
   let filled = 0;
   for await (const chunk of stream) {
     let offset = 0;
     while (offset < chunk.length) {
+      block ??= await take();
       const n = Math.min(size - filled, chunk.length - offset);
       chunk.copy(block, filled, offset, offset + n);
       filled += n;
       offset += n;
       if (filled === size) {
         yield block;
+        block = undefined;
         filled = 0;
       }
     }
   }
-  if (filled > 0) yield block.subarray(0, filled);
+  if (block !== undefined && filled > 0) yield block.subarray(0, filled);
 }
 
 class BackupRun {
@@ -234,6 +287,7 @@ class BackupRun {
         await this.recordInSql(record, metadata);
         return await this.commit(metadata);
       } catch (error) {
+        if (error instanceof AgentApiError && error.code === BACKUP_CANCELLED) return this.cancelled(error);
         if (error instanceof AgentApiError && !error.retryable && error.status !== 401) {
           return this.fail(failed(error.code, `The vault refused backup ${job.backupId}: ${error.message}`));
         }
@@ -268,35 +322,73 @@ class BackupRun {
       });
     }
     const progress = blockCount >= 10;
-    const whole = createHash('sha256');
     const handle = openBackup(database, job.request);
+    const depth = job.blocksInFlight ?? 1;
+    // One buffer per block on its way, and one for the next block, read meanwhile: the agent's memory stays flat,
+    // nothing is copied.
+    const buffers = new BlockBuffers(blockSize, depth + 1);
+    // The first failure ends the round: no block goes out after it, those on their way finish (whatever the vault
+    // acknowledges, it keeps; the next round asks it), and the round ends once every request has settled.
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
     let index = 0;
     let done = 0;
-    for await (const block of blocksOf(handle.stream, blockSize)) {
-      if (context.halt.aborted) throw abortError();
-      whole.update(block);
-      const skip = have.has(index);
-      if (skip) await new Promise((resolve) => setImmediate(resolve)); // no I/O here: let timers (heartbeats, stop) run
-      else await context.session().putBlock(job.backupId, index, block, createHash('sha256').update(block).digest('hex'), context.kill);
-      if (!firstLook.has(index) && !this.sent.has(index)) {
+    const counted = (at: number, bytes: number, skipped: boolean) => {
+      if (!firstLook.has(at) && !this.sent.has(at)) {
         // Sent now, or in an earlier round whose answer got lost.
-        this.sent.add(index);
-        this.bytesSent += block.length;
+        this.sent.add(at);
+        this.bytesSent += bytes;
         this.blocksSent++;
       }
-      index++;
-      done += block.length;
+      done += bytes;
       const percent = Math.floor((done * 100) / size);
-      if (progress && !skip && percent >= this.nextMark && percent < 100) {
+      if (progress && !skipped && percent >= this.nextMark && percent < 100) {
         const elapsed = performance.now() - this.startedAt;
         context.log('info', 'backupProgress', `${this.what}: ${percent}% (${mib(done)} of ${mib(size)}, ${rate(this.bytesSent, elapsed)})`, { ...this.data, percent });
         this.nextMark = Math.floor(percent / 10) * 10 + 10;
       }
+    };
+    try {
+      for await (const block of blocksOf(handle.stream, blockSize, buffers)) {
+        if (failure === undefined && context.halt.aborted) failure = { error: abortError() }; // after the blocks on their way
+        if (failure !== undefined) {
+          buffers.give(block);
+          break;
+        }
+        const at = index++;
+        if (have.has(at)) {
+          counted(at, block.length, true);
+          buffers.give(block);
+          await new Promise((resolve) => setImmediate(resolve)); // no I/O here: let timers (heartbeats, stop) run
+          continue;
+        }
+        const sha256 = createHash('sha256').update(block).digest('hex');
+        while (inFlight.size >= depth) await Promise.race(inFlight);
+        if (failure !== undefined || context.halt.aborted) {
+          failure ??= { error: abortError() };
+          buffers.give(block);
+          break;
+        }
+        const sending: Promise<void> = context.session().putBlock(job.backupId, at, block, sha256, context.kill).then(
+          () => counted(at, block.length, false),
+          (error: unknown) => {
+            failure ??= { error };
+          },
+        ).finally(() => {
+          inFlight.delete(sending);
+          buffers.give(block);
+        });
+        inFlight.add(sending);
+      }
+    } catch (error) {
+      failure ??= { error };
+    } finally {
+      await Promise.all(inFlight);
     }
-    const sha256 = whole.digest('hex');
-    const produced = await handle.completed;
-    if (produced.sha256 !== sha256 || done !== size || index !== blockCount) {
-      throw new Error(`internal: the backup stream of ${job.backupId} came out as ${done} bytes, ${index} blocks, sha256 ${sha256}; planned ${size} bytes, ${blockCount} blocks, ${produced.sha256}`);
+    if (failure !== undefined) throw failure.error;
+    const { sha256 } = await handle.completed;
+    if (done !== size || index !== blockCount) {
+      throw new Error(`internal: the backup stream of ${job.backupId} came out as ${done} bytes in ${index} blocks; planned ${size} bytes, ${blockCount} blocks`);
     }
     job.streamed = { sizeBytes: size, sha256, blockCount };
     await context.save();
@@ -362,6 +454,17 @@ class BackupRun {
       { ...this.data, recoveryPointId, sizeBytes, bytesSent: this.bytesSent, blocksSent: this.blocksSent, blocksSkipped, elapsedMs: Math.round(elapsed) },
     );
     return { status: 'Succeeded', result: { recoveryPointId } };
+  }
+
+  /** The backup's job was cancelled: the stream stopped (nothing more goes out) and the vault keeps nothing of it. */
+  private cancelled(error: AgentApiError): CommandResult {
+    const elapsed = performance.now() - this.startedAt;
+    this.context.log('warn', 'backupCancelled', `${this.what} cancelled by the vault after ${this.blocksSent} blocks (${mib(this.bytesSent)}) in ${seconds(elapsed)}`, {
+      ...this.data,
+      code: error.code,
+      blocksSent: this.blocksSent,
+    });
+    return failed(error.code, `Backup ${this.job.backupId} stopped: ${error.message}`);
   }
 
   private fail(result: CommandResult): CommandResult {

@@ -74,6 +74,8 @@ export interface BackupInProgress {
   /** The incarnation backed up: a database recreated meanwhile is another one. */
   databaseGuid: string;
   blockSizeBytes: number;
+  /** How many blocks may be on their way at once (the vault's word; absent in states saved before it said). */
+  blocksInFlight?: number;
   request: BackupRequest;
   plannedAt: string;
   /** Set once every block is in the vault: the stream's size, digest and block count (SQL Server's BACKUP finished). */

@@ -70,7 +70,8 @@ export async function changeJobStatus(app: FastifyInstance, jobId: string, from:
  */
 export function finishJobIn(db: Prisma.TransactionClient, jobId: string, now: Date, error?: { code: string; message: string }) {
   return db.job.updateManyAndReturn({
-    where: { id: jobId, status: 'InProgress' },
+    // A job whose cancellation was asked meanwhile ends with its work's outcome too.
+    where: { id: jobId, status: { in: ['InProgress', 'Cancelling'] } },
     data: error === undefined ? { status: 'Completed', endTime: now } : failedJobFields(now, error),
   });
 }

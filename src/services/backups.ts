@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { randomInt, randomUUID } from 'node:crypto';
 import { Prisma, type BackupUpload, type RecoveryPoint } from '../generated/prisma/client.ts';
-import { ArmError } from '../domain/errors.ts';
+import { ArmError, errors } from '../domain/errors.ts';
 import { LSN_VALIDATION_FAILURE, parseLsn, validateCommit, type ChainState, type CommittedPoint } from '../domain/backup-chain.ts';
 import type { BackupMetadata, BackupType } from '../routes/agent/protocol.ts';
 import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blobs.ts';
@@ -11,6 +11,8 @@ import { containerHealth } from '../domain/containers.ts';
 import { announceJobs, endedJobs, failedJobFields, finishJobIn, type JobChange } from '../jobs/job-records.ts';
 
 const CONFLICT = 'OperationCancelledBecauseConflictingOperationRunningUserError';
+/** An emulator code (the agent protocol is ours): blocks and the commit of a backup whose job was cancelled. */
+export const BACKUP_CANCELLED = 'UserErrorBackupCancelled';
 
 export const vaultBlobs = (app: FastifyInstance, vaultId: string) =>
   app.blob.getContainerClient(vaultContainerName(app.config.blobContainerPrefix, vaultId));
@@ -53,6 +55,70 @@ export async function dataKeyOf(app: FastifyInstance, vaultId: string): Promise<
   const key = unwrapDataKey(app.config.masterKey, vault.wrappedDataKey);
   cache.set(vaultId, key);
   return key;
+}
+
+/** What a block needs of its upload. None of it changes once the upload exists, so a process reads it once. */
+export type UploadFacts = Pick<BackupUpload, 'id' | 'containerId' | 'vaultId' | 'blobName' | 'compress'>;
+
+/** Open uploads' facts by id, per app; the oldest are forgotten past UPLOADS_CACHED (an upload is read again then). */
+const openUploads = new WeakMap<FastifyInstance, Map<string, UploadFacts>>();
+const UPLOADS_CACHED = 1000;
+
+/**
+ * The upload a block goes to: 404 when it is not this container's, 409 when it is no longer open (see
+ * uploadNotOpen). Read from the database once per process; whether it is still open is checked again by
+ * recordBlock, in the statement that records the block.
+ */
+export async function openUploadFor(app: FastifyInstance, containerId: string, uploadId: string): Promise<UploadFacts> {
+  const cache = openUploads.get(app) ?? new Map<string, UploadFacts>();
+  openUploads.set(app, cache);
+  const id = uploadId.toLowerCase();
+  let facts = cache.get(id);
+  if (facts === undefined) {
+    const upload = await app.db.backupUpload.findUnique({ where: { id } });
+    if (upload === null || upload.containerId !== containerId) throw errors.resourceNotFound(`The upload '${uploadId}' of this container`);
+    if (upload.state !== 'Open') throw await uploadNotOpen(app, upload);
+    facts = { id, containerId: upload.containerId, vaultId: upload.vaultId, blobName: upload.blobName, compress: upload.compress };
+    if (cache.size >= UPLOADS_CACHED) cache.delete(cache.keys().next().value as string);
+    cache.set(id, facts);
+  }
+  if (facts.containerId !== containerId) throw errors.resourceNotFound(`The upload '${uploadId}' of this container`);
+  return facts;
+}
+
+/**
+ * Records a staged block, in one statement that also checks that the upload is still open and its job not
+ * cancelled, and marks the upload's progress (the abandoned-upload sweep goes by it). One round trip per block
+ * instead of four through the query compiler: measured as a third of the service's CPU per block beside hashing
+ * and encryption. Refused (409) when the upload ended meanwhile; a block staged after the upload failed is
+ * deleted with the blob's other uncommitted blocks, so nothing of it stays behind.
+ */
+export async function recordBlock(app: FastifyInstance, upload: UploadFacts, block: StoredBlock): Promise<void> {
+  const recorded = await app.db.$queryRaw<{ index: number }[]>`
+    WITH "open" AS (
+      UPDATE "BackupUpload" AS u SET "updatedAt" = ${app.clock.now()}
+       WHERE u."id" = ${upload.id} AND u."state" = 'Open'
+         AND NOT EXISTS (SELECT 1 FROM "Job" AS j WHERE j."id" = u."jobId" AND j."status" IN ('Cancelling', 'Cancelled'))
+      RETURNING u."id")
+    INSERT INTO "UploadBlock" ("uploadId", "index", "blockId", "sha256", "plaintextBytes", "storedBytes", "compressed")
+    SELECT "id", ${block.index}, ${block.blockId}, ${block.sha256}, ${block.plaintextBytes}, ${block.storedBytes}, ${block.compressed} FROM "open"
+    ON CONFLICT ("uploadId", "index") DO UPDATE SET "blockId" = EXCLUDED."blockId", "sha256" = EXCLUDED."sha256",
+      "plaintextBytes" = EXCLUDED."plaintextBytes", "storedBytes" = EXCLUDED."storedBytes", "compressed" = EXCLUDED."compressed"
+    RETURNING "index"`;
+  if (recorded.length > 0) return;
+  openUploads.get(app)?.delete(upload.id);
+  const current = await app.db.backupUpload.findUniqueOrThrow({ where: { id: upload.id } });
+  if (current.state === 'Failed') await deleteBlob(vaultBlobs(app, current.vaultId), current.blobName);
+  throw await uploadNotOpen(app, current);
+}
+
+/** Why an upload takes no more blocks or commits: its job was cancelled, or it ended (committed, failed). */
+export async function uploadNotOpen(app: FastifyInstance, upload: BackupUpload): Promise<ArmError> {
+  const job = upload.jobId === null ? null : await app.db.job.findUnique({ where: { id: upload.jobId }, select: { status: true } });
+  if (job?.status === 'Cancelling' || job?.status === 'Cancelled') {
+    return errors.conflict(BACKUP_CANCELLED, `The Backup job ${upload.jobId} was cancelled: the vault takes nothing more of backup ${upload.id} and keeps nothing of it.`);
+  }
+  return errors.conflict('UserErrorUploadNotOpen', `The upload '${upload.id}' is ${upload.state.toLowerCase()}.`);
 }
 
 export const asCommittedPoint = (point: RecoveryPoint): CommittedPoint => ({
@@ -172,7 +238,10 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
     // `at`: the moment the backup is taken, in service time — the agent's simulated database follows the vault's clock.
     await app.agentCommands.issueIn(tx, uploads.map(({ id, start }) => ({
       containerId: start.item.containerId, type: 'backup',
-      payload: { backupId: id, itemName: start.item.itemName, backupType: start.type, blockSizeBytes: app.config.backup.blockSizeBytes, at: (start.at ?? now).toISOString() },
+      payload: {
+        backupId: id, itemName: start.item.itemName, backupType: start.type, blockSizeBytes: app.config.backup.blockSizeBytes,
+        blocksInFlight: app.config.backup.blocksInFlight, at: (start.at ?? now).toISOString(),
+      },
     })));
   }
   return started;
@@ -240,11 +309,33 @@ function failedBackupFields(now: Date, failure: { code: string; message: string 
   };
 }
 
-/** An agent that could not take a backup (SQL refused it, the database is gone…) fails its upload with its code. */
+/**
+ * An agent that could not take a backup (SQL refused it, the database is gone…) fails its upload with its code. One
+ * that stopped because the job was cancelled leaves the job to the cancellation.
+ */
 export async function failBackupCommand(app: FastifyInstance, backupId: unknown, code: string, message: string): Promise<void> {
   if (typeof backupId !== 'string') return;
   const upload = await app.db.backupUpload.findUnique({ where: { id: backupId } });
-  if (upload?.state === 'Open') await failUpload(app, upload, new ArmError(400, code, message));
+  if (upload?.state !== 'Open') return;
+  if (code === BACKUP_CANCELLED) await discardUpload(app, upload);
+  else await failUpload(app, upload, new ArmError(400, code, message));
+}
+
+/**
+ * The cancellation of a Backup job: its upload, if still open, takes no more blocks and cannot commit (it is failed
+ * first, so that a commit racing with this one loses), and its blob goes with every staged block. A backup that
+ * committed first keeps its recovery point (and its job Completed).
+ */
+export async function cancelBackup(app: FastifyInstance, jobId: string): Promise<void> {
+  const upload = await app.db.backupUpload.findFirst({ where: { jobId, state: 'Open' } });
+  if (upload !== null) await discardUpload(app, upload);
+}
+
+/** Fails an open upload without a word on its job or item (a cancellation), and deletes its blob. */
+async function discardUpload(app: FastifyInstance, upload: BackupUpload): Promise<void> {
+  const { count } = await app.db.backupUpload.updateMany({ where: { id: upload.id, state: 'Open' }, data: { state: 'Failed', updatedAt: app.clock.now() } });
+  openUploads.get(app)?.delete(upload.id);
+  if (count > 0) await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
 }
 
 /** Fails an upload: its job, and the item's last-backup state (an LSN failure marks the chain broken: next time, a Full). */
@@ -277,6 +368,10 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
   }
   if (metadata.backupType !== upload.backupType) {
     throw new ArmError(400, 'BMSUserErrorInvalidInput', `This upload is a ${upload.backupType} backup, not ${metadata.backupType}.`);
+  }
+  if (upload.jobId !== null) {
+    const job = await app.db.job.findUnique({ where: { id: upload.jobId }, select: { status: true } });
+    if (job?.status === 'Cancelling' || job?.status === 'Cancelled') throw await uploadNotOpen(app, upload);
   }
   const incoming = {
     type: metadata.backupType,
@@ -326,8 +421,15 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
     await announceJobs(app, endedJobs(ended));
     return point;
   } catch (error) {
-    // Nothing half-written: without its recovery point, the committed blob goes too.
+    // Nothing half-written: without its recovery point, the committed blob goes too — unless a commit of the same
+    // upload running alongside (an agent's retry) won, whose recovery point names this blob: that one is the answer.
+    const current = await app.db.backupUpload.findUnique({ where: { id: upload.id } });
+    if (current?.state === 'Committed' && current.recoveryPointId !== null) {
+      const point = await app.db.recoveryPoint.findUnique({ where: { id: current.recoveryPointId } });
+      if (point !== null) return point;
+    }
     await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
+    if (current !== null && current.state !== 'Open') throw await uploadNotOpen(app, current);
     throw error;
   }
 }

@@ -442,9 +442,9 @@ export async function deleteBlob(container: ContainerClient, blobName: string): 
 
 /**
  * Reads a committed backup back as the original plaintext, block by block: the committed block list is checked
- * against `blocks` first; then each block is downloaded (its range), decrypted, its GCM tag verified, decompressed and
- * its SHA-256 and length checked — all before any of its bytes are emitted. Any failure destroys the stream with a
- * BackupIntegrityError naming the block. Memory: about one block at a time.
+ * against `blocks` first; then the blob is downloaded (one request) and each block decrypted, its GCM tag verified,
+ * decompressed and its SHA-256 and length checked — all before any of its bytes are emitted. Any failure destroys the
+ * stream with a BackupIntegrityError naming the block. Memory: about one block.
  */
 export function openDecrypted(container: ContainerClient, blobName: string, dataKey: Buffer, blocks: StoredBlock[]): Readable {
   checkBlobName(blobName);
@@ -472,12 +472,64 @@ async function* readBlocks(blob: BlockBlobClient, blobName: string, dataKey: Buf
     throw new BackupIntegrityError(`reading the block list of ${blobName} failed: ${asError(error).message}`, { reason: 'storage', cause: error });
   }
   checkCommittedList(blobName, ordered, committed);
-  let offset = 0;
-  for (const block of ordered) {
-    const plaintext = await readBlock(blob, blobName, dataKey, block, offset);
-    offset += block.storedBytes;
-    yield* plaintext;
+  let body: Readable;
+  try {
+    const total = ordered.reduce((bytes, block) => bytes + block.storedBytes, 0);
+    const download = await blob.download(0, total);
+    if (download.readableStreamBody === undefined) throw new Error('the download has no body');
+    body = download.readableStreamBody as Readable;
+  } catch (error) {
+    const first = ordered[0]!.index;
+    throw new BackupIntegrityError(`block ${first} of ${blobName}: download failed: ${asError(error).message}`, {
+      reason: statusOf(error) === 404 ? 'missing' : 'storage', blockIndex: first, cause: error,
+    });
   }
+  try {
+    for await (const plaintext of openBlocks(body, blobName, dataKey, ordered)) yield* plaintext;
+  } finally {
+    body.destroy();
+  }
+}
+
+/**
+ * The stored blob as it streams in (one download of all of it: a request per block measured at half the speed, and
+ * twice Azurite's CPU), cut into its blocks; each block is yielded only once verified. No read-ahead beyond what the
+ * connection buffers: verifying blocks ahead of the consumer was measured slower (1.2–2.5× the service's CPU, its
+ * garbage collector promoting the held blocks).
+ */
+async function* openBlocks(body: Readable, blobName: string, dataKey: Buffer, ordered: StoredBlock[]): AsyncGenerator<Buffer[]> {
+  let position = 0;
+  let opener: BlockOpener | undefined;
+  const fail = (reason: IntegrityFailure, message: string, cause?: unknown) => {
+    const block = ordered[Math.min(position, ordered.length - 1)]!;
+    return new BackupIntegrityError(`block ${block.index} of ${blobName}: ${message}`, { reason, blockIndex: block.index, cause });
+  };
+  try {
+    for await (const chunk of body) {
+      let at = 0;
+      while (at < (chunk as Buffer).length) {
+        const block = ordered[position];
+        if (block === undefined) throw new BackupIntegrityError(`${blobName} holds more than its recorded blocks`, { reason: 'length', blockIndex: ordered.length });
+        if (opener === undefined) {
+          if (block.storedBytes < BLOCK_OVERHEAD_BYTES) throw fail('length', `recorded size ${block.storedBytes} is below the block overhead`);
+          opener = new BlockOpener(block, blobName, dataKey, fail);
+        }
+        const n = Math.min((chunk as Buffer).length - at, block.storedBytes - opener.bytesIn);
+        opener.write((chunk as Buffer).subarray(at, at + n));
+        at += n;
+        if (opener.bytesIn === block.storedBytes) {
+          const plaintext = await verifiedPlaintext(opener, block, fail);
+          opener = undefined;
+          position += 1;
+          yield plaintext;
+        }
+      }
+    }
+  } catch (error) {
+    if (error instanceof BackupIntegrityError) throw error;
+    throw fail(statusOf(error) === 404 ? 'missing' : 'storage', `download failed: ${asError(error).message}`, error);
+  }
+  if (position < ordered.length) throw fail('length', `the blob ended after ${opener?.bytesIn ?? 0} of the block's ${ordered[position]!.storedBytes} bytes`);
 }
 
 function checkCommittedList(blobName: string, ordered: StoredBlock[], committed: { name: string; size: number }[]): void {
@@ -503,26 +555,10 @@ function checkCommittedList(blobName: string, ordered: StoredBlock[], committed:
   }
 }
 
-async function readBlock(blob: BlockBlobClient, blobName: string, dataKey: Buffer, block: StoredBlock, offset: number): Promise<Buffer[]> {
-  const fail = (reason: IntegrityFailure, message: string, cause?: unknown) =>
-    new BackupIntegrityError(`block ${block.index} of ${blobName}: ${message}`, { reason, blockIndex: block.index, cause });
-  if (block.storedBytes < BLOCK_OVERHEAD_BYTES) throw fail('length', `recorded size ${block.storedBytes} is below the block overhead`);
-
-  const opener = new BlockOpener(block, blobName, dataKey, fail);
-  let body: NodeJS.ReadableStream | undefined;
-  try {
-    body = (await blob.download(offset, block.storedBytes)).readableStreamBody;
-    if (body === undefined) throw new Error('the download has no body');
-    for await (const chunk of body) opener.write(chunk as Buffer);
-  } catch (error) {
-    if (error instanceof BackupIntegrityError) throw error;
-    throw fail(statusOf(error) === 404 ? 'missing' : 'storage', `download failed: ${asError(error).message}`, error);
-  } finally {
-    (body as Readable | undefined)?.destroy();
-  }
+/** A block read whole: its GCM tag, then (decompressed) its recorded length and SHA-256. */
+async function verifiedPlaintext(opener: BlockOpener, block: StoredBlock, fail: FailFn): Promise<Buffer[]> {
   const decrypted = opener.finish();
   const plaintext = block.compressed ? await inflate(decrypted, block.plaintextBytes, fail) : decrypted;
-
   const hash = createHash('sha256');
   let bytes = 0;
   for (const chunk of plaintext) {
@@ -553,6 +589,11 @@ class BlockOpener {
     private readonly fail: FailFn,
   ) {
     this.ciphertextBytes = block.storedBytes - BLOCK_OVERHEAD_BYTES;
+  }
+
+  /** Bytes of the stored block so far. */
+  get bytesIn(): number {
+    return this.received;
   }
 
   write(chunk: Buffer): void {

@@ -36,10 +36,12 @@ describe('backups through the SDK', () => {
         databases: [
           { name: 'sales', recoveryModel: 'FULL', sizeMiB: 256, files: 2, writesPerMinute: 600, marker: MARKER },
           { name: 'fresh', recoveryModel: 'FULL', sizeMiB: 1, files: 2, writesPerMinute: 0 },
+          // Big enough never to finish before its cancellation (only what is sent is ever generated).
+          { name: 'large', recoveryModel: 'FULL', sizeMiB: 16_384, files: 2, writesPerMinute: 0 },
         ],
       }],
     });
-    for (const db of ['sales', 'fresh']) {
+    for (const db of ['sales', 'fresh', 'large']) {
       await backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, `SQLDataBase;MSSQLSERVER;${db}`, {
         properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${created.id}/backupPolicies/Daily` } as never,
       });
@@ -50,8 +52,8 @@ describe('backups through the SDK', () => {
     await server?.stop();
   });
 
-  /** backups.trigger, then the operation's job to its end. */
-  async function backupNow(db: string, backupType: string) {
+  /** backups.trigger, then the operation's job (its id). */
+  async function triggerBackup(db: string, backupType: string): Promise<string> {
     let statusUrl = '';
     await backup.backups.trigger(vault, 'rg', 'Azure', vm.containerName, `SQLDataBase;MSSQLSERVER;${db}`, { properties: { objectType: 'AzureWorkloadBackupRequest', backupType } as never }, {
       onResponse: (raw) => {
@@ -60,12 +62,17 @@ describe('backups through the SDK', () => {
       },
     });
     const operationId = new URL(statusUrl).pathname.split('/').pop() ?? '';
-    const jobId = await until('the backup job', async () => {
+    return until('the backup job', async () => {
       const status = await backup.protectedItemOperationStatuses.get(vault, 'rg', 'Azure', vm.containerName, `SQLDataBase;MSSQLSERVER;${db}`, operationId);
       return status.status === 'Succeeded' ? (status.properties as { jobId?: string }).jobId : undefined;
     });
+  }
+
+  /** backups.trigger, then the operation's job to its end. */
+  async function backupNow(db: string, backupType: string) {
+    const jobId = await triggerBackup(db, backupType);
     return until('the job to end', async () => {
-      const job = await backup.jobDetails.get(vault, 'rg', jobId ?? '');
+      const job = await backup.jobDetails.get(vault, 'rg', jobId);
       return job.properties?.status === 'InProgress' ? undefined : job;
     }, 60_000);
   }
@@ -116,6 +123,44 @@ describe('backups through the SDK', () => {
     const log = await backupNow('fresh', 'Log');
     expect(log.properties).toMatchObject({ status: 'Failed' });
     expect((log.properties as { errorDetails?: { errorTitle?: string }[] }).errorDetails?.[0]?.errorTitle).toBe('UserErrorParentFullBackupMissing');
+  });
+
+  it('cancelling a Backup job stops its upload: the agent is refused and stops, and nothing of the backup remains', async () => {
+    const jobId = await triggerBackup('large', 'Full');
+    const upload = await until('the upload to be under way', async () => {
+      const found = await server.app.db.backupUpload.findFirst({ where: { jobId }, include: { _count: { select: { blocks: true } } } });
+      return found !== null && found._count.blocks >= 3 ? found : undefined;
+    }, 30_000);
+    let cancelStatus = 0;
+    await backup.jobCancellations.trigger(vault, 'rg', jobId, { onResponse: (raw) => (cancelStatus = raw.status) });
+    expect(cancelStatus).toBe(202);
+    const job = await until('the job to be cancelled', async () => {
+      const found = await backup.jobDetails.get(vault, 'rg', jobId);
+      return found.properties?.status === 'Cancelling' || found.properties?.status === 'InProgress' ? undefined : found;
+    });
+    expect(job.properties?.status).toBe('Cancelled');
+    // The agent was refused and reported the backup cancelled, long before the end of the database.
+    const command = await until('the agent to report', async () => {
+      const found = await server.app.db.agentCommand.findFirst({ where: { type: 'backup', payload: { path: ['backupId'], equals: upload.id } } });
+      return found?.status === 'Failed' ? found : undefined;
+    });
+    expect(command.errorCode).toBe('UserErrorBackupCancelled');
+    const received = await server.app.db.uploadBlock.count({ where: { uploadId: upload.id } });
+    expect(received).toBeLessThan(4096);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await server.app.db.uploadBlock.count({ where: { uploadId: upload.id } })).toBe(received);
+    // No recovery point, no blob: not committed, not even staged blocks.
+    expect(await server.app.db.backupUpload.findUniqueOrThrow({ where: { id: upload.id } })).toMatchObject({ state: 'Failed', recoveryPointId: null });
+    const points = [];
+    for await (const p of backup.recoveryPoints.list(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;large')) points.push(p);
+    expect(points).toEqual([]);
+    const container = BlobServiceClient.fromConnectionString(inject('blobConnectionString')).getContainerClient(vaultContainerName(server.config.blobContainerPrefix, upload.vaultId));
+    const names = [];
+    for await (const blob of container.listBlobsFlat({ includeUncommitedBlobs: true })) names.push(blob.name);
+    expect(names).not.toContain(upload.blobName);
+    expect((await container.getBlockBlobClient(upload.blobName).getBlockList('all').catch((error: { statusCode?: number }) => error.statusCode))).toBe(404);
+    // A job that ended cannot be cancelled again.
+    await expect(backup.jobCancellations.trigger(vault, 'rg', jobId)).rejects.toMatchObject({ statusCode: 400, code: 'BMSUserErrorJobNotCancellable' });
   });
 
   it('refuses a block whose checksum is wrong and stores nothing of it; commits only complete uploads', async () => {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backupRig, eventually, type BackupRig } from '../support/processes.ts';
+import { backupRig, eventually, tomorrowFrom, type BackupRig } from '../support/processes.ts';
 
 /**
  * kill -9 of the worker process (src/worker.ts; the API runs with RV_WORKERS=false). The worker dispatches scheduled
@@ -12,9 +12,7 @@ import { backupRig, eventually, type BackupRig } from '../support/processes.ts';
 describe('kill -9 of the worker', () => {
   let rig: BackupRig;
   // Tomorrow 09:59 UTC: the 10:00 Log is the first scheduled backup (healed into a Full: there is none yet).
-  const start = new Date(Date.now() + 86_400_000);
-  start.setUTCHours(9, 59, 0, 0);
-  const at = (hh: number, mm: number) => new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate(), hh, mm));
+  const { start, at } = tomorrowFrom(9, 59);
 
   beforeAll(async () => {
     rig = await backupRig({ name: 'worker', sizeMiB: 128, start });

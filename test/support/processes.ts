@@ -124,6 +124,13 @@ export function spawnManaged(name: string, command: string, args: string[], env:
   };
 }
 
+/** A rig's start time, tomorrow at hh:mm UTC (a day of schedules ahead, none of them past), and times of that day. */
+export function tomorrowFrom(hh: number, mm: number): { start: Date; at(hh: number, mm: number): Date } {
+  const start = new Date(Date.now() + 86_400_000);
+  start.setUTCHours(hh, mm, 0, 0);
+  return { start, at: (h, m) => new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate(), h, m)) };
+}
+
 /** A TCP port free right now on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -314,6 +321,7 @@ export interface BackupRig {
   deploy: Deployment;
   api: ServiceProcess;
   worker: ManagedProcess | undefined;
+  /** The VM's agent (a new process after restartAgent). */
   agent: AgentProcess;
   /** The test's own connection to the rig's database, for what the API does not show (uploads, blocks, locks). */
   sql: pg.Client;
@@ -325,6 +333,8 @@ export interface BackupRig {
   itemName: string;
   /** Starts the API again on the same port (after a kill). */
   restartApi(): Promise<void>;
+  /** Starts the agent again on the same state directory (after a kill or stop). */
+  restartAgent(): Promise<void>;
   startWorker(): Promise<void>;
   /** POST /emulator/v1/clock. */
   clock(body: object): Promise<{ now: string; backupsStarted?: number }>;
@@ -359,7 +369,11 @@ const rigPolicy = {
  * database of `sizeMiB` registered by an agent process, the database protected (its first scheduled backup heals
  * into a Full). The service clock starts at `start`.
  */
-export async function backupRig(options: { name: string; sizeMiB: number; start: Date; blockSizeBytes?: number; redisUrl?: string; withWorker?: boolean }): Promise<BackupRig> {
+export async function backupRig(options: {
+  name: string; sizeMiB: number; start: Date; blockSizeBytes?: number; redisUrl?: string; withWorker?: boolean;
+  /** More settings for every service process of the rig. */
+  env?: Record<string, string>;
+}): Promise<BackupRig> {
   const database = `rv_fault_${options.name}_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
   const databaseUrl = inject('databaseUrl').replace(/\/[^/]+$/, `/${database}`);
   const deploy = deployment({
@@ -370,6 +384,7 @@ export async function backupRig(options: { name: string; sizeMiB: number; start:
     RV_BACKUP_BLOCK_SIZE_BYTES: String(options.blockSizeBytes ?? 256 * 1024),
     RV_AGENT_HEARTBEAT_SECONDS: '5',
     ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
+    ...options.env,
   });
   const httpsPort = await freePort();
   const apiEnv = { RV_WORKERS: String(options.withWorker === false) };
@@ -402,8 +417,12 @@ export async function backupRig(options: { name: string; sizeMiB: number; start:
   const specFile = join(files, 'vm.json');
   writeFileSync(credentialsFile, JSON.stringify(await fetchVaultCredentials(api.httpsUrl, token, created.id ?? '')));
   writeFileSync(specFile, JSON.stringify(spec));
-  const agent = spawnAgent({ serverUrl: api.httpsUrl, credentialsFile, specFile, stateDir });
-  await agent.waitForLine(/^(resumed|registered) /, 30_000);
+  const startAgent = async () => {
+    const started = spawnAgent({ serverUrl: api.httpsUrl, credentialsFile, specFile, stateDir });
+    await started.waitForLine(/^(resumed|registered) /, 30_000);
+    return started;
+  };
+  let agent = await startAgent();
   const itemName = 'SQLDataBase;MSSQLSERVER;big';
   await backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', registered.containerName, itemName, {
     properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${created.id}/backupPolicies/DailyFull` } as never,
@@ -420,7 +439,9 @@ export async function backupRig(options: { name: string; sizeMiB: number; start:
     get worker() {
       return worker;
     },
-    agent,
+    get agent() {
+      return agent;
+    },
     sql,
     token,
     backup,
@@ -430,6 +451,9 @@ export async function backupRig(options: { name: string; sizeMiB: number; start:
     itemName,
     async restartApi() {
       api = await spawnApi(deploy, { httpsPort, env: apiEnv });
+    },
+    async restartAgent() {
+      agent = await startAgent();
     },
     async startWorker() {
       worker = await spawnWorker(deploy);

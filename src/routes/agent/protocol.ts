@@ -140,6 +140,8 @@ export const BackupCommandPayload = Type.Object({
   itemName: Name(600),
   backupType: BackupTypeSchema,
   blockSizeBytes: Type.Integer({ minimum: 1 }),
+  /** How many blocks the agent may have on their way at once (each is idempotent, so any order is fine). */
+  blocksInFlight: Type.Integer({ minimum: 1 }),
   /** When the backup is taken, in the vault's time (which the emulator clock may have moved ahead of the wall clock). */
   at: Type.String({ format: 'date-time' }),
 });

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { BackupUpload } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
-import { commitBackup, dataKeyOf, vaultBlobs } from '../../services/backups.ts';
+import { commitBackup, dataKeyOf, openUploadFor, recordBlock, uploadNotOpen, vaultBlobs } from '../../services/backups.ts';
 import { BlockChecksumError, stageBlock } from '../../storage/backup-blobs.ts';
 import { responses } from '../arm/shared/schemas.ts';
 import { agentAuthentication, containerOf } from './auth.ts';
@@ -36,9 +36,6 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
       receivedBlocks: blocks.map((b) => b.index), ...(upload.recoveryPointId === null ? {} : { recoveryPointId: upload.recoveryPointId }),
     };
   };
-  const mustBeOpen = (upload: BackupUpload) => {
-    if (upload.state !== 'Open') throw errors.conflict('UserErrorUploadNotOpen', `The upload '${upload.id}' is ${upload.state.toLowerCase()}.`);
-  };
 
   app.post(
     base,
@@ -69,8 +66,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const upload = await uploadOf(containerOf(request).id, request.params.uploadId);
-      mustBeOpen(upload);
+      const upload = await openUploadFor(app, containerOf(request).id, request.params.uploadId);
       const sha256 = String(request.headers['x-content-sha256'] ?? '').toLowerCase();
       if (!SHA256.test(sha256)) throw errors.invalidInput('The x-content-sha256 header must be the SHA-256 of the block, 64 hex digits.');
       const length = Number(request.headers['content-length']);
@@ -84,13 +80,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
           dataKey: await dataKeyOf(app, upload.vaultId), source: request.body as Readable, contentLength: length,
           expectedSha256: sha256, compress: upload.compress,
         });
-        const block = { blockId: stored.blockId, sha256: stored.sha256, plaintextBytes: stored.plaintextBytes, storedBytes: stored.storedBytes, compressed: stored.compressed };
-        await app.db.uploadBlock.upsert({
-          where: { uploadId_index: { uploadId: upload.id, index: request.params.index } },
-          create: { uploadId: upload.id, index: request.params.index, ...block },
-          update: block,
-        });
-        await app.db.backupUpload.update({ where: { id: upload.id }, data: { updatedAt: app.clock.now() } });
+        await recordBlock(app, upload, stored);
         return { index: request.params.index, sha256: stored.sha256, sizeBytes: stored.plaintextBytes };
       } catch (error) {
         if (error instanceof BlockChecksumError) throw new ArmError(400, 'UserErrorBlockChecksumMismatch', `Block ${request.params.index}: ${error.message}`);
@@ -105,7 +95,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const upload = await uploadOf(containerOf(request).id, request.params.uploadId);
       if (upload.state === 'Committed' && upload.recoveryPointId !== null) return { recoveryPointId: upload.recoveryPointId };
-      mustBeOpen(upload);
+      if (upload.state !== 'Open') throw await uploadNotOpen(app, upload);
       const point = await commitBackup(app, upload, request.body.metadata);
       return { recoveryPointId: point.id };
     },

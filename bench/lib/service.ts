@@ -1,0 +1,289 @@
+// What the data-plane benchmarks share (bench/ingest.ts, bench/restore-read.ts): the compiled service as its own
+// process, started as `npm start` starts it, against an Azurite of the bench's own; /proc readings of the processes
+// at work; a vault whose VM (the reference agent, a library in the bench process) protects one database; backups
+// through the agent; the figures and their summary lines.
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { Agent, type AgentLogEntry } from '../../src/agent/agent.ts';
+import { parseCredentials } from '../../src/agent/files.ts';
+import { parseVmSpec } from '../../src/agent/simulation/spec.ts';
+import { startAzurite, type EmbeddedAzurite } from '../../src/storage/azurite.ts';
+import { DEV_PRINCIPAL } from '../../src/config.ts';
+
+const mib = (bytes: number) => bytes / (1024 * 1024);
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Runs per benchmark (each measures the baseline and the service path back to back, alternating which goes first). */
+const RUNS = Number(process.env.BENCH_RUNS ?? 2);
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/recovery_vault_bench';
+
+/** RSS (bytes) and CPU seconds of a process, from /proc. */
+function usage(pid: number) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const cpu = (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100/s)
+  return { rss, cpu };
+}
+
+/** The pid of this process's child running Azurite (startAzurite spawns it). */
+function azuritePid(): number {
+  for (const task of readdirSync('/proc/self/task')) {
+    for (const pid of readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('azurite')) return Number(pid);
+    }
+  }
+  throw new Error('no Azurite child process found');
+}
+
+/**
+ * The environment settings, node flags and script of `npm start` (package.json: `[NAME=value …] node [flag …]
+ * script`), so that the service runs here as it runs there.
+ */
+function startCommand(): { env: Record<string, string>; args: string[] } {
+  const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
+  const words = scripts.start.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  for (let word = words[0]; word !== undefined && /^[A-Z_][A-Z0-9_]*=/.test(word); word = words[0]) {
+    words.shift();
+    env[word.slice(0, word.indexOf('='))] = word.slice(word.indexOf('=') + 1);
+  }
+  if (words.shift() !== 'node') throw new Error(`npm start runs '${scripts.start}', not node`);
+  return { env, args: words };
+}
+
+export interface CpuSeconds {
+  bench: number;
+  service: number;
+  azurite: number;
+}
+
+export interface BenchService {
+  base: string;
+  azurite: EmbeddedAzurite;
+  blobs: BlobServiceClient;
+  pid: number;
+  /** CPU seconds of the three processes at work so far: this one (agent or baseline client), the service, Azurite. */
+  cpu(): CpuSeconds;
+  cpuSince(start: CpuSeconds): CpuSeconds;
+  /** Samples the service's RSS every 50 ms until the returned function is called; that returns the peak. */
+  watchRss(): () => number;
+  stop(): Promise<void>;
+}
+
+/** Builds the service, starts it on its own Azurite and the bench database, and waits until it listens. */
+export async function startBenchService(): Promise<BenchService> {
+  const azurite = await startAzurite({ port: 0 });
+  const dataDir = mkdtempSync(join(tmpdir(), 'rv-bench-'));
+  // The compiled service, as `npm start` runs it (tsx's compiler would count against the service's memory).
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
+  // BENCH_SERVICE_NODE_ARGS: extra node flags for the service (e.g. `--cpu-prof`), for investigations only.
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg.length > 0);
+  const start = startCommand();
+  console.log(`service: ${Object.entries(start.env).map(([name, value]) => `${name}=${value} `).join('')}node ${[...start.args.slice(0, -1), ...nodeArgs, ...start.args.slice(-1)].join(' ')}`);
+  const service: ChildProcessByStdio<null, Readable, null> = spawn(process.execPath, [...start.args.slice(0, -1), ...nodeArgs, ...start.args.slice(-1)], {
+    env: {
+      ...process.env, ...start.env, RV_DATA_DIR: dataDir, RV_HTTPS_PORT: '0', RV_HTTP_PORT: '0', DATABASE_URL,
+      RV_BLOB_CONNECTION_STRING: azurite.connectionString, RV_LOG_LEVEL: 'warn', RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`,
+      RV_SCHEDULER_TICK_SECONDS: '3600',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const pid = service.pid ?? 0;
+  const stop = async () => {
+    if (service.exitCode === null) {
+      service.kill('SIGTERM');
+      await new Promise((resolve) => service.once('exit', resolve));
+    }
+    await azurite.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const base = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      service.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /(http:\/\/\S+) \(HTTP\)/.exec(out);
+        if (match?.[1] !== undefined) resolve(match[1]);
+      });
+      service.once('exit', (code) => reject(new Error(`service exited (${code}): ${out}`)));
+    });
+    const azuriteProcess = azuritePid();
+    const cpu = (): CpuSeconds => {
+      const bench = process.cpuUsage();
+      return { bench: (bench.user + bench.system) / 1e6, service: usage(pid).cpu, azurite: usage(azuriteProcess).cpu };
+    };
+    return {
+      base, azurite, blobs: BlobServiceClient.fromConnectionString(azurite.connectionString), pid, cpu,
+      cpuSince(start) {
+        const now = cpu();
+        return { bench: now.bench - start.bench, service: now.service - start.service, azurite: now.azurite - start.azurite };
+      },
+      watchRss() {
+        let peak = usage(pid).rss;
+        const sampler = setInterval(() => {
+          peak = Math.max(peak, usage(pid).rss);
+        }, 50);
+        return () => {
+          clearInterval(sampler);
+          return Math.max(peak, usage(pid).rss);
+        };
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export interface ProtectedDatabase {
+  agent: Agent;
+  /** A management call (api-version added); throws on an error status. */
+  arm(method: string, path: string, body?: unknown): Promise<Response>;
+  vault: string;
+  container: string;
+  item: string;
+  /** An on-demand Full through the management API, streamed by the agent; resolves once it is committed. */
+  backupFull(): Promise<{ sizeBytes: number; seconds: number }>;
+}
+
+/**
+ * A vault, a policy without compression, the reference agent (a library in this process) on a simulated VM whose one
+ * database of `sizeMiB` (seed `seed`) it protects.
+ */
+export async function protectedDatabase(service: BenchService, options: { sizeMiB: number; seed: string; stateDir: string }): Promise<ProtectedDatabase> {
+  const { base } = service;
+  const token = ((await (await fetch(`${base}/oauth2/token`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: DEV_PRINCIPAL.clientId ?? '', client_secret: DEV_PRINCIPAL.clientSecret ?? '' }),
+  })).json()) as { access_token: string }).access_token;
+  const vault = `/subscriptions/${randomUUID()}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/bench`;
+  const arm = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${base}${path}${path.includes('?') ? '&' : '?'}api-version=2023-06-01`, {
+      method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (response.status >= 400) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    return response;
+  };
+  await arm('PUT', vault, { location: 'westeurope' });
+  await arm('PUT', `${vault}/backupPolicies/daily`, { properties: {
+    backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
+    subProtectionPolicy: [{ policyType: 'Full', schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: ['2026-01-01T22:00:00Z'] },
+      retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: ['2026-01-01T22:00:00Z'], retentionDuration: { count: 30, durationType: 'Days' } } } }],
+  } });
+  const credentials = ((await (await arm('POST', `${vault}/backupRegistrationCredentials`)).json()) as { properties: object }).properties;
+  let onBackup: (entry: AgentLogEntry) => void = () => {};
+  const agent = new Agent({
+    serverUrl: base, credentials: parseCredentials(credentials), stateDir: options.stateDir,
+    log: (entry) => {
+      if (entry.event === 'backupCompleted' || entry.event === 'backupFailed') onBackup(entry);
+    },
+    spec: parseVmSpec({ vmName: 'benchvm', resourceGroup: 'rg', os: 'WindowsServer2022', instances: [{ name: 'MSSQLSERVER', version: '2022', edition: 'Enterprise', pluginIsSysadmin: true,
+      databases: [{ name: 'sales', recoveryModel: 'FULL', sizeMiB: options.sizeMiB, files: 2, writesPerMinute: 0, seed: options.seed }] }] }),
+  });
+  await agent.start();
+  const container = `${vault}/backupFabrics/Azure/protectionContainers/VMAppContainer;Compute;rg;benchvm`;
+  await arm('POST', `${vault}/backupFabrics/Azure/refreshContainers`);
+  await sleep(500);
+  await arm('PUT', container, { properties: { containerType: 'VMAppContainer' } });
+  const item = `${container}/protectedItems/SQLDataBase;MSSQLSERVER;sales`;
+  for (let i = 0; ; i++) {
+    const response = await fetch(`${base}${item}?api-version=2023-06-01`, { headers: { authorization: `Bearer ${token}` } });
+    if (response.status === 404 && i < 200) {
+      await arm('PUT', item, { properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${vault}/backupPolicies/daily` } }).catch(() => undefined);
+      await sleep(100);
+      continue;
+    }
+    break;
+  }
+  return {
+    agent, arm, vault, container, item,
+    async backupFull() {
+      const finished = new Promise<AgentLogEntry>((resolve) => {
+        onBackup = resolve;
+      });
+      const t0 = performance.now();
+      await arm('POST', `${item}/backup`, { properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } });
+      // The end: the agent's commit answered (the job is completed by then; checked below, outside the timing).
+      const outcome = await finished;
+      const seconds = (performance.now() - t0) / 1000;
+      if (outcome.event !== 'backupCompleted') throw new Error(`the backup failed: ${outcome.message}`);
+      const jobs = (await (await arm('GET', `${vault}/backupJobs?$filter=${encodeURIComponent("operation eq 'Backup'")}`)).json()) as { value: { properties: { status: string } }[] };
+      if (jobs.value[0]?.properties.status !== 'Completed') throw new Error(`the backup job is ${jobs.value[0]?.properties.status}`);
+      return { sizeBytes: Number(outcome.data?.sizeBytes), seconds };
+    },
+  };
+}
+
+/** A table, one row per measurement: numbers aligned right, text left. */
+function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
+  const numeric = rows[0]!.map((_, i) => rows.slice(1).every((row) => /^-?[0-9.]+$/.test(row[i] ?? '')));
+  for (const row of rows) console.log(row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  '));
+}
+
+/** CPU seconds per GiB of each process, for a table row. */
+const perGib = (cpu: CpuSeconds, bytes: number) => [cpu.bench, cpu.service, cpu.azurite].map((seconds) => (seconds / (bytes / 1024 ** 3)).toFixed(2));
+
+/** One measurement: bytes moved, wall seconds, CPU seconds per process. */
+export interface Measured {
+  bytes: number;
+  seconds: number;
+  cpu: CpuSeconds;
+}
+
+/**
+ * RUNS runs of the baseline and the service path back to back (alternating which goes first), then the table and one
+ * summary line per figure: the service path's MiB/s, its CPU per GiB, the ratio to the baseline, the service's RSS.
+ */
+export async function compare(service: BenchService, options: {
+  name: string;
+  baseline: { label: string; run(): Promise<Measured> };
+  ours: { label: string; run(): Promise<Measured> };
+  ratioTarget: number;
+  rssTargetMiB?: number;
+  /** Throws when the two did not move the same data. */
+  check?(baseline: Measured, ours: Measured): void;
+}): Promise<void> {
+  const idleRss = usage(service.pid).rss;
+  const peakRss = service.watchRss();
+  const rows = [['run', 'path', 'MiB', 'seconds', 'MiB/s', 'CPU-s/GiB: bench', 'service', 'Azurite']];
+  const ratios: number[] = [];
+  const rates: number[] = [];
+  const serviceCpu: number[] = [];
+  const rate = (m: Measured) => mib(m.bytes) / m.seconds;
+  for (let run = 1; run <= RUNS; run++) {
+    const base = run % 2 === 1 ? await options.baseline.run() : undefined;
+    const ours = await options.ours.run();
+    const baseline = base ?? (await options.baseline.run());
+    options.check?.(baseline, ours);
+    rows.push(
+      [String(run), options.baseline.label, mib(baseline.bytes).toFixed(0), baseline.seconds.toFixed(2), rate(baseline).toFixed(1), ...perGib({ ...baseline.cpu, service: 0 }, baseline.bytes)],
+      [String(run), options.ours.label, mib(ours.bytes).toFixed(0), ours.seconds.toFixed(2), rate(ours).toFixed(1), ...perGib(ours.cpu, ours.bytes)],
+    );
+    ratios.push(rate(ours) / rate(baseline));
+    rates.push(rate(ours));
+    serviceCpu.push(ours.cpu.service / (ours.bytes / 1024 ** 3));
+  }
+  const peak = peakRss();
+  printTable(rows);
+  const rssTarget = options.rssTargetMiB === undefined ? '' : ` (target < ${options.rssTargetMiB})`;
+  console.log(`${options.name} MiB/s (${options.ours.label}): ${spread(rates, 1)}`);
+  console.log(`${options.name} service CPU-s/GiB: ${spread(serviceCpu, 2)}`);
+  console.log(`${options.name} ratio (service / baseline): ${spread(ratios, 2)} (target >= ${options.ratioTarget})`);
+  console.log(`${options.name} service RSS: idle ${mib(idleRss).toFixed(0)} MiB before the runs, peak ${mib(peak).toFixed(0)} MiB${rssTarget}`);
+}
+
+/** "median x (min–max over n runs)". */
+function spread(values: number[], digits: number): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  return `${median.toFixed(digits)} (${sorted[0]!.toFixed(digits)}–${sorted.at(-1)!.toFixed(digits)} over ${sorted.length} run${sorted.length === 1 ? '' : 's'})`;
+}
