@@ -20,7 +20,8 @@ export interface AgentCommands {
   wake(containerIds: Iterable<string>): Promise<void>;
   /**
    * Commands ready for delivery (new, or delivered but unacknowledged past their lease), waiting up to `waitSeconds`.
-   * Nothing is claimed once `abandoned` fires (the agent hung up), so no command is leased to a poll nobody reads.
+   * Nothing is claimed once `abandoned` fires (the agent hung up), and what it fires during is released, so no
+   * command is leased to a poll nobody reads.
    */
   poll(containerId: string, waitSeconds: number, abandoned?: AbortSignal): Promise<AgentCommand[]>;
   acknowledge(containerId: string, commandId: string): Promise<void>;
@@ -92,6 +93,15 @@ export default fp(
       return claimed;
     };
 
+    const release = async (claimed: readonly AgentCommand[]) => {
+      for (const command of claimed) {
+        await app.db.agentCommand.updateMany({
+          where: { id: command.id, status: 'Delivered', attempts: command.attempts },
+          data: { status: 'Pending', attempts: command.attempts - 1, leaseUntil: null },
+        });
+      }
+    };
+
     const ownCommand = async (containerId: string, commandId: string) => {
       const command = await app.db.agentCommand.findUnique({ where: { id: commandId } });
       if (command === null || command.containerId !== containerId) {
@@ -126,9 +136,15 @@ export default fp(
 
       async poll(containerId, waitSeconds, abandoned) {
         const deadline = Date.now() + waitSeconds * 1000;
+        const hungUp = () => abandoned?.aborted === true;
         for (;;) {
-          if (abandoned?.aborted === true) return [];
+          if (hungUp()) return [];
           const claimed = await claim(containerId);
+          if (hungUp()) {
+            // The agent hung up while they were being claimed: back to Pending now, not after the lease.
+            await release(claimed);
+            return [];
+          }
           const remaining = deadline - Date.now();
           if (claimed.length > 0 || remaining <= 0 || closing) return claimed;
           // Re-check at least every second: a lease may expire without any message.

@@ -315,6 +315,21 @@ describe('the reference agent (library)', () => {
     await agent.stop();
   });
 
+  it('a long-poll the agent hangs up on while commands are being claimed gives them back at once, not after the lease', async () => {
+    const credentials = await newVault('lib-hangup');
+    const { agent } = newAgent({ credentials, spec: vmSpec('hangupvm'), stateDir: join(dir, 'hangup') });
+    const registration = await agent.start();
+    await agent.stop(); // no poll of its own from here on
+    const container = await server.app.db.protectionContainer.findUniqueOrThrow({ where: { vmResourceIdKey: registration.vmResourceId.toLowerCase() } });
+    const command = await server.app.agentCommands.issue(container.id, 'frobnicate' as never, {});
+    const hungUp = new AbortController();
+    const abandoned = server.app.agentCommands.poll(container.id, 0, hungUp.signal);
+    hungUp.abort(); // after the poll checked the signal, while it claims
+    expect(await abandoned).toEqual([]);
+    expect(await server.app.db.agentCommand.findUniqueOrThrow({ where: { id: command.id } })).toMatchObject({ status: 'Pending', attempts: 0, leaseUntil: null });
+    expect((await server.app.agentCommands.poll(container.id, 0)).map((c) => [c.id, c.attempts])).toEqual([[command.id, 1]]);
+  });
+
   it('on unregister: reports Succeeded, forgets the registration and stops; a new start registers afresh', async () => {
     const credentials = await newVault('lib-unregister');
     const stateDir = join(dir, 'unregister');

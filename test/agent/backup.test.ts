@@ -98,6 +98,12 @@ describe('backups by the reference agent', () => {
       return until('the operation to end', async () => {
         const status = await backup.backupOperationStatuses.get(vault, 'rg', operationId);
         return status.status === 'InProgress' ? undefined : status;
+      }).catch(async (error: Error) => {
+        // Where it stopped: the operation never sent its command, the command went to a poll nobody read, or the agent
+        // did not finish it.
+        const commands = await server.app.db.agentCommand.findMany({ where: { container: { name: containerName } }, orderBy: { issuedAt: 'asc' } });
+        const seen = commands.map((c) => `${c.type} ${c.status} attempts ${c.attempts} issued ${c.issuedAt.toISOString()}${c.operationId === operationId ? ' (this operation)' : ''}`);
+        throw new Error(`${error.message}; the container's commands:\n${seen.join('\n')}`);
       });
     };
     const protect = async (db: string) => {
