@@ -36,7 +36,7 @@ export default fp(
           { name: 'recovery points', description: 'Recovery points and the log range of a protected database' },
           { name: 'portal', description: 'Read models for a portal backend: vault summary, alerts, backup items, live events (SSE)' },
           { name: 'agent', description: 'The agent protocol between a VM (coordinator + SQL plugin) and the vault' },
-          { name: 'emulator', description: 'Emulator controls for CI (RV_EMULATOR_CONTROLS=true): the clock' },
+          { name: 'emulator', description: 'Emulator controls for CI (RV_EMULATOR_CONTROLS=true): the clock and fault injection' },
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },
