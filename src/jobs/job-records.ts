@@ -66,21 +66,22 @@ export async function changeJobStatus(app: FastifyInstance, jobId: string, from:
 
 /**
  * Ends a job that is still in progress, in the transaction `db` is part of (a job ends with the work it records):
- * Completed, or Failed with the error. Announce what it returns (`announceJobs`) once that transaction has committed.
+ * Completed, or Failed with the error. Announce the changes it returns (`announceJobs`) once that transaction has
+ * committed.
  */
-export function finishJobIn(db: Prisma.TransactionClient, jobId: string, now: Date, error?: { code: string; message: string }) {
-  return db.job.updateManyAndReturn({
-    // A job whose cancellation was asked meanwhile ends with its work's outcome too.
-    where: { id: jobId, status: { in: ['InProgress', 'Cancelling'] } },
-    data: error === undefined ? { status: 'Completed', endTime: now } : failedJobFields(now, error),
-  });
+export async function finishJobIn(db: Prisma.TransactionClient, jobId: string, now: Date, error?: { code: string; message: string }): Promise<JobChange[]> {
+  const data = error === undefined ? { status: 'Completed' as const, endTime: now } : failedJobFields(now, error);
+  // A job whose cancellation was asked meanwhile ends with its work's outcome too. One status at a time, so that the
+  // change says which it left (an UPDATE … RETURNING gives only the new row); Cancelling is the rare second try.
+  for (const from of ['InProgress', 'Cancelling'] as const) {
+    const jobs = await db.job.updateManyAndReturn({ where: { id: jobId, status: from }, data });
+    if (jobs.length > 0) return jobs.map((job) => ({ job, previousStatus: from }));
+  }
+  return [];
 }
-
-/** The jobs `finishJobIn` ended, as changes to announce. */
-export const endedJobs = (jobs: readonly Job[]): JobChange[] => jobs.map((job) => ({ job, previousStatus: 'InProgress' }));
 
 /** Ends a job that is in progress: Completed, or Failed with the error; failed backups and restores raise alerts. */
 export async function finishJob(app: FastifyInstance, jobId: string | null, error?: { code: string; message: string }): Promise<void> {
   if (jobId === null) return;
-  await announceJobs(app, endedJobs(await finishJobIn(app.db, jobId, app.clock.now(), error)));
+  await announceJobs(app, await finishJobIn(app.db, jobId, app.clock.now(), error));
 }

@@ -8,7 +8,7 @@ import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blob
 import { vaultContainerName } from '../storage/containers.ts';
 import { unwrapDataKey } from '../storage/keys.ts';
 import { containerHealth } from '../domain/containers.ts';
-import { announceJobs, endedJobs, failedJobFields, finishJobIn, type JobChange } from '../jobs/job-records.ts';
+import { announceJobs, failedJobFields, finishJobIn, type JobChange } from '../jobs/job-records.ts';
 
 const CONFLICT = 'OperationCancelledBecauseConflictingOperationRunningUserError';
 /** An emulator code (the agent protocol is ours): blocks and the commit of a backup whose job was cancelled. */
@@ -347,7 +347,7 @@ async function failUpload(app: FastifyInstance, upload: BackupUpload, error: Arm
     await tx.protectedItem.update({ where: { id: upload.protectedItemId }, data: failedBackupFields(now, failure) });
     return upload.jobId === null ? [] : finishJobIn(tx, upload.jobId, now, failure);
   });
-  await announceJobs(app, endedJobs(ended));
+  await announceJobs(app, ended);
   await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
 }
 
@@ -418,7 +418,7 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
       await tx.protectedItem.updateMany({ where: { id: upload.protectedItemId, protectionState: 'IRPending' }, data: { protectionState: 'Protected' } });
       return { point: created, ended: upload.jobId === null ? [] : await finishJobIn(tx, upload.jobId, now) };
     });
-    await announceJobs(app, endedJobs(ended));
+    await announceJobs(app, ended);
     return point;
   } catch (error) {
     // Nothing half-written: without its recovery point, the committed blob goes too — unless a commit of the same

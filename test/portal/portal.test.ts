@@ -6,6 +6,7 @@ import { fetchToken } from '../support/sdk.ts';
 import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { openEventStream, type EventStream, type SseMessage } from '../support/sse.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
+import { changeJobStatus, finishJob, startJob } from '../../src/jobs/job-records.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const spec = (reportingIsSysadmin: boolean) => ({
@@ -288,6 +289,18 @@ describe('portal read models', () => {
       expect(storage.byBackupType[type]).toMatchObject({ recoveryPoints: points.length, sizeBytes: points.reduce((sum, p) => sum + Number(p.sizeBytes), 0) });
     }
     expect(storage.byBackupType.Full?.recoveryPoints).toBe(2);
+  });
+
+  it('streams a job whose work ended after its cancellation was asked as leaving Cancelling', async () => {
+    const from = stream.messages.length;
+    const app = d.server.app;
+    const { id: vaultId } = await app.db.vault.findFirstOrThrow({ where: { nameKey: vault } });
+    const job = await startJob(app, vaultId, 'Backup', 'late [portalvm]', { cancellable: true });
+    await changeJobStatus(app, job.id, 'InProgress', { status: 'Cancelling' });
+    await finishJob(app, job.id); // the backup committed before the cancellation reached it
+    const mine = (status: string) => (m: SseMessage) => m.event === 'job.updated' && json<JobEvent>(m).jobId === job.id && json<JobEvent>(m).status === status;
+    expect(json<JobEvent>(await stream.next(mine('Cancelling'), { from }))).toMatchObject({ previousStatus: 'InProgress' });
+    expect(json<JobEvent>(await stream.next(mine('Completed'), { from }))).toMatchObject({ previousStatus: 'Cancelling' });
   });
 
   it('stops following a vault when its clients disconnect', async () => {
