@@ -5,11 +5,13 @@ import { dispatchDue } from './scheduler.ts';
 import { rpoWatch } from './rpo-watch.ts';
 import { failAbandonedUploads } from '../services/backups.ts';
 import { retentionSweep, sweepTimeAtOrBefore } from './retention.ts';
+import { requeueLostOperations } from './operation-recovery.ts';
 
 /**
  * Background upkeep on the `maintenance` queue: the scheduler tick (dispatches due backups), the periodic discovery
  * cycle (Azure rediscovers databases every 8 hours), auto-protection of what discovery found, purging
- * soft-deleted items whose retention ended, and the daily retention sweep (expired recovery points).
+ * soft-deleted items whose retention ended, the daily retention sweep (expired recovery points), and the recovery of
+ * operations whose queued jobs Redis lost.
  */
 export async function runMaintenance(app: FastifyInstance, job: Job): Promise<unknown> {
   switch (job.name) {
@@ -23,6 +25,8 @@ export async function runMaintenance(app: FastifyInstance, job: Job): Promise<un
       return dispatchDue(app, app.clock.now());
     case 'purge-soft-deleted':
       return purgeExpiredSoftDeletes(app, app.clock.now());
+    case 'operation-recovery':
+      return requeueLostOperations(app);
     case 'retention-sweep':
       return retentionSweep(app, sweepTimeAtOrBefore(app.clock.now(), app.config.backup.retentionSweepHour));
     default:

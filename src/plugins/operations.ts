@@ -20,6 +20,10 @@ export interface OperationUrls {
 export interface Operations {
   /** Records an InProgress operation and queues its work (handled by jobs/operation-handlers.ts). */
   start(scope: VaultScope, kind: string, target: Record<string, unknown>, jobId?: string): Promise<Operation>;
+  /** Queues an operation's work (once: a job of that id already queued is kept). */
+  enqueue(operation: Pick<Operation, 'id' | 'kind'>): Promise<void>;
+  /** Queues the deadline of an operation that waits for its agent's result (once, as enqueue). */
+  enqueueDeadline(operationId: string): Promise<void>;
   /** Answers 202 with Azure-AsyncOperation / Location / Retry-After pointing at the operation. */
   accepted(request: FastifyRequest, reply: FastifyReply, operation: Operation, urls: OperationUrls): FastifyReply;
   /** An operation of this vault, else 404 — whatever the case of the names in the path. */
@@ -49,16 +53,30 @@ export default fp(
             target: target as object,
             jobId: jobId ?? null,
             startTime: app.clock.now(),
+            queuePrefix: app.config.queuePrefix,
           },
         });
-        await app.queues.operations.add(kind, { operationId: operation.id }, {
-          jobId: operation.id,
+        await operations.enqueue(operation);
+        return operation;
+      },
+
+      async enqueue({ id, kind }) {
+        await app.queues.operations.add(kind, { operationId: id }, {
+          jobId: id,
           attempts: 3,
           backoff: { type: 'exponential', delay: 500 },
           removeOnComplete: 1000,
           removeOnFail: 5000,
         });
-        return operation;
+      },
+
+      async enqueueDeadline(operationId) {
+        await app.queues.operations.add('deadline', { operationId }, {
+          jobId: `deadline-${operationId}`,
+          delay: app.config.agent.commandTimeoutSeconds * 1000,
+          removeOnComplete: true,
+          removeOnFail: true,
+        });
       },
 
       accepted(request, reply, operation, urls) {

@@ -5,6 +5,10 @@ import { ArmError, errors } from '../domain/errors.ts';
 import { operationHandlers } from '../jobs/operation-handlers.ts';
 import { failOperation } from '../jobs/agent-results.ts';
 import { runMaintenance } from '../jobs/maintenance.ts';
+import { requeueLostOperations } from '../jobs/operation-recovery.ts';
+
+/** How often workers look for InProgress operations whose queued jobs Redis lost. */
+const OPERATION_RECOVERY_MS = 60_000;
 
 /**
  * The BullMQ workers, in this process when RV_WORKERS is on (the default single-process mode); `src/worker.ts`
@@ -25,12 +29,7 @@ export default fp(
         const outcome = await handler.run(app, operation);
         if (outcome?.waitForAgent === true) {
           // The agent's result finishes it (jobs/agent-results.ts); this deadline fails it if none comes.
-          await app.queues.operations.add('deadline', { operationId: operation.id }, {
-            jobId: `deadline-${operation.id}`,
-            delay: app.config.agent.commandTimeoutSeconds * 1000,
-            removeOnComplete: true,
-            removeOnFail: true,
-          });
+          await app.operations.enqueueDeadline(operation.id);
           return;
         }
         await app.operations.succeed(operation.id);
@@ -73,9 +72,12 @@ export default fp(
       ['purge-soft-deleted', () => ({ every: app.config.protection.softDeletePurgeMinutes * 60_000 })],
       // Daily at RV_RETENTION_SWEEP_HOUR UTC; the job sweeps as of that instant in service time (see jobs/retention.ts).
       ['retention-sweep', () => ({ pattern: `0 ${app.config.backup.retentionSweepHour} * * *`, tz: 'UTC' })],
+      ['operation-recovery', () => ({ every: OPERATION_RECOVERY_MS, startDate: Date.now() + OPERATION_RECOVERY_MS })],
     ];
     const upsert = (name: string, repeat: () => RepeatOptions) => app.queues.maintenance.upsertJobScheduler(name, repeat(), { name });
     for (const [name, repeat] of schedulers) await upsert(name, repeat);
+    // Operations queued in a Redis that lost them while no worker ran are taken up at once, not a minute later.
+    await requeueLostOperations(app);
     // A Redis that comes back empty (restarted without persistence, failed over) has lost them: each reconnection
     // re-creates the missing ones (existing ones are left alone, so reconnecting does not postpone their next run).
     const recreateMissing = async () => {
@@ -87,7 +89,9 @@ export default fp(
       }
     };
     const onReconnect = () => {
-      recreateMissing().catch((error: unknown) => app.log.warn({ err: error }, 'job schedulers not re-created yet (Redis unavailable)'));
+      recreateMissing()
+        .then(() => requeueLostOperations(app))
+        .catch((error: unknown) => app.log.warn({ err: error }, 'job schedulers and operations not recovered yet (Redis unavailable)'));
     };
     app.redis.on('ready', onReconnect);
 

@@ -87,4 +87,31 @@ describe('a Redis restart during a day of schedules', () => {
     expect({ api: rig.api.running, worker: rig.worker?.running }).toEqual({ api: true, worker: true });
     await eventually('the API to be ready', async () => (await fetch(`${rig.api.httpsUrl}/readyz`)).status === 200, 10_000, 100);
   }, 150_000);
+
+  it('runs an operation whose queued work an emptied Redis lost: the worker queues it again, once', async () => {
+    await settled();
+    // No worker while the operation waits in the queue, so that its job is in Redis only.
+    await rig.worker?.stop();
+    const fullsBefore = (await points()).filter((p) => p.type === 'Full').length;
+    let statusUrl = '';
+    await rig.backup.backups.trigger(rig.vault, 'rg', 'Azure', rig.containerName, rig.itemName, { properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } as never }, {
+      onResponse: (raw) => {
+        statusUrl = raw.headers.get('azure-asyncoperation') ?? '';
+      },
+    });
+    const operationId = new URL(statusUrl).pathname.split('/').pop() ?? '';
+    await redis.stop(true);
+    await redis.start(); // empty: the operation's job is gone
+
+    await rig.startWorker();
+    const status = await eventually('the operation to end', async () => {
+      const s = await rig.backup.backupOperationStatuses.get(rig.vault, 'rg', operationId);
+      return s.status === 'InProgress' ? undefined : s;
+    }, 30_000, 100);
+    expect(status.status).toBe('Succeeded');
+    await eventually('the on-demand Full', async () => (await points()).filter((p) => p.type === 'Full').length > fullsBefore, 30_000, 100);
+    await settled();
+    expect((await points()).filter((p) => p.type === 'Full')).toHaveLength(fullsBefore + 1);
+    expect(rig.worker?.lines.some((line) => line.includes('queued again'))).toBe(true);
+  }, 90_000);
 });
