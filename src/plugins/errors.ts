@@ -82,6 +82,7 @@ function toArmError(error: FastifyError | ArmError, request: FastifyRequest): Ar
     return errors.invalidRequestContent(`The request content was invalid and could not be deserialized: ${error.message}`);
   }
   if (isStorageUnavailable(error)) return errors.serviceUnavailable('Blob storage');
+  if (isQueueUnavailable(error)) return errors.serviceUnavailable('The job queue (Redis)');
   if (isDatabaseUnavailable(error)) return errors.serviceUnavailable('The database');
   return errors.internal(request.id);
 }
@@ -90,6 +91,12 @@ function toArmError(error: FastifyError | ArmError, request: FastifyRequest): Ar
 function isStorageUnavailable(error: unknown): boolean {
   if (!(error instanceof RestError)) return false;
   return error.statusCode === undefined || error.statusCode >= 500;
+}
+
+/** Redis is down: the queues' producer connection fails at once (no offline queue, see plugins/queues.ts). */
+function isQueueUnavailable(error: unknown): boolean {
+  const text = `${(error as Error).name} ${(error as Error).message}`;
+  return /MaxRetriesPerRequestError|Stream isn't writeable|Connection is closed/i.test(text);
 }
 
 function isDatabaseUnavailable(error: unknown): boolean {

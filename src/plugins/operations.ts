@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Operation } from '../generated/prisma/client.ts';
 import { errors, type ArmError } from '../domain/errors.ts';
 import { armUrl } from '../routes/arm/shared/urls.ts';
+import { failOperation } from '../jobs/agent-results.ts';
 
 export interface VaultScope {
   subscriptionId: string;
@@ -56,7 +57,18 @@ export default fp(
             queuePrefix: app.config.queuePrefix,
           },
         });
-        await operations.enqueue(operation);
+        try {
+          await operations.enqueue(operation);
+        } catch (error) {
+          // The caller is told it failed, so nothing of it may run later (operation recovery takes up what is
+          // InProgress): it ends Failed now, with its kind's clean-up, as if its work had failed.
+          const refused = errors.serviceUnavailable('The job queue (Redis)');
+          await failOperation(app, operation, refused).catch(async (cleanup: unknown) => {
+            app.log.warn({ err: cleanup, operationId: operation.id }, 'an operation that could not be queued was not cleaned up');
+            await operations.fail(operation.id, refused);
+          });
+          throw error;
+        }
         return operation;
       },
 

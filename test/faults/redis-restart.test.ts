@@ -114,4 +114,33 @@ describe('a Redis restart during a day of schedules', () => {
     expect((await points()).filter((p) => p.type === 'Full')).toHaveLength(fullsBefore + 1);
     expect(rig.worker?.lines.some((line) => line.includes('queued again'))).toBe(true);
   }, 90_000);
+
+  it('refuses an operation while Redis is down with a 503, and nothing of it runs once Redis is back', async () => {
+    await settled();
+    const fullsBefore = (await points()).filter((p) => p.type === 'Full').length;
+    const { subscriptionId } = (await rig.sql.query<{ subscriptionId: string }>('SELECT "subscriptionId" FROM "Vault" WHERE "id" = $1', [rig.vaultId])).rows[0]!;
+    const item = `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/${rig.vault}` +
+      `/backupFabrics/Azure/protectionContainers/${encodeURIComponent(rig.containerName)}/protectedItems/${encodeURIComponent(rig.itemName)}`;
+    await redis.stop(true);
+    const response = await fetch(`${rig.api.httpsUrl}${item}/backup?api-version=2023-06-01`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${rig.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } }),
+    });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ error: { code: 'ServiceUnavailable', message: 'The job queue (Redis) is unavailable; retry later.' } });
+    const recorded = await rig.sql.query<{ status: string; errorCode: string | null }>(`SELECT "status", "errorCode" FROM "Operation" WHERE "kind" = 'item.backup' ORDER BY "startTime" DESC LIMIT 1`);
+    expect(recorded.rows).toEqual([{ status: 'Failed', errorCode: 'ServiceUnavailable' }]);
+
+    const logged = (text: string) => rig.worker?.lines.filter((line) => line.includes(text)).length ?? 0;
+    const recreated = () => logged('re-created');
+    const before = recreated();
+    const requeuedBefore = logged('queued again');
+    await redis.start();
+    // The worker's recovery after the reconnection (schedulers, then lost operations) has run: nothing to take up.
+    await eventually('the worker to recover from the restart', async () => recreated() > before, 30_000, 100);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect((await points()).filter((p) => p.type === 'Full')).toHaveLength(fullsBefore);
+    expect(logged('queued again')).toBe(requeuedBefore);
+  }, 90_000);
 });
