@@ -13,24 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { DEV_PRINCIPAL } from '../src/config.ts';
-import { applyMigrations } from '../src/db/migrations.ts';
 import { startAzurite } from '../src/storage/azurite.ts';
 import { DAILY_FULL_15_MINUTE_LOGS, seedProtectedItems } from './lib/seed.ts';
+import { armCaller, devToken, freshBenchDatabase } from './lib/arm.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 50;
-const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/recovery_vault_bench';
-const DATABASE_URL = BASE_URL.replace(/\/[^/]*$/, '/recovery_vault_bench_control');
-const VAULT = '/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/control';
 const API = 'api-version=2023-06-01';
+const VAULT = '/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/control';
 
 async function main() {
-  const admin = new pg.Client({ connectionString: BASE_URL.replace(/\/[^/]*$/, '/postgres') });
-  await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS "recovery_vault_bench_control" WITH (FORCE)');
-  await admin.end();
-  await applyMigrations(DATABASE_URL);
+  const DATABASE_URL = await freshBenchDatabase('control');
   const azurite = await startAzurite({ port: 0 });
   const dataDir = mkdtempSync(join(tmpdir(), 'rv-bench-control-'));
   // BENCH_SERVICE_NODE_ARGS: extra node flags for the service (e.g. `--cpu-prof`), for investigations only.
@@ -54,16 +47,9 @@ async function main() {
       });
       service.once('exit', (code) => reject(new Error(`service exited (${code}): ${out}`)));
     });
-    const token = ((await (await fetch(`${base}/oauth2/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: DEV_PRINCIPAL.clientId ?? '', client_secret: DEV_PRINCIPAL.clientSecret ?? '' }),
-    })).json()) as { access_token: string }).access_token;
+    const token = await devToken(base);
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const arm = async (method: string, path: string, body?: object) => {
-      const response = await fetch(`${base}${path}${path.includes('?') ? '&' : '?'}${API}`, { method, headers, body: JSON.stringify(body ?? {}) });
-      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-      return response.json() as Promise<Record<string, unknown>>;
-    };
+    const arm = armCaller(base, token);
     await arm('PUT', VAULT, { location: 'westeurope', sku: { name: 'Standard' } });
     await arm('PUT', `${VAULT}/backupPolicies/DailyFull15`, DAILY_FULL_15_MINUTE_LOGS);
     await seedProtectedItems(sql, 100, 20, new Date());

@@ -12,9 +12,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { startServer } from '../src/server.ts';
-import { DEV_PRINCIPAL, loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config.ts';
 import { startAzurite } from '../src/storage/azurite.ts';
 import { alertRows, backupItemRows, vaultSummary } from '../src/services/portal-read-models.ts';
+import { devToken } from './lib/arm.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
 const WARMUP = 20;
@@ -113,10 +114,7 @@ async function main() {
   const vaultPath = `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/bench`;
   let vaultRowId: string | undefined;
   try {
-    const token = ((await (await fetch(`${base}/oauth2/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: DEV_PRINCIPAL.clientId ?? '', client_secret: DEV_PRINCIPAL.clientSecret ?? '' }),
-    })).json()) as { access_token: string }).access_token;
+    const token = await devToken(base);
     const call = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(path.startsWith('http') ? path : `${base}${path}`, {
         method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
-import { DEV_PRINCIPAL, loadConfig } from '../src/config.ts';
-import { applyMigrations } from '../src/db/migrations.ts';
+import { loadConfig } from '../src/config.ts';
 import { dispatchDue } from '../src/jobs/scheduler.ts';
 import { startAzurite } from '../src/storage/azurite.ts';
 import { DAILY_FULL_15_MINUTE_LOGS, seedProtectedItems } from './lib/seed.ts';
+import { armCaller, devToken, freshBenchDatabase } from './lib/arm.ts';
 
 const VAULTS = 10;
 const VMS_PER_VAULT = 100;
@@ -26,19 +26,13 @@ const DATABASES_PER_VM = 20;
 const ITEMS = VAULTS * VMS_PER_VAULT * DATABASES_PER_VM;
 const TICKS = Number(process.env.BENCH_TICKS ?? 3);
 const DAY_HOURS = Number(process.env.BENCH_DAY_HOURS ?? 24);
-const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/recovery_vault_bench';
-const DATABASE_URL = BASE_URL.replace(/\/[^/]*$/, '/recovery_vault_bench_scheduler');
 const MINUTE = 60_000;
 
 // The day starts at midnight UTC the day after tomorrow (the emulator clock never goes back); the Full runs at 22:00.
 const T = new Date(Math.ceil(Date.now() / 86_400_000) * 86_400_000 + 86_400_000);
 
 async function main() {
-  const admin = new pg.Client({ connectionString: BASE_URL.replace(/\/[^/]*$/, '/postgres') });
-  await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS "recovery_vault_bench_scheduler" WITH (FORCE)');
-  await admin.end();
-  await applyMigrations(DATABASE_URL);
+  const DATABASE_URL = await freshBenchDatabase('scheduler');
   const azurite = await startAzurite({ port: 0 });
   const dataDir = mkdtempSync(join(tmpdir(), 'rv-bench-scheduler-'));
   const app = await buildApp(loadConfig({
@@ -51,17 +45,8 @@ async function main() {
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    const token = (await (await fetch(`${base}/oauth2/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: DEV_PRINCIPAL.clientId ?? '', client_secret: DEV_PRINCIPAL.clientSecret ?? '' }),
-    })).json() as { access_token: string }).access_token;
-    const arm = async (method: string, path: string, body?: object) => {
-      const response = await fetch(`${base}${path}${path.includes('?') ? '&' : '?'}api-version=2023-06-01`, {
-        method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}),
-      });
-      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-      return response.json() as Promise<Record<string, unknown>>;
-    };
+    const token = await devToken(base);
+    const arm = armCaller(base, token);
 
     // Seeding: vaults and policies through the API, the rest by SQL (20,000 items through the SDK would take long).
     const subscription = '00000000-0000-0000-0000-00000000be4c';

@@ -13,7 +13,7 @@ import { Agent, type AgentLogEntry } from '../../src/agent/agent.ts';
 import { parseCredentials } from '../../src/agent/files.ts';
 import { parseVmSpec } from '../../src/agent/simulation/spec.ts';
 import { startAzurite, type EmbeddedAzurite } from '../../src/storage/azurite.ts';
-import { DEV_PRINCIPAL } from '../../src/config.ts';
+import { armCaller, devToken, type ArmCall } from './arm.ts';
 
 const mib = (bytes: number) => bytes / (1024 * 1024);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -145,7 +145,7 @@ export async function startBenchService(): Promise<BenchService> {
 export interface ProtectedDatabase {
   agent: Agent;
   /** A management call (api-version added); throws on an error status. */
-  arm(method: string, path: string, body?: unknown): Promise<Response>;
+  arm: ArmCall;
   vault: string;
   container: string;
   item: string;
@@ -159,19 +159,9 @@ export interface ProtectedDatabase {
  */
 export async function protectedDatabase(service: BenchService, options: { sizeMiB: number; seed: string; stateDir: string }): Promise<ProtectedDatabase> {
   const { base } = service;
-  const token = ((await (await fetch(`${base}/oauth2/token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: DEV_PRINCIPAL.clientId ?? '', client_secret: DEV_PRINCIPAL.clientSecret ?? '' }),
-  })).json()) as { access_token: string }).access_token;
+  const token = await devToken(base);
   const vault = `/subscriptions/${randomUUID()}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/bench`;
-  const arm = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}${path.includes('?') ? '&' : '?'}api-version=2023-06-01`, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (response.status >= 400) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return response;
-  };
+  const arm = armCaller(base, token);
   await arm('PUT', vault, { location: 'westeurope' });
   await arm('PUT', `${vault}/backupPolicies/daily`, { properties: {
     backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },

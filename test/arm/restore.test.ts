@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
 import { registeredSqlVm, type SqlVm } from '../support/vm.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
+import { tomorrowFrom } from '../support/processes.ts';
 import { vaultContainerName } from '../../src/storage/containers.ts';
 
 const poll = { updateIntervalInMs: 50 };
@@ -46,8 +47,7 @@ describe('restore', () => {
     d = await clockDeployment('restore', { RV_BACKUP_BLOCK_SIZE_BYTES: String(256 * 1024) });
     vaultArmId = (await d.vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll)).id ?? '';
     await d.backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyHourly', dailyFullWithLogs(60));
-    const start = new Date(Date.now() + 86_400_000);
-    start.setUTCHours(21, 59, 0, 0);
+    const start = tomorrowFrom(21, 59).start;
     await d.clock({ to: start.toISOString() });
     source = await registeredSqlVm(d.server, d.backup, d.token, vaultArmId, {
       vmName: 'sourcevm', resourceGroup: 'sql-rg', os: 'WindowsServer2022',

@@ -7,6 +7,7 @@ import type { TestServer } from '../support/server.ts';
 import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
 import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
+import { tomorrowFrom } from '../support/processes.ts';
 import { takeForeignBackup } from '../../src/agent/simulation/chain.ts';
 import { recordBackup } from '../../src/agent/simulation/state.ts';
 
@@ -41,8 +42,7 @@ describe('scheduled backups on the emulator clock', () => {
     const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
     await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyFull', dailyFullWithLogs(15));
     // Start just before the Full's time: 21:59 UTC, a day or so ahead.
-    const start = new Date(Date.now() + 86_400_000);
-    start.setUTCHours(21, 59, 0, 0);
+    const start = tomorrowFrom(21, 59).start;
     // The service clock keeps running from where it was set, like the wall clock.
     expect(new Date((await clock({ to: start.toISOString() })).now).getTime() - start.getTime()).toBeLessThan(5_000);
     vm = await registeredSqlVm(server, backup, token, created.id ?? '', {

@@ -3,6 +3,7 @@ import type { AgentLogEntry } from '../../src/agent/agent.ts';
 import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
 import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
+import { tomorrowFrom } from '../support/processes.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const ITEM = 'SQLDataBase;MSSQLSERVER;orders';
@@ -60,8 +61,7 @@ describe('fault injection', () => {
     d = await clockDeployment('faults', { RV_AGENT_HEARTBEAT_SECONDS: '1', RV_AGENT_UNHEALTHY_AFTER_SECONDS: '4' });
     vaultArmId = (await d.vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll)).id ?? '';
     await d.backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyFull', dailyFullWithLogs(15));
-    const start = new Date(Date.now() + 86_400_000);
-    start.setUTCHours(21, 59, 0, 0);
+    const start = tomorrowFrom(21, 59).start;
     await d.clock({ to: start.toISOString() });
     vm = await registeredSqlVm(d.server, d.backup, d.token, vaultArmId, {
       vmName: 'faultvm', resourceGroup: 'sql-rg', os: 'WindowsServer2022',

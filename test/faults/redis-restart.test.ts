@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backupRig, eventually, startPrivateRedis, type BackupRig, type PrivateRedis } from '../support/processes.ts';
+import { backupRig, type BackupRig, eventually, type PrivateRedis, startPrivateRedis, tomorrowFrom } from '../support/processes.ts';
 
 const QUARTER = 15 * 60_000;
 
@@ -17,8 +17,7 @@ describe('a Redis restart during a day of schedules', () => {
   let redis: PrivateRedis;
   let rig: BackupRig;
   // Tomorrow 21:59 UTC: the day runs from the 22:00 Full to the 21:45 Log of the day after.
-  const start = new Date(Date.now() + 86_400_000);
-  start.setUTCHours(21, 59, 0, 0);
+  const start = tomorrowFrom(21, 59).start;
   const dayStart = new Date(start.getTime() + 60_000);
   const dueTimes = Array.from({ length: 96 }, (_, i) => new Date(dayStart.getTime() + i * QUARTER));
   const due = (i: number) => dueTimes[i] as Date;

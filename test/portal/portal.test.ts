@@ -6,6 +6,7 @@ import { fetchToken } from '../support/sdk.ts';
 import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { openEventStream, type EventStream, type SseMessage } from '../support/sse.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
+import { tomorrowFrom } from '../support/processes.ts';
 import { changeJobStatus, finishJob, startJob } from '../../src/jobs/job-records.ts';
 
 const poll = { updateIntervalInMs: 50 };
@@ -58,8 +59,7 @@ describe('portal read models', () => {
     d = await clockDeployment('portal', { RV_PORTAL_HEARTBEAT_SECONDS: '1', RV_AGENT_HEARTBEAT_SECONDS: '1', RV_PRINCIPALS: JSON.stringify([reader, outsider]) });
     vaultArmId = (await d.vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll)).id ?? '';
     await d.backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyHourly', dailyFullWithLogs(60));
-    const start = new Date(Date.now() + 86_400_000);
-    start.setUTCHours(21, 59, 0, 0);
+    const start = tomorrowFrom(21, 59).start;
     await d.clock({ to: start.toISOString() });
     // The API-only process that serves the event stream: same database and Redis, no workers, its own token issuer.
     api = await startTestServer({
