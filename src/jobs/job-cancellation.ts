@@ -12,3 +12,12 @@ export async function cancelJob(app: FastifyInstance, operation: Operation): Pro
   await cancelBackup(app, jobId);
   await changeJobStatus(app, jobId, 'Cancelling', { status: 'Cancelled', endTime: app.clock.now() });
 }
+
+/**
+ * The cancellation failed (never queued, or its work failed): the job goes on as it was — a job left Cancelling
+ * would refuse its own blocks and commit, and no second cancellation could be asked.
+ */
+export async function cancellationFailed(app: FastifyInstance, operation: Operation): Promise<void> {
+  const { jobId } = operation.target as { jobId: string };
+  await changeJobStatus(app, jobId, 'Cancelling', { status: 'InProgress' });
+}

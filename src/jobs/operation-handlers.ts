@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AgentCommand, Operation } from '../generated/prisma/client.ts';
 import { deleteVault } from './vault-deletion.ts';
-import { cancelJob } from './job-cancellation.ts';
+import { cancellationFailed, cancelJob } from './job-cancellation.ts';
 import { onDemandBackup } from './backup-operations.ts';
 import { itemRestore } from './restore-operations.ts';
 import { itemConfiguration, itemDeletion, itemStop, itemUndelete, policyDeletion, policyUpdate } from './protection-operations.ts';
@@ -20,7 +20,7 @@ export interface OperationHandler {
 
 export const operationHandlers: Record<string, OperationHandler> = {
   'vault.delete': { run: deleteVault },
-  'job.cancel': { run: cancelJob },
+  'job.cancel': { run: cancelJob, onFailure: cancellationFailed },
   'item.backup': onDemandBackup,
   'item.restore': itemRestore,
   'fabric.refresh': containerRefresh,

@@ -67,7 +67,8 @@ export default fp(
             app.log.warn({ err: cleanup, operationId: operation.id }, 'an operation that could not be queued was not cleaned up');
             await operations.fail(operation.id, refused);
           });
-          throw error;
+          app.log.warn({ err: error, operationId: operation.id }, 'operation not queued');
+          throw refused;
         }
         return operation;
       },

@@ -8,6 +8,8 @@ import { openEventStream, type EventStream, type SseMessage } from '../support/s
 import { dailyFullWithLogs } from '../support/policies.ts';
 import { tomorrowFrom } from '../support/processes.ts';
 import { changeJobStatus, finishJob, startJob } from '../../src/jobs/job-records.ts';
+import { failOperation } from '../../src/jobs/agent-results.ts';
+import { errors } from '../../src/domain/errors.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const spec = (reportingIsSysadmin: boolean) => ({
@@ -301,6 +303,20 @@ describe('portal read models', () => {
     const mine = (status: string) => (m: SseMessage) => m.event === 'job.updated' && json<JobEvent>(m).jobId === job.id && json<JobEvent>(m).status === status;
     expect(json<JobEvent>(await stream.next(mine('Cancelling'), { from }))).toMatchObject({ previousStatus: 'InProgress' });
     expect(json<JobEvent>(await stream.next(mine('Completed'), { from }))).toMatchObject({ previousStatus: 'Cancelling' });
+  });
+
+  it('puts a job back InProgress when its cancellation fails (e.g. could not be queued), so it can finish or be cancelled again', async () => {
+    const from = stream.messages.length;
+    const app = d.server.app;
+    const { id: vaultId } = await app.db.vault.findFirstOrThrow({ where: { nameKey: vault } });
+    const job = await startJob(app, vaultId, 'Backup', 'uncancelled [portalvm]', { cancellable: true });
+    await changeJobStatus(app, job.id, 'InProgress', { status: 'Cancelling' });
+    const operation = await app.db.operation.create({ data: { subscriptionId: d.subscriptionId, resourceGroupKey: 'rg', vaultNameKey: vault, kind: 'job.cancel', target: { vaultId, jobId: job.id }, startTime: new Date() } });
+    await failOperation(app, operation, errors.serviceUnavailable('The job queue (Redis)'));
+    expect(await app.db.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: 'InProgress', endTime: null });
+    const back = (m: SseMessage) => m.event === 'job.updated' && json<JobEvent>(m).jobId === job.id && json<JobEvent>(m).status === 'InProgress';
+    expect(json<JobEvent>(await stream.next(back, { from }))).toMatchObject({ previousStatus: 'Cancelling' });
+    await finishJob(app, job.id);
   });
 
   it('stops following a vault when its clients disconnect', async () => {

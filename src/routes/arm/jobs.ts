@@ -91,10 +91,11 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { vault, job } = await findJob(request.params);
-      if (!job.cancellable || job.status !== 'InProgress') {
-        throw new ArmError(400, 'BMSUserErrorJobNotCancellable', `The job '${job.id}' (${job.operation}, ${job.status}) cannot be cancelled.`);
-      }
-      await changeJobStatus(app, job.id, 'InProgress', { status: 'Cancelling' });
+      const notCancellable = (status: string) =>
+        new ArmError(400, 'BMSUserErrorJobNotCancellable', `The job '${job.id}' (${job.operation}, ${status}) cannot be cancelled.`);
+      if (!job.cancellable || job.status !== 'InProgress') throw notCancellable(job.status);
+      // Its work may have ended since it was read: then there is nothing to cancel.
+      if ((await changeJobStatus(app, job.id, 'InProgress', { status: 'Cancelling' })) === undefined) throw notCancellable('no longer InProgress');
       const operation = await app.operations.start(
         vaultScope(request.params),
         'job.cancel',
