@@ -35,6 +35,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { BackupType, Command, CommandResult, UploadState } from '../routes/agent/protocol.ts';
+import { BACKUP_CANCELLED } from '../domain/errors.ts';
 import { abortError, AgentApiError, AgentNetworkError, backoffDelay, isAbort, isRetryable, sleep, type CommitMetadata, type ContainerClient, type RetryOptions } from './client.ts';
 import type { BackupInProgress, CoordinatorState } from './coordinator-state.ts';
 import { type BackupMetadata, describeBackup, openBackup } from './simulation/backup.ts';
@@ -71,8 +72,6 @@ const MAX_BLOCK_BYTES = 256 * 1024 * 1024;
 /** The most blocks the agent sends at once, whatever the vault asks (memory: one buffer per block, plus one). */
 const MAX_BLOCKS_IN_FLIGHT = 16;
 const MIB = 1024 * 1024;
-/** The vault's answer to a block or commit of a backup whose job was cancelled (src/services/backups.ts). */
-const BACKUP_CANCELLED = 'UserErrorBackupCancelled';
 const BACKUP_TYPES: readonly BackupType[] = ['Full', 'Differential', 'Log', 'CopyOnlyFull'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

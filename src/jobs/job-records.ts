@@ -3,7 +3,7 @@ import type { Job, JobStatus, Prisma } from '../generated/prisma/client.ts';
 import { alertOnJobEnd } from '../services/alerts.ts';
 
 /** A job as the portal's event stream shows it (`job.created`, `job.updated`). */
-export function jobEventView(job: Job, previousStatus?: JobStatus) {
+function jobEventView(job: Job, previousStatus?: JobStatus) {
   const [error] = job.errorDetails as { errorTitle?: string }[];
   return {
     jobId: job.id,

@@ -22,8 +22,8 @@ declare module 'fastify' {
   }
 }
 
-export const FaultKinds = ['BackupFailure', 'StorageOutage', 'AgentSilence'] as const;
-export type FaultKind = (typeof FaultKinds)[number];
+/** The kinds routes/emulator/faults.ts accepts. */
+type FaultKind = 'BackupFailure' | 'StorageOutage' | 'AgentSilence';
 
 const RELOAD_MS = 1_000;
 

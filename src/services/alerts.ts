@@ -5,7 +5,7 @@ import type { PortalEvent } from '../plugins/portal-events.ts';
 
 /** What raises alerts: each in one place (RPO watch, a job's end, an inquiry's result). */
 export const ALERT_TYPES = ['RpoBreach', 'BackupFailure', 'RestoreFailure', 'DiscoveryFailure'] as const;
-export type AlertType = (typeof ALERT_TYPES)[number];
+type AlertType = (typeof ALERT_TYPES)[number];
 
 /**
  * An alert as the portal lists and streams it. Like Azure Monitor's alerts it has two axes: the user's

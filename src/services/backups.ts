@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { randomInt, randomUUID } from 'node:crypto';
 import { Prisma, type BackupUpload, type RecoveryPoint } from '../generated/prisma/client.ts';
-import { ArmError, errors } from '../domain/errors.ts';
+import { ArmError, BACKUP_CANCELLED, errors } from '../domain/errors.ts';
 import { LSN_VALIDATION_FAILURE, parseLsn, validateCommit, type ChainState, type CommittedPoint } from '../domain/backup-chain.ts';
 import type { BackupMetadata, BackupType } from '../routes/agent/protocol.ts';
 import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blobs.ts';
@@ -12,7 +12,6 @@ import { announceJobs, failedJobFields, finishJobIn, type JobChange } from '../j
 
 const CONFLICT = 'OperationCancelledBecauseConflictingOperationRunningUserError';
 /** An emulator code (the agent protocol is ours): blocks and the commit of a backup whose job was cancelled. */
-export const BACKUP_CANCELLED = 'UserErrorBackupCancelled';
 
 export const vaultBlobs = (app: FastifyInstance, vaultId: string) =>
   app.blob.getContainerClient(vaultContainerName(app.config.blobContainerPrefix, vaultId));
@@ -64,6 +63,13 @@ export type UploadFacts = Pick<BackupUpload, 'id' | 'containerId' | 'vaultId' | 
 const openUploads = new WeakMap<FastifyInstance, Map<string, UploadFacts>>();
 const UPLOADS_CACHED = 1000;
 
+/** An upload of this container (the agent's token names it), else 404: another container's uploads do not exist for it. */
+export async function uploadOfContainer(app: FastifyInstance, containerId: string, uploadId: string): Promise<BackupUpload> {
+  const upload = await app.db.backupUpload.findUnique({ where: { id: uploadId.toLowerCase() } });
+  if (upload === null || upload.containerId !== containerId) throw errors.resourceNotFound(`The upload '${uploadId}' of this container`);
+  return upload;
+}
+
 /**
  * The upload a block goes to: 404 when it is not this container's, 409 when it is no longer open (see
  * uploadNotOpen). Read from the database once per process; whether it is still open is checked again by
@@ -75,8 +81,7 @@ export async function openUploadFor(app: FastifyInstance, containerId: string, u
   const id = uploadId.toLowerCase();
   let facts = cache.get(id);
   if (facts === undefined) {
-    const upload = await app.db.backupUpload.findUnique({ where: { id } });
-    if (upload === null || upload.containerId !== containerId) throw errors.resourceNotFound(`The upload '${uploadId}' of this container`);
+    const upload = await uploadOfContainer(app, containerId, id);
     if (upload.state !== 'Open') throw await uploadNotOpen(app, upload);
     facts = { id, containerId: upload.containerId, vaultId: upload.vaultId, blobName: upload.blobName, compress: upload.compress };
     if (cache.size >= UPLOADS_CACHED) cache.delete(cache.keys().next().value as string);

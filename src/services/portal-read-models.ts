@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { JobStatus, Prisma, ProtectionState, type Alert, type Vault } from '../generated/prisma/client.ts';
+import { JobStatus, Prisma, ProtectionState, type Alert, type UploadState, type Vault } from '../generated/prisma/client.ts';
 import { containerHealth } from '../domain/containers.ts';
 import { protectedItemHealth } from '../domain/protection.ts';
 import { PROTECTED_ITEMS_PER_VAULT } from '../routes/arm/vault-config.ts';
@@ -12,7 +12,7 @@ import { ALERT_TYPES } from './alerts.ts';
 
 const BACKUP_TYPES = ['Full', 'Differential', 'Log', 'CopyOnlyFull'] as const;
 /** The backup types the backup-items view reports a last backup for. */
-export const ITEM_BACKUP_TYPES = ['Full', 'Differential', 'Log'] as const;
+const ITEM_BACKUP_TYPES = ['Full', 'Differential', 'Log'] as const;
 const DAY_MS = 86_400_000;
 
 const zeros = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
@@ -85,7 +85,6 @@ export async function vaultSummary(app: FastifyInstance, vault: Vault) {
   };
 }
 
-export type UploadState = 'Open' | 'Committed' | 'Failed';
 
 /** A row of the backup-items view, as PostgreSQL builds it (JSON: times are ISO 8601 strings). */
 export interface BackupItemRow {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { BackupUpload } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
-import { commitBackup, dataKeyOf, openUploadFor, recordBlock, uploadNotOpen, vaultBlobs } from '../../services/backups.ts';
+import { commitBackup, dataKeyOf, openUploadFor, recordBlock, uploadNotOpen, uploadOfContainer, vaultBlobs } from '../../services/backups.ts';
 import { BlockChecksumError, stageBlock } from '../../storage/backup-blobs.ts';
 import { responses } from '../arm/shared/schemas.ts';
 import { agentAuthentication, containerOf } from './auth.ts';
@@ -24,11 +24,6 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const scoped = { onRequest: agentAuthentication(app) };
   const base = '/agent/v1/containers/:containerName/uploads';
 
-  const uploadOf = async (containerId: string, uploadId: string): Promise<BackupUpload> => {
-    const upload = await app.db.backupUpload.findUnique({ where: { id: uploadId.toLowerCase() } });
-    if (upload === null || upload.containerId !== containerId) throw errors.resourceNotFound(`The upload '${uploadId}' of this container`);
-    return upload;
-  };
   const stateOf = async (upload: BackupUpload) => {
     const blocks = await app.db.uploadBlock.findMany({ where: { uploadId: upload.id }, select: { index: true }, orderBy: { index: 'asc' } });
     return {
@@ -41,7 +36,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     base,
     { ...scoped, schema: { tags, security, summary: 'Open (or resume) the upload of a backup the vault asked for', params: ContainerParams, body: OpenUploadRequest, response: responses({ 200: UploadState }) } },
     async (request) => {
-      const upload = await uploadOf(containerOf(request).id, request.body.backupId);
+      const upload = await uploadOfContainer(app, containerOf(request).id, request.body.backupId);
       const item = await app.db.protectedItem.findUniqueOrThrow({ where: { id: upload.protectedItemId } });
       if (item.itemNameKey !== request.body.itemName.toLowerCase() || upload.backupType !== request.body.backupType) {
         throw errors.invalidInput(`Backup '${upload.id}' is a ${upload.backupType} backup of '${item.itemName}', not a ${request.body.backupType} of '${request.body.itemName}'.`);
@@ -53,7 +48,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     `${base}/:uploadId`,
     { ...scoped, schema: { tags, security, summary: 'Which blocks the vault holds (to resume after a lost connection)', params: UploadParams, response: responses({ 200: UploadState }) } },
-    async (request) => stateOf(await uploadOf(containerOf(request).id, request.params.uploadId)),
+    async (request) => stateOf(await uploadOfContainer(app, containerOf(request).id, request.params.uploadId)),
   );
 
   app.put(
@@ -93,7 +88,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${base}/:uploadId/commit`,
     { ...scoped, schema: { tags, security, summary: 'Commit the backup: LSN chain check, then block list and recovery point at once', params: UploadParams, body: CommitRequest, response: responses({ 200: CommitResponse }) } },
     async (request) => {
-      const upload = await uploadOf(containerOf(request).id, request.params.uploadId);
+      const upload = await uploadOfContainer(app, containerOf(request).id, request.params.uploadId);
       if (upload.state === 'Committed' && upload.recoveryPointId !== null) return { recoveryPointId: upload.recoveryPointId };
       if (upload.state !== 'Open') throw await uploadNotOpen(app, upload);
       const point = await commitBackup(app, upload, request.body.metadata);

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { errors } from '../../../domain/errors.ts';
+import { UUID } from './paths.ts';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** ARM's resource group names: 1–90 letters, digits (Unicode ones too), '_', '-', '.', '(' and ')', not ending in '.'. */
 const RESOURCE_GROUP = /^[-\p{L}\p{N}_.()]{0,89}[-\p{L}\p{N}_()]$/u;
 
@@ -11,6 +11,6 @@ const RESOURCE_GROUP = /^[-\p{L}\p{N}_.()]{0,89}[-\p{L}\p{N}_()]$/u;
  */
 export async function requireValidScope(request: FastifyRequest): Promise<void> {
   const { subscriptionId, resourceGroupName } = request.params as { subscriptionId?: string; resourceGroupName?: string };
-  if (subscriptionId !== undefined && !GUID.test(subscriptionId)) throw errors.invalidSubscriptionId(subscriptionId);
+  if (subscriptionId !== undefined && !UUID.test(subscriptionId)) throw errors.invalidSubscriptionId(subscriptionId);
   if (resourceGroupName !== undefined && !RESOURCE_GROUP.test(resourceGroupName)) throw errors.resourceGroupNotFound(resourceGroupName);
 }
