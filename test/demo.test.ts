@@ -34,6 +34,7 @@ describe('the demo', () => {
     expect(output).toMatch(/REPORTING\s*│ reports\s*│ not discovered: UserErrorSQLNoSysadminMembership/);
     expect(output).toMatch(/PROVEN: the restored database equals sales at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z/);
     const [, restored, source] = /SHA-256 of the restored database\s*│ ([0-9a-f]{64}).*\n.*\n.*SHA-256 of the source at that second\s*│ ([0-9a-f]{64})/.exec(output) ?? [];
+    expect(restored).toMatch(/^[0-9a-f]{64}$/);
     expect(restored).toBe(source);
   }, 180_000);
 });

@@ -202,9 +202,14 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
       SELECT "protectedItemId" FROM "BackupUpload" WHERE "state" = 'Open' AND "protectedItemId" = ANY(${starts.map((s) => s.item.id)}::text[])`)
       .map((u) => u.protectedItemId),
   );
-  const failures = new Map([...await injectedFailures(app, tx, starts), ...unreachable(app, starts)]);
+  const notReached = new Map(unreachable(app, starts));
+  // An injected failure is used up only by a backup that would otherwise start.
+  const failures = new Map([
+    ...await injectedFailures(app, tx, starts.filter(({ item }) => !running.has(item.id) && !notReached.has(item.id))),
+    ...notReached,
+  ]);
   const jobs: Prisma.JobCreateManyInput[] = [];
-  const failed: { itemId: string; failure: { code: string; message: string } }[] = [];
+  const failed = new Map<string, { failure: { code: string; message: string }; itemIds: string[] }>();
   const uploads: { id: string; start: BackupStart; jobId: string | null }[] = [];
   for (const start of starts) {
     const { item } = start;
@@ -220,7 +225,12 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
       : failures.get(item.id);
     if (failure !== undefined) {
       if (job !== undefined) jobs.push({ ...job, ...failedJobFields(now, failure) });
-      if (failure.code !== CONFLICT) failed.push({ itemId: item.id, failure });
+      if (failure.code !== CONFLICT) {
+        const key = `${failure.code}\n${failure.message}`;
+        const same = failed.get(key) ?? { failure, itemIds: [] };
+        same.itemIds.push(item.id);
+        failed.set(key, same);
+      }
       continue;
     }
     running.add(item.id);
@@ -228,7 +238,10 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
     uploads.push({ id: randomUUID(), start, jobId });
     started.containerIds.add(item.containerId);
   }
-  for (const { itemId, failure } of failed) await tx.protectedItem.update({ where: { id: itemId }, data: failedBackupFields(now, failure) });
+  // One statement per distinct failure (a silent VM fails all its databases alike), not one per item.
+  for (const { failure, itemIds } of failed.values()) {
+    await tx.protectedItem.updateMany({ where: { id: { in: itemIds } }, data: failedBackupFields(now, failure) });
+  }
   if (jobs.length > 0) started.jobs = (await tx.job.createManyAndReturn({ data: jobs })).map((job) => ({ job }));
   if (uploads.length > 0) {
     const column = <T>(pick: (u: (typeof uploads)[number]) => T) => uploads.map(pick);
@@ -322,7 +335,9 @@ export async function failBackupCommand(app: FastifyInstance, backupId: unknown,
   if (typeof backupId !== 'string') return;
   const upload = await app.db.backupUpload.findUnique({ where: { id: backupId } });
   if (upload?.state !== 'Open') return;
-  if (code === BACKUP_CANCELLED) await discardUpload(app, upload);
+  // The agent's word is not enough: only a job whose cancellation was asked is left to it (else nothing would end it).
+  const job = code === BACKUP_CANCELLED && upload.jobId !== null ? await app.db.job.findUnique({ where: { id: upload.jobId }, select: { status: true } }) : null;
+  if (job?.status === 'Cancelling' || job?.status === 'Cancelled') await discardUpload(app, upload);
   else await failUpload(app, upload, new ArmError(400, code, message));
 }
 

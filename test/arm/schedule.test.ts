@@ -123,7 +123,8 @@ describe('scheduled backups on the emulator clock', () => {
         'SELECT "id", "vaultId", "containerId", "nextLogAt" FROM "ProtectedItem" FOR UPDATE')).rows;
       const due = item?.nextLogAt as Date;
       let answered = false;
-      const advancing = clock({ to: due.toISOString(), waitForBackupsSeconds: 30 }).then(() => (answered = true));
+      // Longer than the test may take: only a clock that sees the upload end (below) answers in time.
+      const advancing = clock({ to: due.toISOString(), waitForBackupsSeconds: 600 }).then(() => (answered = true));
       const waiting = async () => (await other.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rowCount === 1;
       await until('the clock to wait for the claim', waiting);
       const uploadId = randomUUID();

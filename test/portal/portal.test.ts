@@ -92,7 +92,7 @@ describe('portal read models', () => {
     const configured = async () => stream.messages.filter((m) => m.event === 'job.updated' && json<JobEvent>(m).operation === 'ConfigureBackup').map((m) => json<JobEvent>(m));
     await until('both ConfigureBackup jobs to end', async () => (await configured()).length === 2);
     expect((await configured()).map((j) => [j.entityFriendlyName, j.status]).sort()).toEqual([['fresh [portalvm]', 'Completed'], ['sales [portalvm]', 'Completed']]);
-    // Ids are in order and unique.
+    // Ids are unique (a reconnecting client names the last one it saw).
     const ids = stream.messages.map((m) => m.id ?? '');
     expect(new Set(ids).size).toBe(ids.length);
     await until('a heartbeat comment', async () => stream.comments.includes('heartbeat'));
@@ -112,8 +112,9 @@ describe('portal read models', () => {
   });
 
   it('raises a backup-failure alert for a failed backup job, and the next completed backup resolves it', async () => {
+    const from = stream.messages.length;
     await d.backup.backups.trigger(vault, 'rg', 'Azure', vm.containerName, ITEM('fresh'), { properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Log' } as never });
-    const failed = json<JobEvent>(await stream.next((m) => m.event === 'job.updated' && json<JobEvent>(m).status === 'Failed'));
+    const failed = json<JobEvent>(await stream.next((m) => m.event === 'job.updated' && json<JobEvent>(m).status === 'Failed', { from }));
     expect(failed).toMatchObject({ operation: 'Backup', entityFriendlyName: 'fresh [portalvm]', errorCode: 'UserErrorParentFullBackupMissing' });
     const [alert] = await alerts("alertType eq 'BackupFailure'");
     expect(alert).toMatchObject({ severity: 'Critical', monitorCondition: 'Fired', entityName: 'fresh [portalvm]', code: 'UserErrorParentFullBackupMissing', jobId: failed.jobId });
