@@ -36,6 +36,11 @@ export function scheduleFor(policy: SqlPolicy, database: DatabaseTraits, now: Da
   };
 }
 
+/** `lastBackupStatus` as Azure shows it: the last backup's verdict (Unhealthy after a failure), IRPending before any. */
+export function lastBackupStatusOf(protectionState: string, lastBackupStatus: string | null): string {
+  return lastBackupStatus ?? (protectionState === 'IRPending' ? 'IRPending' : 'Healthy');
+}
+
 /** `protectedItemHealthStatus` as Azure shows it: IRPending until the first backup, then the RPO watch's verdict. */
 export function protectedItemHealth(protectionState: string, healthStatus: string): 'IRPending' | 'ActionRequired' | 'Healthy' {
   if (protectionState === 'IRPending') return 'IRPending';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { JobStatus, Prisma, ProtectionState, type Alert, type UploadState, type Vault } from '../generated/prisma/client.ts';
 import { containerHealth } from '../domain/containers.ts';
-import { protectedItemHealth } from '../domain/protection.ts';
+import { lastBackupStatusOf, protectedItemHealth } from '../domain/protection.ts';
 import { PROTECTED_ITEMS_PER_VAULT } from '../routes/arm/vault-config.ts';
 import { ALERT_TYPES } from './alerts.ts';
 
@@ -95,6 +95,8 @@ export interface BackupItemRow {
   instanceName: string;
   protectionState: string;
   healthStatus: string;
+  lastBackupStatus: string | null;
+  lastBackupError: { code: string; message: string } | null;
   deferredDeleteAt: string | null;
   containerName: string;
   serverName: string;
@@ -119,7 +121,7 @@ export async function backupItemRows(app: FastifyInstance, vaultId: string, afte
   const [page] = await app.db.$queryRaw<{ rows: BackupItemRow[] }[]>`
     SELECT coalesce(json_agg(item), '[]') AS rows FROM (
       SELECT i.id, i."itemName", i."itemNameKey", i."friendlyName", i."instanceName", i."protectionState", i."healthStatus",
-             i."deferredDeleteAt", c.name AS "containerName", c."friendlyName" AS "serverName", p.name AS "policyName",
+             i."lastBackupStatus", i."lastBackupError", i."deferredDeleteAt", c.name AS "containerName", c."friendlyName" AS "serverName", p.name AS "policyName",
              (SELECT min(r."endTime") FROM "RecoveryPoint" r WHERE r."protectedItemId" = i.id) AS "earliestRestorePoint",
              (SELECT max(r."endTime") FROM "RecoveryPoint" r WHERE r."protectedItemId" = i.id) AS "latestRestorePoint",
              json_build_object(${Prisma.join(lastBackups)}) AS "lastBackups"
@@ -154,6 +156,10 @@ export function backupItemView(row: BackupItemRow, protectedItemArmId: string) {
     parentName: row.instanceName,
     protectionState: row.protectionState,
     protectedItemHealthStatus: protectedItemHealth(row.protectionState, row.healthStatus),
+    // Also a backup that failed before it sent anything (agent unreachable, a conflict, an injected fault), which
+    // leaves no upload for lastBackups.
+    lastBackupStatus: lastBackupStatusOf(row.protectionState, row.lastBackupStatus),
+    ...(row.lastBackupError === null ? {} : { lastBackupErrorDetail: row.lastBackupError }),
     ...(row.policyName === null ? {} : { policyName: row.policyName }),
     isScheduledForDeferredDelete: row.deferredDeleteAt !== null,
     lastBackups,

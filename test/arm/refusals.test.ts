@@ -122,6 +122,9 @@ describe('refusals in ARM’s words', () => {
   it('refuses a subscription id that is no GUID (400) and a resource group ARM could not have named (404)', async () => {
     await expectArmError(await call('GET', `${vaults('rg', 'not-a-guid')}?api-version=2023-06-01`), 400, 'InvalidSubscriptionId');
     await expectArmError(await call('GET', `/subscriptions/..%2F/providers/Microsoft.RecoveryServices/vaults?api-version=2023-06-01`), 400, 'InvalidSubscriptionId');
+    // The portal's read models scope alike.
+    await expectArmError(await call('GET', `/portal/v1${vaults('rg', 'not-a-guid')}/echo/summary`), 400, 'InvalidSubscriptionId');
+    await expectArmError(await call('GET', `/portal/v1${vaults('rg.')}/echo/summary`), 404, 'ResourceGroupNotFound');
     for (const rg of ['rg.', '(rg)..', 'a%3Bb', 'x'.repeat(91), '%E2%9C%93']) {
       await expectArmError(await call('GET', `${vaults(rg)}?api-version=2023-06-01`), 404, 'ResourceGroupNotFound');
     }

@@ -90,6 +90,11 @@ describe('fault injection', () => {
     const job = await backupNow();
     expect(job.properties).toMatchObject({ status: 'Failed', errorDetails: [expect.objectContaining({ errorTitle: 'UserErrorOpeningSQLConnection' })] });
     expect(await item()).toMatchObject({ lastBackupStatus: 'Unhealthy', lastBackupErrorDetail: { code: 'UserErrorOpeningSQLConnection', message: 'Cannot connect to the SQL instance.' } });
+    // The portal's backup-items view says so too, though the backup failed before it sent anything (no upload).
+    const portalItems = (await api('GET', `/portal/v1${vaultArmId}/backupItems`)).body as { value: Record<string, unknown>[] };
+    expect(portalItems.value.find((i) => i.name === ITEM)).toMatchObject({
+      lastBackupStatus: 'Unhealthy', lastBackupErrorDetail: { code: 'UserErrorOpeningSQLConnection', message: 'Cannot connect to the SQL instance.' },
+    });
     // The next scheduled log takes the second failure; the one after runs again.
     const before = await points();
     expect((await d.clock({ advanceSeconds: 15 * 60 })).backupsStarted).toBe(1);
@@ -125,6 +130,8 @@ describe('fault injection', () => {
 
   it('turns a silent VM Unhealthy and fails its backups with WorkloadExtensionNotReachable until it is heard again', async () => {
     const containerArmId = `${vaultArmId}/backupFabrics/Azure/protectionContainers/${vm.containerName}`;
+    // A protected item's id is not a VM's: refused, not taken for its container.
+    expect(await api('POST', '/emulator/v1/faults', { kind: 'AgentSilence', containerId: itemArmId() })).toMatchObject({ status: 400, body: { error: { code: 'BMSUserErrorInvalidInput' } } });
     const fault = await inject({ kind: 'AgentSilence', containerId: containerArmId });
     const health = async () => ((await d.backup.protectionContainers.get(vault, 'rg', 'Azure', vm.containerName)).properties as { healthStatus?: string }).healthStatus;
     await until('the container to turn Unhealthy', async () => (await health()) === 'Unhealthy', 20_000);

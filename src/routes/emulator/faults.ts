@@ -126,6 +126,7 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
         case 'AgentSilence': {
           const parts = subscriptionOf(request, parseContainerOrItemId(body.containerId), body.containerId);
+          if (parts.protectedItemName !== undefined) throw errors.invalidInput(`'${body.containerId}' names a protected item; an AgentSilence needs a container's id.`);
           const { container } = await findContainer(app, parts, false);
           fault = await app.db.$transaction(async (tx) => {
             await tx.emulatorFault.deleteMany({ where: { kind: 'AgentSilence', containerId: container.id } });

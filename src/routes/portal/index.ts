@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { requireValidScope } from '../arm/shared/scope.ts';
 import summaryRoutes from './summary.ts';
 import alertRoutes from './alerts.ts';
 import backupItemRoutes from './backup-items.ts';
@@ -11,6 +12,7 @@ import eventRoutes from './events.ts';
  */
 export default async function portalRoutes(app: FastifyInstance) {
   app.addHook('onRequest', app.authorize);
+  app.addHook('onRequest', requireValidScope);
   await app.register(summaryRoutes);
   await app.register(alertRoutes);
   await app.register(backupItemRoutes);

@@ -67,6 +67,8 @@ export const BackupItemView = Type.Object(
     parentName: Type.String({ description: 'SQL instance' }),
     protectionState: Type.String(),
     protectedItemHealthStatus: Type.String(),
+    lastBackupStatus: Type.String({ description: "the last backup's outcome, as the management API's protected item shows it (Healthy, Unhealthy, IRPending)" }),
+    lastBackupErrorDetail: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { description: 'why the last backup failed' })),
     policyName: Type.Optional(Type.String()),
     isScheduledForDeferredDelete: Type.Boolean(),
     lastBackups: Type.Object(

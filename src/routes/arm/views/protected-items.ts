@@ -1,7 +1,7 @@
 import type { Policy, ProtectedItem, ProtectionContainer, Vault } from '../../../generated/prisma/client.ts';
 import { containerId } from './containers.ts';
 import { policyId } from './policies.ts';
-import { protectedItemHealth } from '../../../domain/protection.ts';
+import { lastBackupStatusOf, protectedItemHealth } from '../../../domain/protection.ts';
 
 export const protectedItemId = (vault: Vault, container: { name: string }, item: { itemName: string }) =>
   `${containerId(vault, container)}/protectedItems/${item.itemName}`;
@@ -24,7 +24,7 @@ export function renderProtectedItem(vault: Vault, container: ProtectionContainer
       protectionStatus: item.healthStatus,
       protectionState: item.protectionState,
       protectedItemHealthStatus: protectedItemHealth(item.protectionState, item.healthStatus),
-      lastBackupStatus: item.lastBackupStatus ?? (item.protectionState === 'IRPending' ? 'IRPending' : 'Healthy'),
+      lastBackupStatus: lastBackupStatusOf(item.protectionState, item.lastBackupStatus),
       ...(item.lastBackupTime === null ? {} : { lastBackupTime: item.lastBackupTime.toISOString() }),
       ...(item.lastBackupError === null ? {} : { lastBackupErrorDetail: item.lastBackupError }),
       protectedItemDataSourceId: item.id,
