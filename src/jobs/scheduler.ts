@@ -60,9 +60,14 @@ export async function dispatchDue(app: FastifyInstance, now: Date, options: { ba
         LIMIT ${batch} ${lock}`;
       if (items.length === 0) return { count: 0, starts: 0, jobs: [], containerIds: new Set<string>() };
       const ids = items.map((i) => i.id);
+      // An item's next times depend only on its policy and `now`: computed once per policy, not once per item.
       const policies = new Map(
         (await tx.policy.findMany({ where: { id: { in: [...new Set(items.flatMap((i) => (i.policyId === null ? [] : [i.policyId])))] } } }))
-          .map((p) => [p.id, policyOf(p)]),
+          .map((row) => {
+            const policy = policyOf(row);
+            const next = { full: nextFullAfter(policy, now), diff: nextDifferentialAfter(policy, now) ?? null, log: nextLogAfter(policy, now) ?? null };
+            return [row.id, { policy, next }];
+          }),
       );
       const lastFullEnd = new Map(
         (await tx.$queryRaw<{ id: string; endTime: Date }[]>`
@@ -77,33 +82,31 @@ export async function dispatchDue(app: FastifyInstance, now: Date, options: { ba
         WHERE "state" = 'Open' AND "containerId" = ANY(${[...new Set(items.map((i) => i.containerId))]}::text[]) GROUP BY "containerId"`;
       const slots = new Map(running.map((r) => [r.containerId, app.config.backup.maxConcurrentPerVm - r.open]));
       const starts: BackupStart[] = [];
-      const moved: { id: string; full: Date | null; diff: Date | null; log: Date | null }[] = [];
+      const moved: string[] = [];
       for (const item of items) {
         const type = dueType(item, now);
-        const policy = item.policyId === null ? undefined : policies.get(item.policyId);
-        if (type === undefined || policy === undefined) continue;
+        const scheduled = item.policyId === null ? undefined : policies.get(item.policyId);
+        if (type === undefined || scheduled === undefined) continue;
+        const { policy } = scheduled;
         const free = slots.get(item.containerId) ?? app.config.backup.maxConcurrentPerVm;
         if (free <= 0) continue;
         slots.set(item.containerId, free - 1);
-        // Move every schedule that is due past now: a missed run is not run twice.
-        const due = (at: Date | null) => at !== null && at <= now;
-        moved.push({
-          id: item.id,
-          full: due(item.nextFullAt) ? nextFullAfter(policy, now) : item.nextFullAt,
-          diff: due(item.nextDiffAt) ? nextDifferentialAfter(policy, now) ?? null : item.nextDiffAt,
-          log: due(item.nextLogAt) ? nextLogAfter(policy, now) ?? null : item.nextLogAt,
-        });
+        moved.push(item.id);
         const lastFull = lastFullEnd.get(item.id);
         const effective = effectiveBackupType(type, lastFull === undefined ? {} : { lastFull: { endTime: lastFull } }, now, { chainBroken: item.chainBroken });
         const backupItem = { ...item, container: { friendlyName: item.containerFriendlyName, lastHeartbeatAt: item.lastHeartbeatAt } };
         starts.push({ item: backupItem, type: effective.type, onDemand: false, compress: policy.compression, at: now });
       }
-      const iso = (d: Date | null) => d?.toISOString() ?? null;
+      // Every schedule that is due moves past now (a missed run is not run twice), to its policy's next time.
+      const nexts = [...policies].map(([policyId, { next }]) => ({ policyId, ...next }));
       await tx.$executeRaw`
-        UPDATE "ProtectedItem" AS i SET "nextFullAt" = m."full", "nextDiffAt" = m."diff", "nextLogAt" = m."log"
-        FROM unnest(${moved.map((m) => m.id)}::text[], ${moved.map((m) => iso(m.full))}::timestamptz[], ${moved.map((m) => iso(m.diff))}::timestamptz[],
-                    ${moved.map((m) => iso(m.log))}::timestamptz[]) AS m("id", "full", "diff", "log")
-        WHERE i."id" = m."id"`;
+        UPDATE "ProtectedItem" AS i SET
+          "nextFullAt" = CASE WHEN i."nextFullAt" <= ${now} THEN p."full" ELSE i."nextFullAt" END,
+          "nextDiffAt" = CASE WHEN i."nextDiffAt" <= ${now} THEN p."diff" ELSE i."nextDiffAt" END,
+          "nextLogAt" = CASE WHEN i."nextLogAt" <= ${now} THEN p."log" ELSE i."nextLogAt" END
+        FROM unnest(${nexts.map((n) => n.policyId)}::text[], ${nexts.map((n) => n.full)}::timestamptz[], ${nexts.map((n) => n.diff)}::timestamptz[],
+                    ${nexts.map((n) => n.log)}::timestamptz[]) AS p("policyId", "full", "diff", "log")
+        WHERE i."id" = ANY(${moved}::text[]) AND i."policyId" = p."policyId"`;
       const { jobs, containerIds } = await startBackupsIn(app, tx, starts);
       return { count: items.length, starts: starts.length, jobs, containerIds };
     });

@@ -1,21 +1,12 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import type { AgentCommand, Prisma } from '../generated/prisma/client.ts';
+import type { AgentCommand } from '../generated/prisma/client.ts';
 import type { CommandResult, CommandType } from '../routes/agent/protocol.ts';
 import { errors } from '../domain/errors.ts';
-
-export interface IssuedCommand {
-  containerId: string;
-  type: CommandType;
-  payload: object;
-  operationId?: string;
-}
 
 export interface AgentCommands {
   /** Queues a command for a container's agent and wakes its long-poll (in whichever process it waits). */
   issue(containerId: string, type: CommandType, payload?: object, operationId?: string): Promise<AgentCommand>;
-  /** Queues commands in the caller's transaction (one statement); `wake` their containers once it has committed. */
-  issueIn(tx: Prisma.TransactionClient, commands: readonly IssuedCommand[]): Promise<void>;
   /** Wakes the long-polls of these containers' agents (commands were queued for them). */
   wake(containerIds: Iterable<string>): Promise<void>;
   /**
@@ -117,17 +108,6 @@ export default fp(
         });
         await app.announce([[channel(prefix, containerId), command.id]]);
         return command;
-      },
-
-      async issueIn(tx, commands) {
-        if (commands.length === 0) return;
-        // One statement over arrays: a scheduler tick issues thousands at once.
-        await tx.$executeRaw`
-          INSERT INTO "AgentCommand" ("id", "containerId", "type", "payload", "issuedAt", "operationId")
-          SELECT gen_random_uuid()::text, c."containerId", c."type", c."payload", ${app.clock.now()}, c."operationId"
-          FROM unnest(${commands.map((c) => c.containerId)}::text[], ${commands.map((c) => c.type)}::text[],
-                      ${commands.map((c) => JSON.stringify(c.payload))}::jsonb[], ${commands.map((c) => c.operationId ?? null)}::text[])
-            AS c("containerId", "type", "payload", "operationId")`;
       },
 
       async wake(containerIds) {

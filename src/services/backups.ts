@@ -210,7 +210,7 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
   ]);
   const jobs: Prisma.JobCreateManyInput[] = [];
   const failed = new Map<string, { failure: { code: string; message: string }; itemIds: string[] }>();
-  const uploads: { id: string; start: BackupStart; jobId: string | null }[] = [];
+  const uploads: { start: BackupStart; jobId: string | null }[] = [];
   for (const start of starts) {
     const { item } = start;
     // As in Azure, scheduled log backups are not listed as jobs (there would be 96 a day per database).
@@ -235,7 +235,7 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
     }
     running.add(item.id);
     if (job !== undefined) jobs.push({ ...job, cancellable: true });
-    uploads.push({ id: randomUUID(), start, jobId });
+    uploads.push({ start, jobId });
     started.containerIds.add(item.containerId);
   }
   // One statement per distinct failure (a silent VM fails all its databases alike), not one per item.
@@ -245,22 +245,27 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
   if (jobs.length > 0) started.jobs = (await tx.job.createManyAndReturn({ data: jobs })).map((job) => ({ job }));
   if (uploads.length > 0) {
     const column = <T>(pick: (u: (typeof uploads)[number]) => T) => uploads.map(pick);
+    // The uploads and their agents' `backup` commands in one statement, each command's payload built by PostgreSQL
+    // from its upload's row (a scheduler tick starts thousands; this is most of its time). `at`: the moment the backup
+    // is taken, in service time — the agent's simulated database follows the vault's clock. The agent-commands plugin
+    // delivers these like any command; the caller wakes their containers once committed.
     await tx.$executeRaw`
-      INSERT INTO "BackupUpload" ("id", "vaultId", "protectedItemId", "containerId", "jobId", "backupType", "isOnDemand", "expiresAt", "compress", "blobName", "createdAt", "updatedAt")
-      SELECT u."id", u."vaultId", u."itemId", u."containerId", u."jobId", u."type", u."onDemand", u."expiresAt", u."compress", u."itemId" || '/' || u."id" || '.bak', ${now}, ${now}
-      FROM unnest(${column((u) => u.id)}::text[], ${column((u) => u.start.item.vaultId)}::text[], ${column((u) => u.start.item.id)}::text[],
-                  ${column((u) => u.start.item.containerId)}::text[], ${column((u) => u.jobId)}::text[], ${column((u) => u.start.type)}::text[],
-                  ${column((u) => u.start.onDemand)}::boolean[], ${column((u) => u.start.expiresAt?.toISOString() ?? null)}::timestamptz[],
-                  ${column((u) => u.start.compress)}::boolean[])
-        AS u("id", "vaultId", "itemId", "containerId", "jobId", "type", "onDemand", "expiresAt", "compress")`;
-    // `at`: the moment the backup is taken, in service time — the agent's simulated database follows the vault's clock.
-    await app.agentCommands.issueIn(tx, uploads.map(({ id, start }) => ({
-      containerId: start.item.containerId, type: 'backup',
-      payload: {
-        backupId: id, itemName: start.item.itemName, backupType: start.type, blockSizeBytes: app.config.backup.blockSizeBytes,
-        blocksInFlight: app.config.backup.blocksInFlight, at: (start.at ?? now).toISOString(),
-      },
-    })));
+      WITH u AS MATERIALIZED (
+        SELECT gen_random_uuid()::text AS "id", * FROM unnest(${column((u) => u.start.item.vaultId)}::text[], ${column((u) => u.start.item.id)}::text[],
+                             ${column((u) => u.start.item.containerId)}::text[], ${column((u) => u.jobId)}::text[], ${column((u) => u.start.type)}::text[],
+                             ${column((u) => u.start.onDemand)}::boolean[], ${column((u) => u.start.expiresAt?.toISOString() ?? null)}::timestamptz[],
+                             ${column((u) => u.start.compress)}::boolean[], ${column((u) => u.start.item.itemName)}::text[],
+                             ${column((u) => (u.start.at ?? now).toISOString())}::text[])
+          AS u("vaultId", "itemId", "containerId", "jobId", "type", "onDemand", "expiresAt", "compress", "itemName", "at")
+      ), uploads AS (
+        INSERT INTO "BackupUpload" ("id", "vaultId", "protectedItemId", "containerId", "jobId", "backupType", "isOnDemand", "expiresAt", "compress", "blobName", "createdAt", "updatedAt")
+        SELECT "id", "vaultId", "itemId", "containerId", "jobId", "type", "onDemand", "expiresAt", "compress", "itemId" || '/' || "id" || '.bak', ${now}, ${now} FROM u
+      )
+      INSERT INTO "AgentCommand" ("id", "containerId", "type", "payload", "issuedAt")
+      SELECT gen_random_uuid()::text, "containerId", 'backup',
+             jsonb_build_object('backupId', "id", 'itemName', "itemName", 'backupType', "type", 'blockSizeBytes', ${app.config.backup.blockSizeBytes}::int,
+                                'blocksInFlight', ${app.config.backup.blocksInFlight}::int, 'at', "at"), ${now}
+      FROM u`;
   }
   return started;
 }
