@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.ts';
 import type { SigningKey } from './signing-key.ts';
 
@@ -25,6 +26,9 @@ export interface AgentClaims {
   generation: number;
 }
 
+/** How long a verified token is remembered at most (its own expiry comes first when sooner). */
+const VERIFIED_TTL_MS = 5 * 60_000;
+
 /**
  * Issues the emulator's own tokens (ES256, like Entra ID's shape: iss, aud, sub, oid, tid, appid) and verifies
  * them — or, when configured, tokens of an external issuer fetched by JWKS URL.
@@ -32,6 +36,12 @@ export interface AgentClaims {
 export class TokenService {
   private readonly localKeys;
   private readonly externalKeys;
+  // A token's signature and claims verify the same way every time until it expires: callers send the same token with
+  // every request, and checking an ES256 signature costs more than the rest of authentication. Keyed by the whole
+  // token (an altered one is another key), one cache per audience; an entry lives until the token's `exp`, at most
+  // VERIFIED_TTL_MS.
+  private readonly verifiedCallers = new LRUCache<string, VerifiedToken>({ max: 10_000 });
+  private readonly verifiedAgents = new LRUCache<string, AgentClaims>({ max: 10_000 });
 
   constructor(
     private readonly config: Config['token'],
@@ -82,6 +92,23 @@ export class TokenService {
   }
 
   async verifyAgent(token: string): Promise<AgentClaims> {
+    return this.remembered(this.verifiedAgents, token, () => this.verifyAgentAnew(token));
+  }
+
+  async verify(token: string): Promise<VerifiedToken> {
+    return this.remembered(this.verifiedCallers, token, () => this.verifyAnew(token));
+  }
+
+  private async remembered<T extends object>(cache: LRUCache<string, T>, token: string, verify: () => Promise<{ result: T; expiresAt: number | undefined }>): Promise<T> {
+    const known = cache.get(token);
+    if (known !== undefined) return known;
+    const { result, expiresAt } = await verify();
+    const ttl = Math.min(VERIFIED_TTL_MS, (expiresAt ?? 0) * 1000 - this.now().getTime());
+    if (ttl > 0) cache.set(token, result, { ttl });
+    return result;
+  }
+
+  private async verifyAgentAnew(token: string) {
     try {
       const { payload } = await jwtVerify(token, this.localKeys, {
         issuer: this.config.issuer,
@@ -90,14 +117,14 @@ export class TokenService {
         currentDate: this.now(),
       });
       if (typeof payload.sub !== 'string' || typeof payload.gen !== 'number') throw new TokenError('The agent token is malformed.');
-      return { containerId: payload.sub, generation: payload.gen };
+      return { result: { containerId: payload.sub, generation: payload.gen }, expiresAt: payload.exp };
     } catch (error) {
       if (error instanceof TokenError) throw error;
       throw new TokenError(describe(error));
     }
   }
 
-  async verify(token: string): Promise<VerifiedToken> {
+  private async verifyAnew(token: string) {
     let issuer: string | undefined;
     try {
       issuer = decodeJwt(token).iss;
@@ -122,7 +149,7 @@ export class TokenService {
             });
       const principalId = typeof payload.oid === 'string' ? payload.oid : payload.sub;
       if (principalId === undefined) throw new TokenError('The access token names no principal (oid or sub).');
-      return { principalId, claims: payload };
+      return { result: { principalId, claims: payload }, expiresAt: payload.exp };
     } catch (error) {
       if (error instanceof TokenError) throw error;
       throw new TokenError(describe(error));

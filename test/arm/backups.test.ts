@@ -125,6 +125,20 @@ describe('backups through the SDK', () => {
     expect((log.properties as { errorDetails?: { errorTitle?: string }[] }).errorDetails?.[0]?.errorTitle).toBe('UserErrorParentFullBackupMissing');
   });
 
+  it('shows a job under its own vault only, whatever the case of the path, and says which part of the path names nothing', async () => {
+    const log = await backupNow('fresh', 'Log');
+    const jobId = log.name ?? '';
+    const found = await backup.jobDetails.get(vault.toUpperCase(), 'RG', jobId.toUpperCase());
+    expect(found).toMatchObject({ id: log.id, name: jobId, properties: { status: 'Failed' } });
+    expect(found.id).toContain(`/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/${vault}/backupJobs/`);
+    await vaults.vaults.createOrUpdate('rg', 'other-vault', { location: 'westeurope', sku: { name: 'Standard' } }, poll);
+    await expect(backup.jobDetails.get('other-vault', 'rg', jobId)).rejects.toMatchObject({ statusCode: 404, code: 'ResourceNotFound', message: `The job '${jobId}' was not found.` });
+    await expect(backup.jobDetails.get(vault, 'other-rg', jobId)).rejects.toMatchObject({ statusCode: 404, code: 'ResourceNotFound', message: expect.stringContaining("'other-rg'") });
+    await expect(backup.jobDetails.get('no-vault', 'rg', randomUUID())).rejects.toMatchObject({ statusCode: 404, message: expect.stringContaining('vaults/no-vault') });
+    const stranger = sdkClients(server.httpsUrl, await fetchToken(server.httpsUrl), randomUUID()).backup;
+    await expect(stranger.jobDetails.get(vault, 'rg', jobId)).rejects.toMatchObject({ statusCode: 404 });
+  });
+
   it('cancelling a Backup job stops its upload: the agent is refused and stops, and nothing of the backup remains', async () => {
     const jobId = await triggerBackup('large', 'Full');
     const upload = await until('the upload to be under way', async () => {

@@ -6,7 +6,7 @@ import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultP
 import { UUID, VAULT, vaultId } from './shared/paths.ts';
 import { page, timeCursor } from './shared/paging.ts';
 import { filterEquals, filterTimeBound, readFilter } from './shared/filter.ts';
-import { findVault, vaultScope } from './shared/vault-lookup.ts';
+import { findVault, inPathVault, vaultScope } from './shared/vault-lookup.ts';
 import { operationResult } from './shared/operation-views.ts';
 import { renderJob } from './views/jobs.ts';
 import { changeJobStatus } from '../../jobs/job-records.ts';
@@ -20,10 +20,9 @@ const tags = ['jobs'];
 /** Backup jobs (reference §1.7): list with $filter (operation, status, startTime, endTime, backupManagementType), get, cancel. */
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const findJob = async (params: { subscriptionId: string; resourceGroupName: string; vaultName: string; jobName: string }) => {
-    const vault = await findVault(app, params);
     const job = UUID.test(params.jobName) ? await app.db.job.findUnique({ where: { id: params.jobName.toLowerCase() } }) : null;
-    if (job === null || job.vaultId !== vault.id) throw errors.resourceNotFound(`The job '${params.jobName}'`);
-    return { vault, job };
+    const { vault, child } = await inPathVault(app, params, job, () => errors.resourceNotFound(`The job '${params.jobName}'`));
+    return { vault, job: child };
   };
 
   app.get(

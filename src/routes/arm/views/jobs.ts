@@ -1,5 +1,5 @@
-import type { Job, Vault } from '../../../generated/prisma/client.ts';
-import { vaultId } from '../shared/paths.ts';
+import type { Job } from '../../../generated/prisma/client.ts';
+import { vaultId, type VaultRef } from '../shared/paths.ts';
 
 /** ISO 8601 duration with fractional seconds, as Azure reports job durations (e.g. `PT1M5.25S`). */
 export function isoDuration(milliseconds: number): string {
@@ -11,7 +11,7 @@ export function isoDuration(milliseconds: number): string {
 }
 
 /** A job as `AzureWorkloadJob` (reference §1.7). */
-export function renderJob(vault: Vault, job: Job, now: Date) {
+export function renderJob(vault: VaultRef, job: Job, now: Date) {
   return {
     id: `${vaultId(vault)}/backupJobs/${job.id}`,
     name: job.id,
