@@ -18,6 +18,9 @@ export default fp(
     }
     const db = new PrismaClient({
       adapter: new PrismaPg({ connectionString: app.config.databaseUrl, connectionTimeoutMillis: 5_000 }),
+      // Any other format captures a stack trace (new Error) on every query to point its messages at the calling line:
+      // ~10% of the service's CPU on a simple GET (bench/RESULTS.md). Errors keep their code and message.
+      errorFormat: 'minimal',
     });
     app.decorate('db', db);
     app.addHook('onClose', async () => db.$disconnect());
