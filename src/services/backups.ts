@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { randomInt, randomUUID } from 'node:crypto';
-import { Prisma, type BackupUpload, type RecoveryPoint } from '../generated/prisma/client.ts';
+import type { Prisma} from '../generated/prisma/client.ts';
+import { type BackupUpload, type RecoveryPoint } from '../generated/prisma/client.ts';
 import { ArmError, BACKUP_CANCELLED, errors } from '../domain/errors.ts';
 import { LSN_VALIDATION_FAILURE, parseLsn, validateCommit, type ChainState, type CommittedPoint } from '../domain/backup-chain.ts';
 import type { BackupMetadata, BackupType } from '../routes/agent/protocol.ts';
@@ -126,7 +127,9 @@ export async function uploadNotOpen(app: FastifyInstance, upload: BackupUpload):
   return errors.conflict('UserErrorUploadNotOpen', `The upload '${upload.id}' is ${upload.state.toLowerCase()}.`);
 }
 
-export const asCommittedPoint = (point: RecoveryPoint): CommittedPoint => ({
+type CommittedPointRow = Pick<RecoveryPoint, 'id' | 'type' | 'firstLsn' | 'lastLsn' | 'checkpointLsn' | 'databaseBackupLsn' | 'differentialBaseLsn' | 'startTime' | 'endTime'>;
+
+export const asCommittedPoint = (point: CommittedPointRow): CommittedPoint => ({
   id: point.id,
   type: point.type as BackupType,
   firstLsn: point.firstLsn,
@@ -144,13 +147,20 @@ export const asCommittedPoint = (point: RecoveryPoint): CommittedPoint => ({
  * orders: by end time, then by last LSN.
  */
 export async function chainStateFor(app: FastifyInstance, protectedItemId: string): Promise<ChainState> {
-  const latest = (type: BackupType) =>
-    app.db.recoveryPoint.findFirst({ where: { protectedItemId, type }, orderBy: [{ endTime: 'desc' }, { lastLsn: 'desc' }] });
-  const [full, differential, log] = await Promise.all([latest('Full'), latest('Differential'), latest('Log')]);
+  // One round trip: the latest point of each type, each an index probe of (protectedItemId, type, endTime).
+  const latest = await app.db.$queryRaw<CommittedPointRow[]>`
+    SELECT p.* FROM (VALUES ('Full'), ('Differential'), ('Log')) AS t("type")
+    CROSS JOIN LATERAL (
+      SELECT "id", "type", "firstLsn", "lastLsn", "checkpointLsn", "databaseBackupLsn", "differentialBaseLsn", "startTime", "endTime"
+      FROM "RecoveryPoint" WHERE "protectedItemId" = ${protectedItemId} AND "type" = t."type"
+      ORDER BY "endTime" DESC, "lastLsn" DESC LIMIT 1
+    ) p`;
+  const of = (type: BackupType) => latest.find((point) => point.type === type);
+  const [full, differential, log] = [of('Full'), of('Differential'), of('Log')];
   return {
-    ...(full === null ? {} : { lastFull: asCommittedPoint(full) }),
-    ...(differential === null ? {} : { lastDifferential: asCommittedPoint(differential) }),
-    ...(log === null ? {} : { lastLog: asCommittedPoint(log) }),
+    ...(full === undefined ? {} : { lastFull: asCommittedPoint(full) }),
+    ...(differential === undefined ? {} : { lastDifferential: asCommittedPoint(differential) }),
+    ...(log === undefined ? {} : { lastLog: asCommittedPoint(log) }),
   };
 }
 
@@ -432,15 +442,13 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
         },
       });
       await tx.backupUpload.update({ where: { id: upload.id, state: 'Open' }, data: { state: 'Committed', recoveryPointId: id, updatedAt: now } });
-      await tx.protectedItem.update({
-        where: { id: upload.protectedItemId },
-        data: {
-          lastBackupTime: incoming.endTime, lastBackupStatus: 'Healthy', lastBackupError: Prisma.DbNull, healthStatus: 'Healthy',
-          ...(metadata.backupType === 'Full' || metadata.backupType === 'Log' ? { chainBroken: false } : {}),
-          updatedAt: now,
-        },
-      });
-      await tx.protectedItem.updateMany({ where: { id: upload.protectedItemId, protectionState: 'IRPending' }, data: { protectionState: 'Protected' } });
+      // The item healthy again, its chain whole again after a Full or a Log, and Protected after its first backup.
+      const healsChain = metadata.backupType === 'Full' || metadata.backupType === 'Log';
+      await tx.$executeRaw`
+        UPDATE "ProtectedItem" SET "lastBackupTime" = ${incoming.endTime}, "lastBackupStatus" = 'Healthy', "lastBackupError" = NULL,
+          "healthStatus" = 'Healthy', "chainBroken" = "chainBroken" AND NOT ${healsChain}, "updatedAt" = ${now},
+          "protectionState" = CASE WHEN "protectionState" = 'IRPending' THEN 'Protected' ELSE "protectionState" END
+        WHERE "id" = ${upload.protectedItemId}`;
       return { point: created, ended: upload.jobId === null ? [] : await finishJobIn(tx, upload.jobId, now) };
     });
     await announceJobs(app, ended);
