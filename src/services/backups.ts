@@ -319,8 +319,11 @@ export async function startBackup(app: FastifyInstance, start: BackupStart): Pro
   return started.jobIds.get(start.item.id) ?? null;
 }
 
-/** A recovery point id as Azure shapes them: a long decimal number (here: commit time in ms and 4 random digits). */
-const recoveryPointId = (at: Date) => `${at.getTime()}${String(randomInt(10_000)).padStart(4, '0')}`;
+/**
+ * A recovery point id as Azure shapes them: a long decimal number — here the commit time in ms and 8 random digits.
+ * (4 digits collided: on the emulator clock a whole vault's backups commit within the same few milliseconds.)
+ */
+const recoveryPointId = (at: Date) => `${at.getTime()}${String(randomInt(100_000_000)).padStart(8, '0')}`;
 
 /** Uploads that never committed (the agent vanished) fail after RV_ABANDONED_UPLOAD_MINUTES; their blobs go. */
 export async function failAbandonedUploads(app: FastifyInstance, now: Date): Promise<number> {
