@@ -18,4 +18,4 @@ COPY bin ./bin
 VOLUME ["/data"]
 EXPOSE 8443 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:8080/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--max-semi-space-size=4", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=2", "--no-wasm-tier-up", "dist/server.js"]

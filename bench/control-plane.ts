@@ -1,4 +1,5 @@
-// Control-plane benchmark (issue 8, benchmark 3): the service in its own process (bench/lib/control-plane-service.ts:
+// Control-plane benchmark (issue 8, benchmark 3): the service in its own process with `npm start`'s node flags
+// (bench/lib/control-plane-service.ts:
 // the app as buildApp makes it, plus one bare route doing `select 1` on the same Prisma pool — the baseline), 2,000
 // protected items and 1,000 jobs in a vault, and autocannon in this process with 50 connections:
 //   - list protected items the way the SDK pages them (backupProtectedItems with the CLI's $filter, then each nextLink);
@@ -16,6 +17,7 @@ import pg from 'pg';
 import { startAzurite } from '../src/storage/azurite.ts';
 import { DAILY_FULL_15_MINUTE_LOGS, seedProtectedItems } from './lib/seed.ts';
 import { armCaller, devToken, freshBenchDatabase } from './lib/arm.ts';
+import { startCommand } from './lib/service.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 50;
@@ -28,9 +30,11 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'rv-bench-control-'));
   // BENCH_SERVICE_NODE_ARGS: extra node flags for the service (e.g. `--cpu-prof`), for investigations only.
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg.length > 0);
-  const service = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(import.meta.dirname, 'lib', 'control-plane-service.ts')], {
+  // With `npm start`'s settings and node flags (its script aside: this one adds the baseline route).
+  const start = startCommand();
+  const service = spawn(process.execPath, [...start.args.slice(0, -1), ...nodeArgs, '--import', 'tsx', join(import.meta.dirname, 'lib', 'control-plane-service.ts')], {
     env: {
-      ...process.env, RV_DATA_DIR: dataDir, DATABASE_URL, RV_BLOB_CONNECTION_STRING: azurite.connectionString, RV_LOG_LEVEL: 'warn',
+      ...process.env, ...start.env, RV_DATA_DIR: dataDir, DATABASE_URL, RV_BLOB_CONNECTION_STRING: azurite.connectionString, RV_LOG_LEVEL: 'warn',
       RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`, RV_MIGRATE_ON_START: 'false', RV_WORKERS: 'false',
     },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -44,7 +44,7 @@ function azuritePid(): number {
  * The environment settings, node flags and script of `npm start` (package.json: `[NAME=value …] node [flag …]
  * script`), so that the service runs here as it runs there.
  */
-function startCommand(): { env: Record<string, string>; args: string[] } {
+export function startCommand(): { env: Record<string, string>; args: string[] } {
   const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
   const words = scripts.start.trim().split(/\s+/);
   const env: Record<string, string> = {};
