@@ -104,4 +104,27 @@ describe('identity', () => {
     // Its role is scoped to this subscription only.
     expect((await fetch(`${server.httpsUrl}/subscriptions/${randomUUID()}/providers/Microsoft.RecoveryServices/vaults?api-version=2026-07-01`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
   });
+
+  it('stops accepting a token the moment it expires, though it was accepted (and remembered) just before', async () => {
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const token = await new SignJWT({ oid: (externalPrincipal as { id: string }).id })
+      .setProtectedHeader({ alg: 'RS256', kid: 'ext-1' })
+      .setIssuer(externalIssuer)
+      .setAudience(externalAudience)
+      .setExpirationTime(expiresAt)
+      .sign(externalKey);
+    expect((await getVaults(token)).status).toBe(200);
+    expect((await getVaults(token)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, expiresAt * 1000 - Date.now() + 50));
+    const response = await getVaults(token);
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain('expired');
+    // A management token the service accepted (and remembers) is still no agent token.
+    const managementToken = await fetchToken(server.httpsUrl);
+    expect((await getVaults(managementToken)).status).toBe(200);
+    const agentCall = await fetch(`${server.httpsUrl}/agent/v1/containers/VMAppContainer;Compute;rg;vm/heartbeat`, {
+      method: 'POST', headers: { authorization: `Bearer ${managementToken}`, 'content-type': 'application/json' }, body: '{}',
+    });
+    expect(agentCall.status).toBe(401);
+  });
 });
