@@ -132,18 +132,19 @@ export default fp(
         }
       },
 
+      // Acknowledge and complete touch only this container's command, in one statement; only when it touched
+      // nothing is the command read, to tell another container's (404) from one already past that state.
       async acknowledge(containerId, commandId) {
-        await ownCommand(containerId, commandId);
-        await app.db.agentCommand.updateMany({
-          where: { id: commandId, status: { in: ['Pending', 'Delivered'] } },
+        const { count } = await app.db.agentCommand.updateMany({
+          where: { id: commandId, containerId, status: { in: ['Pending', 'Delivered'] } },
           data: { status: 'Acknowledged', leaseUntil: null },
         });
+        if (count === 0) await ownCommand(containerId, commandId);
       },
 
       async complete(containerId, commandId, result) {
-        await ownCommand(containerId, commandId);
-        const updated = await app.db.agentCommand.updateMany({
-          where: { id: commandId, status: { in: ['Pending', 'Delivered', 'Acknowledged'] } },
+        const [completed] = await app.db.agentCommand.updateManyAndReturn({
+          where: { id: commandId, containerId, status: { in: ['Pending', 'Delivered', 'Acknowledged'] } },
           data: {
             status: result.status,
             completedAt: app.clock.now(),
@@ -153,7 +154,9 @@ export default fp(
             leaseUntil: null,
           },
         });
-        return updated.count === 1 ? app.db.agentCommand.findUnique({ where: { id: commandId } }) : null;
+        if (completed !== undefined) return completed;
+        await ownCommand(containerId, commandId);
+        return null;
       },
     } satisfies AgentCommands);
   },
