@@ -110,6 +110,11 @@ describe('agent protocol', () => {
     const again = (await (await agent.call('/commands?waitSeconds=5')).json()) as Polled;
     expect(again.commands.map((c) => [c.id, c.attempt])).toEqual([[first.commands[0]?.id, 2]]);
     const id = first.commands[0]?.id ?? '';
+    // Another container's agent cannot acknowledge or answer it (404), and changes nothing.
+    const other = await registeredAgent(credentials, 'vm-other');
+    expect((await other.call(`/commands/${id}/ack`, { method: 'POST' })).status).toBe(404);
+    expect((await other.call(`/commands/${id}/result`, { method: 'POST', body: { status: 'Succeeded' } })).status).toBe(404);
+    expect(await server.app.db.agentCommand.findUnique({ where: { id }, select: { status: true } })).toEqual({ status: 'Delivered' });
     expect((await agent.call(`/commands/${id}/ack`, { method: 'POST' })).status).toBe(204);
     expect((await agent.call(`/commands/${id}/result`, { method: 'POST', body: { status: 'Failed', error: { code: 'UserErrorTest', message: 'first result' } } })).status).toBe(204);
     expect((await agent.call(`/commands/${id}/result`, { method: 'POST', body: { status: 'Succeeded' } })).status).toBe(204);
@@ -117,8 +122,7 @@ describe('agent protocol', () => {
     await expect(backup.protectionContainers.get('proto-vault-3', 'rg', 'Azure', agent.containerName)).rejects.toMatchObject({ statusCode: 404 });
     const jobs = await server.app.db.job.findMany({ where: { vault: { name: 'proto-vault-3', subscriptionId: subscriptionId.toLowerCase() } } });
     expect(jobs.map((j) => [j.operation, j.status])).toEqual([['Register', 'Failed']]);
-    // Another container's command id is not this agent's business.
-    const other = await registeredAgent(credentials, 'vm-other');
+    // Nor once it is completed.
     expect((await other.call(`/commands/${id}/ack`, { method: 'POST' })).status).toBe(404);
   });
 
