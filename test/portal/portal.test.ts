@@ -294,12 +294,18 @@ describe('portal read models', () => {
     expect(storage.byBackupType.Full?.recoveryPoints).toBe(2);
   });
 
-  it('streams a job whose work ended after its cancellation was asked as leaving Cancelling', async () => {
+  /** A cancellable Backup job of the vault whose cancellation was just asked, and where the event stream stood before. */
+  async function jobBeingCancelled(name: string) {
     const from = stream.messages.length;
     const app = d.server.app;
     const { id: vaultId } = await app.db.vault.findFirstOrThrow({ where: { nameKey: vault } });
-    const job = await startJob(app, vaultId, 'Backup', 'late [portalvm]', { cancellable: true });
+    const job = await startJob(app, vaultId, 'Backup', name, { cancellable: true });
     await changeJobStatus(app, job.id, 'InProgress', { status: 'Cancelling' });
+    return { from, app, vaultId, job };
+  }
+
+  it('streams a job whose work ended after its cancellation was asked as leaving Cancelling', async () => {
+    const { from, app, job } = await jobBeingCancelled('late [portalvm]');
     await finishJob(app, job.id); // the backup committed before the cancellation reached it
     const mine = (status: string) => (m: SseMessage) => m.event === 'job.updated' && json<JobEvent>(m).jobId === job.id && json<JobEvent>(m).status === status;
     expect(json<JobEvent>(await stream.next(mine('Cancelling'), { from }))).toMatchObject({ previousStatus: 'InProgress' });
@@ -307,11 +313,7 @@ describe('portal read models', () => {
   });
 
   it('puts a job back InProgress when its cancellation fails (e.g. could not be queued), so it can finish or be cancelled again', async () => {
-    const from = stream.messages.length;
-    const app = d.server.app;
-    const { id: vaultId } = await app.db.vault.findFirstOrThrow({ where: { nameKey: vault } });
-    const job = await startJob(app, vaultId, 'Backup', 'uncancelled [portalvm]', { cancellable: true });
-    await changeJobStatus(app, job.id, 'InProgress', { status: 'Cancelling' });
+    const { from, app, vaultId, job } = await jobBeingCancelled('uncancelled [portalvm]');
     const operation = await app.db.operation.create({ data: { subscriptionId: d.subscriptionId, resourceGroupKey: 'rg', vaultNameKey: vault, kind: 'job.cancel', target: { vaultId, jobId: job.id }, startTime: new Date() } });
     await failOperation(app, operation, errors.serviceUnavailable('The job queue (Redis)'));
     expect(await app.db.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: 'InProgress', endTime: null });
