@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Operation } from '../generated/prisma/client.ts';
-import { cancelBackup } from '../services/backups.ts';
+import { endCancelledBackup } from '../services/backups.ts';
 import { changeJobStatus } from './job-records.ts';
 
 /**
@@ -9,15 +9,17 @@ import { changeJobStatus } from './job-records.ts';
  */
 export async function cancelJob(app: FastifyInstance, operation: Operation): Promise<void> {
   const { jobId } = operation.target as { jobId: string };
-  await cancelBackup(app, jobId);
-  await changeJobStatus(app, jobId, 'Cancelling', { status: 'Cancelled', endTime: app.clock.now() });
+  await endCancelledBackup(app, jobId);
 }
 
 /**
- * The cancellation failed (never queued, or its work failed): the job goes on as it was — a job left Cancelling
- * would refuse its own blocks and commit, and no second cancellation could be asked.
+ * The cancellation failed (never queued, or its work failed). A job whose backup is still open goes on as it was —
+ * left Cancelling it would refuse its own blocks and commit, and no second cancellation could be asked. One whose
+ * backup was already stopped (the agent, refused meanwhile, reported it) cannot go on: it is Cancelled.
  */
 export async function cancellationFailed(app: FastifyInstance, operation: Operation): Promise<void> {
   const { jobId } = operation.target as { jobId: string };
-  await changeJobStatus(app, jobId, 'Cancelling', { status: 'InProgress' });
+  const open = await app.db.backupUpload.count({ where: { jobId, state: 'Open' } });
+  if (open > 0) await changeJobStatus(app, jobId, 'Cancelling', { status: 'InProgress' });
+  else await changeJobStatus(app, jobId, 'Cancelling', { status: 'Cancelled', endTime: app.clock.now() });
 }

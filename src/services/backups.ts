@@ -9,7 +9,7 @@ import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blob
 import { vaultContainerName } from '../storage/containers.ts';
 import { unwrapDataKey } from '../storage/keys.ts';
 import { containerHealth } from '../domain/containers.ts';
-import { announceJobs, failedJobFields, finishJobIn, type JobChange } from '../jobs/job-records.ts';
+import { announceJobs, changeJobStatus, failedJobFields, finishJobIn, type JobChange } from '../jobs/job-records.ts';
 
 const CONFLICT = 'OperationCancelledBecauseConflictingOperationRunningUserError';
 /** An emulator code (the agent protocol is ours): blocks and the commit of a backup whose job was cancelled. */
@@ -118,10 +118,13 @@ export async function recordBlock(app: FastifyInstance, upload: UploadFacts, blo
   throw await uploadNotOpen(app, current);
 }
 
+/** A job whose cancellation was asked (or done): its backup takes no more blocks and no commit. */
+const cancellationAsked = (job: { status: string } | null) => job?.status === 'Cancelling' || job?.status === 'Cancelled';
+
 /** Why an upload takes no more blocks or commits: its job was cancelled, or it ended (committed, failed). */
 export async function uploadNotOpen(app: FastifyInstance, upload: BackupUpload): Promise<ArmError> {
   const job = upload.jobId === null ? null : await app.db.job.findUnique({ where: { id: upload.jobId }, select: { status: true } });
-  if (job?.status === 'Cancelling' || job?.status === 'Cancelled') {
+  if (cancellationAsked(job)) {
     return errors.conflict(BACKUP_CANCELLED, `The Backup job ${upload.jobId} was cancelled: the vault takes nothing more of backup ${upload.id} and keeps nothing of it.`);
   }
   return errors.conflict('UserErrorUploadNotOpen', `The upload '${upload.id}' is ${upload.state.toLowerCase()}.`);
@@ -347,33 +350,36 @@ function failedBackupFields(now: Date, failure: { code: string; message: string 
 
 /**
  * An agent that could not take a backup (SQL refused it, the database is gone…) fails its upload with its code. One
- * that stopped because the job was cancelled leaves the job to the cancellation.
+ * that stopped because the job's cancellation was asked ends that cancellation (the job.cancel operation may never
+ * run: not queued, or its process gone).
  */
 export async function failBackupCommand(app: FastifyInstance, backupId: unknown, code: string, message: string): Promise<void> {
   if (typeof backupId !== 'string') return;
   const upload = await app.db.backupUpload.findUnique({ where: { id: backupId } });
   if (upload?.state !== 'Open') return;
-  // The agent's word is not enough: only a job whose cancellation was asked is left to it (else nothing would end it).
+  // The agent's word is not enough: only a job whose cancellation was asked is cancelled by it.
   const job = code === BACKUP_CANCELLED && upload.jobId !== null ? await app.db.job.findUnique({ where: { id: upload.jobId }, select: { status: true } }) : null;
-  if (job?.status === 'Cancelling' || job?.status === 'Cancelled') await discardUpload(app, upload);
+  if (upload.jobId !== null && cancellationAsked(job)) await endCancelledBackup(app, upload.jobId);
   else await failUpload(app, upload, new ArmError(400, code, message));
 }
 
 /**
- * The cancellation of a Backup job: its upload, if still open, takes no more blocks and cannot commit (it is failed
- * first, so that a commit racing with this one loses), and its blob goes with every staged block. A backup that
- * committed first keeps its recovery point (and its job Completed).
+ * Ends the cancellation of a Backup job: its upload, unless it committed first, is failed (first, so that a commit
+ * racing with this one loses), the job is Cancelled, then the blob goes with every staged block. Idempotent — a
+ * retry fails nothing new and deletes the blob again — and reached by whichever comes first: the job.cancel
+ * operation, or the agent reporting that the vault refused it. A backup that committed first keeps its recovery
+ * point and its job Completed.
  */
-export async function cancelBackup(app: FastifyInstance, jobId: string): Promise<void> {
-  const upload = await app.db.backupUpload.findFirst({ where: { jobId, state: 'Open' } });
-  if (upload !== null) await discardUpload(app, upload);
-}
-
-/** Fails an open upload without a word on its job or item (a cancellation), and deletes its blob. */
-async function discardUpload(app: FastifyInstance, upload: BackupUpload): Promise<void> {
-  const { count } = await app.db.backupUpload.updateMany({ where: { id: upload.id, state: 'Open' }, data: { state: 'Failed', updatedAt: app.clock.now() } });
-  openUploads.get(app)?.delete(upload.id);
-  if (count > 0) await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
+export async function endCancelledBackup(app: FastifyInstance, jobId: string): Promise<void> {
+  const discarded = await app.db.backupUpload.updateManyAndReturn({
+    where: { jobId, state: { in: ['Open', 'Failed'] } },
+    data: { state: 'Failed', updatedAt: app.clock.now() },
+  });
+  await changeJobStatus(app, jobId, 'Cancelling', { status: 'Cancelled', endTime: app.clock.now() });
+  for (const upload of discarded) {
+    openUploads.get(app)?.delete(upload.id);
+    await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
+  }
 }
 
 /** Fails an upload: its job, and the item's last-backup state (an LSN failure marks the chain broken: next time, a Full). */
@@ -409,7 +415,7 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
   }
   if (upload.jobId !== null) {
     const job = await app.db.job.findUnique({ where: { id: upload.jobId }, select: { status: true } });
-    if (job?.status === 'Cancelling' || job?.status === 'Cancelled') throw await uploadNotOpen(app, upload);
+    if (cancellationAsked(job)) throw await uploadNotOpen(app, upload);
   }
   const incoming = {
     type: metadata.backupType,

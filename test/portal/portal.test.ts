@@ -312,15 +312,28 @@ describe('portal read models', () => {
     expect(json<JobEvent>(await stream.next(mine('Completed'), { from }))).toMatchObject({ previousStatus: 'Cancelling' });
   });
 
-  it('puts a job back InProgress when its cancellation fails (e.g. could not be queued), so it can finish or be cancelled again', async () => {
-    const { from, app, vaultId, job } = await jobBeingCancelled('uncancelled [portalvm]');
-    const operation = await app.db.operation.create({ data: { subscriptionId: d.subscriptionId, resourceGroupKey: 'rg', vaultNameKey: vault, kind: 'job.cancel', target: { vaultId, jobId: job.id }, startTime: new Date() } });
-    await failOperation(app, operation, errors.serviceUnavailable('The job queue (Redis)'));
-    expect(await app.db.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: 'InProgress', endTime: null });
-    const back = (m: SseMessage) => m.event === 'job.updated' && json<JobEvent>(m).jobId === job.id && json<JobEvent>(m).status === 'InProgress';
-    expect(json<JobEvent>(await stream.next(back, { from }))).toMatchObject({ previousStatus: 'Cancelling' });
-    await finishJob(app, job.id);
-  });
+  // A cancellation that fails (here: could not be queued) leaves no job Cancelling for ever: one whose backup is still
+  // open goes on (it can finish or be cancelled again); one whose agent was already refused and stopped is Cancelled.
+  for (const [uploadState, after] of [['Open', 'InProgress'], ['Failed', 'Cancelled']] as const) {
+    it(`ends a failed cancellation with the job ${after} when its upload is ${uploadState}`, async () => {
+      const { from, app, vaultId, job } = await jobBeingCancelled(`uncancelled ${uploadState} [portalvm]`);
+      const item = await app.db.protectedItem.findFirstOrThrow({ where: { vaultId, friendlyName: 'sales' } });
+      const uploadId = randomUUID();
+      await app.db.backupUpload.create({
+        data: {
+          id: uploadId, vaultId, protectedItemId: item.id, containerId: item.containerId, jobId: job.id, backupType: 'Full', state: uploadState,
+          blobName: `${item.id}/${uploadId}.bak`, createdAt: new Date(), updatedAt: new Date(),
+        },
+      });
+      const operation = await app.db.operation.create({ data: { subscriptionId: d.subscriptionId, resourceGroupKey: 'rg', vaultNameKey: vault, kind: 'job.cancel', target: { vaultId, jobId: job.id }, startTime: new Date() } });
+      await failOperation(app, operation, errors.serviceUnavailable('The job queue (Redis)'));
+      expect(await app.db.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: after, endTime: after === 'InProgress' ? null : expect.any(Date) });
+      const changed = (m: SseMessage) => m.event === 'job.updated' && json<JobEvent>(m).jobId === job.id && json<JobEvent>(m).status === after;
+      expect(json<JobEvent>(await stream.next(changed, { from }))).toMatchObject({ previousStatus: 'Cancelling' });
+      await app.db.backupUpload.update({ where: { id: uploadId }, data: { state: 'Failed' } });
+      await finishJob(app, job.id);
+    });
+  }
 
   it('stops following a vault when its clients disconnect', async () => {
     const vaultRow = await d.server.app.db.vault.findFirstOrThrow({ where: { nameKey: vault } });
