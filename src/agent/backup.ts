@@ -34,8 +34,7 @@
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { BackupType, Command, CommandResult, UploadState } from '../routes/agent/protocol.ts';
-import { BACKUP_CANCELLED } from '../domain/errors.ts';
+import { BACKUP_CANCELLED, type BackupType, type Command, type CommandResult, type UploadState } from '../routes/agent/protocol.ts';
 import { abortError, AgentApiError, AgentNetworkError, backoffDelay, isAbort, isRetryable, sleep, type CommitMetadata, type ContainerClient, type RetryOptions } from './client.ts';
 import type { BackupInProgress, CoordinatorState } from './coordinator-state.ts';
 import { type BackupMetadata, describeBackup, openBackup } from './simulation/backup.ts';

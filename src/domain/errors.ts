@@ -1,6 +1,3 @@
-/** The vault's answer to a block or commit of a backup whose job was cancelled; the agent stops on it. */
-export const BACKUP_CANCELLED = 'UserErrorBackupCancelled';
-
 /**
  * The one error type the service throws for a caller-visible failure, and the factory of Azure's codes.
  * Routes throw these; the errors plugin turns them into ARM's `{error:{code,message}}` bodies.

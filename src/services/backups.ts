@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { randomInt, randomUUID } from 'node:crypto';
-import type { Prisma} from '../generated/prisma/client.ts';
-import { type BackupUpload, type RecoveryPoint } from '../generated/prisma/client.ts';
-import { ArmError, BACKUP_CANCELLED, errors } from '../domain/errors.ts';
+import { LRUCache } from 'lru-cache';
+import type { BackupUpload, Prisma, RecoveryPoint } from '../generated/prisma/client.ts';
+import { ArmError, errors } from '../domain/errors.ts';
 import { LSN_VALIDATION_FAILURE, parseLsn, validateCommit, type ChainState, type CommittedPoint } from '../domain/backup-chain.ts';
-import type { BackupMetadata, BackupType } from '../routes/agent/protocol.ts';
+import { BACKUP_CANCELLED, type BackupMetadata, type BackupType } from '../routes/agent/protocol.ts';
 import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blobs.ts';
 import { vaultContainerName } from '../storage/containers.ts';
 import { unwrapDataKey } from '../storage/keys.ts';
@@ -12,7 +12,6 @@ import { containerHealth } from '../domain/containers.ts';
 import { announceJobs, changeJobStatus, failedJobFields, finishJobIn, type JobChange } from '../jobs/job-records.ts';
 
 const CONFLICT = 'OperationCancelledBecauseConflictingOperationRunningUserError';
-/** An emulator code (the agent protocol is ours): blocks and the commit of a backup whose job was cancelled. */
 
 export const vaultBlobs = (app: FastifyInstance, vaultId: string) =>
   app.blob.getContainerClient(vaultContainerName(app.config.blobContainerPrefix, vaultId));
@@ -60,14 +59,17 @@ export async function dataKeyOf(app: FastifyInstance, vaultId: string): Promise<
 /** What a block needs of its upload. None of it changes once the upload exists, so a process reads it once. */
 export type UploadFacts = Pick<BackupUpload, 'id' | 'containerId' | 'vaultId' | 'blobName' | 'compress'>;
 
-/** Open uploads' facts by id, per app; the oldest are forgotten past UPLOADS_CACHED (an upload is read again then). */
-const openUploads = new WeakMap<FastifyInstance, Map<string, UploadFacts>>();
+/** Open uploads' facts by id, per app (the least recently used forgotten past UPLOADS_CACHED: read again then). */
+const openUploads = new WeakMap<FastifyInstance, LRUCache<string, UploadFacts>>();
 const UPLOADS_CACHED = 1000;
+/** An upload that ended (committed, failed, gone) is read again by its next block, which is then refused. */
+const forgetUpload = (app: FastifyInstance, uploadId: string) => openUploads.get(app)?.delete(uploadId);
+const uploadNotFound = (uploadId: string) => errors.resourceNotFound(`The upload '${uploadId}' of this container`);
 
 /** An upload of this container (the agent's token names it), else 404: another container's uploads do not exist for it. */
 export async function uploadOfContainer(app: FastifyInstance, containerId: string, uploadId: string): Promise<BackupUpload> {
   const upload = await app.db.backupUpload.findUnique({ where: { id: uploadId.toLowerCase() } });
-  if (upload === null || upload.containerId !== containerId) throw errors.resourceNotFound(`The upload '${uploadId}' of this container`);
+  if (upload === null || upload.containerId !== containerId) throw uploadNotFound(uploadId);
   return upload;
 }
 
@@ -77,18 +79,17 @@ export async function uploadOfContainer(app: FastifyInstance, containerId: strin
  * recordBlock, in the statement that records the block.
  */
 export async function openUploadFor(app: FastifyInstance, containerId: string, uploadId: string): Promise<UploadFacts> {
-  const cache = openUploads.get(app) ?? new Map<string, UploadFacts>();
-  openUploads.set(app, cache);
+  let cache = openUploads.get(app);
+  if (cache === undefined) openUploads.set(app, (cache = new LRUCache({ max: UPLOADS_CACHED })));
   const id = uploadId.toLowerCase();
   let facts = cache.get(id);
   if (facts === undefined) {
     const upload = await uploadOfContainer(app, containerId, id);
     if (upload.state !== 'Open') throw await uploadNotOpen(app, upload);
     facts = { id, containerId: upload.containerId, vaultId: upload.vaultId, blobName: upload.blobName, compress: upload.compress };
-    if (cache.size >= UPLOADS_CACHED) cache.delete(cache.keys().next().value as string);
     cache.set(id, facts);
   }
-  if (facts.containerId !== containerId) throw errors.resourceNotFound(`The upload '${uploadId}' of this container`);
+  if (facts.containerId !== containerId) throw uploadNotFound(uploadId);
   return facts;
 }
 
@@ -112,10 +113,11 @@ export async function recordBlock(app: FastifyInstance, upload: UploadFacts, blo
       "plaintextBytes" = EXCLUDED."plaintextBytes", "storedBytes" = EXCLUDED."storedBytes", "compressed" = EXCLUDED."compressed"
     RETURNING "index"`;
   if (recorded.length > 0) return;
-  openUploads.get(app)?.delete(upload.id);
-  const current = await app.db.backupUpload.findUniqueOrThrow({ where: { id: upload.id } });
-  if (current.state === 'Failed') await deleteBlob(vaultBlobs(app, current.vaultId), current.blobName);
-  throw await uploadNotOpen(app, current);
+  forgetUpload(app, upload.id);
+  const current = await app.db.backupUpload.findUnique({ where: { id: upload.id } });
+  // Failed, or gone with its item or vault (purged): so goes the blob this block was just staged into.
+  if (current === null || current.state === 'Failed') await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
+  throw current === null ? uploadNotFound(upload.id) : await uploadNotOpen(app, current);
 }
 
 /** A job whose cancellation was asked (or done): its backup takes no more blocks and no commit. */
@@ -377,7 +379,7 @@ export async function endCancelledBackup(app: FastifyInstance, jobId: string): P
   });
   await changeJobStatus(app, jobId, 'Cancelling', { status: 'Cancelled', endTime: app.clock.now() });
   for (const upload of discarded) {
-    openUploads.get(app)?.delete(upload.id);
+    forgetUpload(app, upload.id);
     await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
   }
 }
@@ -392,6 +394,7 @@ async function failUpload(app: FastifyInstance, upload: BackupUpload, error: Arm
     return upload.jobId === null ? [] : finishJobIn(tx, upload.jobId, now, failure);
   });
   await announceJobs(app, ended);
+  forgetUpload(app, upload.id);
   await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
 }
 
@@ -461,6 +464,7 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
       return { point: created, ended: upload.jobId === null ? [] : await finishJobIn(tx, upload.jobId, now) };
     });
     await announceJobs(app, ended);
+    forgetUpload(app, upload.id);
     return point;
   } catch (error) {
     // Nothing half-written: without its recovery point, the committed blob goes too — unless a commit of the same

@@ -177,7 +177,7 @@ describe('backups through the SDK', () => {
     await expect(backup.jobCancellations.trigger(vault, 'rg', jobId)).rejects.toMatchObject({ statusCode: 400, code: 'BMSUserErrorJobNotCancellable' });
   });
 
-  it('refuses a block whose checksum is wrong and stores nothing of it; commits only complete uploads', async () => {
+  it('refuses a block whose checksum is wrong and stores nothing of it; commits only complete uploads; refuses blocks of an ended or purged upload', async () => {
     // Act as the VM's agent over the wire, with its own token: the reference agent steps aside.
     const registration = vm.agent.registration;
     await vm.agent.stop();
@@ -218,5 +218,31 @@ describe('backups through the SDK', () => {
     expect(accepted.status).toBe(200);
     const committed = await agentCall(`/uploads/${command.payload.backupId}/commit`, { method: 'POST', headers: json, body: JSON.stringify({ metadata }) });
     expect(committed.status).toBe(200);
+
+    // A block for the committed upload is refused before it is staged: the recovery point's blob gains nothing.
+    const putBlock = (backupId: string, index: number) =>
+      agentCall(`/uploads/${backupId}/blocks/${index}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'x-content-sha256': metadata.sha256 }, body: block });
+    const late = await putBlock(command.payload.backupId, 1);
+    expect(late.status).toBe(409);
+    const upload = await server.app.db.backupUpload.findUniqueOrThrow({ where: { id: command.payload.backupId } });
+    const container = BlobServiceClient.fromConnectionString(inject('blobConnectionString')).getContainerClient(vaultContainerName(server.config.blobContainerPrefix, upload.vaultId));
+    expect((await container.getBlockBlobClient(upload.blobName).getBlockList('all')).uncommittedBlocks ?? []).toEqual([]);
+
+    // A block for an upload purged with its item meanwhile (soft delete off) gets a 404, not a 500, and leaves no blob.
+    await backup.backups.trigger(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;fresh', { properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Log' } as never });
+    const next = await until('the next backup command', async () => {
+      const { commands } = (await (await agentCall('/commands?waitSeconds=1')).json()) as { commands: { id: string; type: string; payload: { backupId: string } }[] };
+      return commands.find((c) => c.type === 'backup' && c.payload.backupId !== command.payload.backupId);
+    });
+    expect((await agentCall('/uploads', { method: 'POST', headers: json, body: JSON.stringify({ backupId: next.payload.backupId, itemName: 'SQLDataBase;MSSQLSERVER;fresh', backupType: 'Log' }) })).status).toBe(200);
+    expect((await putBlock(next.payload.backupId, 0)).status).toBe(200);
+    const purging = await server.app.db.backupUpload.findUniqueOrThrow({ where: { id: next.payload.backupId } });
+    await backup.backupResourceVaultConfigs.update(vault, 'rg', { properties: { softDeleteFeatureState: 'Disabled' } });
+    await backup.protectedItems.delete(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;fresh');
+    await until('the purge', async () => (await server.app.db.backupUpload.findUnique({ where: { id: next.payload.backupId } })) === null);
+    const orphan = await putBlock(next.payload.backupId, 1);
+    expect(orphan.status).toBe(404);
+    expect(((await orphan.json()) as { error: { code: string } }).error.code).toBe('ResourceNotFound');
+    expect(await container.getBlockBlobClient(purging.blobName).getBlockList('all').then(() => 200, (error: { statusCode?: number }) => error.statusCode)).toBe(404);
   });
 });

@@ -11,6 +11,12 @@
  */
 import { Type, type Static } from 'typebox';
 
+/**
+ * The vault's answer (409, an emulator code: the agent protocol is ours) to a block or commit of a backup whose job
+ * was cancelled; the agent stops on it and reports the backup cancelled.
+ */
+export const BACKUP_CANCELLED = 'UserErrorBackupCancelled';
+
 const Name = (max: number, description?: string) => Type.String({ minLength: 1, maxLength: max, ...(description ? { description } : {}) });
 
 export const VaultCredentials = Type.Object(
