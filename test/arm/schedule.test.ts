@@ -123,8 +123,8 @@ describe('scheduled backups on the emulator clock', () => {
         'SELECT "id", "vaultId", "containerId", "nextLogAt" FROM "ProtectedItem" FOR UPDATE')).rows;
       const due = item?.nextLogAt as Date;
       let answered = false;
-      // Longer than the test may take: only a clock that sees the upload end (below) answers in time.
-      const advancing = clock({ to: due.toISOString(), waitForBackupsSeconds: 600 }).then(() => (answered = true));
+      // Far longer than the waits below: only a clock that sees the upload end answers within them.
+      const advancing = clock({ to: due.toISOString(), waitForBackupsSeconds: 120 }).then(() => (answered = true));
       const waiting = async () => (await other.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rowCount === 1;
       await until('the clock to wait for the claim', waiting);
       const uploadId = randomUUID();
@@ -138,6 +138,7 @@ describe('scheduled backups on the emulator clock', () => {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect(answered).toBe(false);
       await other.query(`UPDATE "BackupUpload" SET "state" = 'Failed' WHERE "id" = $1`, [uploadId]);
+      await until('the clock to answer once the upload ended', async () => answered, 10_000);
       await advancing;
     } finally {
       await other.end();

@@ -72,6 +72,9 @@ describe('kill -9 of the API', () => {
     // nothing else but the few that were on their way when it died (recorded, their answer lost: the agent's client
     // sends those again).
     const resent = blockRequests(rig.api.lines, upload.id).received;
+    // The kill landed mid-upload: blocks were left to send to the restarted API.
+    expect(recorded.length).toBeLessThan(all.length);
+    expect(resent.length).toBeGreaterThan(0);
     expect(acknowledged.length).toBeGreaterThanOrEqual(5);
     expect(resent.filter((index) => acknowledged.includes(index))).toEqual([]);
     expect(new Set(resent).size).toBe(resent.length);

@@ -111,7 +111,7 @@ describe('a Redis restart during a day of schedules', () => {
     await eventually('the on-demand Full', async () => (await points()).filter((p) => p.type === 'Full').length > fullsBefore, 30_000, 100);
     await settled();
     expect((await points()).filter((p) => p.type === 'Full')).toHaveLength(fullsBefore + 1);
-    expect(rig.worker?.lines.some((line) => line.includes('queued again'))).toBe(true);
+    expect(rig.worker?.lines.filter((line) => line.includes('queued again')).map((line) => (JSON.parse(line) as { requeued: number }).requeued)).toEqual([1]);
   }, 90_000);
 
   it('refuses an operation while Redis is down with a 503, and nothing of it runs once Redis is back', async () => {
