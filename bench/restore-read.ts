@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AgentClient } from '../src/agent/client.ts';
+import { BLOCK_OVERHEAD_BYTES } from '../src/storage/backup-blobs.ts';
 import { compare, protectedDatabase, sleep, startBenchService, type Measured } from './lib/service.ts';
+
+/** The service's block size (RV_BACKUP_BLOCK_SIZE_BYTES, not set by the bench: its default). */
+const BLOCK = 4 * 1024 * 1024;
 
 const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? 1024);
 
@@ -51,13 +55,13 @@ try {
     await sleep(100);
   }
 
-  // The blob as stored: the recovery point's, the only one in this Azurite.
-  let stored: { container: string; blob: string } | undefined;
+  // The blob as stored: the recovery point's, the only one in this bench's own Azurite.
+  const stored: { container: string; blob: string }[] = [];
   for await (const container of service.blobs.listContainers()) {
-    for await (const blob of service.blobs.getContainerClient(container.name).listBlobsFlat()) stored = { container: container.name, blob: blob.name };
+    for await (const blob of service.blobs.getContainerClient(container.name).listBlobsFlat()) stored.push({ container: container.name, blob: blob.name });
   }
-  if (stored === undefined) throw new Error('no backup blob');
-  const raw = service.blobs.getContainerClient(stored.container).getBlobClient(stored.blob);
+  if (stored.length !== 1) throw new Error(`expected the recovery point's blob alone, found ${stored.length} blobs`);
+  const raw = service.blobs.getContainerClient(stored[0]!.container).getBlobClient(stored[0]!.blob);
 
   const directRead = async (): Promise<Measured> => {
     const c0 = service.cpu();
@@ -82,6 +86,11 @@ try {
     baseline: { label: 'direct download of the stored blob (storage-blob)', run: directRead },
     ours: { label: 'Azurite → service (AES-256-GCM, SHA-256) → agent client', run: throughService },
     ratioTarget: 0.8,
+    // The same backup both ways: the stored blob is the plaintext and each block's 32-byte frame.
+    check: (baseline, ours) => {
+      const frames = Math.ceil(ours.bytes / BLOCK) * BLOCK_OVERHEAD_BYTES;
+      if (baseline.bytes !== ours.bytes + frames) throw new Error(`the stored blob holds ${baseline.bytes} bytes, the restore read ${ours.bytes} (+ ${frames} of framing expected)`);
+    },
   });
 } finally {
   await service.stop();

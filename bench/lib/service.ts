@@ -12,7 +12,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { Agent, type AgentLogEntry } from '../../src/agent/agent.ts';
 import { parseCredentials } from '../../src/agent/files.ts';
 import { parseVmSpec } from '../../src/agent/simulation/spec.ts';
-import { startAzurite, type EmbeddedAzurite } from '../../src/storage/azurite.ts';
+import { startAzurite } from '../../src/storage/azurite.ts';
 import { armCaller, devToken, type ArmCall } from './arm.ts';
 
 const mib = (bytes: number) => bytes / (1024 * 1024);
@@ -64,7 +64,6 @@ export interface CpuSeconds {
 
 export interface BenchService {
   base: string;
-  azurite: EmbeddedAzurite;
   blobs: BlobServiceClient;
   pid: number;
   /** CPU seconds of the three processes at work so far: this one (agent or baseline client), the service, Azurite. */
@@ -119,7 +118,7 @@ export async function startBenchService(): Promise<BenchService> {
       return { bench: (bench.user + bench.system) / 1e6, service: usage(pid).cpu, azurite: usage(azuriteProcess).cpu };
     };
     return {
-      base, azurite, blobs: BlobServiceClient.fromConnectionString(azurite.connectionString), pid, cpu,
+      base, blobs: BlobServiceClient.fromConnectionString(azurite.connectionString), pid, cpu,
       cpuSince(start) {
         const now = cpu();
         return { bench: now.bench - start.bench, service: now.service - start.service, azurite: now.azurite - start.azurite };
@@ -146,7 +145,6 @@ export interface ProtectedDatabase {
   agent: Agent;
   /** A management call (api-version added); throws on an error status. */
   arm: ArmCall;
-  vault: string;
   container: string;
   item: string;
   /** An on-demand Full through the management API, streamed by the agent; resolves once it is committed. */
@@ -184,17 +182,17 @@ export async function protectedDatabase(service: BenchService, options: { sizeMi
   await sleep(500);
   await arm('PUT', container, { properties: { containerType: 'VMAppContainer' } });
   const item = `${container}/protectedItems/SQLDataBase;MSSQLSERVER;sales`;
+  // Protect it once discovery has listed it (the PUT is refused until then), and say why if that never happens.
+  let refused: unknown;
   for (let i = 0; ; i++) {
     const response = await fetch(`${base}${item}?api-version=2023-06-01`, { headers: { authorization: `Bearer ${token}` } });
-    if (response.status === 404 && i < 200) {
-      await arm('PUT', item, { properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${vault}/backupPolicies/daily` } }).catch(() => undefined);
-      await sleep(100);
-      continue;
-    }
-    break;
+    if (response.ok) break;
+    if (response.status !== 404 || i >= 200) throw new Error(`the protected item never appeared (GET ${response.status}; last PUT: ${String(refused)})`);
+    refused = await arm('PUT', item, { properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${vault}/backupPolicies/daily` } }).then(() => undefined, (error: unknown) => error);
+    await sleep(100);
   }
   return {
-    agent, arm, vault, container, item,
+    agent, arm, container, item,
     async backupFull() {
       const finished = new Promise<AgentLogEntry>((resolve) => {
         onBackup = resolve;
@@ -255,7 +253,7 @@ export async function compare(service: BenchService, options: {
     const baseline = base ?? (await options.baseline.run());
     options.check?.(baseline, ours);
     rows.push(
-      [String(run), options.baseline.label, mib(baseline.bytes).toFixed(0), baseline.seconds.toFixed(2), rate(baseline).toFixed(1), ...perGib({ ...baseline.cpu, service: 0 }, baseline.bytes)],
+      [String(run), options.baseline.label, mib(baseline.bytes).toFixed(0), baseline.seconds.toFixed(2), rate(baseline).toFixed(1), ...perGib(baseline.cpu, baseline.bytes)],
       [String(run), options.ours.label, mib(ours.bytes).toFixed(0), ours.seconds.toFixed(2), rate(ours).toFixed(1), ...perGib(ours.cpu, ours.bytes)],
     );
     ratios.push(rate(ours) / rate(baseline));
