@@ -29,3 +29,6 @@ export function parseContainerOrItemId(id: string): ItemIdParts | undefined {
     ...(protectedItemName === undefined ? {} : { protectedItemName }),
   };
 }
+
+/** Ids the service generates (jobs, alerts, operations); anything else names nothing. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

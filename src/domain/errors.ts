@@ -95,6 +95,7 @@ export const errors = {
     ),
   serviceUnavailable: (what: string) =>
     new ArmError(503, 'ServiceUnavailable', `${what} is unavailable; retry later.`, { 'retry-after': '5' }),
+  queueUnavailable: () => errors.serviceUnavailable('The job queue (Redis)'),
   internal: (activityId: string) =>
     new ArmError(500, 'CloudInternalError', `An internal error occurred. Activity id: ${activityId}.`),
 } as const;

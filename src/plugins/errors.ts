@@ -82,7 +82,7 @@ function toArmError(error: FastifyError | ArmError, request: FastifyRequest): Ar
     return errors.invalidRequestContent(`The request content was invalid and could not be deserialized: ${error.message}`);
   }
   if (isStorageUnavailable(error)) return errors.serviceUnavailable('Blob storage');
-  if (isQueueUnavailable(error)) return errors.serviceUnavailable('The job queue (Redis)');
+  if (isQueueUnavailable(error)) return errors.queueUnavailable();
   if (isDatabaseUnavailable(error)) return errors.serviceUnavailable('The database');
   return errors.internal(request.id);
 }

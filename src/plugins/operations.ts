@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Operation } from '../generated/prisma/client.ts';
 import { errors, type ArmError } from '../domain/errors.ts';
+import { UUID } from '../domain/arm-ids.ts';
 import { armUrl } from '../routes/arm/shared/urls.ts';
 import { failOperation } from '../jobs/agent-results.ts';
 
@@ -39,8 +40,6 @@ declare module 'fastify' {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export default fp(
   async (app) => {
     const operations: Operations = {
@@ -62,7 +61,7 @@ export default fp(
         } catch (error) {
           // The caller is told it failed, so nothing of it may run later (operation recovery takes up what is
           // InProgress): it ends Failed now, with its kind's clean-up, as if its work had failed.
-          const refused = errors.serviceUnavailable('The job queue (Redis)');
+          const refused = errors.queueUnavailable();
           await failOperation(app, operation, refused).catch(async (cleanup: unknown) => {
             app.log.warn({ err: cleanup, operationId: operation.id }, 'an operation that could not be queued was not cleaned up');
             await operations.fail(operation.id, refused);

@@ -326,7 +326,7 @@ describe('portal read models', () => {
         },
       });
       const operation = await app.db.operation.create({ data: { subscriptionId: d.subscriptionId, resourceGroupKey: 'rg', vaultNameKey: vault, kind: 'job.cancel', target: { vaultId, jobId: job.id }, startTime: new Date() } });
-      await failOperation(app, operation, errors.serviceUnavailable('The job queue (Redis)'));
+      await failOperation(app, operation, errors.queueUnavailable());
       expect(await app.db.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: after, endTime: after === 'InProgress' ? null : expect.any(Date) });
       const changed = (m: SseMessage) => m.event === 'job.updated' && json<JobEvent>(m).jobId === job.id && json<JobEvent>(m).status === after;
       expect(json<JobEvent>(await stream.next(changed, { from }))).toMatchObject({ previousStatus: 'Cancelling' });

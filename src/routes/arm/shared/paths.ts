@@ -4,8 +4,7 @@ export const RESOURCE_GROUP = `${SUBSCRIPTION}/resourceGroups/:resourceGroupName
 export const PROVIDER = 'providers/Microsoft.RecoveryServices';
 export const VAULT = `${RESOURCE_GROUP}/${PROVIDER}/vaults/:vaultName`;
 
-/** Ids the service generates (jobs, alerts); anything else names nothing. */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { UUID } from '../../../domain/arm-ids.ts';
 
 export interface VaultRef {
   subscriptionId: string;
