@@ -103,8 +103,8 @@ export interface BackupItemRow {
   policyName: string | null;
   earliestRestorePoint: string | null;
   latestRestorePoint: string | null;
-  /** The latest upload of each type in ITEM_BACKUP_TYPES. */
-  lastBackups: Record<string, { state: UploadState; start: string; end: string } | null>;
+  /** The latest upload of each type in ITEM_BACKUP_TYPES (a failed one whose job was cancelled: Cancelled). */
+  lastBackups: Record<string, { state: UploadState | 'Cancelled'; start: string; end: string } | null>;
 }
 
 /**
@@ -116,7 +116,9 @@ export interface BackupItemRow {
 export async function backupItemRows(app: FastifyInstance, vaultId: string, after: [string, string] | undefined, take: number): Promise<BackupItemRow[]> {
   // Keys are constants (json_build_object cannot type a parameter as a key); the type filter is a parameter.
   const lastBackups = ITEM_BACKUP_TYPES.map((type) => Prisma.sql`${Prisma.raw(`'${type}'`)}, (
-    SELECT json_build_object('state', u.state, 'start', u."createdAt", 'end', u."updatedAt") FROM "BackupUpload" u
+    SELECT json_build_object('state', CASE WHEN u.state = 'Failed' AND EXISTS (
+             SELECT 1 FROM "Job" j WHERE j.id = u."jobId" AND j.status IN ('Cancelling', 'Cancelled')) THEN 'Cancelled' ELSE u.state::text END,
+           'start', u."createdAt", 'end', u."updatedAt") FROM "BackupUpload" u
     WHERE u."protectedItemId" = i.id AND u."backupType" = ${type} ORDER BY u."createdAt" DESC LIMIT 1)`);
   const [page] = await app.db.$queryRaw<{ rows: BackupItemRow[] }[]>`
     SELECT coalesce(json_agg(item), '[]') AS rows FROM (
@@ -136,7 +138,7 @@ export async function backupItemRows(app: FastifyInstance, vaultId: string, afte
 }
 
 /** An upload's state in the words of a job's status. */
-const BACKUP_STATUS: Record<UploadState, string> = { Open: 'InProgress', Committed: 'Completed', Failed: 'Failed' };
+const BACKUP_STATUS: Record<UploadState | 'Cancelled', string> = { Open: 'InProgress', Committed: 'Completed', Failed: 'Failed', Cancelled: 'Cancelled' };
 const iso = (time: string) => new Date(time).toISOString();
 
 /** The view of a backup-items row (`protectedItemArmId` names it as the management API does). */

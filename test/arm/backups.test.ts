@@ -173,6 +173,10 @@ describe('backups through the SDK', () => {
     for await (const blob of container.listBlobsFlat({ includeUncommitedBlobs: true })) names.push(blob.name);
     expect(names).not.toContain(upload.blobName);
     expect((await container.getBlockBlobClient(upload.blobName).getBlockList('all').catch((error: { statusCode?: number }) => error.statusCode))).toBe(404);
+    // A portal shows it cancelled, as the job says, not failed.
+    const vaultArmId = `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/${vault}`;
+    const items = (await (await fetch(`${server.httpsUrl}/portal/v1${vaultArmId}/backupItems`, { headers: { authorization: `Bearer ${await fetchToken(server.httpsUrl)}` } })).json()) as { value: { friendlyName: string; lastBackups: Record<string, { status: string }> }[] };
+    expect(items.value.find((i) => i.friendlyName === 'large')?.lastBackups.Full).toMatchObject({ status: 'Cancelled' });
     // A job that ended cannot be cancelled again.
     await expect(backup.jobCancellations.trigger(vault, 'rg', jobId)).rejects.toMatchObject({ statusCode: 400, code: 'BMSUserErrorJobNotCancellable' });
   });
