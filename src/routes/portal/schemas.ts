@@ -55,7 +55,7 @@ export const AlertView = Type.Object(
   { description: 'An alert' },
 );
 
-const LastBackup = Type.Object({ status: Type.String({ description: 'InProgress, Completed or Failed' }), startTime: Time, endTime: Type.Optional(Time) });
+const LastBackup = Type.Object({ status: Type.String({ description: 'InProgress, Completed, Failed or Cancelled' }), startTime: Time, endTime: Type.Optional(Time) });
 
 export const BackupItemView = Type.Object(
   {
