@@ -174,24 +174,28 @@ function plan(context: BackupContext, command: Command, payload: Payload): Backu
 }
 
 /**
- * `count` buffers of `size` bytes, handed out and given back: the agent's memory for blocks is fixed, and nothing is
- * allocated per block.
+ * At most `count` buffers of `size` bytes, handed out and given back: the agent's memory for blocks is bounded, and
+ * nothing is allocated per block. Each is allocated when first needed, so a backup of one block takes one.
  */
 export class BlockBuffers {
-  private readonly free: Buffer[];
+  private readonly free: Buffer[] = [];
   private readonly waiting: ((buffer: Buffer) => void)[] = [];
+  private allocated = 0;
 
   constructor(
     readonly size: number,
-    count: number,
-  ) {
-    this.free = Array.from({ length: count }, () => Buffer.allocUnsafe(size));
-  }
+    private readonly count: number,
+  ) {}
 
   /** A free buffer, as soon as one is. */
   take(): Promise<Buffer> {
     const buffer = this.free.pop();
-    return buffer === undefined ? new Promise((resolve) => this.waiting.push(resolve)) : Promise.resolve(buffer);
+    if (buffer !== undefined) return Promise.resolve(buffer);
+    if (this.allocated < this.count) {
+      this.allocated += 1;
+      return Promise.resolve(Buffer.allocUnsafe(this.size));
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   /** Gives back a buffer (or a block cut from one) that `take` handed out. */
@@ -204,19 +208,16 @@ export class BlockBuffers {
 }
 
 /**
- * Cuts a byte stream into blocks of exactly `size` bytes (the last one shorter). With `buffers`, each block is in a
- * buffer taken from there: it stays valid until given back, and the next block waits for a free buffer. Without, one
- * buffer is reused: a block is valid until the next one is asked for.
+ * Cuts a byte stream into blocks of exactly `size` bytes (the last one shorter), each in a buffer taken from
+ * `buffers`: it stays valid until given back, and the next block waits for a free buffer.
  */
-export async function* blocksOf(stream: AsyncIterable<Buffer>, size: number, buffers?: BlockBuffers): AsyncGenerator<Buffer> {
-  const only = buffers === undefined ? Buffer.allocUnsafe(size) : undefined;
-  const take = () => (only === undefined ? (buffers as BlockBuffers).take() : Promise.resolve(only));
+export async function* blocksOf(stream: AsyncIterable<Buffer>, size: number, buffers: BlockBuffers): AsyncGenerator<Buffer> {
   let block: Buffer | undefined;
   let filled = 0;
   for await (const chunk of stream) {
     let offset = 0;
     while (offset < chunk.length) {
-      block ??= await take();
+      block ??= await buffers.take();
       const n = Math.min(size - filled, chunk.length - offset);
       chunk.copy(block, filled, offset, offset + n);
       filled += n;

@@ -136,16 +136,19 @@ describe('backups by the reference agent', () => {
     return { vault, containerName, credentials, stateDir, start, protect, trigger, jobEnd, readState, points };
   }
 
-  it('cuts a stream into blocks of exactly the block size, the last one shorter, reusing one buffer', async () => {
+  it('cuts a stream into blocks of exactly the block size, the last one shorter, reusing a buffer given back', async () => {
     const source = Readable.from([Buffer.alloc(5, 1), Buffer.alloc(1, 2), Buffer.alloc(9, 3)]);
     const seen: string[] = [];
-    const buffers = new Set<ArrayBufferLike>();
-    for await (const block of blocksOf(source, 4)) {
+    const memory = new Set<ArrayBufferLike>();
+    const buffers = new BlockBuffers(4, 3);
+    for await (const block of blocksOf(source, 4, buffers)) {
       seen.push(block.toString('hex'));
-      buffers.add(block.buffer);
+      memory.add(block.buffer);
+      buffers.give(block);
     }
     expect(seen).toEqual(['01010101', '01020303', '03030303', '030303']);
-    expect(buffers.size).toBe(1);
+    // Given back at once, the first buffer serves every block: the other two are never allocated.
+    expect(memory.size).toBe(1);
   });
 
   it('with buffers to take from, each block keeps its own until given back, and the next one waits for a free one', async () => {
