@@ -91,6 +91,7 @@ export default fp(
     const onReconnect = () => {
       recreateMissing()
         .then(() => requeueLostOperations(app))
+        .then((requeued) => app.log.info({ requeued }, 'recovered after a Redis reconnection: job schedulers and operations checked'))
         .catch((error: unknown) => app.log.warn({ err: error }, 'job schedulers and operations not recovered yet (Redis unavailable)'));
     };
     app.redis.on('ready', onReconnect);
