@@ -440,7 +440,11 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
   const stored: StoredBlock[] = blocks.map((b) => ({ index: b.index, blockId: b.blockId, sha256: b.sha256, plaintextBytes: b.plaintextBytes, storedBytes: b.storedBytes, compressed: b.compressed }));
   const now = app.clock.now();
   const id = recoveryPointId(now);
-  await commitBlob(vaultBlobs(app, upload.vaultId), upload.blobName, stored, { recoverypointid: id, backuptype: metadata.backupType });
+  await commitBlob(vaultBlobs(app, upload.vaultId), upload.blobName, stored, { recoverypointid: id, backuptype: metadata.backupType }).catch(async (error: unknown) => {
+    // A cancellation that discarded the blob meanwhile is why, not the blob service: say so (the agent stops on it).
+    const current = await app.db.backupUpload.findUnique({ where: { id: upload.id } });
+    throw current !== null && current.state !== 'Open' ? await uploadNotOpen(app, current) : error;
+  });
   try {
     const { point, ended } = await app.db.$transaction(async (tx) => {
       const created = await tx.recoveryPoint.create({
