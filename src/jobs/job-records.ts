@@ -66,8 +66,8 @@ export async function changeJobStatus(app: FastifyInstance, jobId: string, from:
 }
 
 /**
- * Ends a job that is still in progress, in the transaction `db` is part of (a job ends with the work it records):
- * Completed, or Failed with the error. Announce the changes it returns (`announceJobs`) once that transaction has
+ * Ends a job that is still in progress or Cancelling, in the transaction `db` is part of (a job ends with the work it
+ * records): Completed, or Failed with the error. Announce the changes it returns (`announceJobs`) once that transaction has
  * committed.
  */
 export async function finishJobIn(db: Prisma.TransactionClient, jobId: string, now: Date, error?: { code: string; message: string }): Promise<JobChange[]> {
