@@ -33,13 +33,14 @@ export interface JobChange {
  * resolves) its alerts. Every job change in the service ends here, whatever transaction made it.
  */
 export async function announceJobs(app: FastifyInstance, changes: readonly JobChange[]): Promise<void> {
+  // Alerts first: a portal that hears a job failed finds its alert already there.
+  for (const { job } of changes) {
+    if (job.status !== 'InProgress' && job.status !== 'Cancelling') await alertOnJobEnd(app, job);
+  }
   // Sent together, not one round trip each (a tick starts thousands of jobs): one Redis connection keeps their order.
   await Promise.all(changes.map(({ job, previousStatus }) => app.portalEvents.publish(job.vaultId, previousStatus === undefined
     ? { type: 'job.created', data: jobEventView(job) }
     : { type: 'job.updated', data: jobEventView(job, previousStatus) })));
-  for (const { job } of changes) {
-    if (job.status !== 'InProgress' && job.status !== 'Cancelling') await alertOnJobEnd(app, job);
-  }
 }
 
 /**
