@@ -401,7 +401,8 @@ async function failUpload(app: FastifyInstance, upload: BackupUpload, error: Arm
 /**
  * Commits an upload whole or not at all: every block present, the LSN chain valid (else
  * UserErrorSQLLSNValidationFailure and no recovery point), then the block list committed and the recovery point
- * written in one transaction with the upload, the item and the job. If that transaction fails, the blob is deleted.
+ * written in one transaction with the upload, the item and the job. If that transaction fails, the upload stays open
+ * for the agent's retry (see the catch below).
  */
 export async function commitBackup(app: FastifyInstance, upload: BackupUpload, metadata: BackupMetadata): Promise<RecoveryPoint> {
   const blocks = await app.db.uploadBlock.findMany({ where: { uploadId: upload.id }, orderBy: { index: 'asc' } });
@@ -471,15 +472,18 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
     forgetUpload(app, upload.id);
     return point;
   } catch (error) {
-    // Nothing half-written: without its recovery point, the committed blob goes too — unless a commit of the same
-    // upload running alongside (an agent's retry) won, whose recovery point names this blob: that one is the answer.
+    // No recovery point without its data, and no data deleted under a commit running alongside (an agent's retry):
+    // one that won is the answer. An upload still open keeps its blob, whose block list the agent's retry commits
+    // again (if none comes, the abandoned-upload sweep deletes it); one that ended otherwise (cancelled, failed,
+    // purged) has no use for it.
     const current = await app.db.backupUpload.findUnique({ where: { id: upload.id } });
-    if (current?.state === 'Committed' && current.recoveryPointId !== null) {
-      const point = await app.db.recoveryPoint.findUnique({ where: { id: current.recoveryPointId } });
+    if (current?.state === 'Committed') {
+      const point = current.recoveryPointId === null ? null : await app.db.recoveryPoint.findUnique({ where: { id: current.recoveryPointId } });
       if (point !== null) return point;
+      throw await uploadNotOpen(app, current);
     }
+    if (current?.state === 'Open') throw error;
     await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
-    if (current !== null && current.state !== 'Open') throw await uploadNotOpen(app, current);
-    throw error;
+    throw current === null ? uploadNotFound(upload.id) : await uploadNotOpen(app, current);
   }
 }

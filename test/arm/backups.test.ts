@@ -232,12 +232,34 @@ describe('backups through the SDK', () => {
     const container = BlobServiceClient.fromConnectionString(inject('blobConnectionString')).getContainerClient(vaultContainerName(server.config.blobContainerPrefix, upload.vaultId));
     expect((await container.getBlockBlobClient(upload.blobName).getBlockList('all')).uncommittedBlocks ?? []).toEqual([]);
 
+    // A commit whose transaction fails (PostgreSQL refuses the recovery point) keeps the upload open and its blob:
+    // the agent's retry commits it, with its data.
+    const nextCommand = async (after: string[]) => until('the next backup command', async () => {
+      const { commands } = (await (await agentCall('/commands?waitSeconds=1')).json()) as { commands: { id: string; type: string; payload: { backupId: string } }[] };
+      return commands.find((c) => c.type === 'backup' && !after.includes(c.payload.backupId));
+    });
+    await backup.backups.trigger(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;fresh', { properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } as never });
+    const retried = await nextCommand([command.payload.backupId]);
+    expect((await agentCall('/uploads', { method: 'POST', headers: json, body: JSON.stringify({ backupId: retried.payload.backupId, itemName: 'SQLDataBase;MSSQLSERVER;fresh', backupType: 'Full' }) })).status).toBe(200);
+    expect((await putBlock(retried.payload.backupId, 0)).status).toBe(200);
+    await server.app.db.$executeRawUnsafe(`CREATE FUNCTION rv_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+    await server.app.db.$executeRawUnsafe(`CREATE TRIGGER rv_test_refuse BEFORE INSERT ON "RecoveryPoint" FOR EACH ROW EXECUTE FUNCTION rv_test_refuse()`);
+    const refusedCommit = await agentCall(`/uploads/${retried.payload.backupId}/commit`, { method: 'POST', headers: json, body: JSON.stringify({ metadata }) });
+    await server.app.db.$executeRawUnsafe('DROP TRIGGER rv_test_refuse ON "RecoveryPoint"');
+    await server.app.db.$executeRawUnsafe('DROP FUNCTION rv_test_refuse()');
+    expect(refusedCommit.status).toBe(500);
+    const kept = await server.app.db.backupUpload.findUniqueOrThrow({ where: { id: retried.payload.backupId } });
+    expect(kept).toMatchObject({ state: 'Open', recoveryPointId: null });
+    const retryCommit = await agentCall(`/uploads/${retried.payload.backupId}/commit`, { method: 'POST', headers: json, body: JSON.stringify({ metadata }) });
+    expect(retryCommit.status).toBe(200);
+    const { recoveryPointId } = (await retryCommit.json()) as { recoveryPointId: string };
+    const point = await server.app.db.recoveryPoint.findUniqueOrThrow({ where: { id: recoveryPointId } });
+    const pointBlocks = point.blocks as unknown as StoredBlock[];
+    expect(((await container.getBlockBlobClient(point.blobName).getBlockList('committed')).committedBlocks ?? []).map((b) => b.name)).toEqual(pointBlocks.map((b) => b.blockId));
+
     // A block for an upload purged with its item meanwhile (soft delete off) gets a 404, not a 500, and leaves no blob.
     await backup.backups.trigger(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;fresh', { properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Log' } as never });
-    const next = await until('the next backup command', async () => {
-      const { commands } = (await (await agentCall('/commands?waitSeconds=1')).json()) as { commands: { id: string; type: string; payload: { backupId: string } }[] };
-      return commands.find((c) => c.type === 'backup' && c.payload.backupId !== command.payload.backupId);
-    });
+    const next = await nextCommand([command.payload.backupId, retried.payload.backupId]);
     expect((await agentCall('/uploads', { method: 'POST', headers: json, body: JSON.stringify({ backupId: next.payload.backupId, itemName: 'SQLDataBase;MSSQLSERVER;fresh', backupType: 'Log' }) })).status).toBe(200);
     expect((await putBlock(next.payload.backupId, 0)).status).toBe(200);
     const purging = await server.app.db.backupUpload.findUniqueOrThrow({ where: { id: next.payload.backupId } });
