@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Prisma } from '../../generated/prisma/client.ts';
+import type { Job, Prisma } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
 import { UUID, VAULT, vaultId } from './shared/paths.ts';
@@ -20,7 +20,9 @@ const tags = ['jobs'];
 /** Backup jobs (reference §1.7): list with $filter (operation, status, startTime, endTime, backupManagementType), get, cancel. */
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const findJob = async (params: { subscriptionId: string; resourceGroupName: string; vaultName: string; jobName: string }) => {
-    const job = UUID.test(params.jobName) ? await app.db.job.findUnique({ where: { id: params.jobName.toLowerCase() } }) : null;
+    // Raw SQL, not findUnique: pollers ask for a job again and again, and Prisma's query compiler costs as much CPU as
+    // the rest of the request (bench/RESULTS.md: get job 2,826 → 4,314 req/s).
+    const job = UUID.test(params.jobName) ? ((await app.db.$queryRaw<Job[]>`SELECT * FROM "Job" WHERE "id" = ${params.jobName.toLowerCase()}`)[0] ?? null) : null;
     const { vault, child } = await inPathVault(app, params, job, () => errors.resourceNotFound(`The job '${params.jobName}'`));
     return { vault, job: child };
   };
