@@ -10,7 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
@@ -19,6 +19,7 @@ import { dispatchDue } from '../src/jobs/scheduler.ts';
 import { startAzurite } from '../src/storage/azurite.ts';
 import { DAILY_FULL_15_MINUTE_LOGS, seedProtectedItems } from './lib/seed.ts';
 import { armCaller, devToken, freshBenchDatabase } from './lib/arm.ts';
+import { azuritePid, postgresCpu, postgresCpuSince, usage } from './lib/proc.ts';
 
 const VAULTS = 10;
 const VMS_PER_VAULT = 100;
@@ -88,6 +89,9 @@ async function main() {
     await sql.query(`UPDATE "ProtectedItem" SET "nextFullAt" = $1 WHERE "protectionState" = 'Protected'`, [new Date(T.getTime() + 22 * 60 * MINUTE)]);
     await arm('POST', '/emulator/v1/clock', { to: new Date(T.getTime() - MINUTE).toISOString() });
     const stubs = await startStubAgents(app, base, sql);
+    const azurite0 = usage(azuritePid()).cpu;
+    const postgres0 = postgresCpu();
+    const self0 = process.cpuUsage();
     const t0 = performance.now();
     const progress = setInterval(() => {
       void sql.query(`SELECT count(*) FROM "BackupUpload" WHERE "state" = 'Committed'`).then((r) =>
@@ -97,12 +101,18 @@ async function main() {
     const played = await postWithoutTimeout(`${base}/emulator/v1/clock`, token, { advanceSeconds: DAY_HOURS * 3600 + 60, waitForBackupsSeconds: 600 })
       .finally(() => clearInterval(progress));
     const daySeconds = (performance.now() - t0) / 1000;
+    const self = process.cpuUsage(self0);
+    const cpu = { self: (self.user + self.system) / 1e6, azurite: usage(azuritePid()).cpu - azurite0, postgres: postgresCpuSince(postgres0) };
     await stubs.stop();
     const committed = Number((await sql.query(`SELECT count(*) FROM "RecoveryPoint" r JOIN "Vault" v ON v."id" = r."vaultId" WHERE v."name" = 'bench0' AND r."createdAt" > $1`, [T])).rows[0]?.count ?? 0);
     const started = Number(played.backupsStarted ?? 0);
     console.log('\n| simulated | items | backups dispatched | committed | seconds | backups/s |\n|---|---:|---:|---:|---:|---:|');
     console.log(`| ${DAY_HOURS} h of one vault | 2000 | ${started} | ${committed} | ${daySeconds.toFixed(1)} | ${(committed / daySeconds).toFixed(0)} |`);
     if (stubs.errors.length > 0) console.log(`stub agent errors: ${stubs.errors.length}, first: ${stubs.errors[0]}`);
+    // Where the machine's CPU went, per backup: the span is CPU-bound, so these sum to about cores × seconds.
+    const perBackup = (seconds: number) => ((seconds * 1000) / Math.max(committed, 1)).toFixed(2);
+    console.log('\n| CPU per backup (ms) | service and stub agents (this process) | Azurite | PostgreSQL | all | cores × seconds |\n|---|---:|---:|---:|---:|---:|');
+    console.log(`| ${DAY_HOURS} h | ${perBackup(cpu.self)} | ${perBackup(cpu.azurite)} | ${perBackup(cpu.postgres)} | ${perBackup(cpu.self + cpu.azurite + cpu.postgres)} | ${perBackup(availableParallelism() * daySeconds)} |`);
 
     // A day is 96 log steps of 2,000 items (plus a Full each); the played span counts both of its ends as steps, so the
     // projection goes by the measured rate, not by the hours played.

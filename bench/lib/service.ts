@@ -4,7 +4,7 @@
 // through the agent; the figures and their summary lines.
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -13,6 +13,7 @@ import { Agent, type AgentLogEntry } from '../../src/agent/agent.ts';
 import { parseCredentials } from '../../src/agent/files.ts';
 import { parseVmSpec } from '../../src/agent/simulation/spec.ts';
 import { startAzurite } from '../../src/storage/azurite.ts';
+import { azuritePid, usage } from './proc.ts';
 import { armCaller, devToken, type ArmCall } from './arm.ts';
 
 const mib = (bytes: number) => bytes / (1024 * 1024);
@@ -20,25 +21,6 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 /** Runs per benchmark (each measures the baseline and the service path back to back, alternating which goes first). */
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/recovery_vault_bench';
-
-/** RSS (bytes) and CPU seconds of a process, from /proc. */
-function usage(pid: number) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const cpu = (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100/s)
-  return { rss, cpu };
-}
-
-/** The pid of this process's child running Azurite (startAzurite spawns it). */
-function azuritePid(): number {
-  for (const task of readdirSync('/proc/self/task')) {
-    for (const pid of readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('azurite')) return Number(pid);
-    }
-  }
-  throw new Error('no Azurite child process found');
-}
 
 /**
  * The environment settings, node flags and script of `npm start` (package.json: `[NAME=value …] node [flag …]
