@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin';
 import { join } from 'node:path';
-import { BlobServiceClient, newPipeline, RestError, type RequestPolicyFactory } from '@azure/storage-blob';
+import { BlobServiceClient, newPipeline, RestError, type RequestPolicyFactory, type StoragePipelineOptions } from '@azure/storage-blob';
 import { startAzurite } from '../storage/azurite.ts';
+import { idleSocketFactory } from '../storage/idle-sockets.ts';
 import type { Faults } from './faults.ts';
 
 declare module 'fastify' {
@@ -25,10 +26,13 @@ export default fp(
       app.addHook('onClose', async () => azurite.stop());
       connectionString = azurite.connectionString;
     }
-    const options = { retryOptions: { maxTries: 2 } };
+    const options: StoragePipelineOptions = { retryOptions: { maxTries: 2 } };
+    // Sets options.proxyOptions when a proxy applies (the connection string's, or HTTP(S)_PROXY).
     const account = BlobServiceClient.fromConnectionString(connectionString, options);
     const pipeline = newPipeline(account.credential, options);
     pipeline.factories.push(outageFactory(app.faults));
+    // A proxy brings its own agent (and the proxy policy stands aside for a request that has one).
+    if (options.proxyOptions === undefined) pipeline.factories.push(idleSocketFactory());
     app.decorate('blob', new BlobServiceClient(account.url, pipeline));
   },
   { name: 'blob-store', dependencies: ['config', 'faults'] },
@@ -44,3 +48,4 @@ function outageFactory(faults: Faults): RequestPolicyFactory {
     }),
   };
 }
+
