@@ -13,9 +13,10 @@ declare module 'fastify' {
 
 /**
  * Blob storage for backup data: the configured account, or an embedded Azurite (blob only, loopback, data under
- * the data directory) when no connection string is given. The pipeline's last policy, next to the wire, turns an
- * injected storage outage into the error an unreachable account gives, so retries and error handling are the real
- * ones.
+ * the data directory) when no connection string is given. A policy of the pipeline turns an injected storage outage
+ * into the error an unreachable account gives once the client's retries are spent, so the service's own handling of
+ * it is the real one. (The SDK runs policies added to `factories` above its retry policy and its request signing,
+ * once per call: the outage costs no retry delay.)
  */
 export default fp(
   async (app) => {
