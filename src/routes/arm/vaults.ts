@@ -53,17 +53,7 @@ const VaultPut = Type.Object(
   },
   { additionalProperties: true },
 );
-const VaultPatch = Type.Object(
-  {
-    location: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    tags: Type.Optional(Tags),
-    sku: Type.Optional(Sku),
-    identity: Type.Optional(AnyObject),
-    etag: Type.Optional(Type.String()),
-    properties: Type.Optional(VaultPropertiesIn),
-  },
-  { additionalProperties: true },
-);
+const VaultPatch = Type.Partial(VaultPut, { additionalProperties: true });
 export const VaultResource = Type.Object(
   {
     id: Type.String(),
