@@ -52,6 +52,8 @@ export interface Config {
     rpoGraceMinutes: number;
     /** The daily retention sweep runs at this hour (0–23), UTC. */
     retentionSweepHour: number;
+    /** Ended uploads older than this go at the retention sweep (each item's latest of each type stays). */
+    uploadHistoryDays: number;
   };
   /** Emulator controls (/emulator/v1: the clock, later faults); off unless enabled. */
   emulatorControls: boolean;
@@ -241,6 +243,7 @@ export function loadConfig(env: Env = process.env): Config {
       abandonedUploadMinutes: int(env, 'RV_ABANDONED_UPLOAD_MINUTES', 360, 1, 7 * 24 * 60),
       rpoGraceMinutes: int(env, 'RV_RPO_GRACE_MINUTES', 15, 0, 24 * 60),
       retentionSweepHour: int(env, 'RV_RETENTION_SWEEP_HOUR', 0, 0, 23),
+      uploadHistoryDays: int(env, 'RV_UPLOAD_HISTORY_DAYS', 7, 1, 3650),
     },
     emulatorControls: bool(env, 'RV_EMULATOR_CONTROLS', false),
     protection: {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { chainStateOf, type BackupType } from '../domain/backup-chain.ts';
 import { expiredPoints, YOUNGEST_EXPIRING_DAYS, type RetainedPoint } from '../domain/retention.ts';
 import { policyOf } from '../services/protection.ts';
-import { deleteBackupBlobs } from '../services/backups.ts';
+import { deleteBackupBlobs, pruneUploadHistory } from '../services/backups.ts';
 
 const DAY_MS = 86_400_000;
 /** Items read per query: 20,000 protected items never load at once (their points are read one item at a time). */
@@ -35,15 +35,18 @@ export interface SweepCounts {
   deferred: number;
   /** Blobs that could not be deleted after their rows were (garbage left in storage, logged). */
   blobsLeft: number;
+  /** Ended uploads past RV_UPLOAD_HISTORY_DAYS, deleted (pruneUploadHistory). */
+  uploadsPruned: number;
 }
 
 /**
  * The daily retention sweep (issue 6): every protected item with a policy — not soft-deleted, not "stopped, retain
  * forever" (its policy is null) — loses the recovery points `expiredPoints` names at `now` under its policy and the
- * policy's time zone, rows first, then blobs. Idempotent: a second sweep at the same instant deletes nothing.
+ * policy's time zone, rows first, then blobs; then the upload history older than RV_UPLOAD_HISTORY_DAYS goes.
+ * Idempotent: a second sweep at the same instant deletes nothing.
  */
 export async function retentionSweep(app: FastifyInstance, now: Date): Promise<SweepCounts> {
-  const counts: SweepCounts = { items: 0, expired: 0, deferred: 0, blobsLeft: 0 };
+  const counts: SweepCounts = { items: 0, expired: 0, deferred: 0, blobsLeft: 0, uploadsPruned: 0 };
   let after = '';
   for (;;) {
     const items = await app.db.protectedItem.findMany({
@@ -69,6 +72,7 @@ export async function retentionSweep(app: FastifyInstance, now: Date): Promise<S
     if (items.length < ITEM_BATCH) break;
     after = items[items.length - 1]?.id ?? after;
   }
+  counts.uploadsPruned = await pruneUploadHistory(app, now);
   app.log.info({ at: now.toISOString(), ...counts }, 'retention sweep');
   return counts;
 }

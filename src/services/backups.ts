@@ -340,6 +340,31 @@ export async function failAbandonedUploads(app: FastifyInstance, now: Date): Pro
   return abandoned.length;
 }
 
+/**
+ * The upload history a retention sweep keeps: ended uploads (committed or failed) unchanged for
+ * RV_UPLOAD_HISTORY_DAYS go, with their block rows — all but each item's latest of each backup type, which the
+ * portal's backup-items view shows. A recovery point holds its own block list, so nothing a restore needs goes with
+ * them; without this the table would keep every backup ever taken (192,000 a day for 2,000 items with 15-minute
+ * logs). Batches of 5,000 rows; returns how many went.
+ */
+export async function pruneUploadHistory(app: FastifyInstance, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - app.config.backup.uploadHistoryDays * 86_400_000);
+  let pruned = 0;
+  for (;;) {
+    const deleted = await app.db.$executeRaw`
+      DELETE FROM "BackupUpload" WHERE "id" IN (
+        SELECT u."id" FROM "BackupUpload" u
+        WHERE u."state" IN ('Committed', 'Failed') AND u."updatedAt" < ${cutoff}
+          AND EXISTS (SELECT 1 FROM "BackupUpload" n
+                      WHERE n."protectedItemId" = u."protectedItemId" AND n."backupType" = u."backupType" AND n."createdAt" > u."createdAt")
+        LIMIT ${PRUNE_BATCH})`;
+    pruned += deleted;
+    if (deleted < PRUNE_BATCH) return pruned;
+  }
+}
+
+const PRUNE_BATCH = 5_000;
+
 /** A protected item's columns after a failed backup (an LSN failure marks the chain broken: next time, a Full). */
 function failedBackupFields(now: Date, failure: { code: string; message: string }) {
   return {
