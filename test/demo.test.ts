@@ -3,25 +3,22 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { ownDatabase } from './support/databases.ts';
 
 /** `npm run demo -- --exit`, as a user runs it: the whole flow ends with a proven point-in-time restore. */
 describe('the demo', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rv-demo-'));
-  const database = `recovery_vault_demo_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const database = ownDatabase('recovery_vault_demo');
   afterAll(async () => {
     rmSync(dataDir, { recursive: true, force: true });
-    const admin = new pg.Client({ connectionString: inject('databaseUrl').replace(/\/[^/]+$/, '/postgres') });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
   });
 
   it('plays discovery, protection, two simulated days and a restore it proves, then exits 0', async () => {
     const child = spawn('npm', ['run', '--silent', 'demo', '--', '--exit'], {
       env: {
-        ...process.env, NODE_EXTRA_CA_CERTS: '', RV_DATA_DIR: dataDir, RV_DEMO_DATABASE: database,
+        ...process.env, NODE_EXTRA_CA_CERTS: '', RV_DATA_DIR: dataDir, RV_DEMO_DATABASE: database.name,
         DATABASE_URL: inject('databaseUrl'), RV_HTTPS_PORT: '0', RV_HTTP_PORT: '0', RV_QUEUE_PREFIX: `rv-demo-${randomUUID()}`,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { expect, inject } from 'vitest';
+import { expect } from 'vitest';
 import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
 import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
+import { ownDatabase } from './databases.ts';
 import { startTestServer, type TestServer } from './server.ts';
 import { fetchToken, sdkClients } from './sdk.ts';
 
@@ -19,9 +19,8 @@ export interface ClockDeployment {
 }
 
 export async function clockDeployment(name: string, env: Record<string, string> = {}): Promise<ClockDeployment> {
-  const database = `recovery_vault_${name}_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const url = (db: string) => inject('databaseUrl').replace(/\/[^/]+$/, `/${db}`);
-  const server = await startTestServer({ DATABASE_URL: url(database), RV_MIGRATE_ON_START: 'true', RV_EMULATOR_CONTROLS: 'true', ...env });
+  const database = ownDatabase(`recovery_vault_${name}`);
+  const server = await startTestServer({ DATABASE_URL: database.url, RV_MIGRATE_ON_START: 'true', RV_EMULATOR_CONTROLS: 'true', ...env });
   const token = await fetchToken(server.httpsUrl);
   const subscriptionId = randomUUID();
   const clients = sdkClients(server.httpsUrl, token, subscriptionId);
@@ -38,10 +37,7 @@ export async function clockDeployment(name: string, env: Record<string, string> 
     },
     async stop() {
       await server.stop();
-      const admin = new pg.Client({ connectionString: url('postgres') });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-      await admin.end();
+      await database.drop();
     },
   };
 }

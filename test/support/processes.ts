@@ -10,6 +10,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
 import { vaultContainerName } from '../../src/storage/containers.ts';
 import { fetchVaultCredentials, spawnAgent, type AgentProcess } from './agent-process.ts';
+import { ownDatabase } from './databases.ts';
 import { asSdkPolicy } from './policies.ts';
 import { fetchToken, sdkClients } from './sdk.ts';
 import type { TestServer } from './server.ts';
@@ -374,8 +375,8 @@ export async function backupRig(options: {
   /** More settings for every service process of the rig. */
   env?: Record<string, string>;
 }): Promise<BackupRig> {
-  const database = `rv_fault_${options.name}_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
-  const databaseUrl = inject('databaseUrl').replace(/\/[^/]+$/, `/${database}`);
+  const database = ownDatabase(`rv_fault_${options.name}`);
+  const databaseUrl = database.url;
   const deploy = deployment({
     DATABASE_URL: databaseUrl,
     RV_MIGRATE_ON_START: 'true',
@@ -475,10 +476,7 @@ export async function backupRig(options: {
       await agent.stop();
       await Promise.all([api.stop(), worker?.stop()]);
       await sql.end();
-      const admin = new pg.Client({ connectionString: inject('databaseUrl').replace(/\/[^/]+$/, '/postgres') });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-      await admin.end();
+      await database.drop();
       rmSync(files, { recursive: true, force: true });
       deploy.remove();
     },

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
-import { inject } from 'vitest';
 import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
+import { ownDatabase } from './databases.ts';
 import { deployment, eventually, freePort, spawnApi, type ServiceProcess } from './processes.ts';
 import { asSdkPolicy, fullPolicy } from './policies.ts';
 import { fetchToken, sdkClients } from './sdk.ts';
@@ -50,8 +50,8 @@ export interface TargetDeployment {
 
 /** Starts the target; `asProcess`: the service as a child process (src/server.ts), else in this process. */
 export async function targetDeployment(name: string, options: { asProcess: boolean }): Promise<TargetDeployment> {
-  const database = `rv_target_${name}_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
-  const databaseUrl = inject('databaseUrl').replace(/\/[^/]+$/, `/${database}`);
+  const database = ownDatabase(`rv_target_${name}`);
+  const databaseUrl = database.url;
   const subscriptionId = randomUUID();
   const stranger = principalWith('Contributor', [randomUUID()]);
   const env = { DATABASE_URL: databaseUrl, RV_MIGRATE_ON_START: 'true', RV_EMULATOR_CONTROLS: 'true', RV_LOG_LEVEL: 'warn' };
@@ -132,10 +132,7 @@ export async function targetDeployment(name: string, options: { asProcess: boole
     async stop() {
       await service.stop();
       await sql.end();
-      const admin = new pg.Client({ connectionString: inject('databaseUrl').replace(/\/[^/]+$/, '/postgres') });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-      await admin.end();
+      await database.drop();
     },
   };
 }
