@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { join } from 'node:path';
-import { BlobServiceClient, newPipeline, RestError, type RequestPolicyFactory, type StoragePipelineOptions } from '@azure/storage-blob';
+import { BlobServiceClient, newPipeline, RestError, type RequestPolicyFactory } from '@azure/storage-blob';
 import { startAzurite } from '../storage/azurite.ts';
 import { idleSocketFactory } from '../storage/idle-sockets.ts';
 import type { Faults } from './faults.ts';
@@ -27,13 +27,12 @@ export default fp(
       app.addHook('onClose', async () => azurite.stop());
       connectionString = azurite.connectionString;
     }
-    const options: StoragePipelineOptions = { retryOptions: { maxTries: 2 } };
-    // Sets options.proxyOptions when a proxy applies (the connection string's, or HTTP(S)_PROXY).
+    const options = { retryOptions: { maxTries: 2 } };
     const account = BlobServiceClient.fromConnectionString(connectionString, options);
     const pipeline = newPipeline(account.credential, options);
     pipeline.factories.push(outageFactory(app.faults));
-    // A proxy brings its own agent (and the proxy policy stands aside for a request that has one).
-    if (options.proxyOptions === undefined) pipeline.factories.push(idleSocketFactory());
+    // After the SDK's proxy policy: a request going through a proxy already has the proxy's agent, and keeps it.
+    pipeline.factories.push(idleSocketFactory());
     app.decorate('blob', new BlobServiceClient(account.url, pipeline));
   },
   { name: 'blob-store', dependencies: ['config', 'faults'] },
@@ -49,4 +48,3 @@ function outageFactory(faults: Faults): RequestPolicyFactory {
     }),
   };
 }
-
