@@ -112,7 +112,7 @@ describe('retention on the emulator clock', () => {
   let clock: ClockDeployment['clock'];
 
   beforeAll(async () => {
-    d = await clockDeployment('ret', { RV_RETENTION_SWEEP_HOUR: String(SWEEP_HOUR), RV_BACKUP_BLOCK_SIZE_BYTES: String(1024 * 1024), RV_UPLOAD_HISTORY_DAYS: '1' });
+    d = await clockDeployment('ret', { RV_RETENTION_SWEEP_HOUR: String(SWEEP_HOUR), RV_BACKUP_BLOCK_SIZE_BYTES: String(1024 * 1024), RV_UPLOAD_HISTORY_DAYS: '2' });
     ({ server, token, vaults, backup, clock } = d);
   });
   afterAll(async () => {
@@ -220,15 +220,16 @@ describe('retention on the emulator clock', () => {
     // …and the blobs of every expired point are gone: storage holds exactly the retained points' blobs.
     expect(await blobNames()).toEqual(retainedBlobs.sort());
 
-    // The upload history keeps the day (RV_UPLOAD_HISTORY_DAYS) before the last sweep, 23:00 UTC 5 July 2100, and each
-    // item's latest of each type however old: of LongTerm's 57 Fulls, that of Sunday 4 July (a day and an hour older);
-    // of WeeklyWithLogs', that Full and its log of local midnight 6 July (the one of 5 July is 8 hours too old).
+    // The upload history keeps the two days (RV_UPLOAD_HISTORY_DAYS) before the last sweep, 23:00 UTC 5 July 2100 — a
+    // cutoff of 23:00 UTC 3 July, 08:00 4 July in Tokyo — and each item's latest of each type, however old: of
+    // LongTerm's 57 Fulls, that of Sunday 4 July (at the cutoff); of WeeklyWithLogs', that Full, the log of local
+    // midnight 5 July (not its latest: kept for its age) and the one of 6 July; the log of 4 July is 8 hours too old.
     const uploadsOf = async (itemName: string) => {
       const uploads = await server.app.db.backupUpload.findMany({ where: { protectedItemId: (await itemRow(itemName)).id }, orderBy: { createdAt: 'asc' } });
       return uploads.map((u) => `${u.backupType} ${u.state} ${tokyoTime(u.createdAt)}`);
     };
     expect(await uploadsOf(LTR)).toEqual(['Full Committed 2100-07-04, 08:00']);
-    expect(await uploadsOf(WEEKLY)).toEqual(['Full Committed 2100-07-04, 08:00', 'Log Committed 2100-07-06, 00:00']);
+    expect(await uploadsOf(WEEKLY)).toEqual(['Full Committed 2100-07-04, 08:00', 'Log Committed 2100-07-05, 00:00', 'Log Committed 2100-07-06, 00:00']);
   });
 
   /** Backup now with a "retain until", followed to the end of its job. */

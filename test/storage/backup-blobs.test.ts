@@ -406,6 +406,13 @@ describe('tampering', () => {
     const wrongKey = await drain(openDecrypted(container, blobName, randomBytes(32), blocks));
     expectIntegrityError(wrongKey.error, 0, 'tag');
     expect(wrongKey.data.length).toBe(0);
+
+    // A compressed block's SHA-256 is the decompressed plaintext's, checked as well.
+    const compressed = await storeBackup('record/compressed.bak', data, blockSize, true);
+    const badCompressedSha = compressed.map((b) => (b.index === 1 ? { ...b, sha256: sha256(Buffer.from('other')) } : b));
+    const read = await drain(openDecrypted(container, 'record/compressed.bak', dataKey, badCompressedSha));
+    expectIntegrityError(read.error, 1, 'sha256');
+    expect(read.data.equals(parts[0]!)).toBe(true);
   });
 });
 
