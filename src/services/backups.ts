@@ -409,15 +409,21 @@ export async function endCancelledBackup(app: FastifyInstance, jobId: string): P
   }
 }
 
-/** Fails an upload: its job, and the item's last-backup state (an LSN failure marks the chain broken: next time, a Full). */
+/**
+ * Fails an upload that is still open: its job, and the item's last-backup state (an LSN failure marks the chain
+ * broken: next time, a Full). `upload` may have been read a while ago (the abandoned-upload sweep reads hundreds at
+ * once): one that has ended since — above all, committed by the agent meanwhile — is left as it is, blob and all.
+ */
 async function failUpload(app: FastifyInstance, upload: BackupUpload, error: ArmError): Promise<void> {
   const now = app.clock.now();
   const failure = { code: error.code, message: error.message };
   const ended = await app.db.$transaction(async (tx) => {
-    await tx.backupUpload.update({ where: { id: upload.id }, data: { state: 'Failed', updatedAt: now } });
+    const { count } = await tx.backupUpload.updateMany({ where: { id: upload.id, state: 'Open' }, data: { state: 'Failed', updatedAt: now } });
+    if (count === 0) return undefined;
     await tx.protectedItem.update({ where: { id: upload.protectedItemId }, data: failedBackupFields(now, failure) });
     return upload.jobId === null ? [] : finishJobIn(tx, upload.jobId, now, failure);
   });
+  if (ended === undefined) return;
   await announceJobs(app, ended);
   forgetUpload(app, upload.id);
   await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
