@@ -15,7 +15,7 @@ export async function cancelJob(app: FastifyInstance, operation: Operation): Pro
 /**
  * The cancellation failed (never queued, or its work failed). A job whose backup is still open goes on as it was —
  * left Cancelling it would refuse its own blocks and commit, and no second cancellation could be asked. One whose
- * backup was already stopped (the agent, refused meanwhile, reported it) cannot go on: it is Cancelled.
+ * upload is no longer open (the cancellation's work failed it, then failed itself) cannot go on: it is Cancelled.
  */
 export async function cancellationFailed(app: FastifyInstance, operation: Operation): Promise<void> {
   const { jobId } = operation.target as { jobId: string };

@@ -33,14 +33,18 @@ export interface JobChange {
  * resolves) its alerts. Every job change in the service ends here, whatever transaction made it.
  */
 export async function announceJobs(app: FastifyInstance, changes: readonly JobChange[]): Promise<void> {
-  // Alerts first: a portal that hears a job failed finds its alert already there.
-  for (const { job } of changes) {
-    if (job.status !== 'InProgress' && job.status !== 'Cancelling') await alertOnJobEnd(app, job);
+  // Alerts first: a portal that hears a job failed finds its alert already there. The changes are committed, so their
+  // events go out even if an alert could not be written.
+  try {
+    for (const { job } of changes) {
+      if (job.status !== 'InProgress' && job.status !== 'Cancelling') await alertOnJobEnd(app, job);
+    }
+  } finally {
+    // Sent together, not one round trip each (a tick starts thousands of jobs): one Redis connection keeps their order.
+    await Promise.all(changes.map(({ job, previousStatus }) => app.portalEvents.publish(job.vaultId, previousStatus === undefined
+      ? { type: 'job.created', data: jobEventView(job) }
+      : { type: 'job.updated', data: jobEventView(job, previousStatus) })));
   }
-  // Sent together, not one round trip each (a tick starts thousands of jobs): one Redis connection keeps their order.
-  await Promise.all(changes.map(({ job, previousStatus }) => app.portalEvents.publish(job.vaultId, previousStatus === undefined
-    ? { type: 'job.created', data: jobEventView(job) }
-    : { type: 'job.updated', data: jobEventView(job, previousStatus) })));
 }
 
 /**
