@@ -398,10 +398,9 @@ export async function failBackupCommand(app: FastifyInstance, backupId: unknown,
  * point and its job Completed.
  */
 export async function endCancelledBackup(app: FastifyInstance, jobId: string): Promise<void> {
-  const discarded = await app.db.backupUpload.updateManyAndReturn({
-    where: { jobId, state: { in: ['Open', 'Failed'] } },
-    data: { state: 'Failed', updatedAt: app.clock.now() },
-  });
+  await app.db.backupUpload.updateMany({ where: { jobId, state: 'Open' }, data: { state: 'Failed', updatedAt: app.clock.now() } });
+  // A retry deletes the blobs again, of whatever upload of the job has failed (its end time left as it was).
+  const discarded = await app.db.backupUpload.findMany({ where: { jobId, state: 'Failed' }, select: { id: true, vaultId: true, blobName: true } });
   await changeJobStatus(app, jobId, 'Cancelling', { status: 'Cancelled', endTime: app.clock.now() });
   for (const upload of discarded) {
     forgetUpload(app, upload.id);
