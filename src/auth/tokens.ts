@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.ts';
 import type { SigningKey } from './signing-key.ts';
@@ -12,7 +12,6 @@ export interface IssuedToken {
 export interface VerifiedToken {
   /** The principal's object id (`oid`, else `sub`). */
   principalId: string;
-  claims: JWTPayload;
 }
 
 export class TokenError extends Error {}
@@ -28,6 +27,8 @@ export interface AgentClaims {
 
 /** How long a verified token is remembered at most (its own expiry comes first when sooner). */
 const VERIFIED_TTL_MS = 5 * 60_000;
+/** How long an external issuer's key set is trusted before it is fetched again (jose's default: 10 minutes). */
+const JWKS_MAX_AGE_MS = 60_000;
 
 /**
  * Issues the emulator's own tokens (ES256, like Entra ID's shape: iss, aud, sub, oid, tid, appid) and verifies
@@ -49,7 +50,7 @@ export class TokenService {
     private readonly now: () => Date,
   ) {
     this.localKeys = createLocalJWKSet({ keys: [key.publicJwk] });
-    this.externalKeys = config.external === undefined ? undefined : createRemoteJWKSet(new URL(config.external.jwksUrl));
+    this.externalKeys = config.external === undefined ? undefined : createRemoteJWKSet(new URL(config.external.jwksUrl), { cacheMaxAge: JWKS_MAX_AGE_MS });
   }
 
   get jwks() {
@@ -149,7 +150,7 @@ export class TokenService {
             });
       const principalId = typeof payload.oid === 'string' ? payload.oid : payload.sub;
       if (principalId === undefined) throw new TokenError('The access token names no principal (oid or sub).');
-      return { result: { principalId, claims: payload }, expiresAt: payload.exp };
+      return { result: { principalId }, expiresAt: payload.exp };
     } catch (error) {
       if (error instanceof TokenError) throw error;
       throw new TokenError(describe(error));

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { LRUCache } from 'lru-cache';
 import type { FastifyRequest } from 'fastify';
 import { loadOrCreateSigningKey } from '../auth/signing-key.ts';
 import { TokenError, TokenService } from '../auth/tokens.ts';
@@ -38,13 +39,13 @@ export default fp(
 
     // Role assignments change only when a process seeds principals from its configuration, so a few seconds' cache
     // spares every management request a query (another process's different seed shows within ASSIGNMENTS_TTL_MS).
-    const assignmentCache = new Map<string, { at: number; assignments: Promise<Assignment[]> }>();
+    const assignmentCache = new LRUCache<string, Promise<Assignment[]>>({ max: 10_000, ttl: ASSIGNMENTS_TTL_MS });
     const assignmentsOf = (principalId: string) => {
       const cached = assignmentCache.get(principalId);
-      if (cached !== undefined && Date.now() - cached.at < ASSIGNMENTS_TTL_MS) return cached.assignments;
+      if (cached !== undefined) return cached;
       const assignments = app.db.roleAssignment.findMany({ where: { principalId }, select: { role: true, subscriptionId: true } })
         .then((rows) => rows as Assignment[]);
-      assignmentCache.set(principalId, { at: Date.now(), assignments });
+      assignmentCache.set(principalId, assignments);
       assignments.catch(() => assignmentCache.delete(principalId));
       return assignments;
     };
