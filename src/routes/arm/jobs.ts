@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Job, Prisma } from '../../generated/prisma/client.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
-import { UUID, VAULT, vaultId } from './shared/paths.ts';
+import { UUID } from '../../domain/arm-ids.ts';
+import { VAULT, vaultId } from './shared/paths.ts';
 import { page, timeCursor } from './shared/paging.ts';
 import { filterEquals, filterTimeBound, readFilter } from './shared/filter.ts';
 import { findVault, inPathVault, vaultScope } from './shared/vault-lookup.ts';
 import { operationResult } from './shared/operation-views.ts';
 import { renderJob } from './views/jobs.ts';
-import { changeJobStatus } from '../../jobs/job-records.ts';
+import { changeJobStatus, jobById } from '../../jobs/job-records.ts';
 
 const JobResource = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject }, { description: 'AzureWorkloadJob' });
 const JobParams = Type.Object({ ...VaultParams.properties, jobName: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -20,9 +21,7 @@ const tags = ['jobs'];
 /** Backup jobs (reference §1.7): list with $filter (operation, status, startTime, endTime, backupManagementType), get, cancel. */
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const findJob = async (params: { subscriptionId: string; resourceGroupName: string; vaultName: string; jobName: string }) => {
-    // Raw SQL, not findUnique: pollers ask for a job again and again, and Prisma's query compiler costs as much CPU as
-    // the rest of the request (bench/RESULTS.md: get job 2,152 → 3,214–3,403 req/s under 50 connections).
-    const job = UUID.test(params.jobName) ? ((await app.db.$queryRaw<Job[]>`SELECT * FROM "Job" WHERE "id" = ${params.jobName.toLowerCase()}`)[0] ?? null) : null;
+    const job = UUID.test(params.jobName) ? await jobById(app, params.jobName.toLowerCase()) : null;
     const { vault, child } = await inPathVault(app, params, job, () => errors.resourceNotFound(`The job '${params.jobName}'`));
     return { vault, job: child };
   };
