@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin';
 import { join } from 'node:path';
-import { BlobServiceClient, newPipeline, RestError, type RequestPolicyFactory } from '@azure/storage-blob';
+import { RestError, type BlobServiceClient, type RequestPolicyFactory } from '@azure/storage-blob';
 import { startAzurite } from '../storage/azurite.ts';
-import { idleSocketFactory } from '../storage/idle-sockets.ts';
+import { blobServiceClient } from '../storage/blob-client.ts';
 import type { Faults } from './faults.ts';
 
 declare module 'fastify' {
@@ -13,10 +13,9 @@ declare module 'fastify' {
 
 /**
  * Blob storage for backup data: the configured account, or an embedded Azurite (blob only, loopback, data under
- * the data directory) when no connection string is given. A policy of the pipeline turns an injected storage outage
+ * the data directory) when no connection string is given. A policy of the client turns an injected storage outage
  * into the error an unreachable account gives once the client's retries are spent, so the service's own handling of
- * it is the real one. (The SDK runs policies added to `factories` above its retry policy and its request signing,
- * once per call: the outage costs no retry delay.)
+ * it is the real one (it runs above the retry policy: the outage costs no retry delay).
  */
 export default fp(
   async (app) => {
@@ -27,13 +26,7 @@ export default fp(
       app.addHook('onClose', async () => azurite.stop());
       connectionString = azurite.connectionString;
     }
-    const options = { retryOptions: { maxTries: 2 } };
-    const account = BlobServiceClient.fromConnectionString(connectionString, options);
-    const pipeline = newPipeline(account.credential, options);
-    pipeline.factories.push(outageFactory(app.faults));
-    // After the SDK's proxy policy: a request going through a proxy already has the proxy's agent, and keeps it.
-    pipeline.factories.push(idleSocketFactory());
-    app.decorate('blob', new BlobServiceClient(account.url, pipeline));
+    app.decorate('blob', blobServiceClient(connectionString, [outageFactory(app.faults)]));
   },
   { name: 'blob-store', dependencies: ['config', 'faults'] },
 );
