@@ -93,12 +93,10 @@ export default fp(
       }
     };
 
-    const ownCommand = async (containerId: string, commandId: string) => {
-      const command = await app.db.agentCommand.findUnique({ where: { id: commandId } });
-      if (command === null || command.containerId !== containerId) {
-        throw errors.resourceNotFound(`The command '${commandId}' of this container`);
-      }
-      return command;
+    /** A 404 unless the command exists and is this container's. */
+    const requireOwnCommand = async (containerId: string, commandId: string) => {
+      const command = await app.db.agentCommand.findUnique({ where: { id: commandId }, select: { containerId: true } });
+      if (command?.containerId !== containerId) throw errors.resourceNotFound(`The command '${commandId}' of this container`);
     };
 
     app.decorate('agentCommands', {
@@ -139,7 +137,7 @@ export default fp(
           where: { id: commandId, containerId, status: { in: ['Pending', 'Delivered'] } },
           data: { status: 'Acknowledged', leaseUntil: null },
         });
-        if (count === 0) await ownCommand(containerId, commandId);
+        if (count === 0) await requireOwnCommand(containerId, commandId);
       },
 
       async complete(containerId, commandId, result) {
@@ -155,7 +153,7 @@ export default fp(
           },
         });
         if (completed !== undefined) return completed;
-        await ownCommand(containerId, commandId);
+        await requireOwnCommand(containerId, commandId);
         return null;
       },
     } satisfies AgentCommands);

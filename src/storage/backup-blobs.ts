@@ -561,8 +561,8 @@ function checkCommittedList(blobName: string, ordered: StoredBlock[], committed:
  * GiB (bench/RESULTS.md). Nothing is trusted, or emitted, before both checks pass.
  */
 async function verifiedPlaintext(opener: BlockOpener, block: StoredBlock, fail: FailFn): Promise<Buffer[]> {
-  const decrypted = opener.finish();
-  const { plaintext, hash } = block.compressed ? await inflate(decrypted, block.plaintextBytes, fail) : { plaintext: decrypted, hash: opener.plaintextHash! };
+  const { decrypted, plaintextHash } = opener.finish();
+  const { plaintext, hash } = plaintextHash === undefined ? await inflate(decrypted, block.plaintextBytes, fail) : { plaintext: decrypted, hash: plaintextHash };
   const bytes = plaintext.reduce((sum, chunk) => sum + chunk.length, 0);
   if (bytes !== block.plaintextBytes) throw fail('length', `${bytes} bytes of plaintext, recorded ${block.plaintextBytes}`);
   const sha256 = hash.digest('hex');
@@ -581,7 +581,7 @@ class BlockOpener {
   private decipher: DecipherGCM | undefined;
   private received = 0;
   /** SHA-256 of what has been decrypted, for an uncompressed block (whose plaintext that is). */
-  readonly plaintextHash: Hash | undefined;
+  private readonly plaintextHash: Hash | undefined;
 
   constructor(
     private readonly block: StoredBlock,
@@ -641,7 +641,8 @@ class BlockOpener {
     this.decipher = decipher;
   }
 
-  finish(): Buffer[] {
+  /** The block's decrypted bytes once its tag verifies; for an uncompressed block, their SHA-256 too. */
+  finish(): { decrypted: Buffer[]; plaintextHash: Hash | undefined } {
     if (this.received !== this.block.storedBytes || this.decipher === undefined) {
       throw this.fail('length', `${this.received} bytes stored, recorded ${this.block.storedBytes}`);
     }
@@ -652,7 +653,7 @@ class BlockOpener {
     } catch (error) {
       throw this.fail('tag', 'authentication failed (GCM tag): the block was modified, swapped or moved, or the key is wrong', error);
     }
-    return this.decrypted;
+    return { decrypted: this.decrypted, plaintextHash: this.plaintextHash };
   }
 }
 
