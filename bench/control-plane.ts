@@ -22,7 +22,8 @@ import { startCommand } from './lib/service.ts';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 50;
 const API = 'api-version=2023-06-01';
-const VAULT = '/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/control';
+const VAULT =
+  '/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/control';
 
 async function main() {
   const DATABASE_URL = await freshBenchDatabase('control');
@@ -32,13 +33,30 @@ async function main() {
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg.length > 0);
   // With `npm start`'s settings and node flags (its script aside: this one adds the baseline route).
   const start = startCommand();
-  const service = spawn(process.execPath, [...start.args.slice(0, -1), ...nodeArgs, '--import', 'tsx', join(import.meta.dirname, 'lib', 'control-plane-service.ts')], {
-    env: {
-      ...process.env, ...start.env, RV_DATA_DIR: dataDir, DATABASE_URL, RV_BLOB_CONNECTION_STRING: azurite.connectionString, RV_LOG_LEVEL: 'warn',
-      RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`, RV_MIGRATE_ON_START: 'false', RV_WORKERS: 'false',
+  const service = spawn(
+    process.execPath,
+    [
+      ...start.args.slice(0, -1),
+      ...nodeArgs,
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'lib', 'control-plane-service.ts'),
+    ],
+    {
+      env: {
+        ...process.env,
+        ...start.env,
+        RV_DATA_DIR: dataDir,
+        DATABASE_URL,
+        RV_BLOB_CONNECTION_STRING: azurite.connectionString,
+        RV_LOG_LEVEL: 'warn',
+        RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`,
+        RV_MIGRATE_ON_START: 'false',
+        RV_WORKERS: 'false',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   const sql = new pg.Client({ connectionString: DATABASE_URL });
   await sql.connect();
   try {
@@ -61,13 +79,17 @@ async function main() {
       INSERT INTO "Job" ("id", "vaultId", "operation", "entityFriendlyName", "status", "startTime", "endTime")
       SELECT gen_random_uuid()::text, v."id", 'Backup', 'db' || n || ' [vm' || n || ']', 'Completed', now() - n * interval '1 minute', now() - n * interval '1 minute' + interval '5 seconds'
       FROM "Vault" v CROSS JOIN generate_series(1, 1000) n`);
-    const jobId = (await sql.query<{ id: string }>('SELECT "id" FROM "Job" ORDER BY "startTime" DESC LIMIT 1')).rows[0]?.id ?? '';
+    const jobId =
+      (await sql.query<{ id: string }>('SELECT "id" FROM "Job" ORDER BY "startTime" DESC LIMIT 1')).rows[0]?.id ?? '';
 
     // The pages the SDK walks: the first URL, then every nextLink.
     const filter = encodeURIComponent("backupManagementType eq 'AzureWorkload' and itemType eq 'SQLDataBase'");
     const pages: string[] = [];
     let items = 0;
-    for (let next: string | undefined = `${base}${VAULT}/backupProtectedItems?${API}&$filter=${filter}`; next !== undefined;) {
+    for (
+      let next: string | undefined = `${base}${VAULT}/backupProtectedItems?${API}&$filter=${filter}`;
+      next !== undefined;
+    ) {
       pages.push(next.slice(base.length));
       const page = (await (await fetch(next, { headers })).json()) as { value: unknown[]; nextLink?: string };
       items += page.value.length;
@@ -76,11 +98,17 @@ async function main() {
     console.log(`${items} protected items in ${pages.length} pages; 1000 jobs`);
 
     const run = (title: string, paths: string[]) =>
-      autocannon({ url: base, connections: CONNECTIONS, duration: SECONDS, headers, requests: paths.map((path) => ({ method: 'GET', path })) })
-        .then((result) => {
-          if (result.non2xx > 0 || result.errors > 0) throw new Error(`${title}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-          return { title, rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50 };
-        });
+      autocannon({
+        url: base,
+        connections: CONNECTIONS,
+        duration: SECONDS,
+        headers,
+        requests: paths.map((path) => ({ method: 'GET', path })),
+      }).then((result) => {
+        if (result.non2xx > 0 || result.errors > 0)
+          throw new Error(`${title}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+        return { title, rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50 };
+      });
     // Baseline first and last, so that a drift in the machine's load shows.
     const results = [
       await run('baseline: bare route, select 1', ['/bench/select-1']),
@@ -89,11 +117,18 @@ async function main() {
       await run('baseline again', ['/bench/select-1']),
     ];
     const baseline = (results[0]!.rps + results[3]!.rps) / 2;
-    console.log(`\n${CONNECTIONS} connections, ${SECONDS} s each\n\n| request | req/s | p50 ms | p99 ms | ratio to baseline |\n|---|---:|---:|---:|---:|`);
-    for (const r of results) console.log(`| ${r.title} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${(r.rps / baseline).toFixed(2)} |`);
+    console.log(
+      `\n${CONNECTIONS} connections, ${SECONDS} s each\n\n| request | req/s | p50 ms | p99 ms | ratio to baseline |\n|---|---:|---:|---:|---:|`,
+    );
+    for (const r of results)
+      console.log(`| ${r.title} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${(r.rps / baseline).toFixed(2)} |`);
     const [, list, job] = results;
-    console.log(`\nlist protected items: ${list!.rps.toFixed(0)} req/s, ratio ${(list!.rps / baseline).toFixed(2)} (target ≥ 0.5), p99 ${list!.p99} ms (target < 50 ms)`);
-    console.log(`get job: ${job!.rps.toFixed(0)} req/s, ratio ${(job!.rps / baseline).toFixed(2)} (target ≥ 0.5), p99 ${job!.p99} ms (target < 50 ms)`);
+    console.log(
+      `\nlist protected items: ${list!.rps.toFixed(0)} req/s, ratio ${(list!.rps / baseline).toFixed(2)} (target ≥ 0.5), p99 ${list!.p99} ms (target < 50 ms)`,
+    );
+    console.log(
+      `get job: ${job!.rps.toFixed(0)} req/s, ratio ${(job!.rps / baseline).toFixed(2)} (target ≥ 0.5), p99 ${job!.p99} ms (target < 50 ms)`,
+    );
   } finally {
     service.kill('SIGTERM');
     await new Promise((resolve) => service.once('exit', resolve));

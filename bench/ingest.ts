@@ -25,7 +25,10 @@ try {
   const directUpload = async (): Promise<Measured> => {
     const store = db.agent.simulatedState!;
     const record = store.state.databases.find((d) => d.name === 'sales')!;
-    const handle = openBackup(store.database(record), planBackup({ name: record.name, readOnly: record.readOnly }, record.chain, 'Full', new Date()));
+    const handle = openBackup(
+      store.database(record),
+      planBackup({ name: record.name, readOnly: record.readOnly }, record.chain, 'Full', new Date()),
+    );
     const blob = direct.getBlockBlobClient('full.bak');
     const c0 = service.cpu();
     const t0 = performance.now();
@@ -56,7 +59,8 @@ try {
     ratioTarget: 0.8,
     rssTargetMiB: 200,
     check: (baseline, ours) => {
-      if (ours.bytes !== baseline.bytes) throw new Error(`the agent's backup holds ${ours.bytes} bytes, the baseline ${baseline.bytes}`);
+      if (ours.bytes !== baseline.bytes)
+        throw new Error(`the agent's backup holds ${ours.bytes} bytes, the baseline ${baseline.bytes}`);
     },
   });
   await db.agent.stop();

@@ -83,7 +83,8 @@ interface Figure {
   samples: number[];
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
 /**
  * Round-robin: each round runs every query once, so that a burst of load from other processes on this shared machine
@@ -103,10 +104,19 @@ async function measure(figures: Figure[]): Promise<void> {
 async function main() {
   const azurite = await startAzurite({ port: 0 });
   const dataDir = mkdtempSync(join(tmpdir(), 'rv-bench-portal-'));
-  const server = await startServer(loadConfig({
-    ...process.env, RV_DATA_DIR: dataDir, RV_HTTPS_PORT: '0', RV_HTTP_PORT: '0', DATABASE_URL, RV_BLOB_CONNECTION_STRING: azurite.connectionString,
-    RV_LOG_LEVEL: 'warn', RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`, RV_SCHEDULER_TICK_SECONDS: '3600',
-  }));
+  const server = await startServer(
+    loadConfig({
+      ...process.env,
+      RV_DATA_DIR: dataDir,
+      RV_HTTPS_PORT: '0',
+      RV_HTTP_PORT: '0',
+      DATABASE_URL,
+      RV_BLOB_CONNECTION_STRING: azurite.connectionString,
+      RV_LOG_LEVEL: 'warn',
+      RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`,
+      RV_SCHEDULER_TICK_SECONDS: '3600',
+    }),
+  );
   const admin = new pg.Client({ connectionString: DATABASE_URL });
   await admin.connect();
   const base = server.httpUrl;
@@ -117,7 +127,11 @@ async function main() {
     const token = await devToken(base);
     const call = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(path.startsWith('http') ? path : `${base}${path}`, {
-        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await response.text();
@@ -127,12 +141,33 @@ async function main() {
 
     // The vault and its policy through the API; the bulk by SQL.
     await call('PUT', `${vaultPath}?${API}`, { location: 'westeurope' });
-    await call('PUT', `${vaultPath}/backupPolicies/daily?${API}`, { properties: {
-      backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
-      subProtectionPolicy: [{ policyType: 'Full', schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: ['2026-01-01T22:00:00Z'] },
-        retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: ['2026-01-01T22:00:00Z'], retentionDuration: { count: 30, durationType: 'Days' } } } }],
-    } });
-    const vault = await server.app.db.vault.findFirstOrThrow({ where: { subscriptionId: subscriptionId.toLowerCase(), nameKey: 'bench' } });
+    await call('PUT', `${vaultPath}/backupPolicies/daily?${API}`, {
+      properties: {
+        backupManagementType: 'AzureWorkload',
+        workLoadType: 'SQLDataBase',
+        settings: { timeZone: 'UTC', issqlcompression: false },
+        subProtectionPolicy: [
+          {
+            policyType: 'Full',
+            schedulePolicy: {
+              schedulePolicyType: 'SimpleSchedulePolicy',
+              scheduleRunFrequency: 'Daily',
+              scheduleRunTimes: ['2026-01-01T22:00:00Z'],
+            },
+            retentionPolicy: {
+              retentionPolicyType: 'LongTermRetentionPolicy',
+              dailySchedule: {
+                retentionTimes: ['2026-01-01T22:00:00Z'],
+                retentionDuration: { count: 30, durationType: 'Days' },
+              },
+            },
+          },
+        ],
+      },
+    });
+    const vault = await server.app.db.vault.findFirstOrThrow({
+      where: { subscriptionId: subscriptionId.toLowerCase(), nameKey: 'bench' },
+    });
     vaultRowId = vault.id;
     const policy = await server.app.db.policy.findFirstOrThrow({ where: { vaultId: vault.id } });
     const seedStart = performance.now();
@@ -140,7 +175,9 @@ async function main() {
     try {
       for (const statement of SEED) {
         const values = [vault.id, subscriptionId, policy.id];
-        await admin.query(statement.replace(/\$(\d)/g, (_, n: string) => admin.escapeLiteral(values[Number(n) - 1] ?? '')));
+        await admin.query(
+          statement.replace(/\$(\d)/g, (_, n: string) => admin.escapeLiteral(values[Number(n) - 1] ?? '')),
+        );
       }
       await admin.query('COMMIT');
     } catch (error) {
@@ -148,13 +185,19 @@ async function main() {
       throw error;
     }
     // What autovacuum does to a table that stops changing: statistics, and the visibility map for index-only scans.
-    for (const table of ['ProtectionContainer', 'ProtectedItem', 'RecoveryPoint', 'BackupUpload', 'Job', 'Alert']) await admin.query(`VACUUM ANALYZE "${table}"`);
-    const counts = (await admin.query(
-      `SELECT (SELECT count(*) FROM "ProtectedItem" WHERE "vaultId" = $1) items, (SELECT count(*) FROM "RecoveryPoint" WHERE "vaultId" = $1) points,
+    for (const table of ['ProtectionContainer', 'ProtectedItem', 'RecoveryPoint', 'BackupUpload', 'Job', 'Alert'])
+      await admin.query(`VACUUM ANALYZE "${table}"`);
+    const counts = (
+      await admin.query(
+        `SELECT (SELECT count(*) FROM "ProtectedItem" WHERE "vaultId" = $1) items, (SELECT count(*) FROM "RecoveryPoint" WHERE "vaultId" = $1) points,
               (SELECT count(*) FROM "BackupUpload" WHERE "vaultId" = $1) uploads, (SELECT count(*) FROM "Job" WHERE "vaultId" = $1) jobs,
-              (SELECT count(*) FROM "Alert" WHERE "vaultId" = $1) alerts`, [vault.id],
-    )).rows[0] as Record<string, string>;
-    console.log(`seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s: ${counts.items} protected items on ${VMS} VMs, ${counts.points} recovery points, ${counts.uploads} uploads, ${counts.jobs} jobs, ${counts.alerts} alerts`);
+              (SELECT count(*) FROM "Alert" WHERE "vaultId" = $1) alerts`,
+        [vault.id],
+      )
+    ).rows[0] as Record<string, string>;
+    console.log(
+      `seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s: ${counts.items} protected items on ${VMS} VMs, ${counts.points} recovery points, ${counts.uploads} uploads, ${counts.jobs} jobs, ${counts.alerts} alerts`,
+    );
 
     const portal = `${base}/portal/v1${vaultPath}`;
     // A page in the middle of each list, reached through nextLinks as a client would.
@@ -170,9 +213,17 @@ async function main() {
     const oneItem = (await call('GET', `${portal}/backupItems?$top=1`))?.value?.[0];
     console.log(`backup item: ${JSON.stringify(oneItem)}`);
 
-    const items = await server.app.db.$queryRaw<{ itemNameKey: string; id: string }[]>`SELECT "itemNameKey", id FROM "ProtectedItem" WHERE "vaultId" = ${vault.id} ORDER BY "itemNameKey", id OFFSET ${ITEMS / 2} LIMIT 1`;
+    const items = await server.app.db.$queryRaw<
+      { itemNameKey: string; id: string }[]
+    >`SELECT "itemNameKey", id FROM "ProtectedItem" WHERE "vaultId" = ${vault.id} ORDER BY "itemNameKey", id OFFSET ${ITEMS / 2} LIMIT 1`;
     const itemCursor: [string, string] = [items[0]?.itemNameKey ?? '', items[0]?.id ?? ''];
-    const figure = (layer: Figure['layer'], name: string, run: () => Promise<unknown>, baseline = false): Figure => ({ layer, name, run, baseline, samples: [] });
+    const figure = (layer: Figure['layer'], name: string, run: () => Promise<unknown>, baseline = false): Figure => ({
+      layer,
+      name,
+      run,
+      baseline,
+      samples: [],
+    });
     const figures: Figure[] = [
       figure('HTTP', 'baseline: GET vault (management API)', () => call('GET', `${vaultPath}?${API}`), true),
       figure('HTTP', 'GET summary', () => call('GET', `${portal}/summary`)),
@@ -181,16 +232,27 @@ async function main() {
       figure('HTTP', 'GET backupItems, full page (200)', () => call('GET', `${portal}/backupItems`)),
       figure('HTTP', 'GET alerts, first page of 50', () => call('GET', `${portal}/alerts?$top=50`)),
       figure('HTTP', 'GET alerts, page of 50 in the middle', () => call('GET', alertsMiddle)),
-      figure('HTTP', 'GET alerts, $filter open BackupFailure', () => call('GET', `${portal}/alerts?$top=50&$filter=${encodeURIComponent("alertType eq 'BackupFailure' and monitorCondition eq 'Fired'")}`)),
+      figure('HTTP', 'GET alerts, $filter open BackupFailure', () =>
+        call(
+          'GET',
+          `${portal}/alerts?$top=50&$filter=${encodeURIComponent("alertType eq 'BackupFailure' and monitorCondition eq 'Fired'")}`,
+        ),
+      ),
       figure('database', 'baseline: select 1 (Prisma pool)', () => server.app.db.$queryRaw`select 1`, true),
       figure('database', 'vault summary', () => vaultSummary(server.app, vault)),
-      figure('database', 'backup items, 50 rows in the middle', () => backupItemRows(server.app, vault.id, itemCursor, 51)),
+      figure('database', 'backup items, 50 rows in the middle', () =>
+        backupItemRows(server.app, vault.id, itemCursor, 51),
+      ),
       figure('database', 'alerts, first 50 rows', () => alertRows(server.app, { vaultId: vault.id }, undefined, 51)),
     ];
     await measure(figures);
 
     const baselineOf = (layer: Figure['layer']) => figures.find((f) => f.layer === layer && f.baseline);
-    console.log(`\n${REQUESTS} rounds of one request per query, in turn, after ${WARMUP} warm-up rounds; times in ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `\n${REQUESTS} rounds of one request per query, in turn, after ${WARMUP} warm-up rounds; times in ms; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     console.log('| layer | query | p50 | p99 | max | p50 / baseline p50 | p99 − baseline p99 |');
     console.log('|---|---|---:|---:|---:|---:|---:|');
     for (const f of figures) {
@@ -198,13 +260,17 @@ async function main() {
       const [p50, p99, max] = [quantile(f.samples, 0.5), quantile(f.samples, 0.99), f.samples.at(-1) ?? NaN];
       const ratio = b === undefined ? '' : `${(p50 / quantile(b.samples, 0.5)).toFixed(1)}×`;
       const extra = b === undefined ? '' : (p99 - quantile(b.samples, 0.99)).toFixed(2);
-      console.log(`| ${f.layer} | ${f.name} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${max.toFixed(2)} | ${ratio} | ${extra} |`);
+      console.log(
+        `| ${f.layer} | ${f.name} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${max.toFixed(2)} | ${ratio} | ${extra} |`,
+      );
     }
     console.log('');
     for (const f of figures.filter((figure) => !figure.baseline)) {
       const p99 = quantile(f.samples, 0.99);
       const b = baselineOf(f.layer);
-      console.log(`${f.layer} ${f.name}: p99 ${p99.toFixed(2)} ms (target < ${TARGET_P99_MS} ms: ${p99 < TARGET_P99_MS ? 'met' : 'MISSED'}), p50 ${(quantile(f.samples, 0.5) / quantile(b?.samples ?? [], 0.5)).toFixed(1)}× the baseline's`);
+      console.log(
+        `${f.layer} ${f.name}: p99 ${p99.toFixed(2)} ms (target < ${TARGET_P99_MS} ms: ${p99 < TARGET_P99_MS ? 'met' : 'MISSED'}), p50 ${(quantile(f.samples, 0.5) / quantile(b?.samples ?? [], 0.5)).toFixed(1)}× the baseline's`,
+      );
     }
   } finally {
     if (vaultRowId !== undefined) {

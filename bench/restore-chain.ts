@@ -35,8 +35,15 @@ function buildPoints(): CommittedPoint[] {
   const points: CommittedPoint[] = [];
   let seq = 0;
   const data = (type: 'Full' | 'Differential', minute: number, base?: bigint): CommittedPoint => ({
-    id: `${type}-${++seq}`, type, firstLsn: lsnAt(minute), lastLsn: lsnAt(minute) + 1n, checkpointLsn: lsnAt(minute),
-    databaseBackupLsn: base ?? 0n, ...(base === undefined ? {} : { differentialBaseLsn: base }), startTime: at(minute), endTime: at(minute),
+    id: `${type}-${++seq}`,
+    type,
+    firstLsn: lsnAt(minute),
+    lastLsn: lsnAt(minute) + 1n,
+    checkpointLsn: lsnAt(minute),
+    databaseBackupLsn: base ?? 0n,
+    ...(base === undefined ? {} : { differentialBaseLsn: base }),
+    startTime: at(minute),
+    endTime: at(minute),
   });
   let fullLsn = 0n;
   for (let day = 0; day < YEARS_DAYS; day++) {
@@ -50,8 +57,14 @@ function buildPoints(): CommittedPoint[] {
   let previous = { lastLsn: lsnAt(first) + 1n, endTime: at(first) };
   for (let m = first + 15; m <= YEARS_DAYS * DAY; m += 15) {
     const log: CommittedPoint = {
-      id: `Log-${++seq}`, type: 'Log', firstLsn: previous.lastLsn, lastLsn: lsnAt(m) + 1n, checkpointLsn: lsnAt(m),
-      databaseBackupLsn: 0n, startTime: previous.endTime, endTime: at(m),
+      id: `Log-${++seq}`,
+      type: 'Log',
+      firstLsn: previous.lastLsn,
+      lastLsn: lsnAt(m) + 1n,
+      checkpointLsn: lsnAt(m),
+      databaseBackupLsn: 0n,
+      startTime: previous.endTime,
+      endTime: at(m),
     };
     points.push(log);
     previous = log;
@@ -63,11 +76,18 @@ function buildPoints(): CommittedPoint[] {
 function naiveChain(points: readonly CommittedPoint[], pointInTime: Date): RestorePlan {
   const t = pointInTime.getTime();
   let full: CommittedPoint | undefined;
-  for (const p of points) if (p.type === 'Full' && p.endTime.getTime() <= t && (!full || p.endTime > full.endTime)) full = p;
+  for (const p of points)
+    if (p.type === 'Full' && p.endTime.getTime() <= t && (!full || p.endTime > full.endTime)) full = p;
   if (!full) throw new Error('naive: no full');
   let diff: CommittedPoint | undefined;
   for (const p of points) {
-    if (p.type === 'Differential' && p.differentialBaseLsn === full.checkpointLsn && p.endTime.getTime() <= t && (!diff || p.endTime > diff.endTime)) diff = p;
+    if (
+      p.type === 'Differential' &&
+      p.differentialBaseLsn === full.checkpointLsn &&
+      p.endTime.getTime() <= t &&
+      (!diff || p.endTime > diff.endTime)
+    )
+      diff = p;
   }
   const start = diff ?? full;
   const logs = points.filter((p) => p.type === 'Log').sort((a, b) => a.endTime.getTime() - b.endTime.getTime());
@@ -75,11 +95,17 @@ function naiveChain(points: readonly CommittedPoint[], pointInTime: Date): Resto
   while (last < logs.length && logs[last]!.endTime.getTime() < t) last++;
   let first = last;
   while (first > 0 && logs[first]!.firstLsn > start.lastLsn) first--;
-  for (let i = first + 1; i <= last; i++) if (logs[i]!.firstLsn !== logs[i - 1]!.lastLsn) throw new Error('naive: chain broken');
+  for (let i = first + 1; i <= last; i++)
+    if (logs[i]!.firstLsn !== logs[i - 1]!.lastLsn) throw new Error('naive: chain broken');
   return { parts: [full, ...(diff ? [diff] : []), ...logs.slice(first, last + 1)], pointInTime };
 }
 
-function measure(name: string, queries: Date[], fn: (t: Date) => RestorePlan, check?: (t: Date, plan: RestorePlan) => void) {
+function measure(
+  name: string,
+  queries: Date[],
+  fn: (t: Date) => RestorePlan,
+  check?: (t: Date, plan: RestorePlan) => void,
+) {
   for (const t of queries.slice(0, Math.min(500, queries.length))) fn(t); // warm-up
   const times: number[] = [];
   let parts = 0;
@@ -92,7 +118,14 @@ function measure(name: string, queries: Date[], fn: (t: Date) => RestorePlan, ch
   }
   times.sort((a, b) => a - b);
   const q = (p: number) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)]!;
-  return { name, n: queries.length, p50: q(0.5), p99: q(0.99), max: times[times.length - 1]!, meanParts: parts / queries.length };
+  return {
+    name,
+    n: queries.length,
+    p50: q(0.5),
+    p99: q(0.99),
+    max: times[times.length - 1]!,
+    meanParts: parts / queries.length,
+  };
 }
 
 function main() {
@@ -109,26 +142,44 @@ function main() {
   if (ranges.length !== 1) throw new Error(`expected one log range, got ${ranges.length}`);
   const range = ranges[0]!;
   const seconds = Math.floor((range.endTime.getTime() - range.startTime.getTime()) / 1000);
-  const queries = Array.from({ length: QUERIES }, () => new Date(range.startTime.getTime() + Math.floor(rnd() * (seconds + 1)) * 1000));
+  const queries = Array.from(
+    { length: QUERIES },
+    () => new Date(range.startTime.getTime() + Math.floor(rnd() * (seconds + 1)) * 1000),
+  );
 
   const buildStart = performance.now();
   const index = indexRestorePoints(points);
   const buildMs = performance.now() - buildStart;
 
   const ids = (plan: RestorePlan) => plan.parts.map((p) => p.id).join(',');
-  const indexed = measure('indexed (index built once)', queries, (t) => restoreChainForPointInTime(index, t), (t, plan) => {
-    if (ids(plan) !== ids(naiveChain(points, t))) throw new Error(`plans differ at ${t.toISOString()}`);
-  });
-  const array = measure('array, shuffled (index built per call)', queries, (t) => restoreChainForPointInTime(points, t));
-  const presorted = measure('array, ordered by endTime (index per call)', queries, (t) => restoreChainForPointInTime(sorted, t));
+  const indexed = measure(
+    'indexed (index built once)',
+    queries,
+    (t) => restoreChainForPointInTime(index, t),
+    (t, plan) => {
+      if (ids(plan) !== ids(naiveChain(points, t))) throw new Error(`plans differ at ${t.toISOString()}`);
+    },
+  );
+  const array = measure('array, shuffled (index built per call)', queries, (t) =>
+    restoreChainForPointInTime(points, t),
+  );
+  const presorted = measure('array, ordered by endTime (index per call)', queries, (t) =>
+    restoreChainForPointInTime(sorted, t),
+  );
   const naive = measure('baseline: naive linear scan', queries, (t) => naiveChain(points, t));
 
-  console.log(`points: ${points.length} (${counts.Full} Full over ${YEARS_DAYS / 365} years, ${counts.Differential} Differential, ${counts.Log} Log over ${LOG_DAYS} days), shuffled`);
-  console.log(`log range: ${range.startTime.toISOString()} – ${range.endTime.toISOString()}; ${QUERIES} random seconds; index build ${buildMs.toFixed(3)} ms`);
+  console.log(
+    `points: ${points.length} (${counts.Full} Full over ${YEARS_DAYS / 365} years, ${counts.Differential} Differential, ${counts.Log} Log over ${LOG_DAYS} days), shuffled`,
+  );
+  console.log(
+    `log range: ${range.startTime.toISOString()} – ${range.endTime.toISOString()}; ${QUERIES} random seconds; index build ${buildMs.toFixed(3)} ms`,
+  );
   console.log('| variant | queries | p50 ms | p99 ms | max ms | parts (mean) | p50 vs baseline |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of [indexed, presorted, array, naive]) {
-    console.log(`| ${r.name} | ${r.n} | ${r.p50.toFixed(4)} | ${r.p99.toFixed(4)} | ${r.max.toFixed(4)} | ${r.meanParts.toFixed(1)} | ${(naive.p50 / r.p50).toFixed(1)}× faster |`);
+    console.log(
+      `| ${r.name} | ${r.n} | ${r.p50.toFixed(4)} | ${r.p99.toFixed(4)} | ${r.max.toFixed(4)} | ${r.meanParts.toFixed(1)} | ${(naive.p50 / r.p50).toFixed(1)}× faster |`,
+    );
   }
   console.log(`restore chain p99: ${indexed.p99.toFixed(4)} ms (target < 10 ms)`);
   console.log(`restore chain p99, array ordered by endTime per call: ${presorted.p99.toFixed(4)} ms (target < 10 ms)`);

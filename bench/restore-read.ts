@@ -42,12 +42,23 @@ try {
   const points = (await (await db.arm('GET', `${db.item}/recoveryPoints`)).json()) as { value: { name: string }[] };
   const point = points.value.find((p) => p.name !== 'DefaultRangeRecoveryPoint');
   if (point === undefined) throw new Error('no recovery point');
-  const triggered = await db.arm('POST', `${db.item}/recoveryPoints/${point.name}/restore`, { properties: {
-    objectType: 'AzureWorkloadSQLRestoreRequest', recoveryType: 'AlternateLocation', recoveryMode: 'FileRecovery',
-    targetInfo: { overwriteOption: 'Overwrite', containerId: db.container, targetDirectoryForFileRestore: 'F:\\restore' },
-  } });
+  const triggered = await db.arm('POST', `${db.item}/recoveryPoints/${point.name}/restore`, {
+    properties: {
+      objectType: 'AzureWorkloadSQLRestoreRequest',
+      recoveryType: 'AlternateLocation',
+      recoveryMode: 'FileRecovery',
+      targetInfo: {
+        overwriteOption: 'Overwrite',
+        containerId: db.container,
+        targetDirectoryForFileRestore: 'F:\\restore',
+      },
+    },
+  });
   const restoreId = new URL(triggered.headers.get('azure-asyncoperation') ?? '').pathname.split('/').pop() ?? '';
-  const agentPlane = new AgentClient({ serverUrl: service.base }).container(registration.containerName, registration.agentToken);
+  const agentPlane = new AgentClient({ serverUrl: service.base }).container(
+    registration.containerName,
+    registration.agentToken,
+  );
   for (let i = 0; ; i++) {
     const state = await agentPlane.restoreState(restoreId).catch(() => undefined);
     if (state !== undefined) break;
@@ -58,7 +69,8 @@ try {
   // The blob as stored: the recovery point's, the only one in this bench's own Azurite.
   const stored: { container: string; blob: string }[] = [];
   for await (const container of service.blobs.listContainers()) {
-    for await (const blob of service.blobs.getContainerClient(container.name).listBlobsFlat()) stored.push({ container: container.name, blob: blob.name });
+    for await (const blob of service.blobs.getContainerClient(container.name).listBlobsFlat())
+      stored.push({ container: container.name, blob: blob.name });
   }
   if (stored.length !== 1) throw new Error(`expected the recovery point's blob alone, found ${stored.length} blobs`);
   const raw = service.blobs.getContainerClient(stored[0]!.container).getBlobClient(stored[0]!.blob);
@@ -76,7 +88,9 @@ try {
     const { bytes, sha256 } = await drain(body);
     const seconds = (performance.now() - t0) / 1000;
     if (sha256 !== headers.get('x-content-sha256') || bytes !== Number(headers.get('content-length'))) {
-      throw new Error(`the part read back holds ${bytes} bytes with SHA-256 ${sha256}; the vault announced ${headers.get('content-length')}, ${headers.get('x-content-sha256')}`);
+      throw new Error(
+        `the part read back holds ${bytes} bytes with SHA-256 ${sha256}; the vault announced ${headers.get('content-length')}, ${headers.get('x-content-sha256')}`,
+      );
     }
     return { bytes, seconds, cpu: service.cpuSince(c0) };
   };
@@ -89,7 +103,10 @@ try {
     // The same backup both ways: the stored blob is the plaintext and each block's 32-byte frame.
     check: (baseline, ours) => {
       const frames = Math.ceil(ours.bytes / BLOCK) * BLOCK_OVERHEAD_BYTES;
-      if (baseline.bytes !== ours.bytes + frames) throw new Error(`the stored blob holds ${baseline.bytes} bytes, the restore read ${ours.bytes} (+ ${frames} of framing expected)`);
+      if (baseline.bytes !== ours.bytes + frames)
+        throw new Error(
+          `the stored blob holds ${baseline.bytes} bytes, the restore read ${ours.bytes} (+ ${frames} of framing expected)`,
+        );
     },
   });
 } finally {

@@ -36,11 +36,21 @@ async function main() {
   const DATABASE_URL = await freshBenchDatabase('scheduler');
   const azurite = await startAzurite({ port: 0 });
   const dataDir = mkdtempSync(join(tmpdir(), 'rv-bench-scheduler-'));
-  const app = await buildApp(loadConfig({
-    ...process.env, RV_DATA_DIR: dataDir, DATABASE_URL, RV_BLOB_CONNECTION_STRING: azurite.connectionString, RV_WORKERS: 'false',
-    RV_EMULATOR_CONTROLS: 'true', RV_LOG_LEVEL: 'warn', RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`, RV_MIGRATE_ON_START: 'false',
-    RV_AGENT_UNHEALTHY_AFTER_SECONDS: '86400', RV_RETRY_AFTER_SECONDS: '0',
-  }));
+  const app = await buildApp(
+    loadConfig({
+      ...process.env,
+      RV_DATA_DIR: dataDir,
+      DATABASE_URL,
+      RV_BLOB_CONNECTION_STRING: azurite.connectionString,
+      RV_WORKERS: 'false',
+      RV_EMULATOR_CONTROLS: 'true',
+      RV_LOG_LEVEL: 'warn',
+      RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`,
+      RV_MIGRATE_ON_START: 'false',
+      RV_AGENT_UNHEALTHY_AFTER_SECONDS: '86400',
+      RV_RETRY_AFTER_SECONDS: '0',
+    }),
+  );
   const sql = new pg.Client({ connectionString: DATABASE_URL });
   await sql.connect();
   try {
@@ -57,7 +67,9 @@ async function main() {
       await arm('PUT', `${vault}/backupPolicies/DailyFull15`, DAILY_FULL_15_MINUTE_LOGS);
     }
     await seedProtectedItems(sql, VMS_PER_VAULT, DATABASES_PER_VM, new Date(T.getTime() - 60 * MINUTE));
-    console.log(`seeded ${VAULTS} vaults × ${VMS_PER_VAULT} VMs × ${DATABASES_PER_VM} databases = ${ITEMS} protected items`);
+    console.log(
+      `seeded ${VAULTS} vaults × ${VMS_PER_VAULT} VMs × ${DATABASES_PER_VM} databases = ${ITEMS} protected items`,
+    );
 
     // 1. One tick for 20,000 due items: dispatchDue against plain SQL doing the same writes.
     const dispatchMs: number[] = [];
@@ -77,16 +89,26 @@ async function main() {
     const tick = median(dispatchMs);
     const plain = median(baselineMs);
     console.log('\n| path | items | runs | median ms | items/s |\n|---|---:|---:|---:|---:|');
-    console.log(`| dispatchDue (claim, schedules, jobs, uploads, commands) | ${ITEMS} | ${TICKS} | ${tick.toFixed(0)} | ${Math.round(ITEMS / (tick / 1000))} |`);
-    console.log(`| baseline: the same rows by plain SQL, no rules | ${ITEMS} | ${TICKS} | ${plain.toFixed(0)} | ${Math.round(ITEMS / (plain / 1000))} |`);
+    console.log(
+      `| dispatchDue (claim, schedules, jobs, uploads, commands) | ${ITEMS} | ${TICKS} | ${tick.toFixed(0)} | ${Math.round(ITEMS / (tick / 1000))} |`,
+    );
+    console.log(
+      `| baseline: the same rows by plain SQL, no rules | ${ITEMS} | ${TICKS} | ${plain.toFixed(0)} | ${Math.round(ITEMS / (plain / 1000))} |`,
+    );
 
-    console.log(`\ntick: ${ITEMS} items dispatched in ${tick.toFixed(0)} ms (target < 1000 ms); ratio to plain SQL ${(plain / tick).toFixed(2)}`);
+    console.log(
+      `\ntick: ${ITEMS} items dispatched in ${tick.toFixed(0)} ms (target < 1000 ms); ratio to plain SQL ${(plain / tick).toFixed(2)}`,
+    );
     if (DAY_HOURS <= 0) return;
 
     // 2. A simulated day of one vault with stub agents.
     await resetSchedules(sql);
-    await sql.query(`UPDATE "ProtectedItem" SET "protectionState" = 'ProtectionStopped' WHERE "vaultId" <> (SELECT "id" FROM "Vault" WHERE "name" = 'bench0')`);
-    await sql.query(`UPDATE "ProtectedItem" SET "nextFullAt" = $1 WHERE "protectionState" = 'Protected'`, [new Date(T.getTime() + 22 * 60 * MINUTE)]);
+    await sql.query(
+      `UPDATE "ProtectedItem" SET "protectionState" = 'ProtectionStopped' WHERE "vaultId" <> (SELECT "id" FROM "Vault" WHERE "name" = 'bench0')`,
+    );
+    await sql.query(`UPDATE "ProtectedItem" SET "nextFullAt" = $1 WHERE "protectionState" = 'Protected'`, [
+      new Date(T.getTime() + 22 * 60 * MINUTE),
+    ]);
     await arm('POST', '/emulator/v1/clock', { to: new Date(T.getTime() - MINUTE).toISOString() });
     const stubs = await startStubAgents(app, base, sql);
     const azurite0 = usage(azuritePid()).cpu;
@@ -94,30 +116,58 @@ async function main() {
     const self0 = process.cpuUsage();
     const t0 = performance.now();
     const progress = setInterval(() => {
-      void sql.query(`SELECT count(*) FROM "BackupUpload" WHERE "state" = 'Committed'`).then((r) =>
-        console.log(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${r.rows[0]?.count} committed, stub errors ${stubs.errors.length}${stubs.errors.length > 0 ? ` (first: ${stubs.errors[0]?.slice(0, 200)})` : ''}`));
+      void sql
+        .query(`SELECT count(*) FROM "BackupUpload" WHERE "state" = 'Committed'`)
+        .then((r) =>
+          console.log(
+            `  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${r.rows[0]?.count} committed, stub errors ${stubs.errors.length}${stubs.errors.length > 0 ? ` (first: ${stubs.errors[0]?.slice(0, 200)})` : ''}`,
+          ),
+        );
     }, 10_000);
     // The clock answers once the day is played, which may take longer than fetch waits for headers: node:http.
-    const played = await postWithoutTimeout(`${base}/emulator/v1/clock`, token, { advanceSeconds: DAY_HOURS * 3600 + 60, waitForBackupsSeconds: 600 })
-      .finally(() => clearInterval(progress));
+    const played = await postWithoutTimeout(`${base}/emulator/v1/clock`, token, {
+      advanceSeconds: DAY_HOURS * 3600 + 60,
+      waitForBackupsSeconds: 600,
+    }).finally(() => clearInterval(progress));
     const daySeconds = (performance.now() - t0) / 1000;
     const self = process.cpuUsage(self0);
-    const cpu = { self: (self.user + self.system) / 1e6, azurite: usage(azuritePid()).cpu - azurite0, postgres: postgresCpuSince(postgres0) };
+    const cpu = {
+      self: (self.user + self.system) / 1e6,
+      azurite: usage(azuritePid()).cpu - azurite0,
+      postgres: postgresCpuSince(postgres0),
+    };
     await stubs.stop();
-    const committed = Number((await sql.query(`SELECT count(*) FROM "RecoveryPoint" r JOIN "Vault" v ON v."id" = r."vaultId" WHERE v."name" = 'bench0' AND r."createdAt" > $1`, [T])).rows[0]?.count ?? 0);
+    const committed = Number(
+      (
+        await sql.query(
+          `SELECT count(*) FROM "RecoveryPoint" r JOIN "Vault" v ON v."id" = r."vaultId" WHERE v."name" = 'bench0' AND r."createdAt" > $1`,
+          [T],
+        )
+      ).rows[0]?.count ?? 0,
+    );
     const started = Number(played.backupsStarted ?? 0);
-    console.log('\n| simulated | items | backups dispatched | committed | seconds | backups/s |\n|---|---:|---:|---:|---:|---:|');
-    console.log(`| ${DAY_HOURS} h of one vault | 2000 | ${started} | ${committed} | ${daySeconds.toFixed(1)} | ${(committed / daySeconds).toFixed(0)} |`);
+    console.log(
+      '\n| simulated | items | backups dispatched | committed | seconds | backups/s |\n|---|---:|---:|---:|---:|---:|',
+    );
+    console.log(
+      `| ${DAY_HOURS} h of one vault | 2000 | ${started} | ${committed} | ${daySeconds.toFixed(1)} | ${(committed / daySeconds).toFixed(0)} |`,
+    );
     if (stubs.errors.length > 0) console.log(`stub agent errors: ${stubs.errors.length}, first: ${stubs.errors[0]}`);
     // Where the machine's CPU went, per backup: the span is CPU-bound, so these sum to about cores × seconds.
     const perBackup = (seconds: number) => ((seconds * 1000) / Math.max(committed, 1)).toFixed(2);
-    console.log('\n| CPU per backup (ms) | service and stub agents (this process) | Azurite | PostgreSQL | all | cores × seconds |\n|---|---:|---:|---:|---:|---:|');
-    console.log(`| ${DAY_HOURS} h | ${perBackup(cpu.self)} | ${perBackup(cpu.azurite)} | ${perBackup(cpu.postgres)} | ${perBackup(cpu.self + cpu.azurite + cpu.postgres)} | ${perBackup(availableParallelism() * daySeconds)} |`);
+    console.log(
+      '\n| CPU per backup (ms) | service and stub agents (this process) | Azurite | PostgreSQL | all | cores × seconds |\n|---|---:|---:|---:|---:|---:|',
+    );
+    console.log(
+      `| ${DAY_HOURS} h | ${perBackup(cpu.self)} | ${perBackup(cpu.azurite)} | ${perBackup(cpu.postgres)} | ${perBackup(cpu.self + cpu.azurite + cpu.postgres)} | ${perBackup(availableParallelism() * daySeconds)} |`,
+    );
 
     // A day is 96 log steps of 2,000 items (plus a Full each); the played span counts both of its ends as steps, so the
     // projection goes by the measured rate, not by the hours played.
     const dayProjection = (2000 * 96) / (committed / daySeconds);
-    console.log(`day: ${committed} backups in ${daySeconds.toFixed(1)} s, ${(committed / daySeconds).toFixed(0)} backups/s; a whole day (192,000 backups) ${(dayProjection / 60).toFixed(1)} min at this rate (target < 10 min)`);
+    console.log(
+      `day: ${committed} backups in ${daySeconds.toFixed(1)} s, ${(committed / daySeconds).toFixed(0)} backups/s; a whole day (192,000 backups) ${(dayProjection / 60).toFixed(1)} min at this rate (target < 10 min)`,
+    );
   } finally {
     await sql.end();
     await app.close();
@@ -131,14 +181,18 @@ async function resetSchedules(sql: pg.Client) {
   await sql.query('DELETE FROM "AgentCommand"');
   await sql.query('DELETE FROM "BackupUpload"');
   await sql.query('DELETE FROM "Job"');
-  await sql.query(`UPDATE "ProtectedItem" SET "nextLogAt" = $1, "nextFullAt" = $2, "nextDiffAt" = NULL, "protectionState" = 'Protected'`, [T, new Date(T.getTime() + 86_400_000)]);
+  await sql.query(
+    `UPDATE "ProtectedItem" SET "nextLogAt" = $1, "nextFullAt" = $2, "nextDiffAt" = NULL, "protectionState" = 'Protected'`,
+    [T, new Date(T.getTime() + 86_400_000)],
+  );
   await sql.query('VACUUM ANALYZE "ProtectedItem", "BackupUpload", "AgentCommand", "Job"');
 }
 
 /** The baseline: the writes a tick needs (schedules moved, uploads, commands) as three set-based statements. */
 async function plainDispatch(sql: pg.Client) {
   await sql.query('BEGIN');
-  await sql.query(`
+  await sql.query(
+    `
     WITH claimed AS (
       SELECT "id" FROM "ProtectedItem" WHERE "nextLogAt" <= $1 ORDER BY "nextLogAt" FOR UPDATE SKIP LOCKED
     ), moved AS (
@@ -150,17 +204,27 @@ async function plainDispatch(sql: pg.Client) {
       RETURNING "id", "containerId", "protectedItemId"
     )
     INSERT INTO "AgentCommand" ("id", "containerId", "type", "payload", "issuedAt")
-    SELECT gen_random_uuid()::text, "containerId", 'backup', jsonb_build_object('backupId', "id", 'backupType', 'Log'), $1 FROM uploads`, [T]);
+    SELECT gen_random_uuid()::text, "containerId", 'backup', jsonb_build_object('backupId', "id", 'backupType', 'Log'), $1 FROM uploads`,
+    [T],
+  );
   await sql.query('COMMIT');
 }
 
 function postWithoutTimeout(url: string, token: string, body: object): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => (response.statusCode === 200 ? resolve(JSON.parse(text) as Record<string, unknown>) : reject(new Error(`${response.statusCode} ${text}`))));
-    });
+    const request = httpRequest(
+      url,
+      { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () =>
+          response.statusCode === 200
+            ? resolve(JSON.parse(text) as Record<string, unknown>)
+            : reject(new Error(`${response.statusCode} ${text}`)),
+        );
+      },
+    );
     request.on('error', reject);
     request.end(JSON.stringify(body));
   });
@@ -174,17 +238,31 @@ const ONE_BYTE_SHA256 = createHash('sha256').update(ONE_BYTE).digest('hex');
  * a commit with LSNs that continue the chain, then the command's result.
  */
 async function startStubAgents(app: Awaited<ReturnType<typeof buildApp>>, base: string, sql: pg.Client) {
-  const containers = (await sql.query<{ id: string; name: string; tokenGeneration: number }>(
-    `SELECT c."id", c."name", c."tokenGeneration" FROM "ProtectionContainer" c JOIN "Vault" v ON v."id" = c."vaultId" WHERE v."name" = 'bench0'`)).rows;
+  const containers = (
+    await sql.query<{ id: string; name: string; tokenGeneration: number }>(
+      `SELECT c."id", c."name", c."tokenGeneration" FROM "ProtectionContainer" c JOIN "Vault" v ON v."id" = c."vaultId" WHERE v."name" = 'bench0'`,
+    )
+  ).rows;
   const errors: string[] = [];
   const lsns = new Map<string, bigint>();
   let running = true;
   const loops = containers.map(async (container) => {
-    const { token } = await app.tokens.issueAgent({ containerId: container.id, generation: container.tokenGeneration }, 86_400);
+    const { token } = await app.tokens.issueAgent(
+      { containerId: container.id, generation: container.tokenGeneration },
+      86_400,
+    );
     const path = `${base}/agent/v1/containers/${encodeURIComponent(container.name)}`;
     const call = async (method: string, url: string, body?: object) => {
-      const response = await fetch(url, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-      if (!response.ok && response.status !== 204) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
+      const response = await fetch(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      if (!response.ok && response.status !== 204)
+        throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
       return response.status === 204 ? undefined : ((await response.json()) as Record<string, unknown>);
     };
     /** A backup at once: a one-byte block, a commit that continues the chain, the result; retried like an agent would. */
@@ -197,13 +275,29 @@ async function startStubAgents(app: Awaited<ReturnType<typeof buildApp>>, base: 
             const first = lsns.get(key) ?? 200n;
             const last = first + 100n;
             const block = await fetch(`${path}/uploads/${backupId}/blocks/0`, {
-              method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'x-content-sha256': ONE_BYTE_SHA256 }, body: ONE_BYTE,
+              method: 'PUT',
+              headers: {
+                authorization: `Bearer ${token}`,
+                'content-type': 'application/octet-stream',
+                'x-content-sha256': ONE_BYTE_SHA256,
+              },
+              body: ONE_BYTE,
             });
             if (!block.ok) throw new Error(`block: ${block.status} ${await block.text()}`);
-            await call('POST', `${path}/uploads/${backupId}/commit`, { metadata: {
-              backupType, firstLsn: first.toString(), lastLsn: (backupType === 'Log' ? last : first + 1n).toString(), checkpointLsn: first.toString(),
-              databaseBackupLsn: '150', startTime: at, endTime: at, sizeBytes: 1, sha256: ONE_BYTE_SHA256, blockCount: 1,
-            } });
+            await call('POST', `${path}/uploads/${backupId}/commit`, {
+              metadata: {
+                backupType,
+                firstLsn: first.toString(),
+                lastLsn: (backupType === 'Log' ? last : first + 1n).toString(),
+                checkpointLsn: first.toString(),
+                databaseBackupLsn: '150',
+                startTime: at,
+                endTime: at,
+                sizeBytes: 1,
+                sha256: ONE_BYTE_SHA256,
+                blockCount: 1,
+              },
+            });
             if (backupType === 'Log') lsns.set(key, last);
           }
           await call('POST', `${path}/commands/${command.id}/result`, { status: 'Succeeded' });
@@ -217,7 +311,9 @@ async function startStubAgents(app: Awaited<ReturnType<typeof buildApp>>, base: 
     };
     while (running) {
       try {
-        const { commands } = (await call('GET', `${path}/commands?waitSeconds=2`)) as { commands: { id: string; type: string; payload: Record<string, string> }[] };
+        const { commands } = (await call('GET', `${path}/commands?waitSeconds=2`)) as {
+          commands: { id: string; type: string; payload: Record<string, string> }[];
+        };
         for (const command of commands) await answer(command);
       } catch (error) {
         if (!running) break;

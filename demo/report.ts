@@ -18,24 +18,44 @@ export function report(result: DemoResult): string {
   const { restore } = result;
   return [
     'Discovery (sqlvm1 has an instance whose backup plugin lacks sysadmin):',
-    table(['VM', 'SQL instance', 'databases', 'discovery'], result.discovery.map((d) => [d.vm, d.instance, d.databases, d.status])),
+    table(
+      ['VM', 'SQL instance', 'databases', 'discovery'],
+      result.discovery.map((d) => [d.vm, d.instance, d.databases, d.status]),
+    ),
     `Backups dispatched by the scheduler over two simulated days: ${result.backupsStarted}`,
-    table(['database', 'Full points', 'Log backups', 'point-in-time ranges'], result.points.map((p) => [p.database, p.fulls, p.logs, p.ranges.join('\n')])),
+    table(
+      ['database', 'Full points', 'Log backups', 'point-in-time ranges'],
+      result.points.map((p) => [p.database, p.fulls, p.logs, p.ranges.join('\n')]),
+    ),
     'Jobs (scheduled log backups are not listed, as in Azure):',
-    table(['operation', 'status', 'count'], [...byOperation].flatMap(([operation, statuses]) => [...statuses].map(([status, count]) => [operation, status, count]))),
-    table(['operation', 'entity', 'status', 'started (service clock)', 'duration'], result.jobs.slice(0, 8).map((j) => [j.operation, j.entity, j.status, j.start?.toISOString() ?? '', j.duration])),
+    table(
+      ['operation', 'status', 'count'],
+      [...byOperation].flatMap(([operation, statuses]) =>
+        [...statuses].map(([status, count]) => [operation, status, count]),
+      ),
+    ),
+    table(
+      ['operation', 'entity', 'status', 'started (service clock)', 'duration'],
+      result.jobs.slice(0, 8).map((j) => [j.operation, j.entity, j.status, j.start?.toISOString() ?? '', j.duration]),
+    ),
     'Point-in-time restore:',
-    table([], [
-      ['database', restore.database],
-      ['point in time', restore.pointInTime],
-      ['restored to', restore.target],
-      ['SHA-256 of the restored database', restore.restoredSha256],
-      ['SHA-256 of the source at that second', restore.sourceSha256],
-    ]),
+    table(
+      [],
+      [
+        ['database', restore.database],
+        ['point in time', restore.pointInTime],
+        ['restored to', restore.target],
+        ['SHA-256 of the restored database', restore.restoredSha256],
+        ['SHA-256 of the source at that second', restore.sourceSha256],
+      ],
+    ),
     restore.proven
       ? `PROVEN: the restored database equals ${restore.database} at ${restore.pointInTime} (content SHA-256 ${restore.sourceSha256.slice(0, 16)}…)`
       : `NOT PROVEN: the restored content differs from ${restore.database} at ${restore.pointInTime}`,
     'Timings (wall clock):',
-    table(['step', 'seconds'], result.timings.map((t) => [t.step, t.seconds.toFixed(1)])),
+    table(
+      ['step', 'seconds'],
+      result.timings.map((t) => [t.step, t.seconds.toFixed(1)]),
+    ),
   ].join('\n');
 }

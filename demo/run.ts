@@ -27,16 +27,26 @@ const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:54
 const database = process.env.RV_DEMO_DATABASE ?? 'recovery_vault_demo';
 const databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${database}`);
 const config = loadConfig({
-  RV_HTTPS_PORT: '8443', RV_HTTP_PORT: '8080', RV_AZURITE_PORT: '0', RV_QUEUE_PREFIX: 'recovery-vault-demo', RV_LOG_LEVEL: 'warn',
+  RV_HTTPS_PORT: '8443',
+  RV_HTTP_PORT: '8080',
+  RV_AZURITE_PORT: '0',
+  RV_QUEUE_PREFIX: 'recovery-vault-demo',
+  RV_LOG_LEVEL: 'warn',
   ...process.env,
-  RV_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, RV_EMULATOR_CONTROLS: 'true', RV_RETRY_AFTER_SECONDS: '0',
+  RV_DATA_DIR: dataDir,
+  DATABASE_URL: databaseUrl,
+  RV_EMULATOR_CONTROLS: 'true',
+  RV_RETRY_AFTER_SECONDS: '0',
 });
 
 // The SDK trusts the service's self-signed certificate the way users do, through NODE_EXTRA_CA_CERTS, which Node
 // reads at start: so the demo makes the certificate, then runs itself again with the variable set.
 const { certFile } = await loadOrCreateCertificate(config);
 if (process.env.NODE_EXTRA_CA_CERTS !== certFile) {
-  const again = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: certFile } });
+  const again = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: certFile },
+  });
   process.exit(again.status ?? 1);
 }
 
@@ -51,7 +61,9 @@ rmSync(join(dataDir, 'vms'), { recursive: true, force: true });
 
 const t0 = performance.now();
 const server = await startServer(config);
-say(`  ✓ service started at ${server.httpsUrl} with an embedded Azurite (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+say(
+  `  ✓ service started at ${server.httpsUrl} with an embedded Azurite (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+);
 const result = await playDemo(server, readFileSync(certFile, 'utf8'), join(dataDir, 'vms'), say);
 say('');
 say(report(result));

@@ -22,37 +22,72 @@ const poll = { updateIntervalInMs: 50 };
 
 /** sqlvm1: two instances, one of them without sysadmin for the backup plugin; sqlvm2: a target for restores. */
 const VM1 = {
-  vmName: 'sqlvm1', resourceGroup: 'sql-rg', os: 'WindowsServer2022',
+  vmName: 'sqlvm1',
+  resourceGroup: 'sql-rg',
+  os: 'WindowsServer2022',
   instances: [
-    { name: 'MSSQLSERVER', version: '2022', edition: 'Enterprise', pluginIsSysadmin: true, databases: [
-      { name: 'sales', recoveryModel: 'FULL', sizeMiB: 8, files: 2, writesPerMinute: 120 },
-      { name: 'inventory', recoveryModel: 'FULL', sizeMiB: 4, files: 2, writesPerMinute: 30 },
-    ] },
-    { name: 'REPORTING', version: '2019', edition: 'Standard', pluginIsSysadmin: false, databases: [
-      { name: 'reports', recoveryModel: 'SIMPLE', sizeMiB: 2, files: 2, writesPerMinute: 0 },
-    ] },
+    {
+      name: 'MSSQLSERVER',
+      version: '2022',
+      edition: 'Enterprise',
+      pluginIsSysadmin: true,
+      databases: [
+        { name: 'sales', recoveryModel: 'FULL', sizeMiB: 8, files: 2, writesPerMinute: 120 },
+        { name: 'inventory', recoveryModel: 'FULL', sizeMiB: 4, files: 2, writesPerMinute: 30 },
+      ],
+    },
+    {
+      name: 'REPORTING',
+      version: '2019',
+      edition: 'Standard',
+      pluginIsSysadmin: false,
+      databases: [{ name: 'reports', recoveryModel: 'SIMPLE', sizeMiB: 2, files: 2, writesPerMinute: 0 }],
+    },
   ],
 };
 const VM2 = {
-  vmName: 'sqlvm2', resourceGroup: 'sql-rg', os: 'WindowsServer2022',
-  instances: [{ name: 'MSSQLSERVER', version: '2022', edition: 'Enterprise', pluginIsSysadmin: true, databases: [
-    { name: 'scratch', recoveryModel: 'SIMPLE', sizeMiB: 1, files: 2, writesPerMinute: 0 },
-  ] }],
+  vmName: 'sqlvm2',
+  resourceGroup: 'sql-rg',
+  os: 'WindowsServer2022',
+  instances: [
+    {
+      name: 'MSSQLSERVER',
+      version: '2022',
+      edition: 'Enterprise',
+      pluginIsSysadmin: true,
+      databases: [{ name: 'scratch', recoveryModel: 'SIMPLE', sizeMiB: 1, files: 2, writesPerMinute: 0 }],
+    },
+  ],
 };
 const PROTECTED = ['sales', 'inventory'];
 
-export interface Timing { step: string; seconds: number }
+export interface Timing {
+  step: string;
+  seconds: number;
+}
 export interface DemoResult {
   timings: Timing[];
   discovery: { vm: string; instance: string; databases: string; status: string }[];
   backupsStarted: number;
   points: { database: string; fulls: number; logs: number; ranges: string[] }[];
   jobs: { operation: string; entity: string; status: string; start: Date | undefined; duration: string }[];
-  restore: { database: string; pointInTime: string; target: string; restoredSha256: string; sourceSha256: string; proven: boolean };
+  restore: {
+    database: string;
+    pointInTime: string;
+    target: string;
+    restoredSha256: string;
+    sourceSha256: string;
+    proven: boolean;
+  };
   agents: Agent[];
 }
 
-export async function playDemo(server: RunningServer, ca: string, stateRoot: string, log: (line: string) => void): Promise<DemoResult> {
+export async function playDemo(
+  server: RunningServer,
+  ca: string,
+  stateRoot: string,
+  log: (line: string) => void,
+): Promise<DemoResult> {
   const timings: Timing[] = [];
   const timed = async <T>(step: string, work: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -65,22 +100,54 @@ export async function playDemo(server: RunningServer, ca: string, stateRoot: str
   const token = await fetchToken(base);
   const { vaults, backup } = sdkClients(base, token, SUBSCRIPTION);
   const api = async (method: string, path: string, body?: object) => {
-    const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body ?? {}),
+    });
     if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
     return response.json() as Promise<Record<string, unknown>>;
   };
 
   const vaultId = await timed('vault and policy created (SDK)', async () => {
-    const vault = await vaults.vaults.createOrUpdate(RESOURCE_GROUP, VAULT, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
-    await backup.protectionPolicies.createOrUpdate(VAULT, RESOURCE_GROUP, POLICY, { properties: {
-      backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
-      subProtectionPolicy: [
-        { policyType: 'Full', schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: [new Date(RUN_TIME)] },
-          retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: [new Date(RUN_TIME)], retentionDuration: { count: 30, durationType: 'Days' } } } },
-        { policyType: 'Log', schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 60 },
-          retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 15, durationType: 'Days' } } },
-      ],
-    } as never });
+    const vault = await vaults.vaults.createOrUpdate(
+      RESOURCE_GROUP,
+      VAULT,
+      { location: 'westeurope', sku: { name: 'Standard' } },
+      poll,
+    );
+    await backup.protectionPolicies.createOrUpdate(VAULT, RESOURCE_GROUP, POLICY, {
+      properties: {
+        backupManagementType: 'AzureWorkload',
+        workLoadType: 'SQLDataBase',
+        settings: { timeZone: 'UTC', issqlcompression: false },
+        subProtectionPolicy: [
+          {
+            policyType: 'Full',
+            schedulePolicy: {
+              schedulePolicyType: 'SimpleSchedulePolicy',
+              scheduleRunFrequency: 'Daily',
+              scheduleRunTimes: [new Date(RUN_TIME)],
+            },
+            retentionPolicy: {
+              retentionPolicyType: 'LongTermRetentionPolicy',
+              dailySchedule: {
+                retentionTimes: [new Date(RUN_TIME)],
+                retentionDuration: { count: 30, durationType: 'Days' },
+              },
+            },
+          },
+          {
+            policyType: 'Log',
+            schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 60 },
+            retentionPolicy: {
+              retentionPolicyType: 'SimpleRetentionPolicy',
+              retentionDuration: { count: 15, durationType: 'Days' },
+            },
+          },
+        ],
+      } as never,
+    });
     return vault.id ?? '';
   });
   // The clock starts a minute before tomorrow's 22:00 UTC Full.
@@ -90,15 +157,18 @@ export async function playDemo(server: RunningServer, ca: string, stateRoot: str
 
   const agents = await timed('two reference agents registered their VMs', async () => {
     const credentials = parseCredentials(await fetchVaultCredentials(base, token, vaultId));
-    return Promise.all([VM1, VM2].map(async (spec) => {
-      const stateDir = join(stateRoot, spec.vmName);
-      mkdirSync(stateDir, { recursive: true });
-      const agent = new Agent({ serverUrl: base, credentials, spec: parseVmSpec(spec), stateDir, ca, log: () => {} });
-      await agent.start();
-      return agent;
-    }));
+    return Promise.all(
+      [VM1, VM2].map(async (spec) => {
+        const stateDir = join(stateRoot, spec.vmName);
+        mkdirSync(stateDir, { recursive: true });
+        const agent = new Agent({ serverUrl: base, credentials, spec: parseVmSpec(spec), stateDir, ca, log: () => {} });
+        await agent.start();
+        return agent;
+      }),
+    );
   });
-  const containerOf = (spec: { vmName: string; resourceGroup: string }) => `VMAppContainer;Compute;${spec.resourceGroup};${spec.vmName}`;
+  const containerOf = (spec: { vmName: string; resourceGroup: string }) =>
+    `VMAppContainer;Compute;${spec.resourceGroup};${spec.vmName}`;
 
   const discovery = await timed('refresh, register and discover (SDK: refresh → register → inquire)', async () => {
     await backup.protectionContainers.refresh(VAULT, RESOURCE_GROUP, 'Azure');
@@ -108,18 +178,29 @@ export async function playDemo(server: RunningServer, ca: string, stateRoot: str
       return [VM1, VM2].every((vm) => found.has(containerOf(vm)));
     });
     for (const vm of [VM1, VM2]) {
-      await backup.protectionContainers.beginRegisterAndWait(VAULT, RESOURCE_GROUP, 'Azure', containerOf(vm), { properties: { containerType: 'VMAppContainer' } as never }, poll);
+      await backup.protectionContainers.beginRegisterAndWait(
+        VAULT,
+        RESOURCE_GROUP,
+        'Azure',
+        containerOf(vm),
+        { properties: { containerType: 'VMAppContainer' } as never },
+        poll,
+      );
     }
     const rows: DemoResult['discovery'] = [];
     for (const vm of [VM1, VM2]) {
       const container = await until('the discovery of the VM', async () => {
         const c = await backup.protectionContainers.get(VAULT, RESOURCE_GROUP, 'Azure', containerOf(vm));
-        const info = (c.properties as { extendedInfo?: { inquiryInfo?: { status?: string; errorDetail?: { code?: string } } } }).extendedInfo?.inquiryInfo;
+        const info = (
+          c.properties as { extendedInfo?: { inquiryInfo?: { status?: string; errorDetail?: { code?: string } } } }
+        ).extendedInfo?.inquiryInfo;
         return info?.status === 'NotStarted' ? undefined : info;
       });
       for (const instance of vm.instances) {
         rows.push({
-          vm: vm.vmName, instance: instance.name, databases: instance.databases.map((db) => db.name).join(', '),
+          vm: vm.vmName,
+          instance: instance.name,
+          databases: instance.databases.map((db) => db.name).join(', '),
           status: instance.pluginIsSysadmin ? 'discovered' : `not discovered: ${container.errorDetail?.code ?? '?'}`,
         });
       }
@@ -129,17 +210,32 @@ export async function playDemo(server: RunningServer, ca: string, stateRoot: str
 
   await timed(`protected ${PROTECTED.join(' and ')} with ${POLICY}`, async () => {
     for (const db of PROTECTED) {
-      await backup.protectedItems.createOrUpdate(VAULT, RESOURCE_GROUP, 'Azure', containerOf(VM1), `SQLDataBase;MSSQLSERVER;${db}`, {
-        properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${vaultId}/backupPolicies/${POLICY}` } as never,
-      });
+      await backup.protectedItems.createOrUpdate(
+        VAULT,
+        RESOURCE_GROUP,
+        'Azure',
+        containerOf(VM1),
+        `SQLDataBase;MSSQLSERVER;${db}`,
+        {
+          properties: {
+            protectedItemType: 'AzureVmWorkloadSQLDatabase',
+            policyId: `${vaultId}/backupPolicies/${POLICY}`,
+          } as never,
+        },
+      );
     }
     await until('both databases protected', async () => {
       for (const db of PROTECTED) {
-        const item = await backup.protectedItems.get(VAULT, RESOURCE_GROUP, 'Azure', containerOf(VM1), `SQLDataBase;MSSQLSERVER;${db}`).catch(() => undefined);
+        const item = await backup.protectedItems
+          .get(VAULT, RESOURCE_GROUP, 'Azure', containerOf(VM1), `SQLDataBase;MSSQLSERVER;${db}`)
+          .catch(() => undefined);
         if ((item?.properties as { policyName?: string } | undefined)?.policyName !== POLICY) return false;
       }
       const jobs: string[] = [];
-      for await (const job of backup.backupJobs.list(VAULT, RESOURCE_GROUP, { filter: "operation eq 'ConfigureBackup'" })) jobs.push(job.properties?.status ?? '');
+      for await (const job of backup.backupJobs.list(VAULT, RESOURCE_GROUP, {
+        filter: "operation eq 'ConfigureBackup'",
+      }))
+        jobs.push(job.properties?.status ?? '');
       return jobs.length === PROTECTED.length && jobs.every((s) => s === 'Completed');
     });
   });
@@ -153,40 +249,95 @@ export async function playDemo(server: RunningServer, ca: string, stateRoot: str
   for (const db of PROTECTED) {
     let fulls = 0;
     let ranges: string[] = [];
-    for await (const p of backup.recoveryPoints.list(VAULT, RESOURCE_GROUP, 'Azure', containerOf(VM1), `SQLDataBase;MSSQLSERVER;${db}`)) {
+    for await (const p of backup.recoveryPoints.list(
+      VAULT,
+      RESOURCE_GROUP,
+      'Azure',
+      containerOf(VM1),
+      `SQLDataBase;MSSQLSERVER;${db}`,
+    )) {
       const props = p.properties as { type?: string; timeRanges?: { startTime: Date; endTime: Date }[] };
-      if (p.name === 'DefaultRangeRecoveryPoint') ranges = (props.timeRanges ?? []).map((r) => `${iso(r.startTime)} → ${iso(r.endTime)}`);
+      if (p.name === 'DefaultRangeRecoveryPoint')
+        ranges = (props.timeRanges ?? []).map((r) => `${iso(r.startTime)} → ${iso(r.endTime)}`);
       else if (props.type === 'Full') fulls += 1;
     }
-    const logs = await server.app.db.recoveryPoint.count({ where: { type: 'Log', protectedItem: { friendlyName: db, container: { friendlyName: VM1.vmName } } } });
+    const logs = await server.app.db.recoveryPoint.count({
+      where: { type: 'Log', protectedItem: { friendlyName: db, container: { friendlyName: VM1.vmName } } },
+    });
     points.push({ database: db, fulls, logs, ranges });
   }
 
-  const restore = await timed('restored sales to a random second of day one on sqlvm2 (SDK: restores.beginTriggerAndWait)', async () => {
-    const range = await backup.recoveryPoints.get(VAULT, RESOURCE_GROUP, 'Azure', containerOf(VM1), 'SQLDataBase;MSSQLSERVER;sales', 'DefaultRangeRecoveryPoint');
-    const first = (range.properties as { timeRanges?: { startTime: Date; endTime: Date }[] }).timeRanges?.[0];
-    if (first === undefined) throw new Error('sales has no log range to restore from');
-    const from = Math.ceil(first.startTime.getTime() / 1000);
-    const to = Math.min(Math.floor(first.endTime.getTime() / 1000), Math.floor((start.getTime() + 86_400_000) / 1000));
-    const pointInTime = new Date((from + Math.floor(Math.random() * (to - from + 1))) * 1000);
-    await backup.restores.beginTriggerAndWait(VAULT, RESOURCE_GROUP, 'Azure', containerOf(VM1), 'SQLDataBase;MSSQLSERVER;sales', 'DefaultRangeRecoveryPoint', { properties: {
-      objectType: 'AzureWorkloadSQLPointInTimeRestoreRequest', recoveryType: 'AlternateLocation', shouldUseAlternateTargetLocation: true, pointInTime,
-      targetInfo: { overwriteOption: 'FailOnConflict', containerId: `${vaultId}/backupFabrics/Azure/protectionContainers/${containerOf(VM2)}`, databaseName: 'MSSQLSERVER/sales_restored' },
-    } as never }, poll);
-    // The proof: the restored image's SHA-256 (sqlvm2's agent) equals the content of sales at that second (sqlvm1's).
-    const [source, target] = agents;
-    const sourceStore = source!.simulatedState!;
-    const sales = sourceStore.state.databases.find((d) => d.name === 'sales')!;
-    const sourceSha256 = sourceStore.database(sales).contentHashAt(pointInTime);
-    const restored = target!.simulatedState!.state.databases.find((d) => d.name === 'sales_restored');
-    const restoredSha256 = restored?.restoredFrom?.sha256 ?? '(not restored)';
-    return { database: 'sales', pointInTime: pointInTime.toISOString(), target: 'sqlvm2 MSSQLSERVER/sales_restored', restoredSha256, sourceSha256, proven: restoredSha256 === sourceSha256 };
-  });
+  const restore = await timed(
+    'restored sales to a random second of day one on sqlvm2 (SDK: restores.beginTriggerAndWait)',
+    async () => {
+      const range = await backup.recoveryPoints.get(
+        VAULT,
+        RESOURCE_GROUP,
+        'Azure',
+        containerOf(VM1),
+        'SQLDataBase;MSSQLSERVER;sales',
+        'DefaultRangeRecoveryPoint',
+      );
+      const first = (range.properties as { timeRanges?: { startTime: Date; endTime: Date }[] }).timeRanges?.[0];
+      if (first === undefined) throw new Error('sales has no log range to restore from');
+      const from = Math.ceil(first.startTime.getTime() / 1000);
+      const to = Math.min(
+        Math.floor(first.endTime.getTime() / 1000),
+        Math.floor((start.getTime() + 86_400_000) / 1000),
+      );
+      const pointInTime = new Date((from + Math.floor(Math.random() * (to - from + 1))) * 1000);
+      await backup.restores.beginTriggerAndWait(
+        VAULT,
+        RESOURCE_GROUP,
+        'Azure',
+        containerOf(VM1),
+        'SQLDataBase;MSSQLSERVER;sales',
+        'DefaultRangeRecoveryPoint',
+        {
+          properties: {
+            objectType: 'AzureWorkloadSQLPointInTimeRestoreRequest',
+            recoveryType: 'AlternateLocation',
+            shouldUseAlternateTargetLocation: true,
+            pointInTime,
+            targetInfo: {
+              overwriteOption: 'FailOnConflict',
+              containerId: `${vaultId}/backupFabrics/Azure/protectionContainers/${containerOf(VM2)}`,
+              databaseName: 'MSSQLSERVER/sales_restored',
+            },
+          } as never,
+        },
+        poll,
+      );
+      // The proof: the restored image's SHA-256 (sqlvm2's agent) equals the content of sales at that second (sqlvm1's).
+      const [source, target] = agents;
+      const sourceStore = source!.simulatedState!;
+      const sales = sourceStore.state.databases.find((d) => d.name === 'sales')!;
+      const sourceSha256 = sourceStore.database(sales).contentHashAt(pointInTime);
+      const restored = target!.simulatedState!.state.databases.find((d) => d.name === 'sales_restored');
+      const restoredSha256 = restored?.restoredFrom?.sha256 ?? '(not restored)';
+      return {
+        database: 'sales',
+        pointInTime: pointInTime.toISOString(),
+        target: 'sqlvm2 MSSQLSERVER/sales_restored',
+        restoredSha256,
+        sourceSha256,
+        proven: restoredSha256 === sourceSha256,
+      };
+    },
+  );
 
   const jobs: DemoResult['jobs'] = [];
   for await (const job of backup.backupJobs.list(VAULT, RESOURCE_GROUP)) {
-    const p = job.properties as { operation?: string; entityFriendlyName?: string; status?: string; startTime?: Date; duration?: string } | undefined;
-    jobs.push({ operation: p?.operation ?? '', entity: p?.entityFriendlyName ?? '', status: p?.status ?? '', start: p?.startTime, duration: p?.duration ?? '' });
+    const p = job.properties as
+      | { operation?: string; entityFriendlyName?: string; status?: string; startTime?: Date; duration?: string }
+      | undefined;
+    jobs.push({
+      operation: p?.operation ?? '',
+      entity: p?.entityFriendlyName ?? '',
+      status: p?.status ?? '',
+      start: p?.startTime,
+      duration: p?.duration ?? '',
+    });
   }
   return { timings, discovery, backupsStarted, points, jobs, restore, agents };
 }

@@ -44,7 +44,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // What Node's parser or Fastify's router refuse is answered in ARM's error shape too.
     clientErrorHandler,
     frameworkErrors,
-    ...(options.tls === undefined ? {} : { listenTextResolver: (address: string) => `HTTPS listening at ${address.replace(/^http:/, 'https:')}` }),
+    ...(options.tls === undefined
+      ? {}
+      : { listenTextResolver: (address: string) => `HTTPS listening at ${address.replace(/^http:/, 'https:')}` }),
     // ARM paths and names are case-insensitive. (Fastify 5 no longer treats `;` as a query delimiter, which
     // names such as VMAppContainer;Compute;rg;vm rely on.)
     routerOptions: { caseSensitive: false, maxParamLength: 1024 },

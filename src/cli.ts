@@ -5,8 +5,9 @@ import { loadOrCreateSigningKey } from './auth/signing-key.ts';
 import { TokenService } from './auth/tokens.ts';
 
 /** `recovery-vault` — start the service, or get what a client needs: tokens, vault credentials. */
-const program = new Command('recovery-vault')
-  .description('A local emulator of the Azure Recovery Services vault for SQL Server in Azure VM backup');
+const program = new Command('recovery-vault').description(
+  'A local emulator of the Azure Recovery Services vault for SQL Server in Azure VM backup',
+);
 
 program
   .command('start', { isDefault: true })
@@ -24,7 +25,8 @@ program
   .action(async (options: { clientId: string; tenant: string }) => {
     const config = loadConfig();
     const principal = config.principals.find((p) => p.clientId === options.clientId);
-    if (principal === undefined) throw new ConfigError('RV_PRINCIPALS', `has no principal with client id '${options.clientId}'`);
+    if (principal === undefined)
+      throw new ConfigError('RV_PRINCIPALS', `has no principal with client id '${options.clientId}'`);
     // Signed with the key file the server uses, so the server accepts it without being asked.
     const key = await loadOrCreateSigningKey(config.token.signingKeyFile);
     const token = await new TokenService(config.token, key, () => new Date()).issue(
@@ -43,30 +45,45 @@ program
   .requiredOption('--out <file>', 'where to write the credentials file')
   .option('--server <url>', 'the running service (its plain-HTTP port on this machine by default)')
   .option('--client-id <id>', 'client id of a principal from RV_PRINCIPALS', DEV_PRINCIPAL.clientId)
-  .action(async (options: { subscription: string; resourceGroup: string; vault: string; out: string; server?: string; clientId: string }) => {
-    const config = loadConfig();
-    const principal = config.principals.find((p) => p.clientId === options.clientId);
-    if (principal === undefined) throw new ConfigError('RV_PRINCIPALS', `has no principal with client id '${options.clientId}'`);
-    const key = await loadOrCreateSigningKey(config.token.signingKeyFile);
-    const { accessToken } = await new TokenService(config.token, key, () => new Date()).issue(
-      { id: principal.id, clientId: principal.clientId ?? null },
-      '00000000-0000-0000-0000-000000000000',
-    );
-    const server = (options.server ?? `http://localhost:${config.httpPort}`).replace(/\/+$/, '');
-    const path = `/subscriptions/${encodeURIComponent(options.subscription)}/resourceGroups/${encodeURIComponent(options.resourceGroup)}/providers/Microsoft.RecoveryServices/vaults/${encodeURIComponent(options.vault)}/backupRegistrationCredentials`;
-    const response = await fetch(`${server}${path}?api-version=2023-06-01`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } });
-    const body = (await response.json()) as { properties?: object; error?: { code: string; message: string } };
-    if (!response.ok || body.properties === undefined) {
-      throw new Error(`${response.status} ${body.error?.code ?? ''}: ${body.error?.message ?? 'unexpected answer'}`);
-    }
-    writeFileSync(options.out, `${JSON.stringify(body.properties, null, 2)}\n`, { mode: 0o600 });
-    process.stdout.write(`wrote ${options.out} (expires ${(body.properties as { expiresAt: string }).expiresAt})\n`);
-  });
+  .action(
+    async (options: {
+      subscription: string;
+      resourceGroup: string;
+      vault: string;
+      out: string;
+      server?: string;
+      clientId: string;
+    }) => {
+      const config = loadConfig();
+      const principal = config.principals.find((p) => p.clientId === options.clientId);
+      if (principal === undefined)
+        throw new ConfigError('RV_PRINCIPALS', `has no principal with client id '${options.clientId}'`);
+      const key = await loadOrCreateSigningKey(config.token.signingKeyFile);
+      const { accessToken } = await new TokenService(config.token, key, () => new Date()).issue(
+        { id: principal.id, clientId: principal.clientId ?? null },
+        '00000000-0000-0000-0000-000000000000',
+      );
+      const server = (options.server ?? `http://localhost:${config.httpPort}`).replace(/\/+$/, '');
+      const path = `/subscriptions/${encodeURIComponent(options.subscription)}/resourceGroups/${encodeURIComponent(options.resourceGroup)}/providers/Microsoft.RecoveryServices/vaults/${encodeURIComponent(options.vault)}/backupRegistrationCredentials`;
+      const response = await fetch(`${server}${path}?api-version=2023-06-01`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      const body = (await response.json()) as { properties?: object; error?: { code: string; message: string } };
+      if (!response.ok || body.properties === undefined) {
+        throw new Error(`${response.status} ${body.error?.code ?? ''}: ${body.error?.message ?? 'unexpected answer'}`);
+      }
+      writeFileSync(options.out, `${JSON.stringify(body.properties, null, 2)}\n`, { mode: 0o600 });
+      process.stdout.write(`wrote ${options.out} (expires ${(body.properties as { expiresAt: string }).expiresAt})\n`);
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   const cause = (error as Error).cause as Error | undefined;
-  process.stderr.write(`recovery-vault: ${(error as Error).message}${cause === undefined ? '' : `: ${cause.message}`}\n`);
+  process.stderr.write(
+    `recovery-vault: ${(error as Error).message}${cause === undefined ? '' : `: ${cause.message}`}\n`,
+  );
   process.exit(error instanceof ConfigError ? 2 : 1);
 }

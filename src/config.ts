@@ -174,11 +174,16 @@ function principals(env: Env): PrincipalSeed[] {
 function isPrincipalSeed(value: unknown): value is PrincipalSeed {
   const p = value as PrincipalSeed;
   return (
-    typeof p === 'object' && p !== null && typeof p.id === 'string' && typeof p.displayName === 'string' &&
+    typeof p === 'object' &&
+    p !== null &&
+    typeof p.id === 'string' &&
+    typeof p.displayName === 'string' &&
     Array.isArray(p.roles) &&
     p.roles.every(
-      (r) => ['Contributor', 'BackupOperator', 'BackupReader'].includes(r.role) &&
-        Array.isArray(r.subscriptions) && r.subscriptions.every((s) => typeof s === 'string'),
+      (r) =>
+        ['Contributor', 'BackupOperator', 'BackupReader'].includes(r.role) &&
+        Array.isArray(r.subscriptions) &&
+        r.subscriptions.every((s) => typeof s === 'string'),
     )
   );
 }

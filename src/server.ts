@@ -41,7 +41,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await Promise.all([new Promise((resolve) => http.close(resolve)), app.close()]);
     },
   };
-  app.log.info({ https: running.httpsUrl, http: running.httpUrl, certificate: tls.certFile }, 'recovery-vault is listening');
+  app.log.info(
+    { https: running.httpsUrl, http: running.httpUrl, certificate: tls.certFile },
+    'recovery-vault is listening',
+  );
   return running;
 }
 

@@ -2,17 +2,17 @@
 // Server: DATABASE_URL if set (its database name is replaced), else postgresql://postgres@127.0.0.1:5432/.
 // Every database this file creates has a random rv_test_ name and is dropped in afterAll.
 
-import { createHash, randomBytes } from "node:crypto";
-import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
-import { applyMigrations, diffMigration, pendingSchemaChanges } from "../src/db/migrations.ts";
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { applyMigrations, diffMigration, pendingSchemaChanges } from '../src/db/migrations.ts';
 
-const SERVER_URL = process.env.DATABASE_URL || "postgresql://postgres@127.0.0.1:5432/";
-const PRISMA_DIR = fileURLToPath(new URL("../prisma/", import.meta.url));
+const SERVER_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/';
+const PRISMA_DIR = fileURLToPath(new URL('../prisma/', import.meta.url));
 const TIMEOUT = 60_000;
 
 const createdDatabases: string[] = [];
@@ -26,7 +26,7 @@ function databaseUrl(name: string): string {
 
 /** A URL naming a database that does not exist yet; afterAll drops it if anything created it. */
 function freshDatabaseUrl(): string {
-  const name = `rv_test_${randomBytes(6).toString("hex")}`;
+  const name = `rv_test_${randomBytes(6).toString('hex')}`;
   createdDatabases.push(name);
   return databaseUrl(name);
 }
@@ -43,7 +43,7 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string, para
 
 async function databaseExists(url: string): Promise<boolean> {
   const name = new URL(url).pathname.slice(1);
-  const rows = await query(databaseUrl("postgres"), "SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+  const rows = await query(databaseUrl('postgres'), 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
   return rows.length > 0;
 }
 
@@ -57,7 +57,7 @@ async function tablesOf(url: string): Promise<string[]> {
 
 /** The migration directory names in the real prisma/migrations, in the order they apply. */
 async function migrationNames(prismaDir = PRISMA_DIR): Promise<string[]> {
-  const entries = await readdir(path.join(prismaDir, "migrations"), { withFileTypes: true });
+  const entries = await readdir(path.join(prismaDir, 'migrations'), { withFileTypes: true });
   return entries
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
@@ -66,14 +66,14 @@ async function migrationNames(prismaDir = PRISMA_DIR): Promise<string[]> {
 
 /** A copy of prisma/ (schema and migrations) that a test may change freely. */
 async function copyOfPrismaDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "rv-prisma-"));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rv-prisma-'));
   tempDirs.push(dir);
   await cp(PRISMA_DIR, dir, { recursive: true });
   return dir;
 }
 
 afterAll(async () => {
-  const maintenance = new pg.Client({ connectionString: databaseUrl("postgres") });
+  const maintenance = new pg.Client({ connectionString: databaseUrl('postgres') });
   await maintenance.connect();
   try {
     for (const name of createdDatabases) {
@@ -85,18 +85,18 @@ afterAll(async () => {
   await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
 }, TIMEOUT);
 
-describe("schema.prisma and prisma/migrations", { timeout: TIMEOUT }, () => {
-  it("agree: the migrations yield exactly schema.prisma (else run `npm run db:diff -- <name>`)", async () => {
+describe('schema.prisma and prisma/migrations', { timeout: TIMEOUT }, () => {
+  it('agree: the migrations yield exactly schema.prisma (else run `npm run db:diff -- <name>`)', async () => {
     const mainUrl = freshDatabaseUrl();
-    expect(await pendingSchemaChanges(mainUrl)).toBe("");
+    expect(await pendingSchemaChanges(mainUrl)).toBe('');
     // The replay happened in a shadow database of its own: the database named in the URL was never created.
     expect(await databaseExists(mainUrl)).toBe(false);
   });
 
-  it("disagree when schema.prisma gains a model, until diffMigration writes its migration", async () => {
+  it('disagree when schema.prisma gains a model, until diffMigration writes its migration', async () => {
     const prismaDir = await copyOfPrismaDir();
     await appendFile(
-      path.join(prismaDir, "schema.prisma"),
+      path.join(prismaDir, 'schema.prisma'),
       '\nmodel ExtraForTest {\n  id    String @id\n  label String @default("x")\n}\n',
     );
     const mainUrl = freshDatabaseUrl();
@@ -104,20 +104,20 @@ describe("schema.prisma and prisma/migrations", { timeout: TIMEOUT }, () => {
     const pending = await pendingSchemaChanges(mainUrl, { prismaDir });
     expect(pending).toContain('CREATE TABLE "ExtraForTest"');
 
-    const file = await diffMigration(mainUrl, "add_extra_for_test", { prismaDir });
+    const file = await diffMigration(mainUrl, 'add_extra_for_test', { prismaDir });
     expect(file).not.toBeNull();
     expect(path.basename(path.dirname(file!))).toMatch(/^\d{14}_add_extra_for_test$/);
-    expect(await readFile(file!, "utf8")).toBe(pending);
+    expect(await readFile(file!, 'utf8')).toBe(pending);
 
-    expect(await pendingSchemaChanges(mainUrl, { prismaDir })).toBe("");
-    expect(await diffMigration(mainUrl, "nothing_to_do", { prismaDir })).toBeNull();
+    expect(await pendingSchemaChanges(mainUrl, { prismaDir })).toBe('');
+    expect(await diffMigration(mainUrl, 'nothing_to_do', { prismaDir })).toBeNull();
     expect(await migrationNames(prismaDir)).toEqual([...(await migrationNames()), path.basename(path.dirname(file!))]);
     expect(await databaseExists(mainUrl)).toBe(false);
   });
 });
 
-describe("applyMigrations", { timeout: TIMEOUT }, () => {
-  it("creates a fresh database, applies every migration like migrate deploy, then applies nothing", async () => {
+describe('applyMigrations', { timeout: TIMEOUT }, () => {
+  it('creates a fresh database, applies every migration like migrate deploy, then applies nothing', async () => {
     const url = freshDatabaseUrl();
     const expected = await migrationNames();
     expect(expected.length).toBeGreaterThan(0);
@@ -127,7 +127,7 @@ describe("applyMigrations", { timeout: TIMEOUT }, () => {
     expect(lines[0]).toMatch(/^created database/);
 
     expect(await tablesOf(url)).toEqual(
-      expect.arrayContaining(["Principal", "RoleAssignment", "Vault", "Operation", "Job", "_prisma_migrations"]),
+      expect.arrayContaining(['Principal', 'RoleAssignment', 'Vault', 'Operation', 'Job', '_prisma_migrations']),
     );
     const recorded = await query<{ migration_name: string; checksum: string; finished: boolean }>(
       url,
@@ -136,9 +136,9 @@ describe("applyMigrations", { timeout: TIMEOUT }, () => {
     );
     const checksums = await Promise.all(
       expected.map(async (name) =>
-        createHash("sha256")
-          .update(await readFile(path.join(PRISMA_DIR, "migrations", name, "migration.sql")))
-          .digest("hex"),
+        createHash('sha256')
+          .update(await readFile(path.join(PRISMA_DIR, 'migrations', name, 'migration.sql')))
+          .digest('hex'),
       ),
     );
     expect(recorded).toEqual(
@@ -146,10 +146,10 @@ describe("applyMigrations", { timeout: TIMEOUT }, () => {
     );
 
     expect(await applyMigrations(url)).toEqual([]);
-    expect(await query(url, "SELECT 1 FROM _prisma_migrations")).toHaveLength(expected.length);
+    expect(await query(url, 'SELECT 1 FROM _prisma_migrations')).toHaveLength(expected.length);
   });
 
-  it("applies each migration once when two callers start at the same time", async () => {
+  it('applies each migration once when two callers start at the same time', async () => {
     const url = freshDatabaseUrl();
     const expected = await migrationNames();
 
@@ -157,10 +157,10 @@ describe("applyMigrations", { timeout: TIMEOUT }, () => {
 
     expect(results.map((applied) => applied.length).sort()).toEqual([0, expected.length]);
     expect(results.flat()).toEqual(expected);
-    expect(await query(url, "SELECT 1 FROM _prisma_migrations")).toHaveLength(expected.length);
+    expect(await query(url, 'SELECT 1 FROM _prisma_migrations')).toHaveLength(expected.length);
   });
 
-  it("leaves a database with a failed migration to the engine, which refuses to go on as migrate deploy does", async () => {
+  it('leaves a database with a failed migration to the engine, which refuses to go on as migrate deploy does', async () => {
     const url = freshDatabaseUrl();
     const expected = await migrationNames();
     await applyMigrations(url);
@@ -169,29 +169,29 @@ describe("applyMigrations", { timeout: TIMEOUT }, () => {
     expect(await applyMigrations(url, (line) => lines.push(line))).toEqual([]);
     expect(lines).toEqual([expect.stringMatching(/ is up to date$/)]);
     // The last migration recorded as started and never finished (a failed deploy).
-    await query(url, "UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = $1", [expected.at(-1)]);
+    await query(url, 'UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = $1', [expected.at(-1)]);
     await expect(applyMigrations(url)).rejects.toThrow(expected.at(-1));
   });
 
-  it("sends each migration.sql whole, so `;` inside $$ bodies, literals and comments survive", async () => {
+  it('sends each migration.sql whole, so `;` inside $$ bodies, literals and comments survive', async () => {
     const prismaDir = await copyOfPrismaDir();
-    const dir = path.join(prismaDir, "migrations", "99991231235959_semicolons");
+    const dir = path.join(prismaDir, 'migrations', '99991231235959_semicolons');
     await mkdir(dir);
     await writeFile(
-      path.join(dir, "migration.sql"),
+      path.join(dir, 'migration.sql'),
       [
-        "-- a comment; with a semicolon",
+        '-- a comment; with a semicolon',
         'CREATE FUNCTION "rv_test_suffix"(value TEXT) RETURNS TEXT AS $$',
-        "BEGIN",
+        'BEGIN',
         "  RETURN value || ';suffix';",
-        "END;",
-        "$$ LANGUAGE plpgsql;",
-        "",
-      ].join("\n"),
+        'END;',
+        '$$ LANGUAGE plpgsql;',
+        '',
+      ].join('\n'),
     );
     const url = freshDatabaseUrl();
 
-    expect(await applyMigrations(url, undefined, { prismaDir })).toContain("99991231235959_semicolons");
-    expect(await query(url, `SELECT "rv_test_suffix"('a') AS result`)).toEqual([{ result: "a;suffix" }]);
+    expect(await applyMigrations(url, undefined, { prismaDir })).toContain('99991231235959_semicolons');
+    expect(await query(url, `SELECT "rv_test_suffix"('a') AS result`)).toEqual([{ result: 'a;suffix' }]);
   });
 });

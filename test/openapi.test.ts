@@ -16,7 +16,9 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents every route with a response schema, and the ARM error body', () => {
-    const document = server.app.swagger() as { paths: Record<string, Record<string, { responses?: Record<string, unknown> }>> };
+    const document = server.app.swagger() as {
+      paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+    };
     const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
     );
@@ -24,7 +26,10 @@ describe('the OpenAPI document', () => {
     for (const { path, method, operation } of operations) {
       expect(Object.keys(operation.responses ?? {}), `${method} ${path}`).not.toEqual([]);
     }
-    const vaultGet = document.paths['/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.RecoveryServices/vaults/{vaultName}']?.get;
+    const vaultGet =
+      document.paths[
+        '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.RecoveryServices/vaults/{vaultName}'
+      ]?.get;
     expect(vaultGet?.responses).toHaveProperty('4XX');
   });
 

@@ -19,8 +19,12 @@ describe('configuration', () => {
     ['RV_MIGRATE_ON_START', 'maybe', 'RV_MIGRATE_ON_START must be true or false'],
     ['RV_PRINCIPALS', '[{"id":1}]', 'RV_PRINCIPALS must be a JSON array'],
   ])('rejects %s=%s naming the variable', (name, value, message) => {
-    expect(() => loadConfig({ RV_DATA_DIR: mkdtempSync(join(tmpdir(), 'rv-config-')), [name]: value })).toThrow(ConfigError);
-    expect(() => loadConfig({ RV_DATA_DIR: mkdtempSync(join(tmpdir(), 'rv-config-')), [name]: value })).toThrow(message);
+    expect(() => loadConfig({ RV_DATA_DIR: mkdtempSync(join(tmpdir(), 'rv-config-')), [name]: value })).toThrow(
+      ConfigError,
+    );
+    expect(() => loadConfig({ RV_DATA_DIR: mkdtempSync(join(tmpdir(), 'rv-config-')), [name]: value })).toThrow(
+      message,
+    );
   });
 
   it('fails at start with one clear line and exit code 2', () => {
@@ -30,7 +34,9 @@ describe('configuration', () => {
       timeout: 30_000,
     });
     expect(result.status).toBe(2);
-    expect(result.stderr.trim().split('\n')).toEqual(['Invalid configuration: RV_HTTP_PORT must be an integer from 0 to 65535 (got \'99999\')']);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      "Invalid configuration: RV_HTTP_PORT must be an integer from 0 to 65535 (got '99999')",
+    ]);
   });
 
   it('works with no environment at all: every default targets this machine', () => {
@@ -57,7 +63,10 @@ describe('the running service', () => {
     expect(await (await fetch(`${server.httpUrl}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${server.httpsUrl}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { database: { status: 'ok' }, redis: { status: 'ok' }, blob: { status: 'ok' } } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { database: { status: 'ok' }, redis: { status: 'ok' }, blob: { status: 'ok' } },
+    });
   });
 
   it('prints a working token for the development principal with `recovery-vault token`', () => {
@@ -69,15 +78,18 @@ describe('the running service', () => {
     expect(result.status).toBe(0);
     const token = result.stdout.trim();
     expect(token.split('.')).toHaveLength(3);
-    return sdkClients(server.httpsUrl, token, randomUUID()).vaults.vaults
-      .createOrUpdate('rg', 'cli-token-vault', { location: 'westeurope' }, { updateIntervalInMs: 50 })
+    return sdkClients(server.httpsUrl, token, randomUUID())
+      .vaults.vaults.createOrUpdate('rg', 'cli-token-vault', { location: 'westeurope' }, { updateIntervalInMs: 50 })
       .then((vault) => expect(vault.name).toBe('cli-token-vault'));
   });
 });
 
 describe('readiness without blob storage', () => {
   it('reports 503 with the failing dependency', async () => {
-    const server = await startTestServer({ RV_BLOB_CONNECTION_STRING: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;' });
+    const server = await startTestServer({
+      RV_BLOB_CONNECTION_STRING:
+        'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;',
+    });
     try {
       const ready = await fetch(`${server.httpUrl}/readyz`);
       expect(ready.status).toBe(503);
@@ -134,7 +146,9 @@ describe('emulator controls', () => {
     const server = await startTestServer();
     try {
       const token = await fetchToken(server.httpsUrl);
-      const response = await fetch(`${server.httpsUrl}/emulator/v1/clock`, { headers: { authorization: `Bearer ${token}` } });
+      const response = await fetch(`${server.httpsUrl}/emulator/v1/clock`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(response.status).toBe(404);
       expect(Math.abs(server.app.clock.now().getTime() - Date.now())).toBeLessThan(1_000);
     } finally {

@@ -22,8 +22,13 @@ export async function freshBenchDatabase(name: string): Promise<string> {
 /** A management token of the development principal, from the service at `base`. */
 export async function devToken(base: string): Promise<string> {
   const response = await fetch(`${base}/oauth2/token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: DEV_PRINCIPAL.clientId ?? '', client_secret: DEV_PRINCIPAL.clientSecret ?? '' }),
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: DEV_PRINCIPAL.clientId ?? '',
+      client_secret: DEV_PRINCIPAL.clientSecret ?? '',
+    }),
   });
   if (!response.ok) throw new Error(`POST /oauth2/token: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { access_token: string }).access_token;
@@ -35,7 +40,11 @@ export type ArmCall = (method: string, path: string, body?: object) => Promise<R
 export function armCaller(base: string, token: string): ArmCall {
   return async (method, path, body) => {
     const response = await fetch(`${base}${path}${path.includes('?') ? '&' : '?'}api-version=2023-06-01`, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);

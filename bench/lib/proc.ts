@@ -29,7 +29,8 @@ export function postgresCpu(): Map<number, number> {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') cpu.set(Number(entry), usage(Number(entry)).cpu);
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres')
+        cpu.set(Number(entry), usage(Number(entry)).cpu);
     } catch {
       // The process ended while being read.
     }

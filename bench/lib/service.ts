@@ -66,15 +66,30 @@ export async function startBenchService(): Promise<BenchService> {
   // BENCH_SERVICE_NODE_ARGS: extra node flags for the service (e.g. `--cpu-prof`), for investigations only.
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg.length > 0);
   const start = startCommand();
-  console.log(`service: ${Object.entries(start.env).map(([name, value]) => `${name}=${value} `).join('')}node ${[...start.args.slice(0, -1), ...nodeArgs, ...start.args.slice(-1)].join(' ')}`);
-  const service: ChildProcessByStdio<null, Readable, null> = spawn(process.execPath, [...start.args.slice(0, -1), ...nodeArgs, ...start.args.slice(-1)], {
-    env: {
-      ...process.env, ...start.env, RV_DATA_DIR: dataDir, RV_HTTPS_PORT: '0', RV_HTTP_PORT: '0', DATABASE_URL,
-      RV_BLOB_CONNECTION_STRING: azurite.connectionString, RV_LOG_LEVEL: 'warn', RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`,
-      RV_SCHEDULER_TICK_SECONDS: '3600',
+  console.log(
+    `service: ${Object.entries(start.env)
+      .map(([name, value]) => `${name}=${value} `)
+      .join('')}node ${[...start.args.slice(0, -1), ...nodeArgs, ...start.args.slice(-1)].join(' ')}`,
+  );
+  const service: ChildProcessByStdio<null, Readable, null> = spawn(
+    process.execPath,
+    [...start.args.slice(0, -1), ...nodeArgs, ...start.args.slice(-1)],
+    {
+      env: {
+        ...process.env,
+        ...start.env,
+        RV_DATA_DIR: dataDir,
+        RV_HTTPS_PORT: '0',
+        RV_HTTP_PORT: '0',
+        DATABASE_URL,
+        RV_BLOB_CONNECTION_STRING: azurite.connectionString,
+        RV_LOG_LEVEL: 'warn',
+        RV_QUEUE_PREFIX: `rv-bench-${randomUUID()}`,
+        RV_SCHEDULER_TICK_SECONDS: '3600',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   const pid = service.pid ?? 0;
   const stop = async () => {
     if (service.exitCode === null) {
@@ -100,10 +115,17 @@ export async function startBenchService(): Promise<BenchService> {
       return { bench: (bench.user + bench.system) / 1e6, service: usage(pid).cpu, azurite: usage(azuriteProcess).cpu };
     };
     return {
-      base, blobs: BlobServiceClient.fromConnectionString(azurite.connectionString), pid, cpu,
+      base,
+      blobs: BlobServiceClient.fromConnectionString(azurite.connectionString),
+      pid,
+      cpu,
       cpuSince(start) {
         const now = cpu();
-        return { bench: now.bench - start.bench, service: now.service - start.service, azurite: now.azurite - start.azurite };
+        return {
+          bench: now.bench - start.bench,
+          service: now.service - start.service,
+          azurite: now.azurite - start.azurite,
+        };
       },
       watchRss() {
         let peak = usage(pid).rss;
@@ -137,26 +159,73 @@ export interface ProtectedDatabase {
  * A vault, a policy without compression, the reference agent (a library in this process) on a simulated VM whose one
  * database of `sizeMiB` (seed `seed`) it protects.
  */
-export async function protectedDatabase(service: BenchService, options: { sizeMiB: number; seed: string; stateDir: string }): Promise<ProtectedDatabase> {
+export async function protectedDatabase(
+  service: BenchService,
+  options: { sizeMiB: number; seed: string; stateDir: string },
+): Promise<ProtectedDatabase> {
   const { base } = service;
   const token = await devToken(base);
   const vault = `/subscriptions/${randomUUID()}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/bench`;
   const arm = armCaller(base, token);
   await arm('PUT', vault, { location: 'westeurope' });
-  await arm('PUT', `${vault}/backupPolicies/daily`, { properties: {
-    backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
-    subProtectionPolicy: [{ policyType: 'Full', schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: ['2026-01-01T22:00:00Z'] },
-      retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: ['2026-01-01T22:00:00Z'], retentionDuration: { count: 30, durationType: 'Days' } } } }],
-  } });
-  const credentials = ((await (await arm('POST', `${vault}/backupRegistrationCredentials`)).json()) as { properties: object }).properties;
+  await arm('PUT', `${vault}/backupPolicies/daily`, {
+    properties: {
+      backupManagementType: 'AzureWorkload',
+      workLoadType: 'SQLDataBase',
+      settings: { timeZone: 'UTC', issqlcompression: false },
+      subProtectionPolicy: [
+        {
+          policyType: 'Full',
+          schedulePolicy: {
+            schedulePolicyType: 'SimpleSchedulePolicy',
+            scheduleRunFrequency: 'Daily',
+            scheduleRunTimes: ['2026-01-01T22:00:00Z'],
+          },
+          retentionPolicy: {
+            retentionPolicyType: 'LongTermRetentionPolicy',
+            dailySchedule: {
+              retentionTimes: ['2026-01-01T22:00:00Z'],
+              retentionDuration: { count: 30, durationType: 'Days' },
+            },
+          },
+        },
+      ],
+    },
+  });
+  const credentials = (
+    (await (await arm('POST', `${vault}/backupRegistrationCredentials`)).json()) as { properties: object }
+  ).properties;
   let onBackup: (entry: AgentLogEntry) => void = () => {};
   const agent = new Agent({
-    serverUrl: base, credentials: parseCredentials(credentials), stateDir: options.stateDir,
+    serverUrl: base,
+    credentials: parseCredentials(credentials),
+    stateDir: options.stateDir,
     log: (entry) => {
       if (entry.event === 'backupCompleted' || entry.event === 'backupFailed') onBackup(entry);
     },
-    spec: parseVmSpec({ vmName: 'benchvm', resourceGroup: 'rg', os: 'WindowsServer2022', instances: [{ name: 'MSSQLSERVER', version: '2022', edition: 'Enterprise', pluginIsSysadmin: true,
-      databases: [{ name: 'sales', recoveryModel: 'FULL', sizeMiB: options.sizeMiB, files: 2, writesPerMinute: 0, seed: options.seed }] }] }),
+    spec: parseVmSpec({
+      vmName: 'benchvm',
+      resourceGroup: 'rg',
+      os: 'WindowsServer2022',
+      instances: [
+        {
+          name: 'MSSQLSERVER',
+          version: '2022',
+          edition: 'Enterprise',
+          pluginIsSysadmin: true,
+          databases: [
+            {
+              name: 'sales',
+              recoveryModel: 'FULL',
+              sizeMiB: options.sizeMiB,
+              files: 2,
+              writesPerMinute: 0,
+              seed: options.seed,
+            },
+          ],
+        },
+      ],
+    }),
   });
   await agent.start();
   const container = `${vault}/backupFabrics/Azure/protectionContainers/VMAppContainer;Compute;rg;benchvm`;
@@ -167,26 +236,42 @@ export async function protectedDatabase(service: BenchService, options: { sizeMi
   // Protect it once discovery has listed it (the PUT is refused until then), and say why if that never happens.
   let refused: unknown;
   for (let i = 0; ; i++) {
-    const response = await fetch(`${base}${item}?api-version=2023-06-01`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${base}${item}?api-version=2023-06-01`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     if (response.ok) break;
-    if (response.status !== 404 || i >= 200) throw new Error(`the protected item never appeared (GET ${response.status}; last PUT: ${String(refused)})`);
-    refused = await arm('PUT', item, { properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${vault}/backupPolicies/daily` } }).then(() => undefined, (error: unknown) => error);
+    if (response.status !== 404 || i >= 200)
+      throw new Error(`the protected item never appeared (GET ${response.status}; last PUT: ${String(refused)})`);
+    refused = await arm('PUT', item, {
+      properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${vault}/backupPolicies/daily` },
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     await sleep(100);
   }
   return {
-    agent, arm, container, item,
+    agent,
+    arm,
+    container,
+    item,
     async backupFull() {
       const finished = new Promise<AgentLogEntry>((resolve) => {
         onBackup = resolve;
       });
       const t0 = performance.now();
-      await arm('POST', `${item}/backup`, { properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } });
+      await arm('POST', `${item}/backup`, {
+        properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' },
+      });
       // The end: the agent's commit answered (the job is completed by then; checked below, outside the timing).
       const outcome = await finished;
       const seconds = (performance.now() - t0) / 1000;
       if (outcome.event !== 'backupCompleted') throw new Error(`the backup failed: ${outcome.message}`);
-      const jobs = (await (await arm('GET', `${vault}/backupJobs?$filter=${encodeURIComponent("operation eq 'Backup'")}`)).json()) as { value: { properties: { status: string } }[] };
-      if (jobs.value[0]?.properties.status !== 'Completed') throw new Error(`the backup job is ${jobs.value[0]?.properties.status}`);
+      const jobs = (await (
+        await arm('GET', `${vault}/backupJobs?$filter=${encodeURIComponent("operation eq 'Backup'")}`)
+      ).json()) as { value: { properties: { status: string } }[] };
+      if (jobs.value[0]?.properties.status !== 'Completed')
+        throw new Error(`the backup job is ${jobs.value[0]?.properties.status}`);
       return { sizeBytes: Number(outcome.data?.sizeBytes), seconds };
     },
   };
@@ -196,11 +281,13 @@ export async function protectedDatabase(service: BenchService, options: { sizeMi
 function printTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
   const numeric = rows[0]!.map((_, i) => rows.slice(1).every((row) => /^-?[0-9.]+$/.test(row[i] ?? '')));
-  for (const row of rows) console.log(row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  '));
+  for (const row of rows)
+    console.log(row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  '));
 }
 
 /** CPU seconds per GiB of each process, for a table row. */
-const perGib = (cpu: CpuSeconds, bytes: number) => [cpu.bench, cpu.service, cpu.azurite].map((seconds) => (seconds / (bytes / 1024 ** 3)).toFixed(2));
+const perGib = (cpu: CpuSeconds, bytes: number) =>
+  [cpu.bench, cpu.service, cpu.azurite].map((seconds) => (seconds / (bytes / 1024 ** 3)).toFixed(2));
 
 /** One measurement: bytes moved, wall seconds, CPU seconds per process. */
 export interface Measured {
@@ -213,15 +300,18 @@ export interface Measured {
  * RUNS runs of the baseline and the service path back to back (alternating which goes first), then the table and one
  * summary line per figure: the service path's MiB/s, its CPU per GiB, the ratio to the baseline, the service's RSS.
  */
-export async function compare(service: BenchService, options: {
-  name: string;
-  baseline: { label: string; run(): Promise<Measured> };
-  ours: { label: string; run(): Promise<Measured> };
-  ratioTarget: number;
-  rssTargetMiB?: number;
-  /** Throws when the two did not move the same data. */
-  check?(baseline: Measured, ours: Measured): void;
-}): Promise<void> {
+export async function compare(
+  service: BenchService,
+  options: {
+    name: string;
+    baseline: { label: string; run(): Promise<Measured> };
+    ours: { label: string; run(): Promise<Measured> };
+    ratioTarget: number;
+    rssTargetMiB?: number;
+    /** Throws when the two did not move the same data. */
+    check?(baseline: Measured, ours: Measured): void;
+  },
+): Promise<void> {
   const idleRss = usage(service.pid).rss;
   const peakRss = service.watchRss();
   const rows = [['run', 'path', 'MiB', 'seconds', 'MiB/s', 'CPU-s/GiB: bench', 'service', 'Azurite']];
@@ -235,8 +325,22 @@ export async function compare(service: BenchService, options: {
     const baseline = base ?? (await options.baseline.run());
     options.check?.(baseline, ours);
     rows.push(
-      [String(run), options.baseline.label, mib(baseline.bytes).toFixed(0), baseline.seconds.toFixed(2), rate(baseline).toFixed(1), ...perGib(baseline.cpu, baseline.bytes)],
-      [String(run), options.ours.label, mib(ours.bytes).toFixed(0), ours.seconds.toFixed(2), rate(ours).toFixed(1), ...perGib(ours.cpu, ours.bytes)],
+      [
+        String(run),
+        options.baseline.label,
+        mib(baseline.bytes).toFixed(0),
+        baseline.seconds.toFixed(2),
+        rate(baseline).toFixed(1),
+        ...perGib(baseline.cpu, baseline.bytes),
+      ],
+      [
+        String(run),
+        options.ours.label,
+        mib(ours.bytes).toFixed(0),
+        ours.seconds.toFixed(2),
+        rate(ours).toFixed(1),
+        ...perGib(ours.cpu, ours.bytes),
+      ],
     );
     ratios.push(rate(ours) / rate(baseline));
     rates.push(rate(ours));
@@ -248,12 +352,17 @@ export async function compare(service: BenchService, options: {
   console.log(`${options.name} MiB/s (${options.ours.label}): ${spread(rates, 1)}`);
   console.log(`${options.name} service CPU-s/GiB: ${spread(serviceCpu, 2)}`);
   console.log(`${options.name} ratio (service / baseline): ${spread(ratios, 2)} (target >= ${options.ratioTarget})`);
-  console.log(`${options.name} service RSS: idle ${mib(idleRss).toFixed(0)} MiB before the runs, peak ${mib(peak).toFixed(0)} MiB${rssTarget}`);
+  console.log(
+    `${options.name} service RSS: idle ${mib(idleRss).toFixed(0)} MiB before the runs, peak ${mib(peak).toFixed(0)} MiB${rssTarget}`,
+  );
 }
 
 /** "median x (min–max over n runs)". */
 function spread(values: number[], digits: number): string {
   const sorted = [...values].sort((a, b) => a - b);
-  const median = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  const median =
+    sorted.length % 2 === 1
+      ? sorted[(sorted.length - 1) / 2]!
+      : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
   return `${median.toFixed(digits)} (${sorted[0]!.toFixed(digits)}–${sorted.at(-1)!.toFixed(digits)} over ${sorted.length} run${sorted.length === 1 ? '' : 's'})`;
 }

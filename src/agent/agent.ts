@@ -59,11 +59,19 @@ import { vaultNameOf, type VaultCredentialsFile } from './files.ts';
 import { vmInventory } from './inventory.ts';
 import type { VmSpec } from './simulation/spec.ts';
 import { AgentStateStore, syncWithSpec, type SyncResult } from './simulation/state.ts';
-import { APPLIED_COMMANDS_KEPT, CoordinatorStore, type AgentRegistration, type CoordinatorState, type AppliedCommand } from './coordinator-state.ts';
+import {
+  APPLIED_COMMANDS_KEPT,
+  CoordinatorStore,
+  type AgentRegistration,
+  type CoordinatorState,
+  type AppliedCommand,
+} from './coordinator-state.ts';
 
 export const AGENT_VERSION: string = (() => {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return `recovery-vault-agent/${pkg.version ?? '0.0.0'}`;
   } catch {
     return 'recovery-vault-agent/0.0.0';
@@ -197,7 +205,8 @@ export class Agent {
 
   constructor(private readonly options: AgentOptions) {
     const serverUrl = options.serverUrl ?? options.credentials.serviceUrl;
-    if (serverUrl === undefined) throw new AgentError('InvalidArguments', 'no server URL: the credentials have no serviceUrl and none was given');
+    if (serverUrl === undefined)
+      throw new AgentError('InvalidArguments', 'no server URL: the credentials have no serviceUrl and none was given');
     this.clock = options.clock ?? { now: () => new Date() };
     this.agentVersion = options.agentVersion ?? AGENT_VERSION;
     this.specSource = options.spec;
@@ -316,14 +325,16 @@ export class Agent {
     const store = this.simulation as AgentStateStore;
     const now = this.clock.now();
     const changes: SyncResult = await store.update((draft) => syncWithSpec(draft, spec, now));
-    const list = (names: string[]) => (names.length > 10 ? `${names.slice(0, 10).join(', ')}, … (${names.length})` : names.join(', '));
+    const list = (names: string[]) =>
+      names.length > 10 ? `${names.slice(0, 10).join(', ')}, … (${names.length})` : names.join(', ');
     const parts = [
       changes.added.length > 0 ? `added ${list(changes.added)}` : '',
       changes.removed.length > 0 ? `deleted ${list(changes.removed)}` : '',
       changes.recreated.length > 0 ? `recreated ${list(changes.recreated)}` : '',
       changes.recoveryModelChanged.length > 0 ? `recovery model changed for ${list(changes.recoveryModelChanged)}` : '',
     ].filter(Boolean);
-    if (parts.length > 0) this.log('info', 'databasesSynced', `simulated databases: ${parts.join('; ')}`, { ...changes });
+    if (parts.length > 0)
+      this.log('info', 'databasesSynced', `simulated databases: ${parts.join('; ')}`, { ...changes });
   }
 
   private async save(): Promise<void> {
@@ -338,13 +349,19 @@ export class Agent {
     const kept = state.registration;
     const credentials = this.options.credentials;
     const sameVm = (r: AgentRegistration) =>
-      r.vmName.toLowerCase() === spec.vmName.toLowerCase() && r.resourceGroup.toLowerCase() === spec.resourceGroup.toLowerCase();
+      r.vmName.toLowerCase() === spec.vmName.toLowerCase() &&
+      r.resourceGroup.toLowerCase() === spec.resourceGroup.toLowerCase();
     if (kept !== null && kept.vaultId.toLowerCase() === credentials.vaultId.toLowerCase() && sameVm(kept)) {
       if (Date.parse(kept.tokenExpiresAt) > this.clock.now().getTime()) {
-        this.log('info', 'resumed', `resumed ${kept.containerName} with vault ${kept.vaultName} (state in ${this.store.dir})`, {
-          containerName: kept.containerName,
-          vaultId: kept.vaultId,
-        });
+        this.log(
+          'info',
+          'resumed',
+          `resumed ${kept.containerName} with vault ${kept.vaultName} (state in ${this.store.dir})`,
+          {
+            containerName: kept.containerName,
+            vaultId: kept.vaultId,
+          },
+        );
         return kept;
       }
     }
@@ -365,7 +382,10 @@ export class Agent {
     return registration;
   }
 
-  private registrationFrom(answer: RegisterResponse, spec: { vmName: string; resourceGroup: string; os: string }): AgentRegistration {
+  private registrationFrom(
+    answer: RegisterResponse,
+    spec: { vmName: string; resourceGroup: string; os: string },
+  ): AgentRegistration {
     return {
       serverUrl: this.client.serverUrl,
       vaultId: answer.vault.id,
@@ -383,7 +403,10 @@ export class Agent {
     };
   }
 
-  private async register(spec: { vmName: string; resourceGroup: string; os: string }, signal?: AbortSignal): Promise<RegisterResponse> {
+  private async register(
+    spec: { vmName: string; resourceGroup: string; os: string },
+    signal?: AbortSignal,
+  ): Promise<RegisterResponse> {
     const credentials = this.options.credentials;
     if (credentials.expiresAt !== undefined && Date.parse(credentials.expiresAt) <= this.clock.now().getTime()) {
       throw new AgentError(
@@ -409,7 +432,11 @@ export class Agent {
       } catch (error) {
         if (!isRetryable(error)) throw error;
         const delayMs = backoffDelay(round, { retries: 0, minDelayMs: 1000, maxDelayMs: 30_000 }, 1000);
-        this.log('warn', 'registrationRetry', `cannot register yet (${(error as Error).message}); trying again in ${Math.round(delayMs / 1000)} s`);
+        this.log(
+          'warn',
+          'registrationRetry',
+          `cannot register yet (${(error as Error).message}); trying again in ${Math.round(delayMs / 1000)} s`,
+        );
         await sleep(delayMs, this.halt.signal);
       }
     }
@@ -434,7 +461,11 @@ export class Agent {
       this.log('info', 'tokenRenewed', `agent token renewed (expires ${answer.tokenExpiresAt})`);
     } catch (error) {
       if (isAbort(error)) return;
-      this.log('warn', 'tokenRenewalFailed', `cannot renew the agent token (${(error as Error).message}); it expires at ${registration.tokenExpiresAt}`);
+      this.log(
+        'warn',
+        'tokenRenewalFailed',
+        `cannot renew the agent token (${(error as Error).message}); it expires at ${registration.tokenExpiresAt}`,
+      );
     }
   }
 
@@ -448,7 +479,11 @@ export class Agent {
       this.state.applied = [];
       this.state.backups = {};
       await this.save();
-      this.log('error', 'tokenRejected', `the vault no longer accepts the agent token of ${name} (${error.message}); registration cleared, stopping`);
+      this.log(
+        'error',
+        'tokenRejected',
+        `the vault no longer accepts the agent token of ${name} (${error.message}); registration cleared, stopping`,
+      );
       this.end('tokenRejected');
     }
     return true;
@@ -462,7 +497,11 @@ export class Agent {
     state.applied = [];
     state.backups = {};
     await this.save();
-    this.log('info', 'unregistered', `unregistered: ${registration?.containerName ?? 'the container'} left vault ${registration?.vaultName ?? ''}; registration cleared`.trimEnd());
+    this.log(
+      'info',
+      'unregistered',
+      `unregistered: ${registration?.containerName ?? 'the container'} left vault ${registration?.vaultName ?? ''}; registration cleared`.trimEnd(),
+    );
     this.end('unregistered');
   }
 
@@ -503,7 +542,10 @@ export class Agent {
         await this.processBacklog();
         if (signal.aborted) return;
         const session = this.session as ContainerClient;
-        const waitSeconds = Math.min(60, Math.max(0, this.options.commandWaitSeconds ?? this.state?.registration?.commandWaitSeconds ?? 30));
+        const waitSeconds = Math.min(
+          60,
+          Math.max(0, this.options.commandWaitSeconds ?? this.state?.registration?.commandWaitSeconds ?? 30),
+        );
         const commands = await session.pollCommands(waitSeconds, signal);
         failures = 0;
         for (const command of commands) {
@@ -514,7 +556,9 @@ export class Agent {
         if (error instanceof Ended || isAbort(error) || (await this.rejectedToken(error))) return;
         failures++;
         this.log('warn', 'pollFailed', `talking to the vault failed: ${(error as Error).message}`);
-        await sleep(backoffDelay(failures, { retries: 0, minDelayMs: 500, maxDelayMs: 30_000 }, 500), signal).catch(() => undefined);
+        await sleep(backoffDelay(failures, { retries: 0, minDelayMs: 500, maxDelayMs: 30_000 }, 500), signal).catch(
+          () => undefined,
+        );
       }
     }
   }
@@ -531,12 +575,20 @@ export class Agent {
       const { command } = received;
       if (!this.resumed.has(command.id)) {
         this.resumed.add(command.id);
-        this.log('info', 'commandResumed', `command ${command.type} ${short(command.id)} was received before a restart: applying it now`);
+        this.log(
+          'info',
+          'commandResumed',
+          `command ${command.type} ${short(command.id)} was received before a restart: applying it now`,
+        );
       }
-      await deferred(`cannot apply command ${command.type} ${short(command.id)} yet`, () => this.applyAndReport(command));
+      await deferred(`cannot apply command ${command.type} ${short(command.id)} yet`, () =>
+        this.applyAndReport(command),
+      );
     }
     for (const applied of state.applied.filter((a) => !a.resultReported)) {
-      await deferred(`cannot report the result of command ${applied.type} ${short(applied.id)} yet`, () => this.sendResult(applied, true));
+      await deferred(`cannot report the result of command ${applied.type} ${short(applied.id)} yet`, () =>
+        this.sendResult(applied, true),
+      );
     }
   }
 
@@ -555,25 +607,39 @@ export class Agent {
     const session = this.session as ContainerClient;
     const applied = state.applied.find((a) => a.id === command.id);
     if (applied !== undefined) {
-      this.log('info', 'commandRedelivered', `command ${command.type} ${short(command.id)} redelivered (attempt ${command.attempt}): already applied, re-sending its result`, {
-        commandId: command.id,
-        type: command.type,
-      });
+      this.log(
+        'info',
+        'commandRedelivered',
+        `command ${command.type} ${short(command.id)} redelivered (attempt ${command.attempt}): already applied, re-sending its result`,
+        {
+          commandId: command.id,
+          type: command.type,
+        },
+      );
       await this.acknowledge(session, command);
-      await this.deferred(`cannot re-send the result of command ${command.type} ${short(command.id)} yet`, () => this.sendResult(applied, true));
+      await this.deferred(`cannot re-send the result of command ${command.type} ${short(command.id)} yet`, () =>
+        this.sendResult(applied, true),
+      );
       return;
     }
-    this.log('info', 'commandReceived', `command ${command.type} ${short(command.id)} received (attempt ${command.attempt})`, {
-      commandId: command.id,
-      type: command.type,
-      attempt: command.attempt,
-    });
+    this.log(
+      'info',
+      'commandReceived',
+      `command ${command.type} ${short(command.id)} received (attempt ${command.attempt})`,
+      {
+        commandId: command.id,
+        type: command.type,
+        attempt: command.attempt,
+      },
+    );
     if (!state.received.some((r) => r.command.id === command.id)) {
       state.received.push({ command, receivedAt: this.clock.now().toISOString() });
       await this.save();
     }
     await this.acknowledge(session, command);
-    await this.deferred(`command ${command.type} ${short(command.id)} not finished`, () => this.applyAndReport(command));
+    await this.deferred(`command ${command.type} ${short(command.id)} not finished`, () =>
+      this.applyAndReport(command),
+    );
   }
 
   /** Acknowledges; a failure is not fatal (the command is redelivered and then recognised as applied). */
@@ -583,7 +649,11 @@ export class Agent {
     } catch (error) {
       if (isAbort(error)) throw error;
       if (await this.rejectedToken(error)) throw new Ended();
-      this.log('warn', 'pollFailed', `cannot acknowledge command ${short(command.id)} (${(error as Error).message}); applying it anyway`);
+      this.log(
+        'warn',
+        'pollFailed',
+        `cannot acknowledge command ${short(command.id)} (${(error as Error).message}); applying it anyway`,
+      );
     }
   }
 
@@ -596,7 +666,13 @@ export class Agent {
       if (await this.rejectedToken(error)) throw new Ended();
       throw error; // left in `received`: applied again by the next backlog round
     }
-    const entry: AppliedCommand = { id: command.id, type: command.type, appliedAt: this.clock.now().toISOString(), result, resultReported: false };
+    const entry: AppliedCommand = {
+      id: command.id,
+      type: command.type,
+      appliedAt: this.clock.now().toISOString(),
+      result,
+      resultReported: false,
+    };
     state.received = state.received.filter((r) => r.command.id !== command.id);
     state.applied = [...state.applied.filter((a) => a.id !== command.id), entry].slice(-APPLIED_COMMANDS_KEPT);
     await this.save();
@@ -613,7 +689,11 @@ export class Agent {
       if (await this.rejectedToken(error)) throw new Ended();
       if (isRetryable(error)) throw error; // kept unreported: the backlog sends it again
       // 404 and other 4xx: the vault does not know the command (any more); nothing left to report.
-      this.log('warn', 'resultDeferred', `the vault refused the result of command ${short(entry.id)} (${(error as Error).message}); dropping it`);
+      this.log(
+        'warn',
+        'resultDeferred',
+        `the vault refused the result of command ${short(entry.id)} (${(error as Error).message}); dropping it`,
+      );
     }
     entry.resultReported = true;
     await this.save();
@@ -650,7 +730,10 @@ export class Agent {
       default:
         return {
           status: 'Failed',
-          error: { code: 'UserErrorUnsupportedCommand', message: `The agent (${this.agentVersion}) does not support the command type '${command.type}'.` },
+          error: {
+            code: 'UserErrorUnsupportedCommand',
+            message: `The agent (${this.agentVersion}) does not support the command type '${command.type}'.`,
+          },
         };
     }
   }
@@ -692,16 +775,36 @@ export class Agent {
 
   /** Caches (or forgets) the policy of a protected database, as the plugin does before scheduled backups. */
   private async configure(command: Command): Promise<CommandResult> {
-    const { itemName, protect, policy } = command.payload as { itemName?: unknown; protect?: unknown; policy?: unknown };
-    if (typeof itemName !== 'string' || typeof protect !== 'boolean' || (protect && (policy === null || typeof policy !== 'object'))) {
-      return { status: 'Failed', error: { code: 'UserErrorInvalidCommand', message: 'A configure command needs itemName, protect and (when protecting) policy.' } };
+    const { itemName, protect, policy } = command.payload as {
+      itemName?: unknown;
+      protect?: unknown;
+      policy?: unknown;
+    };
+    if (
+      typeof itemName !== 'string' ||
+      typeof protect !== 'boolean' ||
+      (protect && (policy === null || typeof policy !== 'object'))
+    ) {
+      return {
+        status: 'Failed',
+        error: {
+          code: 'UserErrorInvalidCommand',
+          message: 'A configure command needs itemName, protect and (when protecting) policy.',
+        },
+      };
     }
     const state = this.state as CoordinatorState;
     const key = itemName.toLowerCase();
-    if (protect) state.protections[key] = { itemName, policy: policy as object, configuredAt: this.clock.now().toISOString() };
+    if (protect)
+      state.protections[key] = { itemName, policy: policy as object, configuredAt: this.clock.now().toISOString() };
     else delete state.protections[key];
     await this.save();
-    this.log('info', 'protectionConfigured', protect ? `protection of ${itemName} configured` : `protection of ${itemName} stopped`, { itemName, protect });
+    this.log(
+      'info',
+      'protectionConfigured',
+      protect ? `protection of ${itemName} configured` : `protection of ${itemName} stopped`,
+      { itemName, protect },
+    );
     return { status: 'Succeeded' };
   }
 
@@ -710,24 +813,45 @@ export class Agent {
     try {
       spec = await this.currentSpec();
     } catch (error) {
-      return { status: 'Failed', error: { code: 'UserErrorInvalidVmSpec', message: `The simulated VM's spec cannot be read: ${(error as Error).message}`.slice(0, 4096) } };
+      return {
+        status: 'Failed',
+        error: {
+          code: 'UserErrorInvalidVmSpec',
+          message: `The simulated VM's spec cannot be read: ${(error as Error).message}`.slice(0, 4096),
+        },
+      };
     }
     try {
       await this.syncDatabases(spec);
     } catch (error) {
-      this.log('warn', 'databasesSynced', `cannot update the simulated databases from the spec: ${(error as Error).message}`);
+      this.log(
+        'warn',
+        'databasesSynced',
+        `cannot update the simulated databases from the spec: ${(error as Error).message}`,
+      );
     }
     const instances = vmInventory(spec);
     try {
-      const answer = await (this.session as ContainerClient).reportInventory({ commandId: command.id, instances }, this.kill.signal);
-      this.log('info', 'inventoryReported', `inventory reported: ${answer.instances} instances, ${answer.databases} databases (${answer.protectable} protectable)`, {
-        commandId: command.id,
-        ...answer,
-      });
+      const answer = await (this.session as ContainerClient).reportInventory(
+        { commandId: command.id, instances },
+        this.kill.signal,
+      );
+      this.log(
+        'info',
+        'inventoryReported',
+        `inventory reported: ${answer.instances} instances, ${answer.databases} databases (${answer.protectable} protectable)`,
+        {
+          commandId: command.id,
+          ...answer,
+        },
+      );
       return { status: 'Succeeded', result: { ...answer } };
     } catch (error) {
       if (!(error instanceof AgentApiError) || error.retryable || error.status === 401) throw error;
-      return { status: 'Failed', error: { code: error.code, message: `The vault refused the inventory: ${error.message}`.slice(0, 4096) } };
+      return {
+        status: 'Failed',
+        error: { code: error.code, message: `The vault refused the inventory: ${error.message}`.slice(0, 4096) },
+      };
     }
   }
 }

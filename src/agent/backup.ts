@@ -34,8 +34,25 @@
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { BACKUP_CANCELLED, type BackupType, type Command, type CommandResult, type UploadState } from '../routes/agent/protocol.ts';
-import { abortError, AgentApiError, AgentNetworkError, backoffDelay, isAbort, isRetryable, sleep, type CommitMetadata, type ContainerClient, type RetryOptions } from './client.ts';
+import {
+  BACKUP_CANCELLED,
+  type BackupType,
+  type Command,
+  type CommandResult,
+  type UploadState,
+} from '../routes/agent/protocol.ts';
+import {
+  abortError,
+  AgentApiError,
+  AgentNetworkError,
+  backoffDelay,
+  isAbort,
+  isRetryable,
+  sleep,
+  type CommitMetadata,
+  type ContainerClient,
+  type RetryOptions,
+} from './client.ts';
 import type { BackupInProgress, CoordinatorState } from './coordinator-state.ts';
 import { type BackupMetadata, describeBackup, openBackup } from './simulation/backup.ts';
 import { planBackup } from './simulation/chain.ts';
@@ -43,7 +60,14 @@ import type { SimulatedDatabase } from './simulation/database.ts';
 import { SimulationError } from './simulation/errors.ts';
 import { type AgentStateStore, type DatabaseRecord, recordBackup } from './simulation/state.ts';
 
-export type BackupEvent = 'backupStarted' | 'backupProgress' | 'backupRetry' | 'backupNotRecorded' | 'backupCompleted' | 'backupCancelled' | 'backupFailed';
+export type BackupEvent =
+  | 'backupStarted'
+  | 'backupProgress'
+  | 'backupRetry'
+  | 'backupNotRecorded'
+  | 'backupCompleted'
+  | 'backupCancelled'
+  | 'backupFailed';
 
 /** What a backup needs from the agent. */
 export interface BackupContext {
@@ -74,7 +98,10 @@ const MIB = 1024 * 1024;
 const BACKUP_TYPES: readonly BackupType[] = ['Full', 'Differential', 'Log', 'CopyOnlyFull'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const failed = (code: string, message: string): CommandResult => ({ status: 'Failed', error: { code, message: message.slice(0, 4096) } });
+const failed = (code: string, message: string): CommandResult => ({
+  status: 'Failed',
+  error: { code, message: message.slice(0, 4096) },
+});
 const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
 const rate = (bytes: number, ms: number) => `${ms > 0 ? (bytes / MIB / (ms / 1000)).toFixed(1) : '∞'} MiB/s`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -93,15 +120,26 @@ interface Payload {
 function parsePayload(payload: Record<string, unknown>): Payload | string {
   const { backupId, itemName, backupType, blockSizeBytes, blocksInFlight, at } = payload;
   if (typeof backupId !== 'string' || !UUID.test(backupId)) return 'backupId must be a UUID';
-  if (typeof itemName !== 'string' || itemName.length === 0) return 'itemName must be SQLDataBase;<instance>;<database>';
-  if (typeof backupType !== 'string' || !BACKUP_TYPES.includes(backupType as BackupType)) return `backupType must be one of ${BACKUP_TYPES.join(', ')}`;
-  if (typeof blockSizeBytes !== 'number' || !Number.isSafeInteger(blockSizeBytes) || blockSizeBytes < 1 || blockSizeBytes > MAX_BLOCK_BYTES) {
+  if (typeof itemName !== 'string' || itemName.length === 0)
+    return 'itemName must be SQLDataBase;<instance>;<database>';
+  if (typeof backupType !== 'string' || !BACKUP_TYPES.includes(backupType as BackupType))
+    return `backupType must be one of ${BACKUP_TYPES.join(', ')}`;
+  if (
+    typeof blockSizeBytes !== 'number' ||
+    !Number.isSafeInteger(blockSizeBytes) ||
+    blockSizeBytes < 1 ||
+    blockSizeBytes > MAX_BLOCK_BYTES
+  ) {
     return `blockSizeBytes must be an integer from 1 to ${MAX_BLOCK_BYTES}`;
   }
-  if (blocksInFlight !== undefined && (typeof blocksInFlight !== 'number' || !Number.isSafeInteger(blocksInFlight) || blocksInFlight < 1)) {
+  if (
+    blocksInFlight !== undefined &&
+    (typeof blocksInFlight !== 'number' || !Number.isSafeInteger(blocksInFlight) || blocksInFlight < 1)
+  ) {
     return 'blocksInFlight, when given, to be a positive integer';
   }
-  if (at !== undefined && (typeof at !== 'string' || Number.isNaN(Date.parse(at)))) return 'at, when given, to be an ISO date-time';
+  if (at !== undefined && (typeof at !== 'string' || Number.isNaN(Date.parse(at))))
+    return 'at, when given, to be an ISO date-time';
   return {
     backupId: backupId.toLowerCase(),
     itemName,
@@ -144,15 +182,29 @@ export async function runBackup(context: BackupContext, command: Command): Promi
 /** What SQL Server would back up now, or the error it would give. */
 function plan(context: BackupContext, command: Command, payload: Payload): BackupInProgress | CommandResult {
   const names = parseItemName(payload.itemName);
-  if (names === undefined) return failed('UserErrorInvalidCommand', `The item name '${payload.itemName}' is not SQLDataBase;<instance>;<database>.`);
+  if (names === undefined)
+    return failed(
+      'UserErrorInvalidCommand',
+      `The item name '${payload.itemName}' is not SQLDataBase;<instance>;<database>.`,
+    );
   const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-  const record = context.simulation.state.databases.find((d) => same(d.instanceName, names.instanceName) && same(d.name, names.databaseName));
+  const record = context.simulation.state.databases.find(
+    (d) => same(d.instanceName, names.instanceName) && same(d.name, names.databaseName),
+  );
   if (record === undefined) {
-    return failed('UserErrorSQLPODoesNotExist', `The database '${names.databaseName}' does not exist on the SQL instance '${names.instanceName}' (deleted or renamed).`);
+    return failed(
+      'UserErrorSQLPODoesNotExist',
+      `The database '${names.databaseName}' does not exist on the SQL instance '${names.instanceName}' (deleted or renamed).`,
+    );
   }
   const plannedAt = payload.at ?? context.now();
   try {
-    const request = planBackup({ name: record.name, readOnly: record.readOnly }, record.chain, payload.backupType, plannedAt);
+    const request = planBackup(
+      { name: record.name, readOnly: record.readOnly },
+      record.chain,
+      payload.backupType,
+      plannedAt,
+    );
     describeBackup(context.simulation.database(record), request); // refuses what the database cannot produce, before anything is saved
     return {
       backupId: payload.backupId,
@@ -211,7 +263,11 @@ export class BlockBuffers {
  * Cuts a byte stream into blocks of exactly `size` bytes (the last one shorter), each in a buffer taken from
  * `buffers`: it stays valid until given back, and the next block waits for a free buffer.
  */
-export async function* blocksOf(stream: AsyncIterable<Buffer>, size: number, buffers: BlockBuffers): AsyncGenerator<Buffer> {
+export async function* blocksOf(
+  stream: AsyncIterable<Buffer>,
+  size: number,
+  buffers: BlockBuffers,
+): AsyncGenerator<Buffer> {
   let block: Buffer | undefined;
   let filled = 0;
   for await (const chunk of stream) {
@@ -259,7 +315,12 @@ class BackupRun {
     const { context, job } = this;
     const record = context.simulation.state.databases.find((d) => d.model.databaseGuid === job.databaseGuid);
     if (record === undefined) {
-      return this.fail(failed('UserErrorSQLPODoesNotExist', `The database '${job.databaseName}' on '${job.instanceName}' was deleted or recreated while its backup was under way.`));
+      return this.fail(
+        failed(
+          'UserErrorSQLPODoesNotExist',
+          `The database '${job.databaseName}' on '${job.instanceName}' was deleted or recreated while its backup was under way.`,
+        ),
+      );
     }
     const database = context.simulation.database(record);
     let metadata: BackupMetadata;
@@ -273,15 +334,28 @@ class BackupRun {
       try {
         const upload =
           round === 0
-            ? await context.session().openUpload({ backupId: job.backupId, itemName: job.itemName, backupType: job.backupType }, context.kill)
+            ? await context
+                .session()
+                .openUpload(
+                  { backupId: job.backupId, itemName: job.itemName, backupType: job.backupType },
+                  context.kill,
+                )
             : await context.session().uploadState(job.backupId, context.kill);
         if (upload.state === 'Committed') return await this.alreadyCommitted(record, metadata, upload);
         if (upload.state === 'Failed') {
           if (job.streamed !== undefined) await this.recordInSql(record, metadata);
-          return this.fail(failed('UserErrorUploadNotOpen', `The vault ended the upload of backup ${job.backupId} before it was committed.`));
+          return this.fail(
+            failed(
+              'UserErrorUploadNotOpen',
+              `The vault ended the upload of backup ${job.backupId} before it was committed.`,
+            ),
+          );
         }
         const streamed = job.streamed;
-        const complete = streamed !== undefined && upload.receivedBlocks.length === streamed.blockCount && upload.receivedBlocks.every((b, i) => b === i);
+        const complete =
+          streamed !== undefined &&
+          upload.receivedBlocks.length === streamed.blockCount &&
+          upload.receivedBlocks.every((b, i) => b === i);
         if (!complete) await this.stream(database, metadata, upload);
         await this.recordInSql(record, metadata);
         return await this.commit(metadata);
@@ -292,11 +366,21 @@ class BackupRun {
         }
         if (!(error instanceof AgentApiError || error instanceof AgentNetworkError || isAbort(error))) {
           // The agent's own failure (the simulation, the state dir): reported, not retried for ever by the backlog.
-          return this.fail(failed(error instanceof SimulationError ? error.code : 'CloudInternalError', `The agent could not take backup ${job.backupId}: ${(error as Error).message}`));
+          return this.fail(
+            failed(
+              error instanceof SimulationError ? error.code : 'CloudInternalError',
+              `The agent could not take backup ${job.backupId}: ${(error as Error).message}`,
+            ),
+          );
         }
         if (isAbort(error) || !isRetryable(error) || round + 1 >= RESUME_ROUNDS) throw error;
         const delayMs = backoffDelay(round, context.retry, context.retry.minDelayMs);
-        context.log('warn', 'backupRetry', `${this.what}: ${(error as Error).message}; resuming in ${delayMs} ms from the blocks the vault has`, this.data);
+        context.log(
+          'warn',
+          'backupRetry',
+          `${this.what}: ${(error as Error).message}; resuming in ${delayMs} ms from the blocks the vault has`,
+          this.data,
+        );
         await sleep(delayMs, context.halt);
       }
     }
@@ -313,12 +397,17 @@ class BackupRun {
     if (this.inVaultAtStart === undefined) {
       this.inVaultAtStart = have;
       const resumed = have.size > 0 ? `, resumed: ${have.size} already in the vault` : '';
-      context.log('info', 'backupStarted', `${this.what} started: ${mib(size)} in ${blockCount} blocks of ${blockSizeText(blockSize)}${resumed}`, {
-        ...this.data,
-        sizeBytes: size,
-        blockCount,
-        blocksInVault: have.size,
-      });
+      context.log(
+        'info',
+        'backupStarted',
+        `${this.what} started: ${mib(size)} in ${blockCount} blocks of ${blockSizeText(blockSize)}${resumed}`,
+        {
+          ...this.data,
+          sizeBytes: size,
+          blockCount,
+          blocksInVault: have.size,
+        },
+      );
     }
     const progress = blockCount >= 10;
     const handle = openBackup(database, job.request);
@@ -343,7 +432,12 @@ class BackupRun {
       const percent = Math.floor((done * 100) / size);
       if (progress && !skipped && percent >= this.nextMark && percent < 100) {
         const elapsed = performance.now() - this.startedAt;
-        context.log('info', 'backupProgress', `${this.what}: ${percent}% (${mib(done)} of ${mib(size)}, ${rate(this.bytesSent, elapsed)})`, { ...this.data, percent });
+        context.log(
+          'info',
+          'backupProgress',
+          `${this.what}: ${percent}% (${mib(done)} of ${mib(size)}, ${rate(this.bytesSent, elapsed)})`,
+          { ...this.data, percent },
+        );
         this.nextMark = Math.floor(percent / 10) * 10 + 10;
       }
     };
@@ -368,15 +462,19 @@ class BackupRun {
           buffers.give(block);
           break;
         }
-        const sending: Promise<void> = context.session().putBlock(job.backupId, at, block, sha256, context.kill).then(
-          () => counted(at, block.length, false),
-          (error: unknown) => {
-            failure ??= { error };
-          },
-        ).finally(() => {
-          inFlight.delete(sending);
-          buffers.give(block);
-        });
+        const sending: Promise<void> = context
+          .session()
+          .putBlock(job.backupId, at, block, sha256, context.kill)
+          .then(
+            () => counted(at, block.length, false),
+            (error: unknown) => {
+              failure ??= { error };
+            },
+          )
+          .finally(() => {
+            inFlight.delete(sending);
+            buffers.give(block);
+          });
         inFlight.add(sending);
       }
     } catch (error) {
@@ -387,7 +485,9 @@ class BackupRun {
     if (failure !== undefined) throw failure.error;
     const { sha256 } = await handle.completed;
     if (done !== size || index !== blockCount) {
-      throw new Error(`internal: the backup stream of ${job.backupId} came out as ${done} bytes in ${index} blocks; planned ${size} bytes, ${blockCount} blocks`);
+      throw new Error(
+        `internal: the backup stream of ${job.backupId} came out as ${done} bytes in ${index} blocks; planned ${size} bytes, ${blockCount} blocks`,
+      );
     }
     job.streamed = { sizeBytes: size, sha256, blockCount };
     await context.save();
@@ -400,12 +500,22 @@ class BackupRun {
     const sha256 = job.streamed?.sha256;
     try {
       await context.simulation.update((draft) =>
-        recordBackup(draft, record.instanceName, record.name, sha256 === undefined ? metadata : { ...metadata, sha256 }),
+        recordBackup(
+          draft,
+          record.instanceName,
+          record.name,
+          sha256 === undefined ? metadata : { ...metadata, sha256 },
+        ),
       );
     } catch (error) {
       // The database was deleted or recreated meanwhile: there is no history left to move.
       if (!(error instanceof SimulationError)) throw error;
-      context.log('warn', 'backupNotRecorded', `${this.what}: not recorded in the simulated SQL Server's history: ${error.message}`, this.data);
+      context.log(
+        'warn',
+        'backupNotRecorded',
+        `${this.what}: not recorded in the simulated SQL Server's history: ${error.message}`,
+        this.data,
+      );
     }
     job.recorded = true;
     await context.save();
@@ -434,10 +544,19 @@ class BackupRun {
   }
 
   /** The vault committed this upload before (the agent stopped before it recorded the result). */
-  private async alreadyCommitted(record: DatabaseRecord, metadata: BackupMetadata, upload: UploadState): Promise<CommandResult> {
+  private async alreadyCommitted(
+    record: DatabaseRecord,
+    metadata: BackupMetadata,
+    upload: UploadState,
+  ): Promise<CommandResult> {
     await this.recordInSql(record, metadata);
     if (upload.recoveryPointId === undefined) {
-      return this.fail(failed('UserErrorUploadNotOpen', `The vault reports backup ${this.job.backupId} committed but names no recovery point.`));
+      return this.fail(
+        failed(
+          'UserErrorUploadNotOpen',
+          `The vault reports backup ${this.job.backupId} committed but names no recovery point.`,
+        ),
+      );
     }
     return this.succeed(upload.recoveryPointId, metadata.sizeBytes);
   }
@@ -450,7 +569,15 @@ class BackupRun {
       'info',
       'backupCompleted',
       `${this.what} committed: ${mib(sizeBytes)}, ${this.blocksSent} blocks sent (${mib(this.bytesSent)}) in ${seconds(elapsed)}, ${rate(this.bytesSent, elapsed)}${skipped}; recovery point ${recoveryPointId}`,
-      { ...this.data, recoveryPointId, sizeBytes, bytesSent: this.bytesSent, blocksSent: this.blocksSent, blocksSkipped, elapsedMs: Math.round(elapsed) },
+      {
+        ...this.data,
+        recoveryPointId,
+        sizeBytes,
+        bytesSent: this.bytesSent,
+        blocksSent: this.blocksSent,
+        blocksSkipped,
+        elapsedMs: Math.round(elapsed),
+      },
     );
     return { status: 'Succeeded', result: { recoveryPointId } };
   }
@@ -458,19 +585,29 @@ class BackupRun {
   /** The backup's job was cancelled: the stream stopped (nothing more goes out) and the vault keeps nothing of it. */
   private cancelled(error: AgentApiError): CommandResult {
     const elapsed = performance.now() - this.startedAt;
-    this.context.log('warn', 'backupCancelled', `${this.what} cancelled by the vault after ${this.blocksSent} blocks (${mib(this.bytesSent)}) in ${seconds(elapsed)}`, {
-      ...this.data,
-      code: error.code,
-      blocksSent: this.blocksSent,
-    });
+    this.context.log(
+      'warn',
+      'backupCancelled',
+      `${this.what} cancelled by the vault after ${this.blocksSent} blocks (${mib(this.bytesSent)}) in ${seconds(elapsed)}`,
+      {
+        ...this.data,
+        code: error.code,
+        blocksSent: this.blocksSent,
+      },
+    );
     return failed(error.code, `Backup ${this.job.backupId} stopped: ${error.message}`);
   }
 
   private fail(result: CommandResult): CommandResult {
-    this.context.log('warn', 'backupFailed', `${this.what} failed: ${result.error?.code ?? 'Failed'}: ${result.error?.message ?? ''}`.trimEnd(), {
-      ...this.data,
-      code: result.error?.code,
-    });
+    this.context.log(
+      'warn',
+      'backupFailed',
+      `${this.what} failed: ${result.error?.code ?? 'Failed'}: ${result.error?.message ?? ''}`.trimEnd(),
+      {
+        ...this.data,
+        code: result.error?.code,
+      },
+    );
     return result;
   }
 }

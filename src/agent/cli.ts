@@ -45,12 +45,20 @@ export function defaultStateDir(specFile: string): string {
 
 function parseArguments(argv: string[]): Options {
   const program = new Command(NAME)
-    .description('The reference agent: a simulated SQL Server VM that registers with a recovery-vault and answers its commands')
+    .description(
+      'The reference agent: a simulated SQL Server VM that registers with a recovery-vault and answers its commands',
+    )
     .requiredOption('--credentials <file>', 'the vault credentials file (recovery-vault credentials --out FILE)')
     .requiredOption('--spec <file>', 'the VM spec (JSON; read again at every discover)')
     .option('--server <url>', "the service's URL (default: the credentials file's serviceUrl)")
-    .option('--state-dir <dir>', 'where the agent keeps its registration and state (default: beside the spec, vm.json → vm.state)')
-    .option('--files-root <dir>', 'where the simulated VM\'s drives are: a restore as files to F:\\restore writes <dir>/F/restore (default: <state dir>/volumes)')
+    .option(
+      '--state-dir <dir>',
+      'where the agent keeps its registration and state (default: beside the spec, vm.json → vm.state)',
+    )
+    .option(
+      '--files-root <dir>',
+      "where the simulated VM's drives are: a restore as files to F:\\restore writes <dir>/F/restore (default: <state dir>/volumes)",
+    )
     .option('--ca <file>', "a CA certificate (PEM) to trust for https, e.g. the service's .data/tls/cert.pem")
     .option('-v, --verbose', 'also log every heartbeat')
     .version(AGENT_VERSION, '--version')
@@ -63,7 +71,12 @@ function parseArguments(argv: string[]): Options {
     program.parse(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') process.exit(0);
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      )
+        process.exit(0);
       throw new UsageError(`${error.message.replace(/^error:\s*/, '').split('\n')[0]} (see --help)`);
     }
     throw error;
@@ -88,7 +101,8 @@ async function main(): Promise<void> {
     const specFile = options.spec;
     const spec = loadSpecFile(specFile);
     const serverUrl = options.server ?? credentials.serviceUrl;
-    if (serverUrl === undefined) throw new UsageError(`no --server given and the credentials file ${options.credentials} has no serviceUrl`);
+    if (serverUrl === undefined)
+      throw new UsageError(`no --server given and the credentials file ${options.credentials} has no serviceUrl`);
     let ca: Buffer | undefined;
     if (options.ca !== undefined) {
       try {
@@ -96,7 +110,8 @@ async function main(): Promise<void> {
       } catch (error) {
         throw new UsageError(`cannot read the CA file ${options.ca}: ${(error as Error).message}`);
       }
-      if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`the CA file ${options.ca} holds no PEM certificate`);
+      if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----'))
+        throw new UsageError(`the CA file ${options.ca} holds no PEM certificate`);
     }
     let first = true;
     agent = new Agent({
@@ -116,7 +131,8 @@ async function main(): Promise<void> {
       log: printer(options.verbose === true),
     });
   } catch (error) {
-    if (error instanceof UsageError || error instanceof InputFileError || error instanceof TypeError) fail(2, error.message);
+    if (error instanceof UsageError || error instanceof InputFileError || error instanceof TypeError)
+      fail(2, error.message);
     throw error;
   }
 
@@ -134,7 +150,8 @@ async function main(): Promise<void> {
     await agent.start();
   } catch (error) {
     if (signalled) process.exit(0);
-    if (error instanceof CoordinatorStateError || (error instanceof SimulationError && error.code === 'InvalidState')) fail(2, error.message);
+    if (error instanceof CoordinatorStateError || (error instanceof SimulationError && error.code === 'InvalidState'))
+      fail(2, error.message);
     fail(1, `registration failed: ${(error as Error).message}`);
   }
   const reason = await agent.stopped;

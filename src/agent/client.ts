@@ -214,12 +214,20 @@ const nodeBodies = new WeakMap<Response, Readable>();
 export function nodeTransport(ca?: string | Buffer): Transport {
   const agents = {
     http: new HttpAgent({ keepAlive: true }),
-    https: new HttpsAgent({ keepAlive: true, ...(ca === undefined ? {} : { ca: [...rootCertificates, ca.toString()] }) }),
+    https: new HttpsAgent({
+      keepAlive: true,
+      ...(ca === undefined ? {} : { ca: [...rootCertificates, ca.toString()] }),
+    }),
   };
   return (url, init) =>
     new Promise<Response>((resolve, reject) => {
       const secure = url.startsWith('https:');
-      const options = { method: init.method, headers: init.headers, agent: secure ? agents.https : agents.http, signal: init.signal };
+      const options = {
+        method: init.method,
+        headers: init.headers,
+        agent: secure ? agents.https : agents.http,
+        signal: init.signal,
+      };
       const onResponse = (response: IncomingMessage) => {
         const headers = new Headers();
         for (const [name, value] of Object.entries(response.headers)) {
@@ -255,7 +263,8 @@ export class AgentClient {
     } catch {
       throw new TypeError(`the server URL '${options.serverUrl}' is not a URL`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`the server URL '${options.serverUrl}' must use http: or https:`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new TypeError(`the server URL '${options.serverUrl}' must use http: or https:`);
     this.serverUrl = url.href.replace(/\/+$/, '');
     const ca = options.ca ?? (options.caFile === undefined ? undefined : readFileSync(options.caFile));
     this.fetchImpl = options.fetch ?? nodeTransport(ca);
@@ -277,7 +286,12 @@ export class AgentClient {
    * One protocol call: JSON in, JSON (or nothing) out; retried as the header comment says. Rejects with
    * AgentApiError (the service's `{error:{code,message}}`), AgentNetworkError, or an AbortError when `signal` aborts.
    */
-  async call<T>(operation: string, method: 'GET' | 'POST' | 'PUT', path: string, options: CallOptions = {}): Promise<T> {
+  async call<T>(
+    operation: string,
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    options: CallOptions = {},
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.once<T>(method, path, options);
@@ -295,7 +309,12 @@ export class AgentClient {
    * A GET whose answer is a byte stream (restore parts): retried like `call` until the answer's headers arrive;
    * the body is then the caller's — a cut connection surfaces as a stream error, not a retry.
    */
-  async stream(operation: string, path: string, token: string, signal?: AbortSignal): Promise<{ body: Readable; headers: Headers }> {
+  async stream(
+    operation: string,
+    path: string,
+    token: string,
+    signal?: AbortSignal,
+  ): Promise<{ body: Readable; headers: Headers }> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.openStream(path, token, signal);
@@ -309,7 +328,11 @@ export class AgentClient {
     }
   }
 
-  private async openStream(path: string, token: string, signal?: AbortSignal): Promise<{ body: Readable; headers: Headers }> {
+  private async openStream(
+    path: string,
+    token: string,
+    signal?: AbortSignal,
+  ): Promise<{ body: Readable; headers: Headers }> {
     if (signal?.aborted) throw abortError();
     let response: Response;
     try {
@@ -330,9 +353,17 @@ export class AgentClient {
       } catch {
         error = undefined;
       }
-      throw new AgentApiError(response.status, error?.code ?? `Http${response.status}`, error?.message ?? (text.slice(0, 200) || response.statusText), retryAfterMs(response.headers.get('retry-after')));
+      throw new AgentApiError(
+        response.status,
+        error?.code ?? `Http${response.status}`,
+        error?.message ?? (text.slice(0, 200) || response.statusText),
+        retryAfterMs(response.headers.get('retry-after')),
+      );
     }
-    return { body: nodeBodies.get(response) ?? Readable.fromWeb(response.body as WebReadableStream), headers: response.headers };
+    return {
+      body: nodeBodies.get(response) ?? Readable.fromWeb(response.body as WebReadableStream),
+      headers: response.headers,
+    };
   }
 
   private async once<T>(method: string, path: string, options: CallOptions): Promise<T> {
@@ -355,11 +386,17 @@ export class AgentClient {
     let response: Response;
     let text: string;
     try {
-      response = await this.fetchImpl(`${this.serverUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body }), signal });
+      response = await this.fetchImpl(`${this.serverUrl}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        signal,
+      });
       text = await response.text();
     } catch (error) {
       if (options.signal?.aborted) throw abortError();
-      if (timeout.aborted) throw new AgentNetworkError(`${method} ${path}: no answer within ${timeoutMs} ms`, { cause: error });
+      if (timeout.aborted)
+        throw new AgentNetworkError(`${method} ${path}: no answer within ${timeoutMs} ms`, { cause: error });
       const code = errorCode(error);
       if (code !== undefined && CERTIFICATE_ERRORS.has(code)) {
         throw new AgentNetworkError(
@@ -428,21 +465,33 @@ export class ContainerClient {
   }
 
   reportInventory(report: InventoryReport, signal?: AbortSignal): Promise<InventoryAnswer> {
-    return this.client.call('inventory', 'POST', `${this.base}/inventory`, { body: report, token: this.agentToken, signal });
+    return this.client.call('inventory', 'POST', `${this.base}/inventory`, {
+      body: report,
+      token: this.agentToken,
+      signal,
+    });
   }
 
   /** Long-polls up to `waitSeconds` (0–60) for commands. */
   async pollCommands(waitSeconds: number, signal?: AbortSignal): Promise<Command[]> {
-    const answer = await this.client.call<{ commands: Command[] }>('poll', 'GET', `${this.base}/commands?waitSeconds=${waitSeconds}`, {
-      token: this.agentToken,
-      signal,
-      timeoutMs: 30_000 + waitSeconds * 1000,
-    });
+    const answer = await this.client.call<{ commands: Command[] }>(
+      'poll',
+      'GET',
+      `${this.base}/commands?waitSeconds=${waitSeconds}`,
+      {
+        token: this.agentToken,
+        signal,
+        timeoutMs: 30_000 + waitSeconds * 1000,
+      },
+    );
     return answer.commands;
   }
 
   async acknowledge(commandId: string, signal?: AbortSignal): Promise<void> {
-    await this.client.call('ack', 'POST', `${this.base}/commands/${encodeURIComponent(commandId)}/ack`, { token: this.agentToken, signal });
+    await this.client.call('ack', 'POST', `${this.base}/commands/${encodeURIComponent(commandId)}/ack`, {
+      token: this.agentToken,
+      signal,
+    });
   }
 
   async reportResult(commandId: string, result: CommandResult, signal?: AbortSignal): Promise<void> {
@@ -455,16 +504,29 @@ export class ContainerClient {
 
   /** `POST uploads`: opens the upload of a backup the vault asked for (the same backupId: the same upload). */
   openUpload(request: OpenUploadBody, signal?: AbortSignal): Promise<UploadState> {
-    return this.client.call('openUpload', 'POST', `${this.base}/uploads`, { body: request, token: this.agentToken, signal });
+    return this.client.call('openUpload', 'POST', `${this.base}/uploads`, {
+      body: request,
+      token: this.agentToken,
+      signal,
+    });
   }
 
   /** `GET uploads/{id}`: the upload's state and which blocks the vault holds. */
   uploadState(uploadId: string, signal?: AbortSignal): Promise<UploadState> {
-    return this.client.call('uploadState', 'GET', `${this.base}/uploads/${encodeURIComponent(uploadId)}`, { token: this.agentToken, signal });
+    return this.client.call('uploadState', 'GET', `${this.base}/uploads/${encodeURIComponent(uploadId)}`, {
+      token: this.agentToken,
+      signal,
+    });
   }
 
   /** `PUT uploads/{id}/blocks/{index}`: one block, raw, with its SHA-256 (hex). Idempotent, so retried like the rest. */
-  putBlock(uploadId: string, index: number, bytes: Uint8Array, sha256: string, signal?: AbortSignal): Promise<BlockAnswer> {
+  putBlock(
+    uploadId: string,
+    index: number,
+    bytes: Uint8Array,
+    sha256: string,
+    signal?: AbortSignal,
+  ): Promise<BlockAnswer> {
     return this.client.call('putBlock', 'PUT', `${this.base}/uploads/${encodeURIComponent(uploadId)}/blocks/${index}`, {
       bytes,
       headers: { 'x-content-sha256': sha256 },
@@ -484,11 +546,19 @@ export class ContainerClient {
 
   /** `GET restores/{id}`: the restore's state (why it failed, after a part's stream was cut). */
   restoreState(restoreId: string, signal?: AbortSignal): Promise<RestoreState> {
-    return this.client.call('restoreState', 'GET', `${this.base}/restores/${encodeURIComponent(restoreId)}`, { token: this.agentToken, signal });
+    return this.client.call('restoreState', 'GET', `${this.base}/restores/${encodeURIComponent(restoreId)}`, {
+      token: this.agentToken,
+      signal,
+    });
   }
 
   /** `GET restores/{id}/parts/{index}`: one part's backup stream, decrypted and verified by the vault. */
   restorePart(restoreId: string, index: number, signal?: AbortSignal): Promise<{ body: Readable; headers: Headers }> {
-    return this.client.stream('restorePart', `${this.base}/restores/${encodeURIComponent(restoreId)}/parts/${index}`, this.agentToken, signal);
+    return this.client.stream(
+      'restorePart',
+      `${this.base}/restores/${encodeURIComponent(restoreId)}/parts/${index}`,
+      this.agentToken,
+      signal,
+    );
   }
 }

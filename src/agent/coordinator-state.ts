@@ -134,9 +134,14 @@ export class CoordinatorStore {
     try {
       json = JSON.parse(text) as Partial<CoordinatorState>;
     } catch (error) {
-      throw new CoordinatorStateError(`${this.file} is not JSON (${(error as Error).message}); move it away to start afresh`);
+      throw new CoordinatorStateError(
+        `${this.file} is not JSON (${(error as Error).message}); move it away to start afresh`,
+      );
     }
-    if (json.version !== COORDINATOR_STATE_VERSION) throw new CoordinatorStateError(`${this.file} has version ${String(json.version)}; this agent reads version ${COORDINATOR_STATE_VERSION}`);
+    if (json.version !== COORDINATOR_STATE_VERSION)
+      throw new CoordinatorStateError(
+        `${this.file} has version ${String(json.version)}; this agent reads version ${COORDINATOR_STATE_VERSION}`,
+      );
     return {
       version: COORDINATOR_STATE_VERSION,
       registration: json.registration ?? null,

@@ -32,7 +32,9 @@ function readJson(file: string, what: string): unknown {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InputFileError(`cannot read the ${what} file ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new InputFileError(
+      `cannot read the ${what} file ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -55,11 +57,16 @@ export function parseCredentials(json: unknown, source = 'the credentials'): Vau
     const v = obj[key];
     if (v === undefined && !required) return undefined;
     if (typeof v !== 'string' || v.length === 0) {
-      throw new InputFileError(`${source}: '${key}' ${v === undefined ? 'is missing' : 'must be a non-empty string'} (is this a vault credentials file?)`);
+      throw new InputFileError(
+        `${source}: '${key}' ${v === undefined ? 'is missing' : 'must be a non-empty string'} (is this a vault credentials file?)`,
+      );
     }
     return v;
   };
-  const credentials: VaultCredentialsFile = { vaultId: text('vaultId', true) as string, secret: text('secret', true) as string };
+  const credentials: VaultCredentialsFile = {
+    vaultId: text('vaultId', true) as string,
+    secret: text('secret', true) as string,
+  };
   for (const key of ['vaultName', 'resourceGroup', 'subscriptionId', 'serviceUrl', 'expiresAt'] as const) {
     const v = text(key, false);
     if (v !== undefined) credentials[key] = v;
@@ -67,7 +74,11 @@ export function parseCredentials(json: unknown, source = 'the credentials'): Vau
   if (credentials.expiresAt !== undefined && Number.isNaN(Date.parse(credentials.expiresAt))) {
     throw new InputFileError(`${source}: 'expiresAt' is not a date-time ('${credentials.expiresAt}')`);
   }
-  if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.RecoveryServices\/vaults\/[^/]+$/i.test(credentials.vaultId)) {
+  if (
+    !/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.RecoveryServices\/vaults\/[^/]+$/i.test(
+      credentials.vaultId,
+    )
+  ) {
     throw new InputFileError(`${source}: 'vaultId' is not a Recovery Services vault id ('${credentials.vaultId}')`);
   }
   return credentials;

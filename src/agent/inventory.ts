@@ -27,9 +27,27 @@ interface SystemDatabase {
 
 /** SQL Server's system databases as a fresh installation has them. */
 export const SYSTEM_DATABASES: readonly SystemDatabase[] = [
-  { name: 'master', recoveryModel: 'SIMPLE', sizeMiB: 6, data: { logicalName: 'master', file: 'master.mdf' }, log: { logicalName: 'mastlog', file: 'mastlog.ldf' } },
-  { name: 'model', recoveryModel: 'FULL', sizeMiB: 16, data: { logicalName: 'modeldev', file: 'model.mdf' }, log: { logicalName: 'modellog', file: 'modellog.ldf' } },
-  { name: 'msdb', recoveryModel: 'SIMPLE', sizeMiB: 20, data: { logicalName: 'MSDBData', file: 'MSDBData.mdf' }, log: { logicalName: 'MSDBLog', file: 'MSDBLog.ldf' } },
+  {
+    name: 'master',
+    recoveryModel: 'SIMPLE',
+    sizeMiB: 6,
+    data: { logicalName: 'master', file: 'master.mdf' },
+    log: { logicalName: 'mastlog', file: 'mastlog.ldf' },
+  },
+  {
+    name: 'model',
+    recoveryModel: 'FULL',
+    sizeMiB: 16,
+    data: { logicalName: 'modeldev', file: 'model.mdf' },
+    log: { logicalName: 'modellog', file: 'modellog.ldf' },
+  },
+  {
+    name: 'msdb',
+    recoveryModel: 'SIMPLE',
+    sizeMiB: 20,
+    data: { logicalName: 'MSDBData', file: 'MSDBData.mdf' },
+    log: { logicalName: 'MSDBLog', file: 'MSDBLog.ldf' },
+  },
 ];
 
 function joinPath(dir: string, file: string): string {

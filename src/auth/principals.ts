@@ -10,8 +10,15 @@ export async function seedPrincipals(db: PrismaClient, seeds: readonly Principal
   for (const seed of seeds) {
     const existing = await db.principal.findUnique({ where: { id: seed.id } });
     const keepHash =
-      existing?.secretHash != null && seed.clientSecret !== undefined && (await verifySecret(seed.clientSecret, existing.secretHash));
-    const secretHash = seed.clientSecret === undefined ? null : keepHash ? existing?.secretHash ?? null : await hashSecret(seed.clientSecret);
+      existing?.secretHash != null &&
+      seed.clientSecret !== undefined &&
+      (await verifySecret(seed.clientSecret, existing.secretHash));
+    const secretHash =
+      seed.clientSecret === undefined
+        ? null
+        : keepHash
+          ? (existing?.secretHash ?? null)
+          : await hashSecret(seed.clientSecret);
     const assignments = seed.roles.flatMap((r) =>
       r.subscriptions.map((subscriptionId) => ({ role: r.role, subscriptionId: subscriptionId.toLowerCase() })),
     );

@@ -50,7 +50,10 @@ export class TokenService {
     private readonly now: () => Date,
   ) {
     this.localKeys = createLocalJWKSet({ keys: [key.publicJwk] });
-    this.externalKeys = config.external === undefined ? undefined : createRemoteJWKSet(new URL(config.external.jwksUrl), { cacheMaxAge: JWKS_MAX_AGE_MS });
+    this.externalKeys =
+      config.external === undefined
+        ? undefined
+        : createRemoteJWKSet(new URL(config.external.jwksUrl), { cacheMaxAge: JWKS_MAX_AGE_MS });
   }
 
   get jwks() {
@@ -100,7 +103,11 @@ export class TokenService {
     return this.remembered(this.verifiedCallers, token, () => this.verifyAnew(token));
   }
 
-  private async remembered<T extends object>(cache: LRUCache<string, T>, token: string, verify: () => Promise<{ result: T; expiresAt: number | undefined }>): Promise<T> {
+  private async remembered<T extends object>(
+    cache: LRUCache<string, T>,
+    token: string,
+    verify: () => Promise<{ result: T; expiresAt: number | undefined }>,
+  ): Promise<T> {
     const known = cache.get(token);
     if (known !== undefined) return known;
     const { result, expiresAt } = await verify();
@@ -117,7 +124,8 @@ export class TokenService {
         algorithms: ['ES256'],
         currentDate: this.now(),
       });
-      if (typeof payload.sub !== 'string' || typeof payload.gen !== 'number') throw new TokenError('The agent token is malformed.');
+      if (typeof payload.sub !== 'string' || typeof payload.gen !== 'number')
+        throw new TokenError('The agent token is malformed.');
       return { result: { containerId: payload.sub, generation: payload.gen }, expiresAt: payload.exp };
     } catch (error) {
       if (error instanceof TokenError) throw error;

@@ -8,22 +8,22 @@
 //   3. adapter-pg rejects `"char"` (OID 18) result columns, which the engine's introspection reads;
 //   4. adapter-pg's connectToShadowDb() connects back to the *main* database.
 
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { PrismaPg } from "@prisma/adapter-pg";
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PrismaPg } from '@prisma/adapter-pg';
 import {
   bindMigrationAwareSqlAdapterFactory,
   DriverAdapterError,
   type SqlDriverAdapter,
   type SqlMigrationAwareDriverAdapterFactory,
-} from "@prisma/driver-adapter-utils";
-import type * as EngineModule from "@prisma/schema-engine-wasm/schema_engine_bg";
-import type { MigrationList, SchemaEngine, SchemaFilter } from "@prisma/schema-engine-wasm/schema_engine_bg";
-import pg from "pg";
+} from '@prisma/driver-adapter-utils';
+import type * as EngineModule from '@prisma/schema-engine-wasm/schema_engine_bg';
+import type { MigrationList, SchemaEngine, SchemaFilter } from '@prisma/schema-engine-wasm/schema_engine_bg';
+import pg from 'pg';
 
 export interface MigrationOptions {
   /** The directory holding schema.prisma and migrations/; defaults to the package's prisma/. */
@@ -60,7 +60,7 @@ export async function applyMigrations(
   return withAdvisoryLock(databaseUrl, log, async () => {
     const migrationsList = await readMigrations(prismaDir);
     if (migrationsList.migrationDirectories.length === 0) {
-      log(`no migrations in ${path.join(prismaDir, "migrations")}`);
+      log(`no migrations in ${path.join(prismaDir, 'migrations')}`);
       return [];
     }
     if (await allApplied(databaseUrl, migrationsList)) {
@@ -92,9 +92,9 @@ export async function diffMigration(
   }
   const prismaDir = options.prismaDir ?? defaultPrismaDir();
   const sql = await pendingSchemaChanges(databaseUrl, { prismaDir });
-  if (sql === "") return null;
+  if (sql === '') return null;
 
-  const migrationsDir = path.join(prismaDir, "migrations");
+  const migrationsDir = path.join(prismaDir, 'migrations');
   const directoryName = `${utcTimestamp(new Date())}_${name}`;
   await assertSortsLast(prismaDir, directoryName);
 
@@ -103,8 +103,8 @@ export async function diffMigration(
   await mkdir(directory).catch((error: unknown) => {
     throw new Error(`cannot create ${directory}: ${errorMessage(error)}`);
   });
-  const file = path.join(directory, "migration.sql");
-  await writeFile(file, sql, "utf8");
+  const file = path.join(directory, 'migration.sql');
+  await writeFile(file, sql, 'utf8');
   await writeLockfileIfMissing(migrationsDir);
   return file;
 }
@@ -126,14 +126,14 @@ export async function pendingSchemaChanges(databaseUrl: string, options: Migrati
     // while diffing can reach the main database.
     const result = await withEngine(prismaDir, shadowUrl, shadowUrl, (engine) =>
       engine.diff({
-        from: { tag: "migrations", ...migrationsList },
-        to: { tag: "schemaDatamodel", files: [schema] },
+        from: { tag: 'migrations', ...migrationsList },
+        to: { tag: 'schemaDatamodel', files: [schema] },
         script: true,
         exitCode: true, // makes exitCode 2 when there is a difference, 0 when there is none
         filters: NO_FILTERS,
       }),
     );
-    return result.exitCode === 0 ? "" : (result.stdout ?? "");
+    return result.exitCode === 0 ? '' : (result.stdout ?? '');
   });
 }
 
@@ -150,14 +150,22 @@ async function allApplied(databaseUrl: string, migrationsList: MigrationList): P
       "SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS exists",
     );
     if (table[0]?.exists !== true) return false;
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished: boolean; rolled_back: boolean }>(
-      "SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM _prisma_migrations",
+    const { rows } = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished: boolean;
+      rolled_back: boolean;
+    }>(
+      'SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM _prisma_migrations',
     );
     if (rows.some((row) => !row.finished && !row.rolled_back)) return false; // a failed migration: the engine reports it
-    const applied = new Map(rows.filter((row) => row.finished && !row.rolled_back).map((row) => [row.migration_name, row.checksum]));
-    return migrationsList.migrationDirectories.every(({ path: name, migrationFile }) =>
-      migrationFile.content.tag === "ok" &&
-      applied.get(name) === createHash("sha256").update(migrationFile.content.value, "utf8").digest("hex"),
+    const applied = new Map(
+      rows.filter((row) => row.finished && !row.rolled_back).map((row) => [row.migration_name, row.checksum]),
+    );
+    return migrationsList.migrationDirectories.every(
+      ({ path: name, migrationFile }) =>
+        migrationFile.content.tag === 'ok' &&
+        applied.get(name) === createHash('sha256').update(migrationFile.content.value, 'utf8').digest('hex'),
     );
   });
 }
@@ -169,26 +177,26 @@ async function allApplied(databaseUrl: string, migrationsList: MigrationList): P
 /** The package root is the nearest directory above this module with a package.json (works from src/ and dist/). */
 function defaultPrismaDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, "package.json"))) {
+  while (!existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir);
     if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
-  return path.join(dir, "prisma");
+  return path.join(dir, 'prisma');
 }
 
 async function readSchema(prismaDir: string): Promise<{ path: string; content: string }> {
-  const schemaPath = path.join(prismaDir, "schema.prisma");
-  return { path: schemaPath, content: await readFile(schemaPath, "utf8") };
+  const schemaPath = path.join(prismaDir, 'schema.prisma');
+  return { path: schemaPath, content: await readFile(schemaPath, 'utf8') };
 }
 
 /** Mirrors the Prisma CLI's own listing: every subdirectory is a migration, sorted by name. */
 async function readMigrations(prismaDir: string): Promise<MigrationList> {
-  const baseDir = path.join(prismaDir, "migrations");
-  const lockfilePath = "migration_lock.toml";
+  const baseDir = path.join(prismaDir, 'migrations');
+  const lockfilePath = 'migration_lock.toml';
   const lockfile = { path: lockfilePath, content: await readOptional(path.join(baseDir, lockfilePath)) };
   const entries = await readdir(baseDir, { withFileTypes: true }).catch((error: unknown) => {
-    if (isErrorCode(error, "ENOENT")) return [];
+    if (isErrorCode(error, 'ENOENT')) return [];
     throw error;
   });
   const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
@@ -198,33 +206,33 @@ async function readMigrations(prismaDir: string): Promise<MigrationList> {
     names.map(async (name) => ({
       path: name,
       migrationFile: {
-        path: "migration.sql",
-        content: await readFile(path.join(baseDir, name, "migration.sql"), "utf8").then(
-          (value) => ({ tag: "ok" as const, value }),
-          (error: unknown) => ({ tag: "error" as const, value: errorMessage(error) }),
+        path: 'migration.sql',
+        content: await readFile(path.join(baseDir, name, 'migration.sql'), 'utf8').then(
+          (value) => ({ tag: 'ok' as const, value }),
+          (error: unknown) => ({ tag: 'error' as const, value: errorMessage(error) }),
         ),
       },
     })),
   );
-  return { baseDir, lockfile, shadowDbInitScript: "", migrationDirectories };
+  return { baseDir, lockfile, shadowDbInitScript: '', migrationDirectories };
 }
 
 async function readOptional(file: string): Promise<string | null> {
-  return readFile(file, "utf8").catch((error: unknown) => {
-    if (isErrorCode(error, "ENOENT")) return null;
+  return readFile(file, 'utf8').catch((error: unknown) => {
+    if (isErrorCode(error, 'ENOENT')) return null;
     throw error;
   });
 }
 
 /** Same content as the Prisma CLI writes. */
 const LOCKFILE_CONTENT =
-  "# Please do not edit this file manually\n" +
-  "# It should be added in your version-control system (e.g., Git)\n" +
+  '# Please do not edit this file manually\n' +
+  '# It should be added in your version-control system (e.g., Git)\n' +
   'provider = "postgresql"\n';
 
 async function writeLockfileIfMissing(migrationsDir: string): Promise<void> {
-  const lockfile = path.join(migrationsDir, "migration_lock.toml");
-  if (!existsSync(lockfile)) await writeFile(lockfile, LOCKFILE_CONTENT, "utf8");
+  const lockfile = path.join(migrationsDir, 'migration_lock.toml');
+  if (!existsSync(lockfile)) await writeFile(lockfile, LOCKFILE_CONTENT, 'utf8');
 }
 
 /** Migrations apply in name order, so a new one named before an existing one would never be diffed against. */
@@ -237,7 +245,7 @@ async function assertSortsLast(prismaDir: string, directoryName: string): Promis
 }
 
 function utcTimestamp(date: Date): string {
-  return date.toISOString().replace(/\D/g, "").slice(0, 14); // yyyymmddHHMMSS
+  return date.toISOString().replace(/\D/g, '').slice(0, 14); // yyyymmddHHMMSS
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -246,7 +254,7 @@ function utcTimestamp(date: Date): string {
 
 function databaseName(databaseUrl: string): string {
   const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
-  if (name === "") throw new Error("the database URL names no database");
+  if (name === '') throw new Error('the database URL names no database');
   return name;
 }
 
@@ -266,7 +274,7 @@ async function withClient<T>(connectionString: string, fn: (client: pg.Client) =
   const client = new pg.Client({ connectionString });
   // A connection lost while idle (the lock holder is idle while the engine works) would otherwise be an
   // unhandled 'error' event and crash the process; the next query reports it instead.
-  client.on("error", () => {});
+  client.on('error', () => {});
   await client.connect();
   try {
     return await fn(client);
@@ -278,8 +286,8 @@ async function withClient<T>(connectionString: string, fn: (client: pg.Client) =
 /** Returns true when it created the database. */
 async function createDatabaseIfMissing(databaseUrl: string): Promise<boolean> {
   const name = databaseName(databaseUrl);
-  return withClient(withDatabase(databaseUrl, "postgres"), async (client) => {
-    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+  return withClient(withDatabase(databaseUrl, 'postgres'), async (client) => {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount) return false;
     try {
       await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
@@ -287,7 +295,7 @@ async function createDatabaseIfMissing(databaseUrl: string): Promise<boolean> {
     } catch (error) {
       // Another process created it between our check and our CREATE: 42P04 duplicate_database, or
       // 23505 when both inserts reach pg_database's unique index at once.
-      if (isErrorCode(error, "42P04") || isErrorCode(error, "23505")) return false;
+      if (isErrorCode(error, '42P04') || isErrorCode(error, '23505')) return false;
       throw error;
     }
   });
@@ -299,18 +307,18 @@ async function createDatabaseIfMissing(databaseUrl: string): Promise<boolean> {
  */
 async function withAdvisoryLock<T>(databaseUrl: string, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
   return withClient(databaseUrl, async (client) => {
-    const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
       MIGRATION_LOCK_KEY,
     ]);
     if (!rows[0]?.locked) {
       log(`waiting for another process migrating ${describeDatabase(databaseUrl)}`);
-      await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     }
     try {
       return await fn();
     } finally {
       // Best effort: if the connection is gone, so is the lock, and fn's own error matters more.
-      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => {});
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
     }
   });
 }
@@ -328,8 +336,8 @@ async function withShadowDatabase<T>(databaseUrl: string, fn: (shadowUrl: string
     return fn(configured);
   }
 
-  const name = `prisma_shadow_${randomBytes(8).toString("hex")}`;
-  const maintenanceUrl = withDatabase(databaseUrl, "postgres");
+  const name = `prisma_shadow_${randomBytes(8).toString('hex')}`;
+  const maintenanceUrl = withDatabase(databaseUrl, 'postgres');
   await withClient(maintenanceUrl, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
   try {
     return await fn(withDatabase(databaseUrl, name));
@@ -344,7 +352,7 @@ async function withShadowDatabase<T>(databaseUrl: string, fn: (shadowUrl: string
 async function emptyConfiguredShadow(shadowUrl: string, databaseUrl: string): Promise<void> {
   const [shadow, main] = [new URL(shadowUrl), new URL(databaseUrl)];
   if (shadow.host === main.host && databaseName(shadowUrl) === databaseName(databaseUrl)) {
-    throw new Error("SHADOW_DATABASE_URL names the main database; it must be a separate, disposable database");
+    throw new Error('SHADOW_DATABASE_URL names the main database; it must be a separate, disposable database');
   }
   await withClient(shadowUrl, async (client) => {
     // A database with a migrations table is someone's real database (replays never create one), however
@@ -356,7 +364,7 @@ async function emptyConfiguredShadow(shadowUrl: string, databaseUrl: string): Pr
       const shadow = describeDatabase(shadowUrl);
       throw new Error(`SHADOW_DATABASE_URL's database ${shadow} has a _prisma_migrations table; not emptying it`);
     }
-    await client.query("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public");
+    await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public');
   });
 }
 
@@ -375,12 +383,12 @@ let engineReady: Promise<EngineBindings> | undefined;
 /** Loaded on first use only: a service on an up-to-date database never loads the engine (see allApplied). */
 function loadSchemaEngine(): Promise<EngineBindings> {
   engineReady ??= (async () => {
-    const engineBindings = await import("@prisma/schema-engine-wasm/schema_engine_bg");
-    const gluePath = createRequire(import.meta.url).resolve("@prisma/schema-engine-wasm/schema_engine_bg");
-    const bytes = await readFile(path.join(path.dirname(gluePath), "schema_engine_bg.wasm"));
+    const engineBindings = await import('@prisma/schema-engine-wasm/schema_engine_bg');
+    const gluePath = createRequire(import.meta.url).resolve('@prisma/schema-engine-wasm/schema_engine_bg');
+    const bytes = await readFile(path.join(path.dirname(gluePath), 'schema_engine_bg.wasm'));
     // @types/node 20 does not declare the WebAssembly global, hence the narrow local type.
     const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: WasmRuntime };
-    const { instance } = await wasm.instantiate(bytes, { "./schema_engine_bg.js": engineBindings });
+    const { instance } = await wasm.instantiate(bytes, { './schema_engine_bg.js': engineBindings });
     engineBindings.__wbg_set_wasm(instance.exports);
     instance.exports.__wbindgen_start();
     return engineBindings;
@@ -431,8 +439,8 @@ async function withEngine<T>(
  * Each connection gets its own pg pool, which this class ends in close().
  */
 class OfflinePgConnections implements SqlMigrationAwareDriverAdapterFactory {
-  readonly provider = "postgres";
-  readonly adapterName = "@prisma/adapter-pg";
+  readonly provider = 'postgres';
+  readonly adapterName = '@prisma/adapter-pg';
   private readonly pools: pg.Pool[] = [];
   private readonly disconnected: Promise<void>[] = [];
 
@@ -448,7 +456,7 @@ class OfflinePgConnections implements SqlMigrationAwareDriverAdapterFactory {
   /** Hazard 4: adapter-pg's own connectToShadowDb() would reconnect to the main database. */
   connectToShadowDb(): Promise<SqlDriverAdapter> {
     if (this.shadowUrl === null) {
-      return Promise.reject(new Error("this operation was not given a shadow database, and must not need one"));
+      return Promise.reject(new Error('this operation was not given a shadow database, and must not need one'));
     }
     return this.open(this.shadowUrl);
   }
@@ -456,7 +464,7 @@ class OfflinePgConnections implements SqlMigrationAwareDriverAdapterFactory {
   private async open(connectionString: string): Promise<SqlDriverAdapter> {
     const pool = new pg.Pool({ connectionString, Client: CharAsTextClient });
     this.pools.push(pool);
-    pool.on("connect", (client) => this.disconnected.push(new Promise((resolve) => client.once("end", resolve))));
+    pool.on('connect', (client) => this.disconnected.push(new Promise((resolve) => client.once('end', resolve))));
     const adapter = await new PrismaPg(pool).connect();
     // Hazard 2: adapter-pg's executeScript splits on every `;`, breaking $$ function bodies, string literals
     // and comments. Send each script whole, as the native engine does (one simple-protocol query).
@@ -490,12 +498,12 @@ class CharAsTextClient extends pg.Client {
     super(config);
     // An error on a connection no query is waiting on (say, terminated while closing) is an 'error' event,
     // which would crash the process with no listener; whoever uses the connection next gets the error anyway.
-    this.on("error", () => {});
+    this.on('error', () => {});
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg's query() has many overloads; all pass through
   override query(...args: any[]): any {
-    const callbackAt = args.findIndex((arg) => typeof arg === "function");
+    const callbackAt = args.findIndex((arg) => typeof arg === 'function');
     if (callbackAt >= 0) {
       const callback = args[callbackAt] as (error: unknown, result: unknown) => void;
       args[callbackAt] = (error: unknown, result: unknown) =>
@@ -523,9 +531,9 @@ function relabelCharFields(result: unknown): unknown {
 function toDriverAdapterError(error: unknown): unknown {
   if (!(error instanceof pg.DatabaseError)) return error;
   return new DriverAdapterError({
-    kind: "postgres",
-    code: error.code ?? "N/A",
-    severity: error.severity ?? "N/A",
+    kind: 'postgres',
+    code: error.code ?? 'N/A',
+    severity: error.severity ?? 'N/A',
     message: error.message,
     detail: error.detail,
     column: error.column,
@@ -545,7 +553,7 @@ function engineError(error: unknown): Error {
   const trace = error.message.search(/^\s+0: /m);
   if (trace < 0) return error;
   const migration = /migration_name="([^"]+)"/.exec(error.message.slice(trace))?.[1];
-  const text = error.message.slice(0, trace).trimEnd() + (migration ? `\n(migration ${migration})` : "");
+  const text = error.message.slice(0, trace).trimEnd() + (migration ? `\n(migration ${migration})` : '');
   const trimmed = new Error(text, { cause: error });
   trimmed.name = error.name;
   return trimmed;
@@ -556,7 +564,7 @@ function engineError(error: unknown): Error {
 // ---------------------------------------------------------------------------------------------------------
 
 function isErrorCode(error: unknown, code: string): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }
 
 function errorMessage(error: unknown): string {

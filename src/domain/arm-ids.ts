@@ -11,7 +11,8 @@ export interface ItemIdParts {
   protectedItemName?: string;
 }
 
-const ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.RecoveryServices\/vaults\/([^/]+)\/backupFabrics\/([^/]+)\/protectionContainers\/([^/]+)(?:\/protectedItems\/([^/]+))?\/?$/i;
+const ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.RecoveryServices\/vaults\/([^/]+)\/backupFabrics\/([^/]+)\/protectionContainers\/([^/]+)(?:\/protectedItems\/([^/]+))?\/?$/i;
 
 /** A protection container's id (`…/protectionContainers/{c}`) or a protected item's (`…/protectedItems/{i}`). */
 export function parseContainerOrItemId(id: string): ItemIdParts | undefined {
@@ -23,9 +24,14 @@ export function parseContainerOrItemId(id: string): ItemIdParts | undefined {
   }
   const m = ID.exec(decoded);
   if (m === null) return undefined;
-  const [, subscriptionId, resourceGroupName, vaultName, fabricName, containerName, protectedItemName] = m as unknown as string[];
+  const [, subscriptionId, resourceGroupName, vaultName, fabricName, containerName, protectedItemName] =
+    m as unknown as string[];
   return {
-    subscriptionId: subscriptionId!, resourceGroupName: resourceGroupName!, vaultName: vaultName!, fabricName: fabricName!, containerName: containerName!,
+    subscriptionId: subscriptionId!,
+    resourceGroupName: resourceGroupName!,
+    vaultName: vaultName!,
+    fabricName: fabricName!,
+    containerName: containerName!,
     ...(protectedItemName === undefined ? {} : { protectedItemName }),
   };
 }

@@ -74,7 +74,14 @@ function isAfterOrSame(a: CommittedPoint, b: CommittedPoint): boolean {
 export function chainStateOf(points: readonly CommittedPoint[]): ChainState {
   const state: ChainState = {};
   for (const p of points) {
-    const slot = p.type === 'Full' ? 'lastFull' : p.type === 'Differential' ? 'lastDifferential' : p.type === 'Log' ? 'lastLog' : undefined;
+    const slot =
+      p.type === 'Full'
+        ? 'lastFull'
+        : p.type === 'Differential'
+          ? 'lastDifferential'
+          : p.type === 'Log'
+            ? 'lastLog'
+            : undefined;
     if (slot === undefined) continue; // CopyOnlyFull changes nothing
     const current = state[slot];
     if (current === undefined || isAfterOrSame(p, current)) state[slot] = p;
@@ -85,7 +92,8 @@ export function chainStateOf(points: readonly CommittedPoint[]): ChainState {
 // ---------------------------------------------------------------------------------------------------------------------
 // Commit-time validation
 
-const covers = (log: Pick<CommittedPoint, 'firstLsn' | 'lastLsn'>, lsn: bigint) => log.firstLsn <= lsn && lsn <= log.lastLsn;
+const covers = (log: Pick<CommittedPoint, 'firstLsn' | 'lastLsn'>, lsn: bigint) =>
+  log.firstLsn <= lsn && lsn <= log.lastLsn;
 
 function lsnFailure(message: string) {
   return errors.badRequest(
@@ -105,7 +113,9 @@ function lsnFailure(message: string) {
 export function validateCommit(state: ChainState, incoming: Omit<CommittedPoint, 'id'>): void {
   const kind = describeType(incoming.type);
   if (incoming.lastLsn < incoming.firstLsn) {
-    throw lsnFailure(`The ${kind} backup's LSN range is inverted: expected lastLsn ≥ firstLsn ${incoming.firstLsn}, received lastLsn ${incoming.lastLsn}.`);
+    throw lsnFailure(
+      `The ${kind} backup's LSN range is inverted: expected lastLsn ≥ firstLsn ${incoming.firstLsn}, received lastLsn ${incoming.lastLsn}.`,
+    );
   }
   if (!(incoming.endTime.getTime() >= incoming.startTime.getTime())) {
     throw lsnFailure(
@@ -138,11 +148,15 @@ export function validateCommit(state: ChainState, incoming: Omit<CommittedPoint,
   const bases = [full, state.lastDifferential].filter((b): b is CommittedPoint => b !== undefined);
   if (bases.some((b) => covers(incoming, b.lastLsn))) return;
 
-  const baseText = bases.map((b) => `LSN ${b.lastLsn} (the last LSN of ${describeType(b.type)} backup ${b.id})`).join(' or ');
+  const baseText = bases
+    .map((b) => `LSN ${b.lastLsn} (the last LSN of ${describeType(b.type)} backup ${b.id})`)
+    .join(' or ');
   const expected = previous
     ? `expected firstLsn ${previous.lastLsn} (the last LSN of the previous log backup ${previous.id}) or a log backup covering ${baseText}`
     : `expected a log backup covering ${baseText}`;
-  throw lsnFailure(`The log backup does not continue the log chain: ${expected}, received firstLsn ${incoming.firstLsn} (lastLsn ${incoming.lastLsn}).`);
+  throw lsnFailure(
+    `The log backup does not continue the log chain: ${expected}, received firstLsn ${incoming.firstLsn} (lastLsn ${incoming.lastLsn}).`,
+  );
 }
 
 function describeType(type: BackupType): string {
@@ -201,7 +215,10 @@ export function logTimeRanges(points: readonly CommittedPoint[]): TimeRange[] {
   const bases = points.filter((p) => p.type === 'Full' || p.type === 'Differential');
   const logs = points
     .filter((p) => p.type === 'Log' && p.firstLsn <= p.lastLsn)
-    .sort((a, b) => a.endTime.getTime() - b.endTime.getTime() || cmpBig(a.firstLsn, b.firstLsn) || cmpBig(a.lastLsn, b.lastLsn));
+    .sort(
+      (a, b) =>
+        a.endTime.getTime() - b.endTime.getTime() || cmpBig(a.firstLsn, b.firstLsn) || cmpBig(a.lastLsn, b.lastLsn),
+    );
 
   const ranges: TimeRange[] = [];
   let open: TimeRange | undefined;
@@ -263,7 +280,9 @@ const QUERY_TYPES: Record<string, RecoveryPointSelection> = {
  */
 export function typesForQuery(queryType: string | undefined): RecoveryPointSelection {
   if (queryType === undefined) return copySelection(QUERY_TYPES.all!);
-  const selection = Object.hasOwn(QUERY_TYPES, queryType.toLowerCase()) ? QUERY_TYPES[queryType.toLowerCase()] : undefined;
+  const selection = Object.hasOwn(QUERY_TYPES, queryType.toLowerCase())
+    ? QUERY_TYPES[queryType.toLowerCase()]
+    : undefined;
   if (!selection) {
     throw errors.invalidFilter(
       `The value '${queryType}' of restorePointQueryType is not valid. Valid values: Full, Log, Differential, FullAndDifferential, All, Incremental, SnapshotFull, SnapshotCopyOnlyFull.`,
@@ -310,7 +329,9 @@ const LSN_TEXT = /^[0-9]{1,30}$/;
 /** A decimal LSN as the agent sends it (1–30 digits, as protocol.ts's schema allows); ArmError 400 otherwise. */
 export function parseLsn(text: string, field = 'LSN'): bigint {
   if (typeof text !== 'string' || !LSN_TEXT.test(text)) {
-    throw errors.invalidInput(`${field} ${JSON.stringify(text)} is not a log sequence number: expected 1 to 30 decimal digits.`);
+    throw errors.invalidInput(
+      `${field} ${JSON.stringify(text)} is not a log sequence number: expected 1 to 30 decimal digits.`,
+    );
   }
   return BigInt(text);
 }

@@ -134,7 +134,14 @@ export const MAX_FILE_PATH_LENGTH = 260;
 export const SUPPORTED_SQL_VERSIONS = ['2012', '2014', '2016', '2017', '2019', '2022'] as const;
 
 /** SQL Server product major version → release year, for versions reported as `15.0`, `15.0.2000.5`, …. */
-const MAJOR_TO_RELEASE: Record<number, string> = { 11: '2012', 12: '2014', 13: '2016', 14: '2017', 15: '2019', 16: '2022' };
+const MAJOR_TO_RELEASE: Record<number, string> = {
+  11: '2012',
+  12: '2014',
+  13: '2016',
+  14: '2017',
+  15: '2019',
+  16: '2022',
+};
 
 /**
  * Whether Azure Backup supports this SQL Server version. Accepted spellings (CHOSEN, kept simple):
@@ -230,7 +237,9 @@ function linuxError(os: string): InquiryErrorDetail {
   return {
     code: DISCOVERY_CODES.linuxNotSupported,
     message: `Azure Backup for SQL Server in Azure VM supports Windows VMs only; this VM runs '${os}'.`,
-    recommendations: ['Protect SQL Server on Linux VMs with Azure VM backup (the whole VM) or with native SQL Server backups.'],
+    recommendations: [
+      'Protect SQL Server on Linux VMs with Azure VM backup (the whole VM) or with native SQL Server backups.',
+    ],
   };
 }
 
@@ -322,7 +331,10 @@ function databaseProblem(db: InventoryDatabase, ctx: DatabaseContext): NotProtec
   return undefined;
 }
 
-function discoverDatabases(instance: InventoryInstance, instanceReason: NotProtectableReason | undefined): DiscoveredDatabase[] {
+function discoverDatabases(
+  instance: InventoryInstance,
+  instanceReason: NotProtectableReason | undefined,
+): DiscoveredDatabase[] {
   // tempdb is recreated at every start and never backed up: never listed. CHOSEN: matched case-insensitively.
   // Exact duplicates cannot exist in SQL Server; a repeated entry is a reporting glitch, and the first one wins.
   const seen = new Set<string>();
@@ -395,7 +407,12 @@ export function evaluateInventory(vm: { os: string }, instances: InventoryInstan
     return {
       instances: [],
       databases: [],
-      inquiryInfo: inquiryInfo(0, { SQLInstance: 0, SQLDataBase: 0 }, linuxError(vm.os), 'SQL Server workload backup is not supported on Linux VMs.'),
+      inquiryInfo: inquiryInfo(
+        0,
+        { SQLInstance: 0, SQLDataBase: 0 },
+        linuxError(vm.os),
+        'SQL Server workload backup is not supported on Linux VMs.',
+      ),
     };
   }
 
@@ -417,7 +434,8 @@ export function evaluateInventory(vm: { os: string }, instances: InventoryInstan
     const instanceReason = instanceProblem(instance);
     const inquiryError = instance.isSysadmin ? undefined : noSysadminError(instance.name);
     // CHOSEN: an unsupported version or FCI is the more fundamental reason; missing sysadmin comes after.
-    const reason = instanceReason ?? (inquiryError ? { code: inquiryError.code, message: inquiryError.message } : undefined);
+    const reason =
+      instanceReason ?? (inquiryError ? { code: inquiryError.code, message: inquiryError.message } : undefined);
     const discovered: DiscoveredInstance = {
       name: instance.name,
       itemName: instanceItemName(instance.name),
@@ -462,5 +480,9 @@ export function evaluateInventory(vm: { os: string }, instances: InventoryInstan
             ],
           };
   }
-  return { instances: discoveredInstances, databases, inquiryInfo: inquiryInfo(items, protectable, error, additionalDetail) };
+  return {
+    instances: discoveredInstances,
+    databases,
+    inquiryInfo: inquiryInfo(items, protectable, error, additionalDetail),
+  };
 }

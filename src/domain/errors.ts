@@ -23,7 +23,7 @@ export const errors = {
     new ArmError(
       400,
       'MissingApiVersionParameter',
-      "The api-version query parameter (?api-version=) is required for all requests.",
+      'The api-version query parameter (?api-version=) is required for all requests.',
     ),
   invalidApiVersion: (value: string) =>
     new ArmError(
@@ -46,9 +46,17 @@ export const errors = {
       `The client '${principal}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid.`,
     ),
   agentForbidden: (containerName: string) =>
-    new ArmError(403, 'UserErrorAgentNotAuthorizedForContainer', `The agent token does not belong to container '${containerName}'.`),
+    new ArmError(
+      403,
+      'UserErrorAgentNotAuthorizedForContainer',
+      `The agent token does not belong to container '${containerName}'.`,
+    ),
   invalidSubscriptionId: (subscriptionId: string) =>
-    new ArmError(400, 'InvalidSubscriptionId', `The provided subscription identifier '${subscriptionId.slice(0, 256)}' is malformed or invalid.`),
+    new ArmError(
+      400,
+      'InvalidSubscriptionId',
+      `The provided subscription identifier '${subscriptionId.slice(0, 256)}' is malformed or invalid.`,
+    ),
   resourceGroupNotFound: (resourceGroup: string) =>
     new ArmError(404, 'ResourceGroupNotFound', `Resource group '${resourceGroup.slice(0, 256)}' could not be found.`),
   subscriptionNotFound: (subscriptionId: string) =>
@@ -69,9 +77,14 @@ export const errors = {
   operationNotFound: (operationId: string) =>
     new ArmError(404, 'ResourceNotFound', `The operation '${operationId}' was not found.`),
   invalidUrl: (path: string) =>
-    new ArmError(400, 'InvalidRequestUri', `The request URI '${path.slice(0, 256)}' is not valid: a path segment is not well-formed percent-encoding.`),
+    new ArmError(
+      400,
+      'InvalidRequestUri',
+      `The request URI '${path.slice(0, 256)}' is not valid: a path segment is not well-formed percent-encoding.`,
+    ),
   nameTooLong: () => new ArmError(414, 'RequestUriTooLong', 'A name in the request URI is too long.'),
-  headersTooLarge: () => new ArmError(431, 'RequestHeaderFieldsTooLarge', 'The request headers (the request URI included) are too large.'),
+  headersTooLarge: () =>
+    new ArmError(431, 'RequestHeaderFieldsTooLarge', 'The request headers (the request URI included) are too large.'),
   malformedRequest: () => new ArmError(400, 'BadRequest', 'The request is not well-formed HTTP.'),
   requestTimeout: () => new ArmError(408, 'RequestTimeout', 'The request was not received in time.'),
   routeNotFound: (method: string, url: string) =>

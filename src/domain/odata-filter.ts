@@ -148,7 +148,11 @@ function isKeyword(token: Token, keyword: string): boolean {
 
 function unexpected(token: Token, expected: string): FilterSyntaxError {
   const what = token.kind === 'end' ? 'unexpected end of filter' : `unexpected token ${quote(token.text)}`;
-  return new FilterSyntaxError(`Invalid $filter: ${what} at position ${token.position}; expected ${expected}`, token.position, token.text);
+  return new FilterSyntaxError(
+    `Invalid $filter: ${what} at position ${token.position}; expected ${expected}`,
+    token.position,
+    token.text,
+  );
 }
 
 class Parser {
@@ -316,7 +320,15 @@ const AZURE_12_HOUR = /^(\d{4})-(\d{2})-(\d{2}) (\d{1,2}):(\d{2}):(\d{2}) ([AaPp
 const AZURE_24_HOUR = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
 
 /** Builds a UTC date from calendar fields, or null when a field is out of range (month 13, 30 February, minute 60…). */
-function utcDate(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): Date | null {
+function utcDate(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms: number,
+): Date | null {
   if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
   const date = new Date(Date.UTC(2000, 0, 1, hour, minute, second, ms));
   date.setUTCFullYear(year, month - 1, day); // setUTCFullYear, unlike Date.UTC, does not map years 0–99 to 19xx

@@ -31,8 +31,8 @@ export function scheduleFor(policy: SqlPolicy, database: DatabaseTraits, now: Da
   const allowed = allowedBackupTypes(database);
   return {
     nextFullAt: nextFullAfter(policy, now),
-    nextDiffAt: allowed.includes('Differential') ? nextDifferentialAfter(policy, now) ?? null : null,
-    nextLogAt: allowed.includes('Log') ? nextLogAfter(policy, now) ?? null : null,
+    nextDiffAt: allowed.includes('Differential') ? (nextDifferentialAfter(policy, now) ?? null) : null,
+    nextLogAt: allowed.includes('Log') ? (nextLogAfter(policy, now) ?? null) : null,
   };
 }
 
@@ -42,7 +42,10 @@ export function lastBackupStatusOf(protectionState: string, lastBackupStatus: st
 }
 
 /** `protectedItemHealthStatus` as Azure shows it: IRPending until the first backup, then the RPO watch's verdict. */
-export function protectedItemHealth(protectionState: string, healthStatus: string): 'IRPending' | 'ActionRequired' | 'Healthy' {
+export function protectedItemHealth(
+  protectionState: string,
+  healthStatus: string,
+): 'IRPending' | 'ActionRequired' | 'Healthy' {
   if (protectionState === 'IRPending') return 'IRPending';
   return healthStatus === 'ActionRequired' ? 'ActionRequired' : 'Healthy';
 }

@@ -31,7 +31,13 @@ const compiled = new Map<string, RegExp>();
 function pattern(glob: string): RegExp {
   let regex = compiled.get(glob);
   if (regex === undefined) {
-    regex = new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`, 'i');
+    regex = new RegExp(
+      `^${glob
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+        .join('.*')}$`,
+      'i',
+    );
     compiled.set(glob, regex);
   }
   return regex;
@@ -56,7 +62,11 @@ export function canSeeSubscription(assignments: readonly Assignment[], subscript
   return assignments.some((a) => covers(a, subscriptionId));
 }
 
-export function isAuthorized(assignments: readonly Assignment[], subscriptionId: string | undefined, action: string): boolean {
+export function isAuthorized(
+  assignments: readonly Assignment[],
+  subscriptionId: string | undefined,
+  action: string,
+): boolean {
   return assignments.some(
     (a) => (subscriptionId === undefined || covers(a, subscriptionId)) && roleAllows(a.role, action),
   );

@@ -85,7 +85,8 @@ function sortIfNeeded<T>(list: T[], cmp: (a: T, b: T) => number): T[] {
   return list;
 }
 
-const byEndThenLastLsn = (a: CommittedPoint, b: CommittedPoint) => a.endTime.getTime() - b.endTime.getTime() || cmpBig(a.lastLsn, b.lastLsn);
+const byEndThenLastLsn = (a: CommittedPoint, b: CommittedPoint) =>
+  a.endTime.getTime() - b.endTime.getTime() || cmpBig(a.lastLsn, b.lastLsn);
 
 /** Sorts by endTime, then lastLsn, then position in `points` (stable sort): "latest" is last. */
 function latestLast(list: CommittedPoint[]): CommittedPoint[] {
@@ -140,7 +141,12 @@ export function indexRestorePoints(points: readonly CommittedPoint[]): RestoreIn
     if (!basesByLsn && ++scans <= 8) {
       let found: CommittedPoint | undefined;
       for (const b of bases) {
-        if (log.firstLsn <= b.lastLsn && b.lastLsn <= log.lastLsn && (!found || b.endTime.getTime() < found.endTime.getTime())) found = b;
+        if (
+          log.firstLsn <= b.lastLsn &&
+          b.lastLsn <= log.lastLsn &&
+          (!found || b.endTime.getTime() < found.endTime.getTime())
+        )
+          found = b;
       }
       return found;
     }
@@ -166,7 +172,8 @@ export function indexRestorePoints(points: readonly CommittedPoint[]): RestoreIn
   // The walk of logTimeRanges, keeping each range's logs.
   const logs = sortIfNeeded(
     points.filter((p) => p.type === 'Log' && p.firstLsn <= p.lastLsn),
-    (a, b) => a.endTime.getTime() - b.endTime.getTime() || cmpBig(a.firstLsn, b.firstLsn) || cmpBig(a.lastLsn, b.lastLsn),
+    (a, b) =>
+      a.endTime.getTime() - b.endTime.getTime() || cmpBig(a.firstLsn, b.firstLsn) || cmpBig(a.lastLsn, b.lastLsn),
   );
   const segments: Segment[] = [];
   let open: Segment | undefined;
@@ -180,7 +187,12 @@ export function indexRestorePoints(points: readonly CommittedPoint[]): RestoreIn
       open = undefined;
       const base = earliestCoveredBase(log);
       if (base) {
-        open = { start: Math.max(log.startTime.getTime(), base.endTime.getTime()), end: log.endTime.getTime(), logs: [log], ends: [log.endTime.getTime()] };
+        open = {
+          start: Math.max(log.startTime.getTime(), base.endTime.getTime()),
+          end: log.endTime.getTime(),
+          logs: [log],
+          ends: [log.endTime.getTime()],
+        };
         segments.push(open);
       }
     }
@@ -203,7 +215,9 @@ export function indexRestorePoints(points: readonly CommittedPoint[]): RestoreIn
 }
 
 function asIndex(points: readonly CommittedPoint[] | RestoreIndex): RestoreIndex {
-  return 'kind' in points && points.kind === 'RestoreIndex' ? points : indexRestorePoints(points as readonly CommittedPoint[]);
+  return 'kind' in points && points.kind === 'RestoreIndex'
+    ? points
+    : indexRestorePoints(points as readonly CommittedPoint[]);
 }
 
 /** The range containing t: the latest-starting one; earlier ones only when ranges overlap. */
@@ -233,9 +247,13 @@ function notInRange(index: RestoreIndex, pointInTime: Date): Error {
  * Throws ArmError 400 `UserErrorRestorePointNotInRange` (listing the time ranges) when the point is in no range.
  * Pass an index from `indexRestorePoints` when computing many chains over the same points.
  */
-export function restoreChainForPointInTime(points: readonly CommittedPoint[] | RestoreIndex, pointInTime: Date): RestorePlan {
+export function restoreChainForPointInTime(
+  points: readonly CommittedPoint[] | RestoreIndex,
+  pointInTime: Date,
+): RestorePlan {
   const t = pointInTime instanceof Date ? pointInTime.getTime() : NaN;
-  if (Number.isNaN(t)) throw errors.invalidInput(`The point in time ${String(pointInTime)} is not a valid date and time.`);
+  if (Number.isNaN(t))
+    throw errors.invalidInput(`The point in time ${String(pointInTime)} is not a valid date and time.`);
   const index = asIndex(points);
   const segment = segmentAt(index, t);
   if (!segment) throw notInRange(index, pointInTime);
@@ -250,7 +268,8 @@ export function restoreChainForPointInTime(points: readonly CommittedPoint[] | R
     let start: CommittedPoint | undefined;
     const diffs = index.diffsByBase.get(full.checkpointLsn);
     if (diffs) {
-      for (let d = lastAtOrBefore(diffs.ends, t); d >= 0 && !start; d--) if (inWindow(diffs.points[d]!)) start = diffs.points[d]!;
+      for (let d = lastAtOrBefore(diffs.ends, t); d >= 0 && !start; d--)
+        if (inWindow(diffs.points[d]!)) start = diffs.points[d]!;
     }
     if (!start && inWindow(full)) start = full;
     if (start) {
@@ -297,7 +316,9 @@ export function restoreChainForPoint(points: readonly CommittedPoint[] | Restore
   if (!point) throw errors.resourceNotFound(`The recovery point '${pointId}'`);
   if (point.type === 'Full' || point.type === 'CopyOnlyFull') return { parts: [point] };
   if (point.type === 'Log') {
-    throw errors.invalidInput(`The recovery point '${pointId}' is a log backup; restore a log backup by choosing a point in time inside its time range.`);
+    throw errors.invalidInput(
+      `The recovery point '${pointId}' is a log backup; restore a log backup by choosing a point in time inside its time range.`,
+    );
   }
   const base = diffBase(point);
   const all = index ? index.fulls : latestLast((points as readonly CommittedPoint[]).filter((p) => p.type === 'Full'));

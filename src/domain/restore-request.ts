@@ -18,7 +18,10 @@ import { errors } from './errors.ts';
 export const DEFAULT_RANGE_POINT = 'DefaultRangeRecoveryPoint';
 const DISCRETE = 'AzureWorkloadSQLRestoreRequest';
 const POINT_IN_TIME = 'AzureWorkloadSQLPointInTimeRestoreRequest';
-const REHYDRATE = ['AzureWorkloadSQLRestoreWithRehydrateRequest', 'AzureWorkloadSQLPointInTimeRestoreWithRehydrateRequest'];
+const REHYDRATE = [
+  'AzureWorkloadSQLRestoreWithRehydrateRequest',
+  'AzureWorkloadSQLPointInTimeRestoreWithRehydrateRequest',
+];
 
 export type Overwrite = 'Overwrite' | 'FailOnConflict';
 
@@ -37,13 +40,25 @@ export interface RestoreRequestProperties {
   pointInTime?: string;
   sourceResourceId?: string;
   shouldUseAlternateTargetLocation?: boolean;
-  targetInfo?: { overwriteOption?: string; containerId?: string; databaseName?: string; targetDirectoryForFileRestore?: string };
+  targetInfo?: {
+    overwriteOption?: string;
+    containerId?: string;
+    databaseName?: string;
+    targetDirectoryForFileRestore?: string;
+  };
   alternateDirectoryPaths?: DirectoryMapping[];
 }
 
 export type RestoreDestination =
   | { kind: 'Original'; overwrite: Overwrite }
-  | { kind: 'AlternateDatabase'; containerArmId: string; instanceName: string; databaseName: string; overwrite: Overwrite; directoryPaths: DirectoryMapping[] }
+  | {
+      kind: 'AlternateDatabase';
+      containerArmId: string;
+      instanceName: string;
+      databaseName: string;
+      overwrite: Overwrite;
+      directoryPaths: DirectoryMapping[];
+    }
   | { kind: 'Files'; containerArmId: string; directory: string };
 
 export interface RestoreRequest {
@@ -58,7 +73,8 @@ const invalid = (message: string) => errors.invalidInput(message);
 function overwriteOf(value: string | undefined, fallback: Overwrite): Overwrite {
   if (value === undefined || value === '') return fallback;
   const match = (['Overwrite', 'FailOnConflict'] as const).find((o) => o.toLowerCase() === value.toLowerCase());
-  if (match === undefined) throw invalid(`targetInfo.overwriteOption must be Overwrite or FailOnConflict (got '${value}').`);
+  if (match === undefined)
+    throw invalid(`targetInfo.overwriteOption must be Overwrite or FailOnConflict (got '${value}').`);
   return match;
 }
 
@@ -68,22 +84,38 @@ const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerC
  * Checks a restore request against the recovery point it was posted to. `vaultArmId` is the vault's ARM id: an
  * alternate target must be one of its containers.
  */
-export function parseRestoreRequest(properties: RestoreRequestProperties, recoveryPointId: string, vaultArmId: string): RestoreRequest {
+export function parseRestoreRequest(
+  properties: RestoreRequestProperties,
+  recoveryPointId: string,
+  vaultArmId: string,
+): RestoreRequest {
   const { objectType } = properties;
   if (REHYDRATE.some((t) => same(objectType, t))) {
-    throw invalid(`${objectType} restores archived recovery points; this vault has no archive tier, so every point restores without rehydration.`);
+    throw invalid(
+      `${objectType} restores archived recovery points; this vault has no archive tier, so every point restores without rehydration.`,
+    );
   }
   const isRange = same(recoveryPointId, DEFAULT_RANGE_POINT);
   let pointInTime: Date | undefined;
   if (same(objectType, POINT_IN_TIME)) {
-    if (!isRange) throw invalid(`A ${POINT_IN_TIME} restores from the log range: post it to recoveryPoints/${DEFAULT_RANGE_POINT}, not to the point '${recoveryPointId}'.`);
-    if (properties.pointInTime === undefined) throw invalid(`properties.pointInTime is required for a ${POINT_IN_TIME}.`);
+    if (!isRange)
+      throw invalid(
+        `A ${POINT_IN_TIME} restores from the log range: post it to recoveryPoints/${DEFAULT_RANGE_POINT}, not to the point '${recoveryPointId}'.`,
+      );
+    if (properties.pointInTime === undefined)
+      throw invalid(`properties.pointInTime is required for a ${POINT_IN_TIME}.`);
     pointInTime = new Date(properties.pointInTime);
-    if (Number.isNaN(pointInTime.getTime())) throw invalid(`properties.pointInTime '${properties.pointInTime}' is not a date and time.`);
+    if (Number.isNaN(pointInTime.getTime()))
+      throw invalid(`properties.pointInTime '${properties.pointInTime}' is not a date and time.`);
   } else if (same(objectType, DISCRETE)) {
-    if (isRange) throw invalid(`Restoring from ${DEFAULT_RANGE_POINT} needs a point in time: send a ${POINT_IN_TIME} with properties.pointInTime.`);
+    if (isRange)
+      throw invalid(
+        `Restoring from ${DEFAULT_RANGE_POINT} needs a point in time: send a ${POINT_IN_TIME} with properties.pointInTime.`,
+      );
   } else {
-    throw invalid(`properties.objectType must be ${DISCRETE} or ${POINT_IN_TIME} for a SQL database (got '${objectType}').`);
+    throw invalid(
+      `properties.objectType must be ${DISCRETE} or ${POINT_IN_TIME} for a SQL database (got '${objectType}').`,
+    );
   }
 
   const recoveryType = properties.recoveryType ?? 'OriginalLocation';
@@ -95,22 +127,36 @@ export function parseRestoreRequest(properties: RestoreRequestProperties, recove
   const base = { recoveryPointId, ...(pointInTime === undefined ? {} : { pointInTime }) };
 
   if (same(recoveryType, 'OriginalLocation')) {
-    if (same(mode, 'FileRecovery')) throw invalid('Restore as files (recoveryMode FileRecovery) needs recoveryType AlternateLocation and targetInfo.targetDirectoryForFileRestore.');
+    if (same(mode, 'FileRecovery'))
+      throw invalid(
+        'Restore as files (recoveryMode FileRecovery) needs recoveryType AlternateLocation and targetInfo.targetDirectoryForFileRestore.',
+      );
     return { ...base, destination: { kind: 'Original', overwrite: overwriteOf(target.overwriteOption, 'Overwrite') } };
   }
   if (!same(recoveryType, 'AlternateLocation')) {
-    throw invalid(`properties.recoveryType must be OriginalLocation or AlternateLocation for a SQL database (got '${recoveryType}').`);
+    throw invalid(
+      `properties.recoveryType must be OriginalLocation or AlternateLocation for a SQL database (got '${recoveryType}').`,
+    );
   }
   const containerArmId = target.containerId;
-  if (containerArmId === undefined || containerArmId === '') throw invalid('targetInfo.containerId (the target VM\'s protection container) is required for an alternate-location restore.');
+  if (containerArmId === undefined || containerArmId === '')
+    throw invalid(
+      "targetInfo.containerId (the target VM's protection container) is required for an alternate-location restore.",
+    );
   const containersOfVault = `${vaultArmId}/backupFabrics/Azure/protectionContainers/`;
-  if (!containerArmId.toLowerCase().startsWith(containersOfVault.toLowerCase()) || containerArmId.length === containersOfVault.length) {
-    throw invalid(`targetInfo.containerId '${containerArmId}' is not a protection container of this vault (expected '${containersOfVault}<container name>'); restores stay within the vault.`);
+  if (
+    !containerArmId.toLowerCase().startsWith(containersOfVault.toLowerCase()) ||
+    containerArmId.length === containersOfVault.length
+  ) {
+    throw invalid(
+      `targetInfo.containerId '${containerArmId}' is not a protection container of this vault (expected '${containersOfVault}<container name>'); restores stay within the vault.`,
+    );
   }
 
   if (same(mode, 'FileRecovery')) {
     const directory = target.targetDirectoryForFileRestore;
-    if (directory === undefined || directory.trim() === '') throw invalid('targetInfo.targetDirectoryForFileRestore is required to restore as files.');
+    if (directory === undefined || directory.trim() === '')
+      throw invalid('targetInfo.targetDirectoryForFileRestore is required to restore as files.');
     return { ...base, destination: { kind: 'Files', containerArmId, directory } };
   }
   const name = target.databaseName ?? '';
@@ -118,15 +164,21 @@ export function parseRestoreRequest(properties: RestoreRequestProperties, recove
   const instanceName = slash < 0 ? '' : name.slice(0, slash);
   const databaseName = slash < 0 ? '' : name.slice(slash + 1);
   if (instanceName === '' || databaseName === '') {
-    throw invalid(`targetInfo.databaseName must be '<target instance>/<new database name>' for an alternate-location restore (got '${name}').`);
+    throw invalid(
+      `targetInfo.databaseName must be '<target instance>/<new database name>' for an alternate-location restore (got '${name}').`,
+    );
   }
   for (const [i, p] of (properties.alternateDirectoryPaths ?? []).entries()) {
-    if (typeof p?.targetPath !== 'string' || p.targetPath === '') throw invalid(`alternateDirectoryPaths[${i}].targetPath is required.`);
+    if (typeof p?.targetPath !== 'string' || p.targetPath === '')
+      throw invalid(`alternateDirectoryPaths[${i}].targetPath is required.`);
   }
   return {
     ...base,
     destination: {
-      kind: 'AlternateDatabase', containerArmId, instanceName, databaseName,
+      kind: 'AlternateDatabase',
+      containerArmId,
+      instanceName,
+      databaseName,
       overwrite: overwriteOf(target.overwriteOption, 'FailOnConflict'),
       directoryPaths: properties.alternateDirectoryPaths ?? [],
     },

@@ -93,7 +93,8 @@ export function calendarCutoff(now: Date, zone: string, amount: { days: number }
 
 function matchesPattern(z: ZonedDateTime, pattern: RetentionPattern): boolean {
   const last = daysInMonth(z.year, z.month);
-  if (pattern.format === 'Daily') return pattern.daysOfTheMonth.some((d) => (d === 'Last' ? z.day === last : z.day === d));
+  if (pattern.format === 'Daily')
+    return pattern.daysOfTheMonth.some((d) => (d === 'Last' ? z.day === last : z.day === d));
   if (!pattern.daysOfTheWeek.includes(z.weekday)) return false;
   return pattern.weeksOfTheMonth.some((w) => {
     if (w === 'Last') return z.day + 7 > last;
@@ -140,7 +141,9 @@ export function expiredPoints(points: readonly RetainedPoint[], policy: SqlPolic
     weekly: ltr.weekly ? calendarCutoff(now, zone, { days: 7 * ltr.weekly.weeks }) : Infinity,
     monthly: ltr.monthly ? calendarCutoff(now, zone, { months: ltr.monthly.months }) : Infinity,
     yearly: ltr.yearly ? calendarCutoff(now, zone, { months: 12 * ltr.yearly.years }) : Infinity,
-    differential: policy.differential ? calendarCutoff(now, zone, { days: policy.differential.retentionDays }) : Infinity,
+    differential: policy.differential
+      ? calendarCutoff(now, zone, { days: policy.differential.retentionDays })
+      : Infinity,
     log: policy.log ? calendarCutoff(now, zone, { days: policy.log.retentionDays }) : Infinity,
   };
   const ltrCut = Math.min(cut.weekly, cut.monthly, cut.yearly);
@@ -157,7 +160,13 @@ export function expiredPoints(points: readonly RetainedPoint[], policy: SqlPolic
         if (ltr.weekly && t > cut.weekly && ltr.weekly.daysOfTheWeek.includes(z.weekday)) rules.push('weekly');
         if (ltr.monthly && t > cut.monthly && matchesPattern(z, ltr.monthly.pattern)) rules.push('monthly');
         const monthName = MONTHS_OF_YEAR[z.month - 1];
-        if (ltr.yearly && t > cut.yearly && monthName !== undefined && ltr.yearly.monthsOfYear.includes(monthName) && matchesPattern(z, ltr.yearly.pattern)) {
+        if (
+          ltr.yearly &&
+          t > cut.yearly &&
+          monthName !== undefined &&
+          ltr.yearly.monthsOfYear.includes(monthName) &&
+          matchesPattern(z, ltr.yearly.pattern)
+        ) {
           rules.push('yearly');
         }
       }

@@ -14,7 +14,12 @@ export function assertVaultName(name: string): void {
 }
 
 export const SOFT_DELETE_STATES = ['Enabled', 'Disabled', 'AlwaysON'] as const;
-export const STORAGE_TYPES = ['GeoRedundant', 'LocallyRedundant', 'ZoneRedundant', 'ReadAccessGeoZoneRedundant'] as const;
+export const STORAGE_TYPES = [
+  'GeoRedundant',
+  'LocallyRedundant',
+  'ZoneRedundant',
+  'ReadAccessGeoZoneRedundant',
+] as const;
 export const SOFT_DELETE_RETENTION_DAYS = { min: 14, max: 180 } as const;
 
 /** The settings of a vault the emulator interprets; everything else a caller sends is echoed unchanged. */
@@ -48,7 +53,10 @@ export const DEFAULT_VAULT_SETTINGS: VaultSettings = {
 function oneOf(field: string, value: string, allowed: readonly string[]): string {
   const match = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
   if (match === undefined) {
-    throw errors.badRequest('BMSUserErrorInvalidInput', `${field} '${value}' is invalid; allowed values: ${allowed.join(', ')}.`);
+    throw errors.badRequest(
+      'BMSUserErrorInvalidInput',
+      `${field} '${value}' is invalid; allowed values: ${allowed.join(', ')}.`,
+    );
   }
   return match;
 }
@@ -57,7 +65,11 @@ function oneOf(field: string, value: string, allowed: readonly string[]): string
  * Applies a change to a vault's settings, enforcing Azure's rules: soft delete and enhanced security that are
  * AlwaysON cannot be turned back; soft-delete retention is 14–180 days; redundancy is fixed once items are protected.
  */
-export function applySettingsChange(current: VaultSettings, change: SettingsChange, context: { storageLocked: boolean }): VaultSettings {
+export function applySettingsChange(
+  current: VaultSettings,
+  change: SettingsChange,
+  context: { storageLocked: boolean },
+): VaultSettings {
   const next = { ...current };
   if (change.publicNetworkAccess !== undefined) {
     next.publicNetworkAccess = oneOf('publicNetworkAccess', change.publicNetworkAccess, ['Enabled', 'Disabled']);
@@ -101,11 +113,18 @@ export function applySettingsChange(current: VaultSettings, change: SettingsChan
     }
   }
   if (change.crossRegionRestore !== undefined) {
-    if (change.crossRegionRestore && next.storageType !== 'GeoRedundant' && next.storageType !== 'ReadAccessGeoZoneRedundant') {
+    if (
+      change.crossRegionRestore &&
+      next.storageType !== 'GeoRedundant' &&
+      next.storageType !== 'ReadAccessGeoZoneRedundant'
+    ) {
       throw errors.badRequest('BMSUserErrorInvalidInput', 'Cross region restore needs a geo-redundant vault.');
     }
     if (current.crossRegionRestore && !change.crossRegionRestore) {
-      throw errors.badRequest('BMSUserErrorInvalidInput', 'Cross region restore cannot be disabled once it is enabled.');
+      throw errors.badRequest(
+        'BMSUserErrorInvalidInput',
+        'Cross region restore cannot be disabled once it is enabled.',
+      );
     }
     next.crossRegionRestore = change.crossRegionRestore;
   }

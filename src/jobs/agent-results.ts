@@ -12,7 +12,12 @@ const commandResultHandlers: Partial<Record<string, (app: FastifyInstance, comma
   backup: async (app, command) => {
     if (command.status !== 'Failed') return;
     const { backupId } = command.payload as { backupId?: unknown };
-    await failBackupCommand(app, backupId, command.errorCode ?? 'CloudInternalError', command.errorMessage ?? 'The workload extension could not take the backup.');
+    await failBackupCommand(
+      app,
+      backupId,
+      command.errorCode ?? 'CloudInternalError',
+      command.errorMessage ?? 'The workload extension could not take the backup.',
+    );
   },
 };
 

@@ -27,16 +27,25 @@ export const onDemandBackup: OperationHandler = {
       where: { containerId_itemNameKey: { containerId: target.containerId, itemNameKey: target.itemNameKey } },
       include: { container: true, policy: true },
     });
-    if (item === null) throw new ArmError(404, 'BMSUserErrorDataSourceObjectNotFound', 'The item was removed before its backup started.');
+    if (item === null)
+      throw new ArmError(
+        404,
+        'BMSUserErrorDataSourceObjectNotFound',
+        'The item was removed before its backup started.',
+      );
     const refusal = await refusalOf(app, item, target.backupType);
     let jobId: string | null;
     if (refusal !== undefined) {
-      const job = await startJob(app, item.vaultId, 'Backup', `${item.friendlyName} [${item.container.friendlyName}]`, { protectedItemId: item.id });
+      const job = await startJob(app, item.vaultId, 'Backup', `${item.friendlyName} [${item.container.friendlyName}]`, {
+        protectedItemId: item.id,
+      });
       await finishJob(app, job.id, refusal);
       jobId = job.id;
     } else {
       jobId = await startBackup(app, {
-        item, type: target.backupType, onDemand: true,
+        item,
+        type: target.backupType,
+        onDemand: true,
         ...(target.expiresAt === undefined ? {} : { expiresAt: new Date(target.expiresAt) }),
         compress: target.compress ?? (item.policy === null ? false : policyOf(item.policy).compression),
       });
@@ -45,12 +54,31 @@ export const onDemandBackup: OperationHandler = {
   },
 };
 
-async function refusalOf(app: Parameters<OperationHandler['run']>[0], item: { id: string; friendlyName: string; recoveryModel: string; isReadOnly: boolean }, type: BackupType) {
-  if (!allowedBackupTypes({ name: item.friendlyName, recoveryModel: item.recoveryModel, isReadOnly: item.isReadOnly }).includes(type)) {
-    return { code: 'UserErrorSQLPODoesNotSupportBackupType', message: `The database '${item.friendlyName}' (${item.recoveryModel}${item.isReadOnly ? ', read-only' : ''}) does not support ${type} backups.` };
+async function refusalOf(
+  app: Parameters<OperationHandler['run']>[0],
+  item: { id: string; friendlyName: string; recoveryModel: string; isReadOnly: boolean },
+  type: BackupType,
+) {
+  if (
+    !allowedBackupTypes({
+      name: item.friendlyName,
+      recoveryModel: item.recoveryModel,
+      isReadOnly: item.isReadOnly,
+    }).includes(type)
+  ) {
+    return {
+      code: 'UserErrorSQLPODoesNotSupportBackupType',
+      message: `The database '${item.friendlyName}' (${item.recoveryModel}${item.isReadOnly ? ', read-only' : ''}) does not support ${type} backups.`,
+    };
   }
-  if ((type === 'Log' || type === 'Differential') && (await app.db.recoveryPoint.count({ where: { protectedItemId: item.id, type: 'Full' } })) === 0) {
-    return { code: 'UserErrorParentFullBackupMissing', message: `A ${type} backup of '${item.friendlyName}' needs a Full backup first.` };
+  if (
+    (type === 'Log' || type === 'Differential') &&
+    (await app.db.recoveryPoint.count({ where: { protectedItemId: item.id, type: 'Full' } })) === 0
+  ) {
+    return {
+      code: 'UserErrorParentFullBackupMissing',
+      message: `A ${type} backup of '${item.friendlyName}' needs a Full backup first.`,
+    };
   }
   return undefined;
 }

@@ -13,7 +13,11 @@ const targetOf = (operation: Operation) => operation.target as unknown as Contai
 /** An agent's failed answer becomes the operation's failure, with the agent's own code. */
 function throwIfFailed(command: AgentCommand, fallbackCode: string): void {
   if (command.status === 'Failed') {
-    throw new ArmError(400, command.errorCode ?? fallbackCode, command.errorMessage ?? 'The workload extension reported a failure.');
+    throw new ArmError(
+      400,
+      command.errorCode ?? fallbackCode,
+      command.errorMessage ?? 'The workload extension reported a failure.',
+    );
   }
 }
 
@@ -21,7 +25,10 @@ function throwIfFailed(command: AgentCommand, fallbackCode: string): void {
 export const containerRefresh: OperationHandler = {
   async run(app, operation) {
     const { vaultId } = operation.target as { vaultId: string };
-    await app.db.protectionContainer.updateMany({ where: { vaultId, discovered: false }, data: { discovered: true, updatedAt: app.clock.now() } });
+    await app.db.protectionContainer.updateMany({
+      where: { vaultId, discovered: false },
+      data: { discovered: true, updatedAt: app.clock.now() },
+    });
   },
 };
 

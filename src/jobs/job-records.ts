@@ -29,7 +29,11 @@ export async function jobById(app: FastifyInstance, id: string): Promise<Job | n
 
 /** A failed job's columns: its end and Azure's `errorDetails` (the code as `errorTitle`). */
 export function failedJobFields(endTime: Date, error: { code: string; message: string }) {
-  return { status: 'Failed' as const, endTime, errorDetails: [{ errorTitle: error.code, errorString: error.message, recommendations: [] }] };
+  return {
+    status: 'Failed' as const,
+    endTime,
+    errorDetails: [{ errorTitle: error.code, errorString: error.message, recommendations: [] }],
+  };
 }
 
 /** A job written by a transaction, to announce once it has committed; no previous status: the job was created. */
@@ -51,9 +55,16 @@ export async function announceJobs(app: FastifyInstance, changes: readonly JobCh
     }
   } finally {
     // Sent together, not one round trip each (a tick starts thousands of jobs): one Redis connection keeps their order.
-    await Promise.all(changes.map(({ job, previousStatus }) => app.portalEvents.publish(job.vaultId, previousStatus === undefined
-      ? { type: 'job.created', data: jobEventView(job) }
-      : { type: 'job.updated', data: jobEventView(job, previousStatus) })));
+    await Promise.all(
+      changes.map(({ job, previousStatus }) =>
+        app.portalEvents.publish(
+          job.vaultId,
+          previousStatus === undefined
+            ? { type: 'job.created', data: jobEventView(job) }
+            : { type: 'job.updated', data: jobEventView(job, previousStatus) },
+        ),
+      ),
+    );
   }
 }
 
@@ -68,13 +79,20 @@ export async function startJob(
   entityFriendlyName: string,
   more: { protectedItemId?: string; cancellable?: boolean; extendedInfo?: Prisma.InputJsonObject } = {},
 ): Promise<Job> {
-  const job = await app.db.job.create({ data: { vaultId, operation, entityFriendlyName, startTime: app.clock.now(), ...more } });
+  const job = await app.db.job.create({
+    data: { vaultId, operation, entityFriendlyName, startTime: app.clock.now(), ...more },
+  });
   await announceJobs(app, [{ job }]);
   return job;
 }
 
 /** Moves a job from one status to another — nothing when it is no longer in `from` — and announces the change. */
-export async function changeJobStatus(app: FastifyInstance, jobId: string, from: JobStatus, data: Prisma.JobUpdateManyMutationInput & { status: JobStatus }): Promise<Job | undefined> {
+export async function changeJobStatus(
+  app: FastifyInstance,
+  jobId: string,
+  from: JobStatus,
+  data: Prisma.JobUpdateManyMutationInput & { status: JobStatus },
+): Promise<Job | undefined> {
   const [job] = await app.db.job.updateManyAndReturn({ where: { id: jobId, status: from }, data });
   if (job !== undefined) await announceJobs(app, [{ job, previousStatus: from }]);
   return job;
@@ -85,7 +103,12 @@ export async function changeJobStatus(app: FastifyInstance, jobId: string, from:
  * records): Completed, or Failed with the error. Announce the changes it returns (`announceJobs`) once that transaction has
  * committed.
  */
-export async function finishJobIn(db: Prisma.TransactionClient, jobId: string, now: Date, error?: { code: string; message: string }): Promise<JobChange[]> {
+export async function finishJobIn(
+  db: Prisma.TransactionClient,
+  jobId: string,
+  now: Date,
+  error?: { code: string; message: string },
+): Promise<JobChange[]> {
   const data = error === undefined ? { status: 'Completed' as const, endTime: now } : failedJobFields(now, error);
   // A job whose cancellation was asked meanwhile ends with its work's outcome too. One status at a time, so that the
   // change says which it left (an UPDATE … RETURNING gives only the new row); Cancelling is the rare second try.
@@ -97,7 +120,11 @@ export async function finishJobIn(db: Prisma.TransactionClient, jobId: string, n
 }
 
 /** Ends a job that is in progress: Completed, or Failed with the error; failed backups and restores raise alerts. */
-export async function finishJob(app: FastifyInstance, jobId: string | null, error?: { code: string; message: string }): Promise<void> {
+export async function finishJob(
+  app: FastifyInstance,
+  jobId: string | null,
+  error?: { code: string; message: string },
+): Promise<void> {
   if (jobId === null) return;
   await announceJobs(app, await finishJobIn(app.db, jobId, app.clock.now(), error));
 }

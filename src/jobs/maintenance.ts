@@ -42,7 +42,11 @@ async function discoveryCycle(app: FastifyInstance): Promise<number> {
   const containers = await app.db.protectionContainer.findMany({
     where: {
       registrationStatus: 'Registered',
-      id: { in: (await app.db.protectionIntent.findMany({ select: { containerId: true }, distinct: ['containerId'] })).map((i) => i.containerId) },
+      id: {
+        in: (await app.db.protectionIntent.findMany({ select: { containerId: true }, distinct: ['containerId'] })).map(
+          (i) => i.containerId,
+        ),
+      },
       commands: { none: { type: 'discover', status: { in: ['Pending', 'Delivered', 'Acknowledged'] } } },
     },
     select: { id: true },
@@ -55,6 +59,10 @@ async function discoveryCycle(app: FastifyInstance): Promise<number> {
 export async function afterInventory(app: FastifyInstance, containerId: string): Promise<void> {
   const intents = await app.db.protectionIntent.findMany({ where: { containerId }, select: { id: true } });
   for (const intent of intents) {
-    await app.queues.maintenance.add('autoprotect', { intentId: intent.id }, { removeOnComplete: 1000, removeOnFail: 1000 });
+    await app.queues.maintenance.add(
+      'autoprotect',
+      { intentId: intent.id },
+      { removeOnComplete: 1000, removeOnFail: 1000 },
+    );
   }
 }

@@ -4,8 +4,20 @@ import { deleteVault } from './vault-deletion.ts';
 import { cancellationFailed, cancelJob } from './job-cancellation.ts';
 import { onDemandBackup } from './backup-operations.ts';
 import { itemRestore } from './restore-operations.ts';
-import { itemConfiguration, itemDeletion, itemStop, itemUndelete, policyDeletion, policyUpdate } from './protection-operations.ts';
-import { containerInquiry, containerRefresh, containerRegistration, containerUnregistration } from './container-operations.ts';
+import {
+  itemConfiguration,
+  itemDeletion,
+  itemStop,
+  itemUndelete,
+  policyDeletion,
+  policyUpdate,
+} from './protection-operations.ts';
+import {
+  containerInquiry,
+  containerRefresh,
+  containerRegistration,
+  containerUnregistration,
+} from './container-operations.ts';
 
 /**
  * The work behind one kind of asynchronous operation. `run` must be safe to repeat after a crash. An operation

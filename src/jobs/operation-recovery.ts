@@ -20,7 +20,10 @@ export async function requeueLostOperations(app: FastifyInstance): Promise<numbe
   for (const operation of inProgress) {
     const [work, deadline] = await Promise.all([queue.getJob(operation.id), queue.getJob(`deadline-${operation.id}`)]);
     if (work !== undefined || deadline !== undefined) continue;
-    const sentCommand = await app.db.agentCommand.findFirst({ where: { operationId: operation.id }, select: { id: true } });
+    const sentCommand = await app.db.agentCommand.findFirst({
+      where: { operationId: operation.id },
+      select: { id: true },
+    });
     if (sentCommand === null) await app.operations.enqueue(operation);
     else await app.operations.enqueueDeadline(operation.id);
     requeued += 1;

@@ -20,11 +20,20 @@ const targetOf = (operation: Operation) => operation.target as unknown as ItemTa
 
 async function itemOf(app: FastifyInstance, operation: Operation) {
   const { containerId, itemNameKey } = targetOf(operation);
-  return app.db.protectedItem.findUnique({ where: { containerId_itemNameKey: { containerId, itemNameKey } }, include: { policy: true } });
+  return app.db.protectedItem.findUnique({
+    where: { containerId_itemNameKey: { containerId, itemNameKey } },
+    include: { policy: true },
+  });
 }
 
 /** Tells the VM's agent what to back up (it caches the policy); fire-and-forget for stops and deletes. */
-async function sendProtection(app: FastifyInstance, containerId: string, itemName: string, policy: object | null, operationId?: string) {
+async function sendProtection(
+  app: FastifyInstance,
+  containerId: string,
+  itemName: string,
+  policy: object | null,
+  operationId?: string,
+) {
   await app.agentCommands.issue(containerId, 'configure', { itemName, protect: policy !== null, policy }, operationId);
 }
 
@@ -32,13 +41,22 @@ async function sendProtection(app: FastifyInstance, containerId: string, itemNam
 export const itemConfiguration: OperationHandler = {
   async run(app, operation) {
     const item = await itemOf(app, operation);
-    if (item === null || item.policy === null) throw new ArmError(404, 'BMSUserErrorDataSourceObjectNotFound', 'The item was removed before its protection was configured.');
+    if (item === null || item.policy === null)
+      throw new ArmError(
+        404,
+        'BMSUserErrorDataSourceObjectNotFound',
+        'The item was removed before its protection was configured.',
+      );
     await sendProtection(app, item.containerId, item.itemName, toWireFormat(policyOf(item.policy)), operation.id);
     return { waitForAgent: true };
   },
   async onAgentResult(app, operation, command) {
     if (command.status === 'Failed') {
-      throw new ArmError(400, command.errorCode ?? 'UserErrorWorkloadExtensionNotReachable', command.errorMessage ?? 'The workload extension could not apply the policy.');
+      throw new ArmError(
+        400,
+        command.errorCode ?? 'UserErrorWorkloadExtensionNotReachable',
+        command.errorMessage ?? 'The workload extension could not apply the policy.',
+      );
     }
     await finishJob(app, operation.jobId);
   },
@@ -48,7 +66,10 @@ export const itemConfiguration: OperationHandler = {
     if (item !== null && target.created === true) {
       await purgeItems(app, [item]);
     } else if (item !== null) {
-      await app.db.protectedItem.update({ where: { id: item.id }, data: { protectionState: 'ProtectionError', lastBackupError: { code, message }, updatedAt: app.clock.now() } });
+      await app.db.protectedItem.update({
+        where: { id: item.id },
+        data: { protectionState: 'ProtectionError', lastBackupError: { code, message }, updatedAt: app.clock.now() },
+      });
     }
     await finishJob(app, operation.jobId, { code, message });
   },
@@ -65,7 +86,9 @@ export const itemStop: OperationHandler = {
         data: {
           protectionState: state,
           ...(state === 'ProtectionStopped' ? { policyId: null } : {}),
-          nextFullAt: null, nextDiffAt: null, nextLogAt: null,
+          nextFullAt: null,
+          nextDiffAt: null,
+          nextLogAt: null,
           updatedAt: app.clock.now(),
         },
       });
@@ -89,7 +112,11 @@ export const itemDeletion: OperationHandler = {
         await app.db.protectedItem.update({
           where: { id: item.id },
           data: {
-            protectionState: 'ProtectionStopped', policyId: null, nextFullAt: null, nextDiffAt: null, nextLogAt: null,
+            protectionState: 'ProtectionStopped',
+            policyId: null,
+            nextFullAt: null,
+            nextDiffAt: null,
+            nextLogAt: null,
             deferredDeleteAt: new Date(now.getTime() + vault.softDeleteRetentionDays * 86_400_000),
             updatedAt: now,
           },
@@ -104,8 +131,12 @@ export const itemDeletion: OperationHandler = {
 export const itemUndelete: OperationHandler = {
   async run(app, operation) {
     const item = await itemOf(app, operation);
-    if (item === null || item.deferredDeleteAt === null) throw new ArmError(400, 'BMSUserErrorInvalidConfigureProtectionRequest', 'The item is not soft-deleted.');
-    await app.db.protectedItem.update({ where: { id: item.id }, data: { deferredDeleteAt: null, protectionState: 'ProtectionStopped', updatedAt: app.clock.now() } });
+    if (item === null || item.deferredDeleteAt === null)
+      throw new ArmError(400, 'BMSUserErrorInvalidConfigureProtectionRequest', 'The item is not soft-deleted.');
+    await app.db.protectedItem.update({
+      where: { id: item.id },
+      data: { deferredDeleteAt: null, protectionState: 'ProtectionStopped', updatedAt: app.clock.now() },
+    });
     await finishJob(app, operation.jobId);
   },
 };
@@ -116,22 +147,41 @@ export const policyUpdate: OperationHandler = {
     const { policyId } = operation.target as { policyId: string };
     const policy = await app.db.policy.findUniqueOrThrow({ where: { id: policyId } });
     const items = await app.db.protectedItem.findMany({
-      where: { policyId, protectionState: { in: ['IRPending', 'Protected', 'ProtectionError'] }, deferredDeleteAt: null },
+      where: {
+        policyId,
+        protectionState: { in: ['IRPending', 'Protected', 'ProtectionError'] },
+        deferredDeleteAt: null,
+      },
       include: { container: true },
     });
     const now = app.clock.now();
     const jobIds: string[] = [];
     for (const item of items) {
-      const job = await startJob(app, item.vaultId, 'ConfigureBackup', `${item.friendlyName} [${item.container.friendlyName}]`);
+      const job = await startJob(
+        app,
+        item.vaultId,
+        'ConfigureBackup',
+        `${item.friendlyName} [${item.container.friendlyName}]`,
+      );
       await app.db.protectedItem.update({
         where: { id: item.id },
-        data: { ...scheduleFor(policyOf(policy), { name: item.friendlyName, recoveryModel: item.recoveryModel, isReadOnly: item.isReadOnly }, now), updatedAt: now },
+        data: {
+          ...scheduleFor(
+            policyOf(policy),
+            { name: item.friendlyName, recoveryModel: item.recoveryModel, isReadOnly: item.isReadOnly },
+            now,
+          ),
+          updatedAt: now,
+        },
       });
       await sendProtection(app, item.containerId, item.itemName, toWireFormat(policyOf(policy)));
       await finishJob(app, job.id);
       jobIds.push(job.id);
     }
-    await app.db.operation.update({ where: { id: operation.id }, data: { target: { ...(operation.target as object), jobIds } } });
+    await app.db.operation.update({
+      where: { id: operation.id },
+      data: { target: { ...(operation.target as object), jobIds } },
+    });
   },
 };
 
@@ -139,8 +189,12 @@ export const policyUpdate: OperationHandler = {
 export const policyDeletion: OperationHandler = {
   async run(app, operation) {
     const { policyId } = operation.target as { policyId: string };
-    const [items, intents] = await Promise.all([app.db.protectedItem.count({ where: { policyId } }), app.db.protectionIntent.count({ where: { policyId } })]);
-    if (items + intents > 0) throw new ArmError(400, 'BMSUserErrorPolicyInUse', 'The policy came into use while it was being deleted.');
+    const [items, intents] = await Promise.all([
+      app.db.protectedItem.count({ where: { policyId } }),
+      app.db.protectionIntent.count({ where: { policyId } }),
+    ]);
+    if (items + intents > 0)
+      throw new ArmError(400, 'BMSUserErrorPolicyInUse', 'The policy came into use while it was being deleted.');
     await app.db.policy.deleteMany({ where: { id: policyId } });
   },
 };

@@ -93,24 +93,49 @@ export async function retentionSweep(app: FastifyInstance, now: Date): Promise<S
  * referencing the item, which waits for this transaction (a FOR KEY SHARE lock conflicts with FOR UPDATE), so an
  * upload is either visible here or opened after these deletions are committed.
  */
-async function sweepItem(app: FastifyInstance, itemId: string, now: Date): Promise<{ vaultId: string; blobNames: string[]; deferred: number } | undefined> {
+async function sweepItem(
+  app: FastifyInstance,
+  itemId: string,
+  now: Date,
+): Promise<{ vaultId: string; blobNames: string[]; deferred: number } | undefined> {
   return app.db.$transaction(async (tx) => {
     await tx.$queryRaw`SELECT 1 FROM "ProtectedItem" WHERE "id" = ${itemId} FOR UPDATE`;
-    const item = await tx.protectedItem.findUnique({ where: { id: itemId }, select: { vaultId: true, deferredDeleteAt: true, policy: true } });
+    const item = await tx.protectedItem.findUnique({
+      where: { id: itemId },
+      select: { vaultId: true, deferredDeleteAt: true, policy: true },
+    });
     if (item === null || item.policy === null || item.deferredDeleteAt !== null) return undefined;
     const rows = await tx.recoveryPoint.findMany({
       where: { protectedItemId: itemId },
       orderBy: [{ endTime: 'asc' }, { lastLsn: 'asc' }],
       // Not `blocks`: a large backup records tens of thousands of them, and retention needs none.
       select: {
-        id: true, type: true, blobName: true, firstLsn: true, lastLsn: true, checkpointLsn: true, databaseBackupLsn: true,
-        differentialBaseLsn: true, startTime: true, endTime: true, isOnDemand: true, expiresAt: true,
+        id: true,
+        type: true,
+        blobName: true,
+        firstLsn: true,
+        lastLsn: true,
+        checkpointLsn: true,
+        databaseBackupLsn: true,
+        differentialBaseLsn: true,
+        startTime: true,
+        endTime: true,
+        isOnDemand: true,
+        expiresAt: true,
       },
     });
     const points: RetainedPoint[] = rows.map((r) => ({
-      id: r.id, type: r.type as BackupType, firstLsn: r.firstLsn, lastLsn: r.lastLsn, checkpointLsn: r.checkpointLsn,
-      databaseBackupLsn: r.databaseBackupLsn, ...(r.differentialBaseLsn === null ? {} : { differentialBaseLsn: r.differentialBaseLsn }),
-      startTime: r.startTime, endTime: r.endTime, isOnDemand: r.isOnDemand, ...(r.expiresAt === null ? {} : { expiresAt: r.expiresAt }),
+      id: r.id,
+      type: r.type as BackupType,
+      firstLsn: r.firstLsn,
+      lastLsn: r.lastLsn,
+      checkpointLsn: r.checkpointLsn,
+      databaseBackupLsn: r.databaseBackupLsn,
+      ...(r.differentialBaseLsn === null ? {} : { differentialBaseLsn: r.differentialBaseLsn }),
+      startTime: r.startTime,
+      endTime: r.endTime,
+      isOnDemand: r.isOnDemand,
+      ...(r.expiresAt === null ? {} : { expiresAt: r.expiresAt }),
     }));
     const expire = new Set(expiredPoints(points, policyOf(item.policy), now).expire);
     let deferred = 0;

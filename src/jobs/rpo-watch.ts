@@ -11,15 +11,24 @@ import { withContainerAndPolicy } from '../services/item-relations.ts';
  * resolves both. Runs on every scheduler tick and after every clock advance.
  */
 export async function rpoWatch(app: FastifyInstance, now: Date): Promise<{ breached: number; recovered: number }> {
-  const items = await withContainerAndPolicy(app.db, await app.db.protectedItem.findMany({
-    where: { deferredDeleteAt: null, protectionState: 'Protected', policyId: { not: null } },
-  }));
+  const items = await withContainerAndPolicy(
+    app.db,
+    await app.db.protectedItem.findMany({
+      where: { deferredDeleteAt: null, protectionState: 'Protected', policyId: { not: null } },
+    }),
+  );
   let breached = 0;
   let recovered = 0;
   for (const item of items) {
     if (item.policy === null || item.lastBackupTime === null) continue;
     const policy = policyOf(item.policy);
-    const logs = policy.log !== undefined && allowedBackupTypes({ name: item.friendlyName, recoveryModel: item.recoveryModel, isReadOnly: item.isReadOnly }).includes('Log');
+    const logs =
+      policy.log !== undefined &&
+      allowedBackupTypes({
+        name: item.friendlyName,
+        recoveryModel: item.recoveryModel,
+        isReadOnly: item.isReadOnly,
+      }).includes('Log');
     const late = rpoBreached({
       lastBackupAt: item.lastBackupTime,
       ...(logs ? { logFrequencyMinutes: policy.log?.frequencyMinutes } : {}),
@@ -31,12 +40,21 @@ export async function rpoWatch(app: FastifyInstance, now: Date): Promise<{ breac
       await raiseAlert(
         app,
         {
-          vaultId: item.vaultId, kind: 'RpoBreach', severity: 'Critical', protectedItemId: item.id,
-          entityName: `${item.friendlyName} [${item.container.friendlyName}]`, code: 'UserErrorRpoBreached',
+          vaultId: item.vaultId,
+          kind: 'RpoBreach',
+          severity: 'Critical',
+          protectedItemId: item.id,
+          entityName: `${item.friendlyName} [${item.container.friendlyName}]`,
+          code: 'UserErrorRpoBreached',
           message: `The newest backup of '${item.friendlyName}' is from ${item.lastBackupTime.toISOString()}: older than the policy's recovery point objective allows.`,
           raisedAt: now,
         },
-        [app.db.protectedItem.update({ where: { id: item.id }, data: { healthStatus: 'ActionRequired', updatedAt: now } })],
+        [
+          app.db.protectedItem.update({
+            where: { id: item.id },
+            data: { healthStatus: 'ActionRequired', updatedAt: now },
+          }),
+        ],
       );
       breached += 1;
     } else if (!late && item.healthStatus === 'ActionRequired') {

@@ -42,7 +42,11 @@ function dueType(item: DueItem, now: Date): Scheduled | undefined {
  * `waitForOthers`: wait for items another process is claiming at this moment instead of skipping them, so that on
  * return everything due at `now` has been started by someone (the emulator clock then waits for those backups too).
  */
-export async function dispatchDue(app: FastifyInstance, now: Date, options: { batch?: number; waitForOthers?: boolean } = {}): Promise<number> {
+export async function dispatchDue(
+  app: FastifyInstance,
+  now: Date,
+  options: { batch?: number; waitForOthers?: boolean } = {},
+): Promise<number> {
   const batch = options.batch ?? 5000;
   const lock = options.waitForOthers === true ? Prisma.sql`FOR UPDATE OF i` : Prisma.sql`FOR UPDATE OF i SKIP LOCKED`;
   let started = 0;
@@ -62,19 +66,28 @@ export async function dispatchDue(app: FastifyInstance, now: Date, options: { ba
       const ids = items.map((i) => i.id);
       // An item's next times depend only on its policy and `now`: computed once per policy, not once per item.
       const policies = new Map(
-        (await tx.policy.findMany({ where: { id: { in: [...new Set(items.flatMap((i) => (i.policyId === null ? [] : [i.policyId])))] } } }))
-          .map((row) => {
-            const policy = policyOf(row);
-            const next = { full: nextFullAfter(policy, now), diff: nextDifferentialAfter(policy, now) ?? null, log: nextLogAfter(policy, now) ?? null };
-            return [row.id, { policy, next }];
-          }),
+        (
+          await tx.policy.findMany({
+            where: { id: { in: [...new Set(items.flatMap((i) => (i.policyId === null ? [] : [i.policyId])))] } },
+          })
+        ).map((row) => {
+          const policy = policyOf(row);
+          const next = {
+            full: nextFullAfter(policy, now),
+            diff: nextDifferentialAfter(policy, now) ?? null,
+            log: nextLogAfter(policy, now) ?? null,
+          };
+          return [row.id, { policy, next }];
+        }),
       );
       const lastFullEnd = new Map(
-        (await tx.$queryRaw<{ id: string; endTime: Date }[]>`
+        (
+          await tx.$queryRaw<{ id: string; endTime: Date }[]>`
           SELECT i."id", f."endTime" FROM unnest(${ids}::text[]) AS i("id")
           JOIN LATERAL (
             SELECT "endTime" FROM "RecoveryPoint" WHERE "protectedItemId" = i."id" AND "type" = 'Full' ORDER BY "endTime" DESC LIMIT 1
-          ) f ON true`).map((r) => [r.id, r.endTime]),
+          ) f ON true`
+        ).map((r) => [r.id, r.endTime]),
       );
       // Azure runs at most 20 backups at once per VM (DefaultBackupTasksThreshold); the rest wait for a later tick.
       const running = await tx.$queryRaw<{ containerId: string; open: number }[]>`
@@ -93,8 +106,16 @@ export async function dispatchDue(app: FastifyInstance, now: Date, options: { ba
         slots.set(item.containerId, free - 1);
         moved.push(item.id);
         const lastFull = lastFullEnd.get(item.id);
-        const effective = effectiveBackupType(type, lastFull === undefined ? {} : { lastFull: { endTime: lastFull } }, now, { chainBroken: item.chainBroken });
-        const backupItem = { ...item, container: { friendlyName: item.containerFriendlyName, lastHeartbeatAt: item.lastHeartbeatAt } };
+        const effective = effectiveBackupType(
+          type,
+          lastFull === undefined ? {} : { lastFull: { endTime: lastFull } },
+          now,
+          { chainBroken: item.chainBroken },
+        );
+        const backupItem = {
+          ...item,
+          container: { friendlyName: item.containerFriendlyName, lastHeartbeatAt: item.lastHeartbeatAt },
+        };
         starts.push({ item: backupItem, type: effective.type, onDemand: false, compress: policy.compression, at: now });
       }
       // Every schedule that is due moves past now (a missed run is not run twice), to its policy's next time.

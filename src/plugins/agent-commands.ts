@@ -79,7 +79,8 @@ export default fp(
           where: { id: command.id, status: command.status, attempts: command.attempts },
           data: { status: 'Delivered', attempts: { increment: 1 }, leaseUntil },
         });
-        if (updated.count === 1) claimed.push({ ...command, status: 'Delivered', attempts: command.attempts + 1, leaseUntil });
+        if (updated.count === 1)
+          claimed.push({ ...command, status: 'Delivered', attempts: command.attempts + 1, leaseUntil });
       }
       return claimed;
     };
@@ -96,13 +97,20 @@ export default fp(
     /** A 404 unless the command exists and is this container's. */
     const requireOwnCommand = async (containerId: string, commandId: string) => {
       const command = await app.db.agentCommand.findUnique({ where: { id: commandId }, select: { containerId: true } });
-      if (command?.containerId !== containerId) throw errors.resourceNotFound(`The command '${commandId}' of this container`);
+      if (command?.containerId !== containerId)
+        throw errors.resourceNotFound(`The command '${commandId}' of this container`);
     };
 
     app.decorate('agentCommands', {
       async issue(containerId, type, payload = {}, operationId) {
         const command = await app.db.agentCommand.create({
-          data: { containerId, type, payload: payload as object, issuedAt: app.clock.now(), operationId: operationId ?? null },
+          data: {
+            containerId,
+            type,
+            payload: payload as object,
+            issuedAt: app.clock.now(),
+            operationId: operationId ?? null,
+          },
         });
         await app.announce([[channel(prefix, containerId), command.id]]);
         return command;

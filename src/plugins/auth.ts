@@ -43,7 +43,8 @@ export default fp(
     const assignmentsOf = (principalId: string) => {
       const cached = assignmentCache.get(principalId);
       if (cached !== undefined) return cached;
-      const assignments = app.db.roleAssignment.findMany({ where: { principalId }, select: { role: true, subscriptionId: true } })
+      const assignments = app.db.roleAssignment
+        .findMany({ where: { principalId }, select: { role: true, subscriptionId: true } })
         .then((rows) => rows as Assignment[]);
       assignmentCache.set(principalId, assignments);
       assignments.catch(() => assignmentCache.delete(principalId));
@@ -54,7 +55,8 @@ export default fp(
       const header = request.headers.authorization;
       if (header === undefined) throw errors.missingToken();
       const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (match?.[1] === undefined) throw errors.unauthenticated("The 'Authorization' header must be 'Bearer <token>'.");
+      if (match?.[1] === undefined)
+        throw errors.unauthenticated("The 'Authorization' header must be 'Bearer <token>'.");
       let principalId: string;
       try {
         principalId = (await app.tokens.verify(match[1])).principalId;

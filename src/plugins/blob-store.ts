@@ -21,8 +21,14 @@ export default fp(
   async (app) => {
     let connectionString = app.config.blobConnectionString;
     if (connectionString === undefined) {
-      const azurite = await startAzurite({ port: app.config.azuritePort, location: join(app.config.dataDir, 'azurite') });
-      app.log.info({ connectionString: azurite.connectionString.replace(/AccountKey=[^;]+/, 'AccountKey=…') }, 'embedded Azurite started');
+      const azurite = await startAzurite({
+        port: app.config.azuritePort,
+        location: join(app.config.dataDir, 'azurite'),
+      });
+      app.log.info(
+        { connectionString: azurite.connectionString.replace(/AccountKey=[^;]+/, 'AccountKey=…') },
+        'embedded Azurite started',
+      );
       app.addHook('onClose', async () => azurite.stop());
       connectionString = azurite.connectionString;
     }
@@ -36,7 +42,11 @@ function outageFactory(faults: Faults): RequestPolicyFactory {
     create: (next) => ({
       sendRequest: (request) =>
         faults.storageDown()
-          ? Promise.reject(new RestError('connect ECONNREFUSED: blob storage is unavailable (emulator fault StorageOutage)', { code: 'ECONNREFUSED' }))
+          ? Promise.reject(
+              new RestError('connect ECONNREFUSED: blob storage is unavailable (emulator fault StorageOutage)', {
+                code: 'ECONNREFUSED',
+              }),
+            )
           : next.sendRequest(request),
     }),
   };

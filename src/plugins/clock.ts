@@ -28,7 +28,8 @@ export default fp(
     const clock: ControllableClock = {
       now: () => new Date(Date.now() + offsetMs),
       async set(to) {
-        if (!app.config.emulatorControls) throw new Error('the clock is the wall clock unless RV_EMULATOR_CONTROLS is on');
+        if (!app.config.emulatorControls)
+          throw new Error('the clock is the wall clock unless RV_EMULATOR_CONTROLS is on');
         const next = Math.max(offsetMs, to.getTime() - Date.now());
         await app.db.emulatorClock.update({ where: { id: 1 }, data: { offsetMs: BigInt(Math.round(next)) } });
         offsetMs = next;

@@ -14,11 +14,17 @@ export default fp(
     app.setErrorHandler((error: FastifyError | ArmError, request, reply) => {
       const armError = toArmError(error, request);
       // A dependency that is down (503) is an outage to report, not a defect of ours to log as one.
-      if (armError.statusCode === 503) request.log.warn({ code: armError.code, message: armError.message }, 'request refused: a dependency is unavailable');
+      if (armError.statusCode === 503)
+        request.log.warn(
+          { code: armError.code, message: armError.message },
+          'request refused: a dependency is unavailable',
+        );
       else if (armError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
       return sendError(reply, armError);
     });
-    app.setNotFoundHandler((request, reply) => sendError(reply, errors.routeNotFound(request.method, request.url.split('?')[0] ?? '')));
+    app.setNotFoundHandler((request, reply) =>
+      sendError(reply, errors.routeNotFound(request.method, request.url.split('?')[0] ?? '')),
+    );
   },
   { name: 'errors' },
 );
@@ -37,9 +43,12 @@ export function sendError(reply: FastifyReply, error: ArmError) {
  */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const path = request.raw.url?.split('?')[0] ?? '';
-  const armError = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? errors.nameTooLong()
-    : error.code === 'FST_ERR_BAD_URL' ? errors.invalidUrl(path)
-      : errors.internal(request.id);
+  const armError =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? errors.nameTooLong()
+      : error.code === 'FST_ERR_BAD_URL'
+        ? errors.invalidUrl(path)
+        : errors.internal(request.id);
   return sendError(reply, armError);
 }
 
@@ -49,9 +58,12 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
  */
 export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex) {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const armError = error.code === 'HPE_HEADER_OVERFLOW' ? errors.headersTooLarge()
-    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? errors.requestTimeout()
-      : errors.malformedRequest();
+  const armError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? errors.headersTooLarge()
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? errors.requestTimeout()
+        : errors.malformedRequest();
   const body = JSON.stringify({ error: { code: armError.code, message: armError.message } });
   if (socket.writable) {
     socket.write(
@@ -79,7 +91,9 @@ function toArmError(error: FastifyError | ArmError, request: FastifyRequest): Ar
   }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     // JSON syntax errors and the like: Fastify marks them 4xx with a readable message.
-    return errors.invalidRequestContent(`The request content was invalid and could not be deserialized: ${error.message}`);
+    return errors.invalidRequestContent(
+      `The request content was invalid and could not be deserialized: ${error.message}`,
+    );
   }
   if (isStorageUnavailable(error)) return errors.serviceUnavailable('Blob storage');
   if (isQueueUnavailable(error)) return errors.queueUnavailable();
@@ -101,5 +115,7 @@ function isQueueUnavailable(error: unknown): boolean {
 
 function isDatabaseUnavailable(error: unknown): boolean {
   const text = `${(error as Error).name} ${(error as Error).message} ${(error as { code?: string }).code ?? ''}`;
-  return /ECONNREFUSED|DatabaseNotReachable|P1001|P1017|Connection terminated|timeout exceeded when trying to connect/i.test(text);
+  return /ECONNREFUSED|DatabaseNotReachable|P1001|P1017|Connection terminated|timeout exceeded when trying to connect/i.test(
+    text,
+  );
 }

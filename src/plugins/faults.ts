@@ -36,7 +36,8 @@ export default fp(
     };
     const faults: Faults = {
       storageDown: () => active.length > 0 && current('StorageOutage').length > 0,
-      agentSilenced: (containerId) => active.length > 0 && current('AgentSilence').some((f) => f.containerId === containerId),
+      agentSilenced: (containerId) =>
+        active.length > 0 && current('AgentSilence').some((f) => f.containerId === containerId),
       async reload() {
         if (!app.config.emulatorControls) return;
         active = await app.db.emulatorFault.findMany({ where: { kind: { in: ['StorageOutage', 'AgentSilence'] } } });
@@ -46,7 +47,10 @@ export default fp(
     if (!app.config.emulatorControls) return;
     await faults.reload();
     // A database outage must not stop the process: the faults in memory stay until the next good read.
-    const timer = setInterval(() => faults.reload().catch((error: unknown) => app.log.debug({ err: error }, 'faults not reloaded')), RELOAD_MS);
+    const timer = setInterval(
+      () => faults.reload().catch((error: unknown) => app.log.debug({ err: error }, 'faults not reloaded')),
+      RELOAD_MS,
+    );
     timer.unref();
     app.addHook('onClose', async () => clearInterval(timer));
   },

@@ -18,25 +18,47 @@ export default fp(
         },
         components: {
           securitySchemes: {
-            bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'management token (/oauth2/token or an external issuer)' },
-            agentToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'agent token from /agent/v1/register, valid for one container' },
+            bearer: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'JWT',
+              description: 'management token (/oauth2/token or an external issuer)',
+            },
+            agentToken: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'JWT',
+              description: 'agent token from /agent/v1/register, valid for one container',
+            },
           },
         },
         security: [{ bearer: [] }],
         tags: [
           { name: 'identity', description: 'Built-in token issuer' },
           { name: 'vaults', description: 'Microsoft.RecoveryServices/vaults' },
-          { name: 'vault configuration', description: 'Backup configuration, storage configuration and usage of a vault' },
+          {
+            name: 'vault configuration',
+            description: 'Backup configuration, storage configuration and usage of a vault',
+          },
           { name: 'operations', description: 'Asynchronous operation status and results' },
-          { name: 'containers', description: 'VM registration: credentials, refresh, protectable containers, register, unregister, inquire' },
+          {
+            name: 'containers',
+            description: 'VM registration: credentials, refresh, protectable containers, register, unregister, inquire',
+          },
           { name: 'discovery', description: 'Protectable items and workload items found by inquiry' },
           { name: 'jobs', description: 'Backup jobs: list, get, cancel' },
           { name: 'policies', description: 'AzureWorkload SQL backup policies' },
           { name: 'protection', description: 'Protected items: configure, modify, stop, delete data, undelete' },
           { name: 'recovery points', description: 'Recovery points and the log range of a protected database' },
-          { name: 'portal', description: 'Read models for a portal backend: vault summary, alerts, backup items, live events (SSE)' },
+          {
+            name: 'portal',
+            description: 'Read models for a portal backend: vault summary, alerts, backup items, live events (SSE)',
+          },
           { name: 'agent', description: 'The agent protocol between a VM (coordinator + SQL plugin) and the vault' },
-          { name: 'emulator', description: 'Emulator controls for CI (RV_EMULATOR_CONTROLS=true): the clock and fault injection' },
+          {
+            name: 'emulator',
+            description: 'Emulator controls for CI (RV_EMULATOR_CONTROLS=true): the clock and fault injection',
+          },
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },

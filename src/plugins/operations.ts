@@ -63,7 +63,10 @@ export default fp(
           // InProgress): it ends Failed now, with its kind's clean-up, as if its work had failed.
           const refused = errors.queueUnavailable();
           await failOperation(app, operation, refused).catch(async (cleanup: unknown) => {
-            app.log.warn({ err: cleanup, operationId: operation.id }, 'an operation that could not be queued was not cleaned up');
+            app.log.warn(
+              { err: cleanup, operationId: operation.id },
+              'an operation that could not be queued was not cleaned up',
+            );
             await operations.fail(operation.id, refused);
           });
           app.log.warn({ err: error, operationId: operation.id }, 'operation not queued');
@@ -73,22 +76,30 @@ export default fp(
       },
 
       async enqueue({ id, kind }) {
-        await app.queues.operations.add(kind, { operationId: id }, {
-          jobId: id,
-          attempts: 3,
-          backoff: { type: 'exponential', delay: 500 },
-          removeOnComplete: 1000,
-          removeOnFail: 5000,
-        });
+        await app.queues.operations.add(
+          kind,
+          { operationId: id },
+          {
+            jobId: id,
+            attempts: 3,
+            backoff: { type: 'exponential', delay: 500 },
+            removeOnComplete: 1000,
+            removeOnFail: 5000,
+          },
+        );
       },
 
       async enqueueDeadline(operationId) {
-        await app.queues.operations.add('deadline', { operationId }, {
-          jobId: `deadline-${operationId}`,
-          delay: app.config.agent.commandTimeoutSeconds * 1000,
-          removeOnComplete: true,
-          removeOnFail: true,
-        });
+        await app.queues.operations.add(
+          'deadline',
+          { operationId },
+          {
+            jobId: `deadline-${operationId}`,
+            delay: app.config.agent.commandTimeoutSeconds * 1000,
+            removeOnComplete: true,
+            removeOnFail: true,
+          },
+        );
       },
 
       accepted(request, reply, operation, urls) {

@@ -19,7 +19,11 @@ export interface PortalEventFeed {
    * Follows a vault's changes: first those kept after `lastEventId` (when given), then live ones — in order, each
    * once. Resolves once subscribed; the returned function stops following.
    */
-  follow(vaultId: string, lastEventId: string | undefined, deliver: (event: DeliveredEvent) => void): Promise<() => Promise<void>>;
+  follow(
+    vaultId: string,
+    lastEventId: string | undefined,
+    deliver: (event: DeliveredEvent) => void,
+  ): Promise<() => Promise<void>>;
 }
 
 declare module 'fastify' {
@@ -91,7 +95,13 @@ export default fp(
     const feed: PortalEventFeed = {
       async publish(vaultId, event) {
         try {
-          await redis.rvPortalPublish(historyOf(vaultId), JSON.stringify(event), HISTORY_LENGTH, HISTORY_SECONDS, channelOf(vaultId));
+          await redis.rvPortalPublish(
+            historyOf(vaultId),
+            JSON.stringify(event),
+            HISTORY_LENGTH,
+            HISTORY_SECONDS,
+            channelOf(vaultId),
+          );
         } catch (error) {
           app.log.warn({ err: error, vaultId, event: event.type }, 'portal event not published');
         }
@@ -113,7 +123,9 @@ export default fp(
           if (set?.delete(listener) !== true || set.size > 0) return;
           listeners.delete(channel);
           subscriptions.delete(channel);
-          await subscriber?.unsubscribe(channel).catch((error: unknown) => app.log.warn({ err: error }, 'portal events unsubscribe failed'));
+          await subscriber
+            ?.unsubscribe(channel)
+            .catch((error: unknown) => app.log.warn({ err: error }, 'portal events unsubscribe failed'));
         };
 
         const set = listeners.get(channel) ?? new Set();

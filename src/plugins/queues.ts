@@ -47,7 +47,10 @@ export default fp(
       const pipeline = redis.pipeline();
       for (const [channel, message] of messages) pipeline.publish(channel, message);
       if (pipeline.length === 0) return;
-      const failure = await pipeline.exec().then((results) => results?.find(([error]) => error !== null)?.[0], (error: unknown) => error);
+      const failure = await pipeline.exec().then(
+        (results) => results?.find(([error]) => error !== null)?.[0],
+        (error: unknown) => error,
+      );
       if (failure != null) app.log.warn({ err: failure }, 'announcement lost (Redis unavailable)');
     });
     app.addHook('onClose', async () => {

@@ -18,7 +18,9 @@ export default fp(
     };
     const body = ajvFor(false);
     const strings = ajvFor('array');
-    app.setValidatorCompiler(({ schema, httpPart }) => refusingNul((httpPart === 'body' ? body : strings).compile(schema)));
+    app.setValidatorCompiler(({ schema, httpPart }) =>
+      refusingNul((httpPart === 'body' ? body : strings).compile(schema)),
+    );
   },
   { name: 'validation' },
 );
@@ -29,7 +31,15 @@ function refusingNul(validate: ValidateFunction): Validator {
   const check: Validator = (data) => {
     const at = nulAt(data);
     if (at !== undefined) {
-      check.errors = [{ instancePath: at, schemaPath: '#', keyword: 'nul', params: {}, message: 'must not contain the character U+0000' }];
+      check.errors = [
+        {
+          instancePath: at,
+          schemaPath: '#',
+          keyword: 'nul',
+          params: {},
+          message: 'must not contain the character U+0000',
+        },
+      ];
       return false;
     }
     const valid = validate(data);

@@ -60,7 +60,11 @@ export default fp(
     );
     operations.on('failed', (job, error) => app.log.warn({ err: error, jobId: job?.id }, 'operation attempt failed'));
 
-    const maintenance = new Worker('maintenance', (job) => runMaintenance(app, job), { connection, prefix: app.config.queuePrefix, concurrency: 2 });
+    const maintenance = new Worker('maintenance', (job) => runMaintenance(app, job), {
+      connection,
+      prefix: app.config.queuePrefix,
+      concurrency: 2,
+    });
     maintenance.on('failed', (job, error) => app.log.warn({ err: error, job: job?.name }, 'maintenance job failed'));
     // Schedulers live in Redis, one per name, however many workers upsert them.
     const discoveryEvery = app.config.protection.discoveryIntervalSeconds * 1000;
@@ -74,7 +78,8 @@ export default fp(
       ['retention-sweep', () => ({ pattern: `0 ${app.config.backup.retentionSweepHour} * * *`, tz: 'UTC' })],
       ['operation-recovery', () => ({ every: OPERATION_RECOVERY_MS, startDate: Date.now() + OPERATION_RECOVERY_MS })],
     ];
-    const upsert = (name: string, repeat: () => RepeatOptions) => app.queues.maintenance.upsertJobScheduler(name, repeat(), { name });
+    const upsert = (name: string, repeat: () => RepeatOptions) =>
+      app.queues.maintenance.upsertJobScheduler(name, repeat(), { name });
     for (const [name, repeat] of schedulers) await upsert(name, repeat);
     // Operations queued in a Redis that lost them while no worker ran are taken up at once, not a minute later.
     await requeueLostOperations(app);
@@ -91,8 +96,12 @@ export default fp(
     const onReconnect = () => {
       recreateMissing()
         .then(() => requeueLostOperations(app))
-        .then((requeued) => app.log.info({ requeued }, 'recovered after a Redis reconnection: job schedulers and operations checked'))
-        .catch((error: unknown) => app.log.warn({ err: error }, 'job schedulers and operations not recovered yet (Redis unavailable)'));
+        .then((requeued) =>
+          app.log.info({ requeued }, 'recovered after a Redis reconnection: job schedulers and operations checked'),
+        )
+        .catch((error: unknown) =>
+          app.log.warn({ err: error }, 'job schedulers and operations not recovered yet (Redis unavailable)'),
+        );
     };
     app.redis.on('ready', onReconnect);
 

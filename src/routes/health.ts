@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
-const Check = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), error: Type.Optional(Type.String()) });
+const Check = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  error: Type.Optional(Type.String()),
+});
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
   checks: Type.Object({ database: Check, redis: Check, blob: Check }),
@@ -41,9 +44,11 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         check(() => app.blob.getProperties()),
       ]);
       const ready = [database, redis, blob].every((c) => c.status === 'ok');
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { database, redis, blob } });
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'unavailable', checks: { database, redis, blob } });
     },
   );
-}
+};
 
 export default healthRoutes;

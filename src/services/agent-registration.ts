@@ -21,7 +21,11 @@ export async function createVaultCredential(app: FastifyInstance, vault: Vault, 
 }
 
 async function vaultOfCredentials(app: FastifyInstance, credentials: RegisterRequest['credentials']): Promise<Vault> {
-  const invalid = new ArmError(401, 'UserErrorInvalidVaultCredentials', 'The vault credentials are invalid. Download new credentials for the vault.');
+  const invalid = new ArmError(
+    401,
+    'UserErrorInvalidVaultCredentials',
+    'The vault credentials are invalid. Download new credentials for the vault.',
+  );
   const id = credentials.secret.split('.')[0] ?? '';
   const credential = /^[0-9a-f-]{36}$/.test(id)
     ? await app.db.vaultCredential.findUnique({ where: { id }, include: { vault: true } })
@@ -31,7 +35,11 @@ async function vaultOfCredentials(app: FastifyInstance, credentials: RegisterReq
   if (!timingSafeEqual(expected, digest(credentials.secret))) throw invalid;
   if (armVaultId(credential.vault).toLowerCase() !== credentials.vaultId.toLowerCase()) throw invalid;
   if (credential.expiresAt <= app.clock.now()) {
-    throw new ArmError(401, 'UserErrorVaultCredentialsExpired', `The vault credentials expired at ${credential.expiresAt.toISOString()}. Download new credentials for the vault.`);
+    throw new ArmError(
+      401,
+      'UserErrorVaultCredentialsExpired',
+      `The vault credentials expired at ${credential.expiresAt.toISOString()}. Download new credentials for the vault.`,
+    );
   }
   if (credential.vault.provisioningState === 'Deleting') throw invalid;
   return credential.vault;
@@ -50,7 +58,10 @@ export async function registerAgent(app: FastifyInstance, request: RegisterReque
   const name = containerName(request.vm.resourceGroup, request.vm.vmName);
   const now = app.clock.now();
 
-  const existing = await app.db.protectionContainer.findUnique({ where: { vmResourceIdKey: resourceId.toLowerCase() }, include: { vault: true } });
+  const existing = await app.db.protectionContainer.findUnique({
+    where: { vmResourceIdKey: resourceId.toLowerCase() },
+    include: { vault: true },
+  });
   if (existing !== null && existing.vaultId !== vault.id) {
     if (existing.registrationStatus !== 'NotRegistered') {
       throw errors.conflict(
@@ -60,7 +71,13 @@ export async function registerAgent(app: FastifyInstance, request: RegisterReque
     }
     await app.db.protectionContainer.delete({ where: { id: existing.id } });
   }
-  const details = { os: request.vm.os, fqdn: request.vm.fqdn ?? null, agentVersion: request.agentVersion, lastHeartbeatAt: new Date(), updatedAt: now };
+  const details = {
+    os: request.vm.os,
+    fqdn: request.vm.fqdn ?? null,
+    agentVersion: request.agentVersion,
+    lastHeartbeatAt: new Date(),
+    updatedAt: now,
+  };
   let container;
   try {
     container =

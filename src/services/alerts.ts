@@ -32,7 +32,11 @@ const announce = (app: FastifyInstance, type: PortalEvent['type'], alert: Alert)
   app.portalEvents.publish(alert.vaultId, { type, data: alertView(alert) });
 
 /** Raises an alert — in one transaction with `alongside`, the change that causes it — and announces it. */
-export async function raiseAlert(app: FastifyInstance, data: Prisma.AlertUncheckedCreateInput, alongside: Prisma.PrismaPromise<unknown>[] = []): Promise<Alert> {
+export async function raiseAlert(
+  app: FastifyInstance,
+  data: Prisma.AlertUncheckedCreateInput,
+  alongside: Prisma.PrismaPromise<unknown>[] = [],
+): Promise<Alert> {
   const results = await app.db.$transaction([...alongside, app.db.alert.create({ data })]);
   const alert = results[results.length - 1] as Alert;
   await announce(app, 'alert.raised', alert);
@@ -40,16 +44,25 @@ export async function raiseAlert(app: FastifyInstance, data: Prisma.AlertUncheck
 }
 
 /** Resolves the open alerts `where` selects — in one transaction with `alongside` — and announces each. */
-export async function resolveAlerts(app: FastifyInstance, where: Prisma.AlertWhereInput, at: Date, alongside: Prisma.PrismaPromise<unknown>[] = []): Promise<Alert[]> {
+export async function resolveAlerts(
+  app: FastifyInstance,
+  where: Prisma.AlertWhereInput,
+  at: Date,
+  alongside: Prisma.PrismaPromise<unknown>[] = [],
+): Promise<Alert[]> {
   const resolve = app.db.alert.updateManyAndReturn({ where: { ...where, resolvedAt: null }, data: { resolvedAt: at } });
-  const resolved = alongside.length === 0 ? await resolve : ((await app.db.$transaction([...alongside, resolve])).at(-1) as Alert[]);
+  const resolved =
+    alongside.length === 0 ? await resolve : ((await app.db.$transaction([...alongside, resolve])).at(-1) as Alert[]);
   for (const alert of resolved) await announce(app, 'alert.resolved', alert);
   return resolved;
 }
 
 /** Acknowledges a vault's alert once (again: unchanged, not announced again); null when the vault has no such alert. */
 export async function acknowledgeAlert(app: FastifyInstance, vaultId: string, alertId: string): Promise<Alert | null> {
-  const [acknowledged] = await app.db.alert.updateManyAndReturn({ where: { id: alertId, vaultId, acknowledgedAt: null }, data: { acknowledgedAt: app.clock.now() } });
+  const [acknowledged] = await app.db.alert.updateManyAndReturn({
+    where: { id: alertId, vaultId, acknowledgedAt: null },
+    data: { acknowledgedAt: app.clock.now() },
+  });
   if (acknowledged === undefined) return app.db.alert.findFirst({ where: { id: alertId, vaultId } });
   await announce(app, 'alert.acknowledged', acknowledged);
   return acknowledged;
@@ -68,9 +81,15 @@ export async function alertOnJobEnd(app: FastifyInstance, job: Job): Promise<voi
   if (job.status === 'Failed') {
     const [error] = job.errorDetails as { errorTitle?: string; errorString?: string }[];
     await raiseAlert(app, {
-      vaultId: job.vaultId, kind, severity: 'Critical', protectedItemId: job.protectedItemId, jobId: job.id,
-      entityName: job.entityFriendlyName, code: error?.errorTitle ?? null,
-      message: `${job.operation} of '${job.entityFriendlyName}' failed: ${error?.errorString ?? 'no reason was given'}`, raisedAt: at,
+      vaultId: job.vaultId,
+      kind,
+      severity: 'Critical',
+      protectedItemId: job.protectedItemId,
+      jobId: job.id,
+      entityName: job.entityFriendlyName,
+      code: error?.errorTitle ?? null,
+      message: `${job.operation} of '${job.entityFriendlyName}' failed: ${error?.errorString ?? 'no reason was given'}`,
+      raisedAt: at,
     });
   } else if (job.status === 'Completed' && kind === 'BackupFailure' && job.protectedItemId !== null) {
     await resolveAlerts(app, { vaultId: job.vaultId, protectedItemId: job.protectedItemId, kind }, at);
@@ -81,19 +100,35 @@ export async function alertOnJobEnd(app: FastifyInstance, job: Job): Promise<voi
  * After an inquiry: an instance whose plugin account lacks sysadmin (its databases cannot be listed) raises a
  * DiscoveryFailure alert, one per instance while the error lasts; an inquiry without the error resolves it.
  */
-export async function alertOnInquiry(app: FastifyInstance, container: ProtectionContainer, instances: readonly DiscoveredInstance[]): Promise<void> {
+export async function alertOnInquiry(
+  app: FastifyInstance,
+  container: ProtectionContainer,
+  instances: readonly DiscoveredInstance[],
+): Promise<void> {
   const now = app.clock.now();
   const failing = new Map<string, InquiryErrorDetail>(
-    instances.flatMap((i) => (i.inquiryError?.code === DISCOVERY_CODES.noSysadmin ? [[`${i.name} [${container.friendlyName}]`, i.inquiryError]] : [])),
+    instances.flatMap((i) =>
+      i.inquiryError?.code === DISCOVERY_CODES.noSysadmin
+        ? [[`${i.name} [${container.friendlyName}]`, i.inquiryError]]
+        : [],
+    ),
   );
-  const open = await app.db.alert.findMany({ where: { vaultId: container.vaultId, resolvedAt: null, kind: 'DiscoveryFailure', containerId: container.id } });
+  const open = await app.db.alert.findMany({
+    where: { vaultId: container.vaultId, resolvedAt: null, kind: 'DiscoveryFailure', containerId: container.id },
+  });
   const fixed = open.filter((alert) => !failing.has(alert.entityName)).map((alert) => alert.id);
   if (fixed.length > 0) await resolveAlerts(app, { id: { in: fixed } }, now);
   for (const [entityName, error] of failing) {
     if (open.some((alert) => alert.entityName === entityName)) continue;
     await raiseAlert(app, {
-      vaultId: container.vaultId, kind: 'DiscoveryFailure', severity: 'Warning', containerId: container.id, entityName,
-      code: error.code, message: error.message, raisedAt: now,
+      vaultId: container.vaultId,
+      kind: 'DiscoveryFailure',
+      severity: 'Warning',
+      containerId: container.id,
+      entityName,
+      code: error.code,
+      message: error.message,
+      raisedAt: now,
     });
   }
 }

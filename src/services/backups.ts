@@ -3,7 +3,13 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { BackupUpload, Prisma, RecoveryPoint } from '../generated/prisma/client.ts';
 import { ArmError, errors } from '../domain/errors.ts';
-import { LSN_VALIDATION_FAILURE, parseLsn, validateCommit, type ChainState, type CommittedPoint } from '../domain/backup-chain.ts';
+import {
+  LSN_VALIDATION_FAILURE,
+  parseLsn,
+  validateCommit,
+  type ChainState,
+  type CommittedPoint,
+} from '../domain/backup-chain.ts';
 import { BACKUP_CANCELLED, type BackupMetadata, type BackupType } from '../routes/agent/protocol.ts';
 import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blobs.ts';
 import { vaultContainerName } from '../storage/containers.ts';
@@ -24,7 +30,11 @@ const BLOB_DELETES_IN_FLIGHT = 8;
  * leaves garbage, never a point without its data: each failure is logged and counted (returned), not thrown — the
  * rows are deleted, so a retry would not find these names again.
  */
-export async function deleteBackupBlobs(app: FastifyInstance, vaultId: string, blobNames: readonly string[]): Promise<number> {
+export async function deleteBackupBlobs(
+  app: FastifyInstance,
+  vaultId: string,
+  blobNames: readonly string[],
+): Promise<number> {
   const container = vaultBlobs(app, vaultId);
   let failed = 0;
   for (let i = 0; i < blobNames.length; i += BLOB_DELETES_IN_FLIGHT) {
@@ -67,7 +77,11 @@ const forgetUpload = (app: FastifyInstance, uploadId: string) => openUploads.get
 const uploadNotFound = (uploadId: string) => errors.resourceNotFound(`The upload '${uploadId}' of this container`);
 
 /** An upload of this container (the agent's token names it), else 404: another container's uploads do not exist for it. */
-export async function uploadOfContainer(app: FastifyInstance, containerId: string, uploadId: string): Promise<BackupUpload> {
+export async function uploadOfContainer(
+  app: FastifyInstance,
+  containerId: string,
+  uploadId: string,
+): Promise<BackupUpload> {
   const upload = await app.db.backupUpload.findUnique({ where: { id: uploadId.toLowerCase() } });
   if (upload === null || upload.containerId !== containerId) throw uploadNotFound(uploadId);
   return upload;
@@ -86,7 +100,13 @@ export async function openUploadFor(app: FastifyInstance, containerId: string, u
   if (facts === undefined) {
     const upload = await uploadOfContainer(app, containerId, id);
     if (upload.state !== 'Open') throw await uploadNotOpen(app, upload);
-    facts = { id, containerId: upload.containerId, vaultId: upload.vaultId, blobName: upload.blobName, compress: upload.compress };
+    facts = {
+      id,
+      containerId: upload.containerId,
+      vaultId: upload.vaultId,
+      blobName: upload.blobName,
+      compress: upload.compress,
+    };
     cache.set(id, facts);
   }
   if (facts.containerId !== containerId) throw uploadNotFound(uploadId);
@@ -116,23 +136,42 @@ export async function recordBlock(app: FastifyInstance, upload: UploadFacts, blo
   forgetUpload(app, upload.id);
   const current = await app.db.backupUpload.findUnique({ where: { id: upload.id } });
   // Failed, or gone with its item or vault (purged): so goes the blob this block was just staged into.
-  if (current === null || current.state === 'Failed') await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
+  if (current === null || current.state === 'Failed')
+    await deleteBlob(vaultBlobs(app, upload.vaultId), upload.blobName);
   throw current === null ? uploadNotFound(upload.id) : await uploadNotOpen(app, current);
 }
 
 /** A job whose cancellation was asked (or done): its backup takes no more blocks and no commit. */
-const cancellationAsked = (job: { status: string } | null) => job?.status === 'Cancelling' || job?.status === 'Cancelled';
+const cancellationAsked = (job: { status: string } | null) =>
+  job?.status === 'Cancelling' || job?.status === 'Cancelled';
 
 /** Why an upload takes no more blocks or commits: its job was cancelled, or it ended (committed, failed). */
 export async function uploadNotOpen(app: FastifyInstance, upload: BackupUpload): Promise<ArmError> {
-  const job = upload.jobId === null ? null : await app.db.job.findUnique({ where: { id: upload.jobId }, select: { status: true } });
+  const job =
+    upload.jobId === null
+      ? null
+      : await app.db.job.findUnique({ where: { id: upload.jobId }, select: { status: true } });
   if (cancellationAsked(job)) {
-    return errors.conflict(BACKUP_CANCELLED, `The Backup job ${upload.jobId} was cancelled: the vault takes nothing more of backup ${upload.id} and keeps nothing of it.`);
+    return errors.conflict(
+      BACKUP_CANCELLED,
+      `The Backup job ${upload.jobId} was cancelled: the vault takes nothing more of backup ${upload.id} and keeps nothing of it.`,
+    );
   }
   return errors.conflict('UserErrorUploadNotOpen', `The upload '${upload.id}' is ${upload.state.toLowerCase()}.`);
 }
 
-type CommittedPointRow = Pick<RecoveryPoint, 'id' | 'type' | 'firstLsn' | 'lastLsn' | 'checkpointLsn' | 'databaseBackupLsn' | 'differentialBaseLsn' | 'startTime' | 'endTime'>;
+type CommittedPointRow = Pick<
+  RecoveryPoint,
+  | 'id'
+  | 'type'
+  | 'firstLsn'
+  | 'lastLsn'
+  | 'checkpointLsn'
+  | 'databaseBackupLsn'
+  | 'differentialBaseLsn'
+  | 'startTime'
+  | 'endTime'
+>;
 
 export const asCommittedPoint = (point: CommittedPointRow): CommittedPoint => ({
   id: point.id,
@@ -208,19 +247,28 @@ export interface StartedBackups {
  * arrays) — and all or nothing with the caller's own writes (a scheduler's moved schedules), so a crash never leaves
  * a backup claimed but not started. The caller announces `jobs` and wakes `containerIds` after its commit.
  */
-export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: readonly BackupStart[]): Promise<StartedBackups> {
+export async function startBackupsIn(
+  app: FastifyInstance,
+  tx: Tx,
+  starts: readonly BackupStart[],
+): Promise<StartedBackups> {
   const started: StartedBackups = { jobIds: new Map(), jobs: [], containerIds: new Set() };
   if (starts.length === 0) return started;
   const now = app.clock.now();
   const running = new Set(
-    (await tx.$queryRaw<{ protectedItemId: string }[]>`
-      SELECT "protectedItemId" FROM "BackupUpload" WHERE "state" = 'Open' AND "protectedItemId" = ANY(${starts.map((s) => s.item.id)}::text[])`)
-      .map((u) => u.protectedItemId),
+    (
+      await tx.$queryRaw<{ protectedItemId: string }[]>`
+      SELECT "protectedItemId" FROM "BackupUpload" WHERE "state" = 'Open' AND "protectedItemId" = ANY(${starts.map((s) => s.item.id)}::text[])`
+    ).map((u) => u.protectedItemId),
   );
   const notReached = new Map(unreachable(app, starts));
   // An injected failure is used up only by a backup that would otherwise start.
   const failures = new Map([
-    ...await injectedFailures(app, tx, starts.filter(({ item }) => !running.has(item.id) && !notReached.has(item.id))),
+    ...(await injectedFailures(
+      app,
+      tx,
+      starts.filter(({ item }) => !running.has(item.id) && !notReached.has(item.id)),
+    )),
     ...notReached,
   ]);
   const jobs: Prisma.JobCreateManyInput[] = [];
@@ -231,10 +279,18 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
     // As in Azure, scheduled log backups are not listed as jobs (there would be 96 a day per database).
     const jobId = start.onDemand || start.type !== 'Log' ? randomUUID() : null;
     started.jobIds.set(item.id, jobId);
-    const job = jobId === null ? undefined : {
-      id: jobId, vaultId: item.vaultId, protectedItemId: item.id, operation: 'Backup', entityFriendlyName: `${item.friendlyName} [${item.container.friendlyName}]`,
-      startTime: now, extendedInfo: { propertyBag: { 'Backup Type': start.type, 'Is On-Demand': String(start.onDemand) } },
-    };
+    const job =
+      jobId === null
+        ? undefined
+        : {
+            id: jobId,
+            vaultId: item.vaultId,
+            protectedItemId: item.id,
+            operation: 'Backup',
+            entityFriendlyName: `${item.friendlyName} [${item.container.friendlyName}]`,
+            startTime: now,
+            extendedInfo: { propertyBag: { 'Backup Type': start.type, 'Is On-Demand': String(start.onDemand) } },
+          };
     const failure = running.has(item.id)
       ? { code: CONFLICT, message: `Another backup of '${item.friendlyName}' is in progress; this one was cancelled.` }
       : failures.get(item.id);
@@ -289,25 +345,42 @@ export async function startBackupsIn(app: FastifyInstance, tx: Tx, starts: reado
  * Backups that fail before they start, as in Azure: the VM's workload extension has not been heard from for
  * RV_AGENT_UNHEALTHY_AFTER_SECONDS (the container is Unhealthy), or its agent is cut off by an injected fault.
  */
-function unreachable(app: FastifyInstance, starts: readonly BackupStart[]): [string, { code: string; message: string }][] {
+function unreachable(
+  app: FastifyInstance,
+  starts: readonly BackupStart[],
+): [string, { code: string; message: string }][] {
   const silentFor = app.config.agent.unhealthyAfterSeconds;
   return starts
-    .filter(({ item }) => containerHealth(item.container.lastHeartbeatAt, new Date(), silentFor) === 'Unhealthy' || app.faults.agentSilenced(item.containerId))
-    .map(({ item }) => [item.id, {
-      code: 'WorkloadExtensionNotReachable',
-      message: `The workload extension on '${item.container.friendlyName}' has not been heard from for over ${silentFor} seconds: check that the VM runs and can reach the vault, then re-register it.`,
-    }]);
+    .filter(
+      ({ item }) =>
+        containerHealth(item.container.lastHeartbeatAt, new Date(), silentFor) === 'Unhealthy' ||
+        app.faults.agentSilenced(item.containerId),
+    )
+    .map(({ item }) => [
+      item.id,
+      {
+        code: 'WorkloadExtensionNotReachable',
+        message: `The workload extension on '${item.container.friendlyName}' has not been heard from for over ${silentFor} seconds: check that the VM runs and can reach the vault, then re-register it.`,
+      },
+    ]);
 }
 
 /** Injected BackupFailure faults (emulator controls): each of these backups uses up one of its item's failures. */
-async function injectedFailures(app: FastifyInstance, tx: Tx, starts: readonly BackupStart[]): Promise<[string, { code: string; message: string }][]> {
+async function injectedFailures(
+  app: FastifyInstance,
+  tx: Tx,
+  starts: readonly BackupStart[],
+): Promise<[string, { code: string; message: string }][]> {
   if (!app.config.emulatorControls || starts.length === 0) return [];
   const taken = await tx.$queryRaw<{ protectedItemId: string; code: string; message: string | null }[]>`
     UPDATE "EmulatorFault" SET "remaining" = "remaining" - 1
     WHERE "kind" = 'BackupFailure' AND "remaining" > 0 AND "protectedItemId" = ANY(${starts.map((s) => s.item.id)}::text[])
     RETURNING "protectedItemId", "code", "message"`;
   if (taken.length > 0) await tx.emulatorFault.deleteMany({ where: { kind: 'BackupFailure', remaining: { lte: 0 } } });
-  return taken.map((f) => [f.protectedItemId, { code: f.code, message: f.message ?? `The backup failed with ${f.code} (emulator fault BackupFailure).` }]);
+  return taken.map((f) => [
+    f.protectedItemId,
+    { code: f.code, message: f.message ?? `The backup failed with ${f.code} (emulator fault BackupFailure).` },
+  ]);
 }
 
 /**
@@ -333,9 +406,20 @@ const recoveryPointId = (at: Date) => `${at.getTime()}${String(randomInt(100_000
 /** Uploads that never committed (the agent vanished) fail after RV_ABANDONED_UPLOAD_MINUTES; their blobs go. */
 export async function failAbandonedUploads(app: FastifyInstance, now: Date): Promise<number> {
   const cutoff = new Date(now.getTime() - app.config.backup.abandonedUploadMinutes * 60_000);
-  const abandoned = await app.db.backupUpload.findMany({ where: { state: 'Open', updatedAt: { lt: cutoff } }, take: 500 });
+  const abandoned = await app.db.backupUpload.findMany({
+    where: { state: 'Open', updatedAt: { lt: cutoff } },
+    take: 500,
+  });
   for (const upload of abandoned) {
-    await failUpload(app, upload, new ArmError(400, 'UserErrorBackupUploadAbandoned', `The agent stopped sending backup ${upload.id} and never committed it.`));
+    await failUpload(
+      app,
+      upload,
+      new ArmError(
+        400,
+        'UserErrorBackupUploadAbandoned',
+        `The agent stopped sending backup ${upload.id} and never committed it.`,
+      ),
+    );
   }
   return abandoned.length;
 }
@@ -380,12 +464,20 @@ function failedBackupFields(now: Date, failure: { code: string; message: string 
  * that stopped because the job's cancellation was asked ends that cancellation (the job.cancel operation may never
  * run: not queued, or its process gone).
  */
-export async function failBackupCommand(app: FastifyInstance, backupId: unknown, code: string, message: string): Promise<void> {
+export async function failBackupCommand(
+  app: FastifyInstance,
+  backupId: unknown,
+  code: string,
+  message: string,
+): Promise<void> {
   if (typeof backupId !== 'string') return;
   const upload = await app.db.backupUpload.findUnique({ where: { id: backupId } });
   if (upload?.state !== 'Open') return;
   // The agent's word is not enough: only a job whose cancellation was asked is cancelled by it.
-  const job = code === BACKUP_CANCELLED && upload.jobId !== null ? await app.db.job.findUnique({ where: { id: upload.jobId }, select: { status: true } }) : null;
+  const job =
+    code === BACKUP_CANCELLED && upload.jobId !== null
+      ? await app.db.job.findUnique({ where: { id: upload.jobId }, select: { status: true } })
+      : null;
   if (upload.jobId !== null && cancellationAsked(job)) await endCancelledBackup(app, upload.jobId);
   else await failUpload(app, upload, new ArmError(400, code, message));
 }
@@ -398,9 +490,15 @@ export async function failBackupCommand(app: FastifyInstance, backupId: unknown,
  * point and its job Completed.
  */
 export async function endCancelledBackup(app: FastifyInstance, jobId: string): Promise<void> {
-  await app.db.backupUpload.updateMany({ where: { jobId, state: 'Open' }, data: { state: 'Failed', updatedAt: app.clock.now() } });
+  await app.db.backupUpload.updateMany({
+    where: { jobId, state: 'Open' },
+    data: { state: 'Failed', updatedAt: app.clock.now() },
+  });
   // A retry deletes the blobs again, of whatever upload of the job has failed (its end time left as it was).
-  const discarded = await app.db.backupUpload.findMany({ where: { jobId, state: 'Failed' }, select: { id: true, vaultId: true, blobName: true } });
+  const discarded = await app.db.backupUpload.findMany({
+    where: { jobId, state: 'Failed' },
+    select: { id: true, vaultId: true, blobName: true },
+  });
   await changeJobStatus(app, jobId, 'Cancelling', { status: 'Cancelled', endTime: app.clock.now() });
   for (const upload of discarded) {
     forgetUpload(app, upload.id);
@@ -417,7 +515,10 @@ async function failUpload(app: FastifyInstance, upload: BackupUpload, error: Arm
   const now = app.clock.now();
   const failure = { code: error.code, message: error.message };
   const ended = await app.db.$transaction(async (tx) => {
-    const { count } = await tx.backupUpload.updateMany({ where: { id: upload.id, state: 'Open' }, data: { state: 'Failed', updatedAt: now } });
+    const { count } = await tx.backupUpload.updateMany({
+      where: { id: upload.id, state: 'Open' },
+      data: { state: 'Failed', updatedAt: now },
+    });
     if (count === 0) return undefined;
     await tx.protectedItem.update({ where: { id: upload.protectedItemId }, data: failedBackupFields(now, failure) });
     return upload.jobId === null ? [] : finishJobIn(tx, upload.jobId, now, failure);
@@ -434,18 +535,34 @@ async function failUpload(app: FastifyInstance, upload: BackupUpload, error: Arm
  * written in one transaction with the upload, the item and the job. If that transaction fails, the upload stays open
  * for the agent's retry (see the catch below).
  */
-export async function commitBackup(app: FastifyInstance, upload: BackupUpload, metadata: BackupMetadata): Promise<RecoveryPoint> {
+export async function commitBackup(
+  app: FastifyInstance,
+  upload: BackupUpload,
+  metadata: BackupMetadata,
+): Promise<RecoveryPoint> {
   const blocks = await app.db.uploadBlock.findMany({ where: { uploadId: upload.id }, orderBy: { index: 'asc' } });
   const missing = Array.from({ length: metadata.blockCount }, (_, i) => i).filter((i) => blocks[i]?.index !== i);
   if (missing.length > 0 || blocks.length !== metadata.blockCount) {
-    throw new ArmError(409, 'UserErrorBackupUploadIncomplete', `The upload lacks blocks ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''} (announced ${metadata.blockCount}, received ${blocks.length}); send them and commit again.`);
+    throw new ArmError(
+      409,
+      'UserErrorBackupUploadIncomplete',
+      `The upload lacks blocks ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''} (announced ${metadata.blockCount}, received ${blocks.length}); send them and commit again.`,
+    );
   }
   const size = blocks.reduce((sum, b) => sum + b.plaintextBytes, 0);
   if (size !== metadata.sizeBytes) {
-    throw new ArmError(400, 'UserErrorBackupSizeMismatch', `The blocks hold ${size} bytes but the metadata says ${metadata.sizeBytes}.`);
+    throw new ArmError(
+      400,
+      'UserErrorBackupSizeMismatch',
+      `The blocks hold ${size} bytes but the metadata says ${metadata.sizeBytes}.`,
+    );
   }
   if (metadata.backupType !== upload.backupType) {
-    throw new ArmError(400, 'BMSUserErrorInvalidInput', `This upload is a ${upload.backupType} backup, not ${metadata.backupType}.`);
+    throw new ArmError(
+      400,
+      'BMSUserErrorInvalidInput',
+      `This upload is a ${upload.backupType} backup, not ${metadata.backupType}.`,
+    );
   }
   if (upload.jobId !== null) {
     const job = await app.db.job.findUnique({ where: { id: upload.jobId }, select: { status: true } });
@@ -457,7 +574,9 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
     lastLsn: parseLsn(metadata.lastLsn),
     checkpointLsn: parseLsn(metadata.checkpointLsn),
     databaseBackupLsn: parseLsn(metadata.databaseBackupLsn),
-    ...(metadata.differentialBaseLsn === undefined ? {} : { differentialBaseLsn: parseLsn(metadata.differentialBaseLsn) }),
+    ...(metadata.differentialBaseLsn === undefined
+      ? {}
+      : { differentialBaseLsn: parseLsn(metadata.differentialBaseLsn) }),
     startTime: new Date(metadata.startTime),
     endTime: new Date(metadata.endTime),
   };
@@ -468,10 +587,20 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
     throw error;
   }
 
-  const stored: StoredBlock[] = blocks.map((b) => ({ index: b.index, blockId: b.blockId, sha256: b.sha256, plaintextBytes: b.plaintextBytes, storedBytes: b.storedBytes, compressed: b.compressed }));
+  const stored: StoredBlock[] = blocks.map((b) => ({
+    index: b.index,
+    blockId: b.blockId,
+    sha256: b.sha256,
+    plaintextBytes: b.plaintextBytes,
+    storedBytes: b.storedBytes,
+    compressed: b.compressed,
+  }));
   const now = app.clock.now();
   const id = recoveryPointId(now);
-  await commitBlob(vaultBlobs(app, upload.vaultId), upload.blobName, stored, { recoverypointid: id, backuptype: metadata.backupType }).catch(async (error: unknown) => {
+  await commitBlob(vaultBlobs(app, upload.vaultId), upload.blobName, stored, {
+    recoverypointid: id,
+    backuptype: metadata.backupType,
+  }).catch(async (error: unknown) => {
     // A cancellation that discarded the blob meanwhile is why, not the blob service: say so (the agent stops on it).
     const current = await app.db.backupUpload.findUnique({ where: { id: upload.id } });
     throw current !== null && current.state !== 'Open' ? await uploadNotOpen(app, current) : error;
@@ -480,15 +609,31 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
     const { point, ended } = await app.db.$transaction(async (tx) => {
       const created = await tx.recoveryPoint.create({
         data: {
-          id, vaultId: upload.vaultId, protectedItemId: upload.protectedItemId, type: metadata.backupType, blobName: upload.blobName,
-          blocks: stored as unknown as object, firstLsn: incoming.firstLsn, lastLsn: incoming.lastLsn, checkpointLsn: incoming.checkpointLsn,
-          databaseBackupLsn: incoming.databaseBackupLsn, differentialBaseLsn: incoming.differentialBaseLsn ?? null,
-          startTime: incoming.startTime, endTime: incoming.endTime, sizeBytes: BigInt(size),
-          storedBytes: BigInt(stored.reduce((sum, b) => sum + b.storedBytes, 0)), sha256: metadata.sha256,
-          isOnDemand: upload.isOnDemand, expiresAt: upload.expiresAt, createdAt: now,
+          id,
+          vaultId: upload.vaultId,
+          protectedItemId: upload.protectedItemId,
+          type: metadata.backupType,
+          blobName: upload.blobName,
+          blocks: stored as unknown as object,
+          firstLsn: incoming.firstLsn,
+          lastLsn: incoming.lastLsn,
+          checkpointLsn: incoming.checkpointLsn,
+          databaseBackupLsn: incoming.databaseBackupLsn,
+          differentialBaseLsn: incoming.differentialBaseLsn ?? null,
+          startTime: incoming.startTime,
+          endTime: incoming.endTime,
+          sizeBytes: BigInt(size),
+          storedBytes: BigInt(stored.reduce((sum, b) => sum + b.storedBytes, 0)),
+          sha256: metadata.sha256,
+          isOnDemand: upload.isOnDemand,
+          expiresAt: upload.expiresAt,
+          createdAt: now,
         },
       });
-      await tx.backupUpload.update({ where: { id: upload.id, state: 'Open' }, data: { state: 'Committed', recoveryPointId: id, updatedAt: now } });
+      await tx.backupUpload.update({
+        where: { id: upload.id, state: 'Open' },
+        data: { state: 'Committed', recoveryPointId: id, updatedAt: now },
+      });
       // The item healthy again, its chain whole again after a Full or a Log, and Protected after its first backup.
       const healsChain = metadata.backupType === 'Full' || metadata.backupType === 'Log';
       await tx.$executeRaw`
@@ -508,7 +653,10 @@ export async function commitBackup(app: FastifyInstance, upload: BackupUpload, m
     // purged) has no use for it.
     const current = await app.db.backupUpload.findUnique({ where: { id: upload.id } });
     if (current?.state === 'Committed') {
-      const point = current.recoveryPointId === null ? null : await app.db.recoveryPoint.findUnique({ where: { id: current.recoveryPointId } });
+      const point =
+        current.recoveryPointId === null
+          ? null
+          : await app.db.recoveryPoint.findUnique({ where: { id: current.recoveryPointId } });
       if (point !== null) return point;
       throw await uploadNotOpen(app, current);
     }

@@ -50,7 +50,13 @@ export async function applyInventory(app: FastifyInstance, container: Protection
       };
       return app.db.sqlDatabase.upsert({
         where: { containerId_itemNameKey: { containerId: container.id, itemNameKey: database.itemName.toLowerCase() } },
-        create: { ...data, vaultId: container.vaultId, containerId: container.id, itemNameKey: database.itemName.toLowerCase(), discoveredAt: now },
+        create: {
+          ...data,
+          vaultId: container.vaultId,
+          containerId: container.id,
+          itemNameKey: database.itemName.toLowerCase(),
+          discoveredAt: now,
+        },
         update: data,
       });
     }),

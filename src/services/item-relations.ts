@@ -17,5 +17,9 @@ export async function withContainerAndPolicy<T extends { containerId: string; po
   ]);
   const containerOf = new Map(containers.map((c) => [c.id, c]));
   const policyOf = new Map(policies.map((p) => [p.id, p]));
-  return rows.map((r) => ({ ...r, container: containerOf.get(r.containerId) as ProtectionContainer, policy: r.policyId === null ? null : (policyOf.get(r.policyId) ?? null) }));
+  return rows.map((r) => ({
+    ...r,
+    container: containerOf.get(r.containerId) as ProtectionContainer,
+    policy: r.policyId === null ? null : (policyOf.get(r.policyId) ?? null),
+  }));
 }

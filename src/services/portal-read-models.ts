@@ -1,5 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { JobStatus, Prisma, ProtectionState, type Alert, type UploadState, type Vault } from '../generated/prisma/client.ts';
+import {
+  JobStatus,
+  Prisma,
+  ProtectionState,
+  type Alert,
+  type UploadState,
+  type Vault,
+} from '../generated/prisma/client.ts';
 import { containerHealth } from '../domain/containers.ts';
 import { lastBackupStatusOf, protectedItemHealth } from '../domain/protection.ts';
 import { PROTECTED_ITEMS_PER_VAULT } from '../routes/arm/vault-config.ts';
@@ -15,7 +22,8 @@ const BACKUP_TYPES = ['Full', 'Differential', 'Log', 'CopyOnlyFull'] as const;
 const ITEM_BACKUP_TYPES = ['Full', 'Differential', 'Log'] as const;
 const DAY_MS = 86_400_000;
 
-const zeros = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+const zeros = <K extends string>(keys: readonly K[]) =>
+  Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
 
 interface SummaryRow {
   items: { state: ProtectionState; health: string; n: number }[];
@@ -56,7 +64,13 @@ export async function vaultSummary(app: FastifyInstance, vault: Vault) {
   }
   const containersByHealth = zeros(['Healthy', 'Unhealthy'] as const);
   for (const heartbeat of heartbeats) {
-    containersByHealth[containerHealth(heartbeat === null ? null : new Date(heartbeat), new Date(), app.config.agent.unhealthyAfterSeconds)] += 1;
+    containersByHealth[
+      containerHealth(
+        heartbeat === null ? null : new Date(heartbeat),
+        new Date(),
+        app.config.agent.unhealthyAfterSeconds,
+      )
+    ] += 1;
   }
   const byStatus = zeros(Object.values(JobStatus));
   const byOperation: Record<string, number> = {};
@@ -66,16 +80,33 @@ export async function vaultSummary(app: FastifyInstance, vault: Vault) {
   }
   const openByType = zeros(ALERT_TYPES);
   for (const group of openAlerts) openByType[group.kind as keyof typeof openByType] = group.n;
-  const byBackupType = Object.fromEntries(BACKUP_TYPES.map((type) => [type, { recoveryPoints: 0, sizeBytes: 0, storedBytes: 0 }]));
+  const byBackupType = Object.fromEntries(
+    BACKUP_TYPES.map((type) => [type, { recoveryPoints: 0, sizeBytes: 0, storedBytes: 0 }]),
+  );
   for (const usage of storage) {
-    byBackupType[usage.type] = { recoveryPoints: Number(usage.points), sizeBytes: Number(usage.size), storedBytes: Number(usage.stored) };
+    byBackupType[usage.type] = {
+      recoveryPoints: Number(usage.points),
+      sizeBytes: Number(usage.size),
+      storedBytes: Number(usage.stored),
+    };
   }
 
   return {
     asOf: now.toISOString(),
-    protectedItems: { total: items.reduce((sum, group) => sum + group.n, 0), countAgainstLimit: vault.protectedItemCount, limit: PROTECTED_ITEMS_PER_VAULT, byHealth, byProtectionState },
+    protectedItems: {
+      total: items.reduce((sum, group) => sum + group.n, 0),
+      countAgainstLimit: vault.protectedItemCount,
+      limit: PROTECTED_ITEMS_PER_VAULT,
+      byHealth,
+      byProtectionState,
+    },
     containers: { total: heartbeats.length, byHealth: containersByHealth },
-    jobsLast24Hours: { since: since.toISOString(), total: jobs.reduce((sum, group) => sum + group.n, 0), byStatus, byOperation },
+    jobsLast24Hours: {
+      since: since.toISOString(),
+      total: jobs.reduce((sum, group) => sum + group.n, 0),
+      byStatus,
+      byOperation,
+    },
     alerts: { openRpoBreaches: openByType.RpoBreach, openByType },
     storage: {
       sizeBytes: Object.values(byBackupType).reduce((sum, type) => sum + type.sizeBytes, 0),
@@ -84,7 +115,6 @@ export async function vaultSummary(app: FastifyInstance, vault: Vault) {
     },
   };
 }
-
 
 /** A row of the backup-items view, as PostgreSQL builds it (JSON: times are ISO 8601 strings). */
 export interface BackupItemRow {
@@ -113,13 +143,20 @@ export interface BackupItemRow {
  * (protectedItemId, backupType, createdAt)): a fixed number of index lookups per row, whatever the history. The page
  * comes back as one JSON value, which costs far less to read than as many typed columns.
  */
-export async function backupItemRows(app: FastifyInstance, vaultId: string, after: [string, string] | undefined, take: number): Promise<BackupItemRow[]> {
+export async function backupItemRows(
+  app: FastifyInstance,
+  vaultId: string,
+  after: [string, string] | undefined,
+  take: number,
+): Promise<BackupItemRow[]> {
   // Keys are constants (json_build_object cannot type a parameter as a key); the type filter is a parameter.
-  const lastBackups = ITEM_BACKUP_TYPES.map((type) => Prisma.sql`${Prisma.raw(`'${type}'`)}, (
+  const lastBackups = ITEM_BACKUP_TYPES.map(
+    (type) => Prisma.sql`${Prisma.raw(`'${type}'`)}, (
     SELECT json_build_object('state', CASE WHEN u.state = 'Failed' AND EXISTS (
              SELECT 1 FROM "Job" j WHERE j.id = u."jobId" AND j.status IN ('Cancelling', 'Cancelled')) THEN 'Cancelled' ELSE u.state::text END,
            'start', u."createdAt", 'end', u."updatedAt") FROM "BackupUpload" u
-    WHERE u."protectedItemId" = i.id AND u."backupType" = ${type} ORDER BY u."createdAt" DESC LIMIT 1)`);
+    WHERE u."protectedItemId" = i.id AND u."backupType" = ${type} ORDER BY u."createdAt" DESC LIMIT 1)`,
+  );
   const [page] = await app.db.$queryRaw<{ rows: BackupItemRow[] }[]>`
     SELECT coalesce(json_agg(item), '[]') AS rows FROM (
       SELECT i.id, i."itemName", i."itemNameKey", i."friendlyName", i."instanceName", i."protectionState", i."healthStatus",
@@ -138,7 +175,12 @@ export async function backupItemRows(app: FastifyInstance, vaultId: string, afte
 }
 
 /** An upload's state in the words of a job's status. */
-const BACKUP_STATUS: Record<UploadState | 'Cancelled', string> = { Open: 'InProgress', Committed: 'Completed', Failed: 'Failed', Cancelled: 'Cancelled' };
+const BACKUP_STATUS: Record<UploadState | 'Cancelled', string> = {
+  Open: 'InProgress',
+  Committed: 'Completed',
+  Failed: 'Failed',
+  Cancelled: 'Cancelled',
+};
 const iso = (time: string) => new Date(time).toISOString();
 
 /** The view of a backup-items row (`protectedItemArmId` names it as the management API does). */
@@ -147,7 +189,11 @@ export function backupItemView(row: BackupItemRow, protectedItemArmId: string) {
   for (const type of ITEM_BACKUP_TYPES) {
     const upload = row.lastBackups[type];
     if (upload === null || upload === undefined) continue;
-    lastBackups[type] = { status: BACKUP_STATUS[upload.state], startTime: iso(upload.start), ...(upload.state === 'Open' ? {} : { endTime: iso(upload.end) }) };
+    lastBackups[type] = {
+      status: BACKUP_STATUS[upload.state],
+      startTime: iso(upload.start),
+      ...(upload.state === 'Open' ? {} : { endTime: iso(upload.end) }),
+    };
   }
   return {
     id: protectedItemArmId,
@@ -174,10 +220,18 @@ export function backupItemView(row: BackupItemRow, protectedItemArmId: string) {
  * A page of a vault's alerts, newest first, after the keyset cursor (raisedAt, id). The redundant `raisedAt <=` bound
  * lets PostgreSQL start the index scan at the cursor instead of filtering its way there.
  */
-export function alertRows(app: FastifyInstance, where: Prisma.AlertWhereInput & { vaultId: string }, after: [Date, string] | undefined, take: number): Promise<Alert[]> {
+export function alertRows(
+  app: FastifyInstance,
+  where: Prisma.AlertWhereInput & { vaultId: string },
+  after: [Date, string] | undefined,
+  take: number,
+): Promise<Alert[]> {
   const [at, id] = after ?? [];
   return app.db.alert.findMany({
-    where: at === undefined ? where : { ...where, raisedAt: { lte: at }, OR: [{ raisedAt: { lt: at } }, { raisedAt: at, id: { lt: id } }] },
+    where:
+      at === undefined
+        ? where
+        : { ...where, raisedAt: { lte: at }, OR: [{ raisedAt: { lt: at } }, { raisedAt: at, id: { lt: id } }] },
     orderBy: [{ raisedAt: 'desc' }, { id: 'desc' }],
     take,
   });

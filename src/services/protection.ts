@@ -24,9 +24,19 @@ export function limitReached(app: FastifyInstance): ArmError {
  * the vault's limit in the same transaction that creates it: the conditional increment is what makes the limit
  * race-free (of N concurrent requests for the last slots, exactly as many as there are slots succeed).
  */
-export async function protect(app: FastifyInstance, vault: Vault, database: SqlDatabase, policy: Policy, intentId: string | null = null): Promise<{ item: ProtectedItem; created: boolean }> {
+export async function protect(
+  app: FastifyInstance,
+  vault: Vault,
+  database: SqlDatabase,
+  policy: Policy,
+  intentId: string | null = null,
+): Promise<{ item: ProtectedItem; created: boolean }> {
   const now = app.clock.now();
-  const schedule = scheduleFor(policyOf(policy), { name: database.name, recoveryModel: database.recoveryModel, isReadOnly: database.isReadOnly }, now);
+  const schedule = scheduleFor(
+    policyOf(policy),
+    { name: database.name, recoveryModel: database.recoveryModel, isReadOnly: database.isReadOnly },
+    now,
+  );
   const fields = {
     policyId: policy.id,
     protectionState: 'IRPending' as const,
@@ -36,12 +46,15 @@ export async function protect(app: FastifyInstance, vault: Vault, database: SqlD
     updatedAt: now,
   };
   return app.db.$transaction(async (tx) => {
-    const existing = await tx.protectedItem.findUnique({ where: { containerId_itemNameKey: { containerId: database.containerId, itemNameKey: database.itemNameKey } } });
+    const existing = await tx.protectedItem.findUnique({
+      where: { containerId_itemNameKey: { containerId: database.containerId, itemNameKey: database.itemNameKey } },
+    });
     if (existing !== null) {
       const item = await tx.protectedItem.update({ where: { id: existing.id }, data: fields });
       return { item, created: false };
     }
-    const slot = await tx.$executeRaw`UPDATE "Vault" SET "protectedItemCount" = "protectedItemCount" + 1 WHERE "id" = ${vault.id} AND "protectedItemCount" < ${PROTECTED_ITEMS_PER_VAULT}`;
+    const slot =
+      await tx.$executeRaw`UPDATE "Vault" SET "protectedItemCount" = "protectedItemCount" + 1 WHERE "id" = ${vault.id} AND "protectedItemCount" < ${PROTECTED_ITEMS_PER_VAULT}`;
     if (slot === 0) throw limitReached(app);
     const item = await tx.protectedItem.create({
       data: {
@@ -73,7 +86,8 @@ export async function purgeItems(app: FastifyInstance, items: Pick<ProtectedItem
         tx.backupUpload.findMany({ where: { protectedItemId: item.id, state: 'Open' }, select: { blobName: true } }),
       ]);
       const removed = await tx.protectedItem.deleteMany({ where: { id: item.id } });
-      if (removed.count === 1) await tx.$executeRaw`UPDATE "Vault" SET "protectedItemCount" = "protectedItemCount" - 1 WHERE "id" = ${item.vaultId}`;
+      if (removed.count === 1)
+        await tx.$executeRaw`UPDATE "Vault" SET "protectedItemCount" = "protectedItemCount" - 1 WHERE "id" = ${item.vaultId}`;
       return removed.count === 1 ? [...points, ...uploads].map((b) => b.blobName) : [];
     });
     await deleteBackupBlobs(app, item.vaultId, blobNames);
@@ -101,18 +115,30 @@ export const CONFIGURE_BATCH = 50;
  * Auto-protection: every protectable, unprotected database of the intent's SQL instance gets the intent's policy, in
  * ConfigureBackup jobs of at most 50 databases. Runs when the intent is created and after every discovery.
  */
-export async function autoProtect(app: FastifyInstance, intentId: string): Promise<{ protectedCount: number; jobIds: string[] }> {
-  const intent = await app.db.protectionIntent.findUnique({ where: { id: intentId }, include: { policy: true, vault: true } });
+export async function autoProtect(
+  app: FastifyInstance,
+  intentId: string,
+): Promise<{ protectedCount: number; jobIds: string[] }> {
+  const intent = await app.db.protectionIntent.findUnique({
+    where: { id: intentId },
+    include: { policy: true, vault: true },
+  });
   if (intent === null) return { protectedCount: 0, jobIds: [] };
   const container = await app.db.protectionContainer.findUnique({ where: { id: intent.containerId } });
   if (container === null || container.registrationStatus !== 'Registered') return { protectedCount: 0, jobIds: [] };
   const instanceName = intent.itemName.slice(intent.itemName.indexOf(';') + 1);
   const candidates = await app.db.sqlDatabase.findMany({
-    where: { containerId: container.id, instanceName: { equals: instanceName, mode: 'insensitive' }, isProtectable: true },
+    where: {
+      containerId: container.id,
+      instanceName: { equals: instanceName, mode: 'insensitive' },
+      isProtectable: true,
+    },
     orderBy: { itemNameKey: 'asc' },
   });
   const existing = new Set(
-    (await app.db.protectedItem.findMany({ where: { containerId: container.id }, select: { itemNameKey: true } })).map((i) => i.itemNameKey),
+    (await app.db.protectedItem.findMany({ where: { containerId: container.id }, select: { itemNameKey: true } })).map(
+      (i) => i.itemNameKey,
+    ),
   );
   const unprotected = candidates.filter((d) => !existing.has(d.itemNameKey));
   const jobIds: string[] = [];
@@ -125,7 +151,11 @@ export async function autoProtect(app: FastifyInstance, intentId: string): Promi
     for (const database of batch) {
       try {
         const { item } = await protect(app, intent.vault, database, intent.policy, intent.id);
-        await app.agentCommands.issue(container.id, 'configure', { itemName: item.itemName, protect: true, policy: toWireFormat(policyOf(intent.policy)) });
+        await app.agentCommands.issue(container.id, 'configure', {
+          itemName: item.itemName,
+          protect: true,
+          policy: toWireFormat(policyOf(intent.policy)),
+        });
         protectedCount += 1;
       } catch (error) {
         if (!(error instanceof ArmError)) throw error;

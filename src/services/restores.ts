@@ -33,17 +33,26 @@ export async function planRestore(
   request: RestoreRequest,
 ): Promise<PlannedRestore> {
   const { vault, container, item } = source;
-  const points = await app.db.recoveryPoint.findMany({ where: { protectedItemId: item.id }, orderBy: { endTime: 'asc' } });
+  const points = await app.db.recoveryPoint.findMany({
+    where: { protectedItemId: item.id },
+    orderBy: { endTime: 'asc' },
+  });
   const committed = points.map(asCommittedPoint);
-  const plan = request.pointInTime === undefined
-    ? restoreChainForPoint(committed, request.recoveryPointId)
-    : restoreChainForPointInTime(committed, request.pointInTime);
+  const plan =
+    request.pointInTime === undefined
+      ? restoreChainForPoint(committed, request.recoveryPointId)
+      : restoreChainForPointInTime(committed, request.pointInTime);
   const byId = new Map(points.map((p) => [p.id, p]));
   const parts = plan.parts.map((p, index) => {
     const point = byId.get(p.id) as RecoveryPoint;
     return {
-      index, recoveryPointId: point.id, backupType: point.type as BackupType, sizeBytes: Number(point.sizeBytes), sha256: point.sha256,
-      startTime: point.startTime.toISOString(), endTime: point.endTime.toISOString(),
+      index,
+      recoveryPointId: point.id,
+      backupType: point.type as BackupType,
+      sizeBytes: Number(point.sizeBytes),
+      sha256: point.sha256,
+      startTime: point.startTime.toISOString(),
+      endTime: point.endTime.toISOString(),
     };
   });
 
@@ -51,22 +60,37 @@ export async function planRestore(
   let targetContainer = container;
   if (destination.kind !== 'Original') {
     const found = await app.db.protectionContainer.findUnique({
-      where: { vaultId_nameKey: { vaultId: vault.id, nameKey: containerNameOf(destination.containerArmId).toLowerCase() } },
+      where: {
+        vaultId_nameKey: { vaultId: vault.id, nameKey: containerNameOf(destination.containerArmId).toLowerCase() },
+      },
     });
-    if (found === null) throw errors.invalidInput(`The target container '${containerNameOf(destination.containerArmId)}' is not a container of vault '${vault.name}'.`);
+    if (found === null)
+      throw errors.invalidInput(
+        `The target container '${containerNameOf(destination.containerArmId)}' is not a container of vault '${vault.name}'.`,
+      );
     targetContainer = found;
   }
   if (targetContainer.registrationStatus !== 'Registered') {
-    throw errors.invalidInput(`The target container '${targetContainer.name}' is not registered to vault '${vault.name}' (it is ${targetContainer.registrationStatus}); register it first.`);
+    throw errors.invalidInput(
+      `The target container '${targetContainer.name}' is not registered to vault '${vault.name}' (it is ${targetContainer.registrationStatus}); register it first.`,
+    );
   }
   const sourceRef = { itemName: item.itemName, instanceName: item.instanceName, databaseName: item.friendlyName };
-  const common = { source: sourceRef, parts, ...(plan.pointInTime === undefined ? {} : { pointInTime: plan.pointInTime.toISOString() }) };
+  const common = {
+    source: sourceRef,
+    parts,
+    ...(plan.pointInTime === undefined ? {} : { pointInTime: plan.pointInTime.toISOString() }),
+  };
 
   let command: PlannedRestore['command'];
   let targetText: string;
   switch (destination.kind) {
     case 'Original':
-      command = { ...common, mode: 'Database', target: { instanceName: item.instanceName, databaseName: item.friendlyName, overwrite: destination.overwrite } };
+      command = {
+        ...common,
+        mode: 'Database',
+        target: { instanceName: item.instanceName, databaseName: item.friendlyName, overwrite: destination.overwrite },
+      };
       targetText = `${item.instanceName}/${item.friendlyName} [${container.friendlyName}]`;
       break;
     case 'Files':
@@ -77,12 +101,21 @@ export async function planRestore(
       const instance = await app.db.sqlInstance.findFirst({
         where: { containerId: targetContainer.id, name: { equals: destination.instanceName, mode: 'insensitive' } },
       });
-      if (instance === null) throw errors.invalidInput(`The SQL instance '${destination.instanceName}' was not discovered on '${targetContainer.friendlyName}'; run inquire on that container, then restore.`);
-      if (!instance.isProtectable) throw errors.invalidInput(`The SQL instance '${instance.name}' on '${targetContainer.friendlyName}' cannot take restores: the workload extension lacks sysadmin rights there.`);
+      if (instance === null)
+        throw errors.invalidInput(
+          `The SQL instance '${destination.instanceName}' was not discovered on '${targetContainer.friendlyName}'; run inquire on that container, then restore.`,
+        );
+      if (!instance.isProtectable)
+        throw errors.invalidInput(
+          `The SQL instance '${instance.name}' on '${targetContainer.friendlyName}' cannot take restores: the workload extension lacks sysadmin rights there.`,
+        );
       command = {
-        ...common, mode: 'Database',
+        ...common,
+        mode: 'Database',
         target: {
-          instanceName: instance.name, databaseName: destination.databaseName, overwrite: destination.overwrite,
+          instanceName: instance.name,
+          databaseName: destination.databaseName,
+          overwrite: destination.overwrite,
           ...(destination.directoryPaths.length === 0 ? {} : { directoryPaths: destination.directoryPaths }),
         },
       };
@@ -90,11 +123,20 @@ export async function planRestore(
       break;
     }
   }
-  return { targetContainerId: targetContainer.id, ...(common.pointInTime === undefined ? {} : { pointInTime: common.pointInTime }), command, targetText };
+  return {
+    targetContainerId: targetContainer.id,
+    ...(common.pointInTime === undefined ? {} : { pointInTime: common.pointInTime }),
+    command,
+    targetText,
+  };
 }
 
 /** Records why a restore failed (the first reason wins); its job and operation end with the agent's result. */
-export async function failRestore(app: FastifyInstance, restoreId: string, error: { code: string; message: string }): Promise<void> {
+export async function failRestore(
+  app: FastifyInstance,
+  restoreId: string,
+  error: { code: string; message: string },
+): Promise<void> {
   await app.db.restore.updateMany({
     where: { id: restoreId, state: 'InProgress' },
     data: { state: 'Failed', errorCode: error.code, errorMessage: error.message, updatedAt: app.clock.now() },
@@ -104,7 +146,8 @@ export async function failRestore(app: FastifyInstance, restoreId: string, error
 /** A restore the target container's agent may read: another container's restore does not exist for it. */
 export async function findRestoreFor(app: FastifyInstance, containerId: string, restoreId: string): Promise<Restore> {
   const restore = await app.db.restore.findUnique({ where: { id: restoreId } });
-  if (restore === null || restore.targetContainerId !== containerId) throw errors.resourceNotFound(`The restore '${restoreId}'`);
+  if (restore === null || restore.targetContainerId !== containerId)
+    throw errors.resourceNotFound(`The restore '${restoreId}'`);
   return restore;
 }
 
@@ -113,24 +156,43 @@ export async function findRestoreFor(app: FastifyInstance, containerId: string, 
  * read before this returns, so a backup that is unreadable from the start is a clear 4xx; a block failing later cuts
  * the stream — both record the failure on the restore. A storage outage is a retryable 503 and fails nothing.
  */
-export async function openRestorePart(app: FastifyInstance, restore: Restore, index: number): Promise<{ point: RecoveryPoint; stream: Readable }> {
+export async function openRestorePart(
+  app: FastifyInstance,
+  restore: Restore,
+  index: number,
+): Promise<{ point: RecoveryPoint; stream: Readable }> {
   if (restore.state !== 'InProgress') {
-    throw errors.conflict('UserErrorRestoreNotInProgress', `The restore '${restore.id}' is ${restore.state}${restore.errorCode === null ? '' : ` (${restore.errorCode})`}; its parts can no longer be read.`);
+    throw errors.conflict(
+      'UserErrorRestoreNotInProgress',
+      `The restore '${restore.id}' is ${restore.state}${restore.errorCode === null ? '' : ` (${restore.errorCode})`}; its parts can no longer be read.`,
+    );
   }
   const pointId = restore.parts[index];
-  if (pointId === undefined) throw errors.resourceNotFound(`Part ${index} of restore '${restore.id}' (it has ${restore.parts.length})`);
+  if (pointId === undefined)
+    throw errors.resourceNotFound(`Part ${index} of restore '${restore.id}' (it has ${restore.parts.length})`);
   const point = await app.db.recoveryPoint.findUnique({ where: { id: pointId } });
   if (point === null) {
-    const error = { code: 'UserErrorRecoveryPointNotFound', message: `The recovery point ${pointId} (part ${index + 1} of the restore) no longer exists in the vault.` };
+    const error = {
+      code: 'UserErrorRecoveryPointNotFound',
+      message: `The recovery point ${pointId} (part ${index + 1} of the restore) no longer exists in the vault.`,
+    };
     await failRestore(app, restore.id, error);
     throw new ArmError(404, error.code, error.message);
   }
-  const decrypted = openDecrypted(vaultBlobs(app, restore.vaultId), point.blobName, await dataKeyOf(app, restore.vaultId), point.blocks as unknown as StoredBlock[]);
+  const decrypted = openDecrypted(
+    vaultBlobs(app, restore.vaultId),
+    point.blobName,
+    await dataKeyOf(app, restore.vaultId),
+    point.blocks as unknown as StoredBlock[],
+  );
   const chunks = decrypted[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const failed = async (error: unknown) => {
     if (!(error instanceof BackupIntegrityError)) return error;
     if (error.reason === 'storage') return errors.serviceUnavailable('Blob storage');
-    const found = { code: INTEGRITY_FAILURE, message: `The ${point.type} backup ${point.id} (part ${index + 1} of the restore) failed verification: ${error.message}. The target was not changed.` };
+    const found = {
+      code: INTEGRITY_FAILURE,
+      message: `The ${point.type} backup ${point.id} (part ${index + 1} of the restore) failed verification: ${error.message}. The target was not changed.`,
+    };
     await failRestore(app, restore.id, found);
     return new ArmError(422, found.code, found.message);
   };

@@ -19,10 +19,23 @@ export function azuriteConnectionString(blobEndpoint: string): string {
  * Starts Azurite's blob service as a child process on loopback (blob only, no telemetry). The API version check is
  * skipped so that a newer @azure/storage-blob cannot break the emulator. `port: 0` picks a free port.
  */
-export async function startAzurite(options: { port: number; location?: string; timeoutMs?: number }): Promise<EmbeddedAzurite> {
+export async function startAzurite(options: {
+  port: number;
+  location?: string;
+  timeoutMs?: number;
+}): Promise<EmbeddedAzurite> {
   const main = join(dirname(createRequire(import.meta.url).resolve('azurite/package.json')), 'dist/src/blob/main.js');
-  const args = [main, '--blobHost', '127.0.0.1', '--blobPort', String(options.port), '--disableTelemetry', '--silent',
-    '--skipApiVersionCheck', '--loose'];
+  const args = [
+    main,
+    '--blobHost',
+    '127.0.0.1',
+    '--blobPort',
+    String(options.port),
+    '--disableTelemetry',
+    '--silent',
+    '--skipApiVersionCheck',
+    '--loose',
+  ];
   if (options.location === undefined) {
     args.push('--inMemoryPersistence');
   } else {
@@ -40,7 +53,10 @@ export async function startAzurite(options: { port: number; location?: string; t
 function waitForEndpoint(child: ChildProcess, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => fail(new Error(`Azurite did not start within ${timeoutMs} ms: ${output.trim()}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`Azurite did not start within ${timeoutMs} ms: ${output.trim()}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /successfully listens on (http:\/\/\S+)/.exec(output);

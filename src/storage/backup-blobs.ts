@@ -37,7 +37,15 @@
  * Decompression is ~330 MiB/s for all of them. gzip's CRC would be redundant next to GCM and SHA-256, and zstd is not
  * in Node 20's zlib.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, type CipherGCM, type DecipherGCM, type Hash } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  randomBytes,
+  type CipherGCM,
+  type DecipherGCM,
+  type Hash,
+} from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createBrotliCompress, createBrotliDecompress } from 'node:zlib';
@@ -104,7 +112,11 @@ export function blockIdFor(index: number, attempt: string): string {
   const id = Buffer.alloc(BLOCK_ID_BYTES);
   id[0] = BLOCK_ID_VERSION;
   id.writeUInt32BE(index, 1);
-  createHash('sha256').update('rv-block-attempt\0').update(attempt, 'utf8').digest().copy(id, 5, 0, BLOCK_ID_BYTES - 5);
+  createHash('sha256')
+    .update('rv-block-attempt\0')
+    .update(attempt, 'utf8')
+    .digest()
+    .copy(id, 5, 0, BLOCK_ID_BYTES - 5);
   return id.toString('base64');
 }
 
@@ -199,7 +211,9 @@ class BlockMeter extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.received += chunk.length;
     if (this.received > this.expectedBytes) {
-      callback(new BlockChecksumError(`block ${this.index}: received more than the announced ${this.expectedBytes} bytes`));
+      callback(
+        new BlockChecksumError(`block ${this.index}: received more than the announced ${this.expectedBytes} bytes`),
+      );
       return;
     }
     this.hash.update(chunk);
@@ -208,7 +222,9 @@ class BlockMeter extends Transform {
 
   override _flush(callback: TransformCallback): void {
     if (this.received !== this.expectedBytes) {
-      callback(new BlockChecksumError(`block ${this.index}: received ${this.received} bytes, announced ${this.expectedBytes}`));
+      callback(
+        new BlockChecksumError(`block ${this.index}: received ${this.received} bytes, announced ${this.expectedBytes}`),
+      );
       return;
     }
     if (this.seal !== undefined) {
@@ -260,8 +276,14 @@ export async function stageBlock(args: {
   checkIndex(index);
   checkDataKey(dataKey);
   if (typeof attempt !== 'string' || attempt.length === 0) throw new TypeError('attempt must be a non-empty string');
-  if (!Number.isSafeInteger(contentLength) || contentLength < 0 || contentLength + BLOCK_OVERHEAD_BYTES > MAX_BLOCK_BYTES) {
-    throw new TypeError(`contentLength must be an integer in [0, ${MAX_BLOCK_BYTES - BLOCK_OVERHEAD_BYTES}], got ${contentLength}`);
+  if (
+    !Number.isSafeInteger(contentLength) ||
+    contentLength < 0 ||
+    contentLength + BLOCK_OVERHEAD_BYTES > MAX_BLOCK_BYTES
+  ) {
+    throw new TypeError(
+      `contentLength must be an integer in [0, ${MAX_BLOCK_BYTES - BLOCK_OVERHEAD_BYTES}], got ${contentLength}`,
+    );
   }
   const expectedSha256 = typeof args.expectedSha256 === 'string' ? args.expectedSha256.toLowerCase() : '';
   if (!SHA256_HEX.test(expectedSha256)) {
@@ -327,15 +349,20 @@ async function stageStreamed(block: BlockUpload): Promise<number> {
   if (staged.status === 'rejected' && (metered.status === 'fulfilled' || metered.reason === staged.reason)) {
     if (replayRefused) {
       // A storage failure like any other (RestError: the caller sees 503 and sends the block again).
-      throw new RestError(`block ${block.index}: staging failed (${asError(staged.reason).message}) and a streamed block cannot be re-sent; send it again`, {
-        code: 'StagingNotReplayable',
-      });
+      throw new RestError(
+        `block ${block.index}: staging failed (${asError(staged.reason).message}) and a streamed block cannot be re-sent; send it again`,
+        {
+          code: 'StagingNotReplayable',
+        },
+      );
     }
     throw staged.reason;
   }
   if (metered.status === 'rejected') throw metered.reason;
   if (metered.value.sha256 !== block.expectedSha256) {
-    throw new BlockChecksumError(`block ${block.index}: SHA-256 of the received bytes is ${metered.value.sha256}, announced ${block.expectedSha256}`);
+    throw new BlockChecksumError(
+      `block ${block.index}: SHA-256 of the received bytes is ${metered.value.sha256}, announced ${block.expectedSha256}`,
+    );
   }
   return storedBytes;
 }
@@ -375,7 +402,9 @@ async function stageCompressed(block: BlockUpload): Promise<number> {
   }
   const { sha256 } = await meter.done;
   if (sha256 !== block.expectedSha256) {
-    throw new BlockChecksumError(`block ${block.index}: SHA-256 of the received bytes is ${sha256}, announced ${block.expectedSha256}`);
+    throw new BlockChecksumError(
+      `block ${block.index}: SHA-256 of the received bytes is ${sha256}, announced ${block.expectedSha256}`,
+    );
   }
   const rest = block.cipher.final();
   if (rest.length > 0) parts.push(rest);
@@ -397,9 +426,12 @@ function orderBlocks(blocks: readonly StoredBlock[]): StoredBlock[] {
   const ordered = [...blocks].sort((a, b) => a.index - b.index);
   ordered.forEach((block, position) => {
     if (block.index !== position) {
-      throw new TypeError(`blocks must be numbered 0..${blocks.length - 1} exactly once; ${position} is missing or duplicated`);
+      throw new TypeError(
+        `blocks must be numbered 0..${blocks.length - 1} exactly once; ${position} is missing or duplicated`,
+      );
     }
-    if (blockIndexOf(block.blockId) !== block.index) throw new TypeError(`block ${block.index}: malformed block id ${block.blockId}`);
+    if (blockIndexOf(block.blockId) !== block.index)
+      throw new TypeError(`block ${block.index}: malformed block id ${block.blockId}`);
   });
   return ordered;
 }
@@ -408,7 +440,12 @@ function orderBlocks(blocks: readonly StoredBlock[]): StoredBlock[] {
  * Commits exactly these blocks in index order as the blob's content, with `metadata` (plus `rvblocklayout`).
  * Idempotent: committing the same list again leaves the same content (committed blocks may be listed again).
  */
-export async function commitBlob(container: ContainerClient, blobName: string, blocks: StoredBlock[], metadata: Record<string, string>): Promise<void> {
+export async function commitBlob(
+  container: ContainerClient,
+  blobName: string,
+  blocks: StoredBlock[],
+  metadata: Record<string, string>,
+): Promise<void> {
   checkBlobName(blobName);
   const ordered = orderBlocks(blocks);
   await container.getBlockBlobClient(blobName).commitBlockList(
@@ -446,21 +483,36 @@ export async function deleteBlob(container: ContainerClient, blobName: string): 
  * decompressed and its SHA-256 and length checked — all before any of its bytes are emitted. Any failure destroys the
  * stream with a BackupIntegrityError naming the block. Memory: about one block.
  */
-export function openDecrypted(container: ContainerClient, blobName: string, dataKey: Buffer, blocks: StoredBlock[]): Readable {
+export function openDecrypted(
+  container: ContainerClient,
+  blobName: string,
+  dataKey: Buffer,
+  blocks: StoredBlock[],
+): Readable {
   checkBlobName(blobName);
   checkDataKey(dataKey);
-  return Readable.from(readBlocks(container.getBlockBlobClient(blobName), blobName, dataKey, blocks), { objectMode: false });
+  return Readable.from(readBlocks(container.getBlockBlobClient(blobName), blobName, dataKey, blocks), {
+    objectMode: false,
+  });
 }
 
-async function* readBlocks(blob: BlockBlobClient, blobName: string, dataKey: Buffer, blocks: StoredBlock[]): AsyncGenerator<Buffer> {
+async function* readBlocks(
+  blob: BlockBlobClient,
+  blobName: string,
+  dataKey: Buffer,
+  blocks: StoredBlock[],
+): AsyncGenerator<Buffer> {
   let ordered: StoredBlock[];
   try {
     ordered = orderBlocks(blocks);
   } catch (error) {
-    throw new BackupIntegrityError(`the recorded blocks of ${blobName} are not a complete backup: ${asError(error).message}`, {
-      reason: 'missing',
-      cause: error,
-    });
+    throw new BackupIntegrityError(
+      `the recorded blocks of ${blobName} are not a complete backup: ${asError(error).message}`,
+      {
+        reason: 'missing',
+        cause: error,
+      },
+    );
   }
   let committed: { name: string; size: number }[];
   try {
@@ -469,7 +521,10 @@ async function* readBlocks(blob: BlockBlobClient, blobName: string, dataKey: Buf
     if (statusOf(error) === 404) {
       throw new BackupIntegrityError(`backup blob ${blobName} does not exist`, { reason: 'missing', cause: error });
     }
-    throw new BackupIntegrityError(`reading the block list of ${blobName} failed: ${asError(error).message}`, { reason: 'storage', cause: error });
+    throw new BackupIntegrityError(`reading the block list of ${blobName} failed: ${asError(error).message}`, {
+      reason: 'storage',
+      cause: error,
+    });
   }
   checkCommittedList(blobName, ordered, committed);
   let body: Readable;
@@ -481,7 +536,9 @@ async function* readBlocks(blob: BlockBlobClient, blobName: string, dataKey: Buf
   } catch (error) {
     const first = ordered[0]!.index;
     throw new BackupIntegrityError(`block ${first} of ${blobName}: download failed: ${asError(error).message}`, {
-      reason: statusOf(error) === 404 ? 'missing' : 'storage', blockIndex: first, cause: error,
+      reason: statusOf(error) === 404 ? 'missing' : 'storage',
+      blockIndex: first,
+      cause: error,
     });
   }
   try {
@@ -497,21 +554,35 @@ async function* readBlocks(blob: BlockBlobClient, blobName: string, dataKey: Buf
  * connection buffers: verifying blocks ahead of the consumer was measured slower (1.2–2.5× the service's CPU, its
  * garbage collector promoting the held blocks).
  */
-async function* openBlocks(body: Readable, blobName: string, dataKey: Buffer, ordered: StoredBlock[]): AsyncGenerator<Buffer[]> {
+async function* openBlocks(
+  body: Readable,
+  blobName: string,
+  dataKey: Buffer,
+  ordered: StoredBlock[],
+): AsyncGenerator<Buffer[]> {
   let position = 0;
   let opener: BlockOpener | undefined;
   const fail = (reason: IntegrityFailure, message: string, cause?: unknown) => {
     const block = ordered[Math.min(position, ordered.length - 1)]!;
-    return new BackupIntegrityError(`block ${block.index} of ${blobName}: ${message}`, { reason, blockIndex: block.index, cause });
+    return new BackupIntegrityError(`block ${block.index} of ${blobName}: ${message}`, {
+      reason,
+      blockIndex: block.index,
+      cause,
+    });
   };
   try {
     for await (const chunk of body) {
       let at = 0;
       while (at < (chunk as Buffer).length) {
         const block = ordered[position];
-        if (block === undefined) throw new BackupIntegrityError(`${blobName} holds more than its recorded blocks`, { reason: 'length', blockIndex: ordered.length });
+        if (block === undefined)
+          throw new BackupIntegrityError(`${blobName} holds more than its recorded blocks`, {
+            reason: 'length',
+            blockIndex: ordered.length,
+          });
         if (opener === undefined) {
-          if (block.storedBytes < BLOCK_OVERHEAD_BYTES) throw fail('length', `recorded size ${block.storedBytes} is below the block overhead`);
+          if (block.storedBytes < BLOCK_OVERHEAD_BYTES)
+            throw fail('length', `recorded size ${block.storedBytes} is below the block overhead`);
           opener = new BlockOpener(block, blobName, dataKey, fail);
         }
         const n = Math.min((chunk as Buffer).length - at, block.storedBytes - opener.bytesIn);
@@ -529,22 +600,36 @@ async function* openBlocks(body: Readable, blobName: string, dataKey: Buffer, or
     if (error instanceof BackupIntegrityError) throw error;
     throw fail(statusOf(error) === 404 ? 'missing' : 'storage', `download failed: ${asError(error).message}`, error);
   }
-  if (position < ordered.length) throw fail('length', `the blob ended after ${opener?.bytesIn ?? 0} of the block's ${ordered[position]!.storedBytes} bytes`);
+  if (position < ordered.length)
+    throw fail(
+      'length',
+      `the blob ended after ${opener?.bytesIn ?? 0} of the block's ${ordered[position]!.storedBytes} bytes`,
+    );
 }
 
-function checkCommittedList(blobName: string, ordered: StoredBlock[], committed: { name: string; size: number }[]): void {
+function checkCommittedList(
+  blobName: string,
+  ordered: StoredBlock[],
+  committed: { name: string; size: number }[],
+): void {
   for (const block of ordered) {
     const entry = committed[block.index];
     if (entry?.name !== block.blockId) {
       const elsewhere = committed.findIndex((c) => c.name === block.blockId);
       const what = elsewhere < 0 ? 'is missing from the committed blob' : `is committed at position ${elsewhere}`;
-      throw new BackupIntegrityError(`block ${block.index} of ${blobName} ${what}`, { reason: 'missing', blockIndex: block.index });
-    }
-    if (entry.size !== block.storedBytes) {
-      throw new BackupIntegrityError(`block ${block.index} of ${blobName} holds ${entry.size} bytes, recorded ${block.storedBytes}`, {
-        reason: 'length',
+      throw new BackupIntegrityError(`block ${block.index} of ${blobName} ${what}`, {
+        reason: 'missing',
         blockIndex: block.index,
       });
+    }
+    if (entry.size !== block.storedBytes) {
+      throw new BackupIntegrityError(
+        `block ${block.index} of ${blobName} holds ${entry.size} bytes, recorded ${block.storedBytes}`,
+        {
+          reason: 'length',
+          blockIndex: block.index,
+        },
+      );
     }
   }
   if (committed.length !== ordered.length) {
@@ -562,11 +647,16 @@ function checkCommittedList(blobName: string, ordered: StoredBlock[], committed:
  */
 async function verifiedPlaintext(opener: BlockOpener, block: StoredBlock, fail: FailFn): Promise<Buffer[]> {
   const { decrypted, plaintextHash } = opener.finish();
-  const { plaintext, hash } = plaintextHash === undefined ? await inflate(decrypted, block.plaintextBytes, fail) : { plaintext: decrypted, hash: plaintextHash };
+  const { plaintext, hash } =
+    plaintextHash === undefined
+      ? await inflate(decrypted, block.plaintextBytes, fail)
+      : { plaintext: decrypted, hash: plaintextHash };
   const bytes = plaintext.reduce((sum, chunk) => sum + chunk.length, 0);
-  if (bytes !== block.plaintextBytes) throw fail('length', `${bytes} bytes of plaintext, recorded ${block.plaintextBytes}`);
+  if (bytes !== block.plaintextBytes)
+    throw fail('length', `${bytes} bytes of plaintext, recorded ${block.plaintextBytes}`);
   const sha256 = hash.digest('hex');
-  if (sha256 !== block.sha256.toLowerCase()) throw fail('sha256', `SHA-256 of the plaintext is ${sha256}, recorded ${block.sha256}`);
+  if (sha256 !== block.sha256.toLowerCase())
+    throw fail('sha256', `SHA-256 of the plaintext is ${sha256}, recorded ${block.sha256}`);
   return plaintext;
 }
 
@@ -599,7 +689,8 @@ class BlockOpener {
   }
 
   write(chunk: Buffer): void {
-    if (this.received + chunk.length > this.block.storedBytes) throw this.fail('length', `more than the recorded ${this.block.storedBytes} bytes`);
+    if (this.received + chunk.length > this.block.storedBytes)
+      throw this.fail('length', `more than the recorded ${this.block.storedBytes} bytes`);
     let at = 0;
     while (at < chunk.length) {
       const position = this.received;
@@ -632,11 +723,14 @@ class BlockOpener {
     if (h[2] !== LAYOUT_VERSION) throw this.fail('format', `unknown layout version ${h[2]}`);
     const flags = h[3]!;
     const codec = flags & CODEC_MASK;
-    if (flags !== codec || (codec !== CODEC_NONE && codec !== CODEC_BROTLI)) throw this.fail('format', `unknown flags 0x${flags.toString(16)}`);
+    if (flags !== codec || (codec !== CODEC_NONE && codec !== CODEC_BROTLI))
+      throw this.fail('format', `unknown flags 0x${flags.toString(16)}`);
     if ((codec === CODEC_BROTLI) !== this.block.compressed) {
       throw this.fail('format', `stored ${codec === CODEC_BROTLI ? 'compressed' : 'uncompressed'}, recorded otherwise`);
     }
-    const decipher = createDecipheriv('aes-256-gcm', this.dataKey, h.subarray(4, 4 + NONCE_BYTES), { authTagLength: BLOCK_TAG_BYTES });
+    const decipher = createDecipheriv('aes-256-gcm', this.dataKey, h.subarray(4, 4 + NONCE_BYTES), {
+      authTagLength: BLOCK_TAG_BYTES,
+    });
     decipher.setAAD(blockAad(h, this.block.index, this.blobName));
     this.decipher = decipher;
   }
@@ -651,7 +745,11 @@ class BlockOpener {
       const rest = this.decipher.final();
       if (rest.length > 0) this.push(rest);
     } catch (error) {
-      throw this.fail('tag', 'authentication failed (GCM tag): the block was modified, swapped or moved, or the key is wrong', error);
+      throw this.fail(
+        'tag',
+        'authentication failed (GCM tag): the block was modified, swapped or moved, or the key is wrong',
+        error,
+      );
     }
     return { decrypted: this.decrypted, plaintextHash: this.plaintextHash };
   }
@@ -661,19 +759,27 @@ class BlockOpener {
  * Decompresses an authenticated block, refusing to produce more than the recorded plaintext length; hashes the
  * plaintext as it comes.
  */
-async function inflate(compressed: Buffer[], maxBytes: number, fail: FailFn): Promise<{ plaintext: Buffer[]; hash: Hash }> {
+async function inflate(
+  compressed: Buffer[],
+  maxBytes: number,
+  fail: FailFn,
+): Promise<{ plaintext: Buffer[]; hash: Hash }> {
   const plaintext: Buffer[] = [];
   const hash = createHash('sha256');
   let bytes = 0;
   try {
-    await pipeline(Readable.from(compressed, { objectMode: false }), createBrotliDecompress({ chunkSize: ZLIB_CHUNK_BYTES }), async (chunks: AsyncIterable<Buffer>) => {
-      for await (const chunk of chunks) {
-        bytes += chunk.length;
-        if (bytes > maxBytes) throw fail('length', `decompresses to more than the recorded ${maxBytes} bytes`);
-        hash.update(chunk);
-        plaintext.push(chunk);
-      }
-    });
+    await pipeline(
+      Readable.from(compressed, { objectMode: false }),
+      createBrotliDecompress({ chunkSize: ZLIB_CHUNK_BYTES }),
+      async (chunks: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunks) {
+          bytes += chunk.length;
+          if (bytes > maxBytes) throw fail('length', `decompresses to more than the recorded ${maxBytes} bytes`);
+          hash.update(chunk);
+          plaintext.push(chunk);
+        }
+      },
+    );
   } catch (error) {
     if (error instanceof BackupIntegrityError) throw error;
     throw fail('format', `decompression failed: ${asError(error).message}`, error);

@@ -32,7 +32,10 @@ const MAX_IDLE_SOCKET_MS = 30_000;
  * A request that already has an agent (a proxy's) keeps it.
  */
 function idleSocketFactory(): RequestPolicyFactory {
-  const agents = { http: new HttpAgent({ keepAlive: true, timeout: MAX_IDLE_SOCKET_MS }), https: new HttpsAgent({ keepAlive: true, timeout: MAX_IDLE_SOCKET_MS }) };
+  const agents = {
+    http: new HttpAgent({ keepAlive: true, timeout: MAX_IDLE_SOCKET_MS }),
+    https: new HttpsAgent({ keepAlive: true, timeout: MAX_IDLE_SOCKET_MS }),
+  };
   return {
     create: (next) => ({
       sendRequest: (request) => {

@@ -28,12 +28,25 @@ const spec = (vmName: string) => ({
   resourceGroup: 'sql-rg',
   os: 'WindowsServer2019',
   instances: [
-    { name: 'MSSQLSERVER', version: '2019', edition: 'Enterprise', pluginIsSysadmin: true, databases: [{ name: 'sales', recoveryModel: 'FULL', sizeMiB: 8, files: 2, writesPerMinute: 0 }] },
-    { name: 'REPORTING', version: '2017', edition: 'Standard', pluginIsSysadmin: false, databases: [{ name: 'reports', writesPerMinute: 0 }] },
+    {
+      name: 'MSSQLSERVER',
+      version: '2019',
+      edition: 'Enterprise',
+      pluginIsSysadmin: true,
+      databases: [{ name: 'sales', recoveryModel: 'FULL', sizeMiB: 8, files: 2, writesPerMinute: 0 }],
+    },
+    {
+      name: 'REPORTING',
+      version: '2017',
+      edition: 'Standard',
+      pluginIsSysadmin: false,
+      databases: [{ name: 'reports', writesPerMinute: 0 }],
+    },
   ],
 });
 
-const VAULT_ID = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v';
+const VAULT_ID =
+  '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v';
 
 describe('recovery-vault-agent: arguments and input files', () => {
   let dir: string;
@@ -47,19 +60,103 @@ describe('recovery-vault-agent: arguments and input files', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const credentials = { vaultId: VAULT_ID, vaultName: 'v', serviceUrl: 'http://127.0.0.1:9', secret: 'x.y', expiresAt: '2099-01-01T00:00:00.000Z' };
+  const credentials = {
+    vaultId: VAULT_ID,
+    vaultName: 'v',
+    serviceUrl: 'http://127.0.0.1:9',
+    secret: 'x.y',
+    expiresAt: '2099-01-01T00:00:00.000Z',
+  };
   const cases: [string, () => string[], RegExp][] = [
-    ['no arguments', () => [], /^recovery-vault-agent: required option '--credentials <file>' not specified \(see --help\)$/],
-    ['an unknown option', () => ['--credentials', file('c1.json', credentials), '--spec', file('s1.json', spec('vm')), '--frobnicate'], /^recovery-vault-agent: unknown option '--frobnicate' \(see --help\)$/],
-    ['a missing credentials file', () => ['--credentials', join(dir, 'nope.json'), '--spec', file('s2.json', spec('vm'))], /^recovery-vault-agent: cannot read the credentials file .*nope\.json: no such file$/],
-    ['credentials that are not JSON', () => ['--credentials', file('c3.json', 'vaultId=1'), '--spec', file('s3.json', spec('vm'))], /^recovery-vault-agent: the credentials file .*c3\.json is not JSON: /],
-    ['a file that is not vault credentials', () => ['--credentials', file('c4.json', { vaultId: VAULT_ID }), '--spec', file('s4.json', spec('vm'))], /^recovery-vault-agent: the credentials file .*c4\.json: 'secret' is missing \(is this a vault credentials file\?\)$/],
-    ['a spec that is not JSON', () => ['--credentials', file('c5.json', credentials), '--spec', file('s5.json', '{ vmName: ')], /^recovery-vault-agent: the spec file .*s5\.json is not JSON: /],
-    ['an invalid spec', () => ['--credentials', file('c6.json', credentials), '--spec', file('s6.json', { ...spec('vm'), instances: [{ name: 'I', databases: [{ name: 'd', recoveryModel: 'PARTIAL' }] }] })], /^recovery-vault-agent: the spec file .*s6\.json is invalid: instances\[0\]\.databases\[0\]\.recoveryModel: expected one of FULL, SIMPLE, BULK_LOGGED, got "PARTIAL"$/],
-    ['a server URL that is not one', () => ['--server', 'localhost:8443', '--credentials', file('c7.json', credentials), '--spec', file('s7.json', spec('vm'))], /^recovery-vault-agent: the server URL 'localhost:8443' must use http: or https:$/],
-    ['no server anywhere', () => ['--credentials', file('c8.json', { ...credentials, serviceUrl: undefined }), '--spec', file('s8.json', spec('vm'))], /^recovery-vault-agent: no --server given and the credentials file .*c8\.json has no serviceUrl$/],
-    ['a CA file that is missing', () => ['--ca', join(dir, 'ca.pem'), '--credentials', file('c9.json', credentials), '--spec', file('s9.json', spec('vm'))], /^recovery-vault-agent: cannot read the CA file .*ca\.pem: ENOENT/],
-    ['a CA file with no certificate', () => ['--ca', file('ca.pem', 'hello'), '--credentials', file('c10.json', credentials), '--spec', file('s10.json', spec('vm'))], /^recovery-vault-agent: the CA file .*ca\.pem holds no PEM certificate$/],
+    [
+      'no arguments',
+      () => [],
+      /^recovery-vault-agent: required option '--credentials <file>' not specified \(see --help\)$/,
+    ],
+    [
+      'an unknown option',
+      () => ['--credentials', file('c1.json', credentials), '--spec', file('s1.json', spec('vm')), '--frobnicate'],
+      /^recovery-vault-agent: unknown option '--frobnicate' \(see --help\)$/,
+    ],
+    [
+      'a missing credentials file',
+      () => ['--credentials', join(dir, 'nope.json'), '--spec', file('s2.json', spec('vm'))],
+      /^recovery-vault-agent: cannot read the credentials file .*nope\.json: no such file$/,
+    ],
+    [
+      'credentials that are not JSON',
+      () => ['--credentials', file('c3.json', 'vaultId=1'), '--spec', file('s3.json', spec('vm'))],
+      /^recovery-vault-agent: the credentials file .*c3\.json is not JSON: /,
+    ],
+    [
+      'a file that is not vault credentials',
+      () => ['--credentials', file('c4.json', { vaultId: VAULT_ID }), '--spec', file('s4.json', spec('vm'))],
+      /^recovery-vault-agent: the credentials file .*c4\.json: 'secret' is missing \(is this a vault credentials file\?\)$/,
+    ],
+    [
+      'a spec that is not JSON',
+      () => ['--credentials', file('c5.json', credentials), '--spec', file('s5.json', '{ vmName: ')],
+      /^recovery-vault-agent: the spec file .*s5\.json is not JSON: /,
+    ],
+    [
+      'an invalid spec',
+      () => [
+        '--credentials',
+        file('c6.json', credentials),
+        '--spec',
+        file('s6.json', {
+          ...spec('vm'),
+          instances: [{ name: 'I', databases: [{ name: 'd', recoveryModel: 'PARTIAL' }] }],
+        }),
+      ],
+      /^recovery-vault-agent: the spec file .*s6\.json is invalid: instances\[0\]\.databases\[0\]\.recoveryModel: expected one of FULL, SIMPLE, BULK_LOGGED, got "PARTIAL"$/,
+    ],
+    [
+      'a server URL that is not one',
+      () => [
+        '--server',
+        'localhost:8443',
+        '--credentials',
+        file('c7.json', credentials),
+        '--spec',
+        file('s7.json', spec('vm')),
+      ],
+      /^recovery-vault-agent: the server URL 'localhost:8443' must use http: or https:$/,
+    ],
+    [
+      'no server anywhere',
+      () => [
+        '--credentials',
+        file('c8.json', { ...credentials, serviceUrl: undefined }),
+        '--spec',
+        file('s8.json', spec('vm')),
+      ],
+      /^recovery-vault-agent: no --server given and the credentials file .*c8\.json has no serviceUrl$/,
+    ],
+    [
+      'a CA file that is missing',
+      () => [
+        '--ca',
+        join(dir, 'ca.pem'),
+        '--credentials',
+        file('c9.json', credentials),
+        '--spec',
+        file('s9.json', spec('vm')),
+      ],
+      /^recovery-vault-agent: cannot read the CA file .*ca\.pem: ENOENT/,
+    ],
+    [
+      'a CA file with no certificate',
+      () => [
+        '--ca',
+        file('ca.pem', 'hello'),
+        '--credentials',
+        file('c10.json', credentials),
+        '--spec',
+        file('s10.json', spec('vm')),
+      ],
+      /^recovery-vault-agent: the CA file .*ca\.pem holds no PEM certificate$/,
+    ],
   ];
 
   it.each(cases)('%s: exit 2 with one line on stderr', (_name, args, message) => {
@@ -70,7 +167,10 @@ describe('recovery-vault-agent: arguments and input files', () => {
   });
 
   it('prints its version and help with exit 0', () => {
-    expect(runAgent(['--version'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/^recovery-vault-agent\/\d+\.\d+\.\d+\n$/) });
+    expect(runAgent(['--version'])).toMatchObject({
+      status: 0,
+      stdout: expect.stringMatching(/^recovery-vault-agent\/\d+\.\d+\.\d+\n$/),
+    });
     expect(runAgent(['--help'])).toMatchObject({ status: 0, stdout: expect.stringContaining('--credentials <file>') });
   });
 });
@@ -103,14 +203,28 @@ describe('recovery-vault-agent against the service', () => {
   });
 
   /** A vault, its credentials file and a spec file for one VM. */
-  async function setup(vaultName: string, vmName: string, edit: (c: Record<string, string>) => Record<string, string> = (c) => c) {
-    const vault = await vaults.vaults.createOrUpdate('rg', vaultName, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
+  async function setup(
+    vaultName: string,
+    vmName: string,
+    edit: (c: Record<string, string>) => Record<string, string> = (c) => c,
+  ) {
+    const vault = await vaults.vaults.createOrUpdate(
+      'rg',
+      vaultName,
+      { location: 'westeurope', sku: { name: 'Standard' } },
+      poll,
+    );
     const credentials = await fetchVaultCredentials(server.httpsUrl, token, vault.id ?? '');
     const credentialsFile = join(dir, `${vaultName}.credentials.json`);
     writeFileSync(credentialsFile, JSON.stringify(edit(credentials)));
     const specFile = join(dir, `${vmName}.json`);
     writeFileSync(specFile, JSON.stringify(spec(vmName)));
-    return { credentialsFile, specFile, stateDir: join(dir, `${vmName}.state`), containerName: `VMAppContainer;Compute;sql-rg;${vmName}` };
+    return {
+      credentialsFile,
+      specFile,
+      stateDir: join(dir, `${vmName}.state`),
+      containerName: `VMAppContainer;Compute;sql-rg;${vmName}`,
+    };
   }
 
   function start(options: Parameters<typeof spawnAgent>[0]): AgentProcess {
@@ -122,13 +236,23 @@ describe('recovery-vault-agent against the service', () => {
   async function registerContainer(vaultName: string, containerName: string) {
     await backup.protectionContainers.refresh(vaultName, 'rg', 'Azure');
     const found = await until('the protectable container', async () => {
-      for await (const c of backup.protectableContainers.list(vaultName, 'rg', 'Azure')) if (c.name === containerName) return c;
+      for await (const c of backup.protectableContainers.list(vaultName, 'rg', 'Azure'))
+        if (c.name === containerName) return c;
       return undefined;
     });
     expect(found.properties).toMatchObject({ protectableContainerType: 'VMAppContainer', healthStatus: 'Healthy' });
     return backup.protectionContainers.beginRegisterAndWait(
-      vaultName, 'rg', 'Azure', containerName,
-      { properties: { containerType: 'VMAppContainer', backupManagementType: 'AzureWorkload', workloadType: 'SQLDataBase' } as never },
+      vaultName,
+      'rg',
+      'Azure',
+      containerName,
+      {
+        properties: {
+          containerType: 'VMAppContainer',
+          backupManagementType: 'AzureWorkload',
+          workloadType: 'SQLDataBase',
+        } as never,
+      },
       poll,
     );
   }
@@ -157,7 +281,11 @@ describe('recovery-vault-agent against the service', () => {
     expect(agent.lines.filter((l) => /^heartbeat sent \(next in 1 s\)$/.test(l)).length).toBeGreaterThanOrEqual(2);
 
     expect(await agent.stop()).toBe(0);
-    expect(agent.stdout.slice(-3)).toEqual(['SIGTERM received', 'stopping: finishing the command in progress, then no more polling', 'stopped (stopped)']);
+    expect(agent.stdout.slice(-3)).toEqual([
+      'SIGTERM received',
+      'stopping: finishing the command in progress, then no more polling',
+      'stopped (stopped)',
+    ]);
     expect(agent.stderr).toEqual([]);
   });
 
@@ -166,18 +294,29 @@ describe('recovery-vault-agent against the service', () => {
     const { credentialsFile, specFile, stateDir, containerName } = await setup('cli-restart', 'restartvm');
     const first = start({ credentialsFile, specFile, stateDir });
     await first.waitForLine(/^registered /);
-    const saved = JSON.parse(readFileSync(join(stateDir, COORDINATOR_STATE_FILE), 'utf8')) as { registration: { containerName: string; agentToken: string } };
+    const saved = JSON.parse(readFileSync(join(stateDir, COORDINATOR_STATE_FILE), 'utf8')) as {
+      registration: { containerName: string; agentToken: string };
+    };
     expect(saved.registration.containerName).toBe(containerName);
     first.process.kill('SIGINT');
     expect(await first.exited).toBe(0);
 
-    const databases = () => (JSON.parse(readFileSync(join(stateDir, 'agent-state.json'), 'utf8')) as { databases: { name: string; createdAt: string }[] }).databases;
+    const databases = () =>
+      (
+        JSON.parse(readFileSync(join(stateDir, 'agent-state.json'), 'utf8')) as {
+          databases: { name: string; createdAt: string }[];
+        }
+      ).databases;
     const before = databases();
     expect(before.map((d) => d.name)).toEqual(['sales', 'reports']);
     expect(first.stdout[0]).toBe('simulated databases: added MSSQLSERVER/sales, REPORTING/reports');
 
     const second = start({ credentialsFile, specFile, stateDir });
-    await second.waitForLine(new RegExp(`^resumed ${containerName.replace(/;/g, ';')} with vault cli-restart \\(state in .*restartvm\\.state\\)$`));
+    await second.waitForLine(
+      new RegExp(
+        `^resumed ${containerName.replace(/;/g, ';')} with vault cli-restart \\(state in .*restartvm\\.state\\)$`,
+      ),
+    );
     expect(second.lines.some((l) => l.startsWith('registered'))).toBe(false);
     expect(second.lines.some((l) => l.startsWith('simulated databases'))).toBe(false);
     expect(databases()).toEqual(before); // the same databases, born when the first process saw them
@@ -205,21 +344,42 @@ describe('recovery-vault-agent against the service', () => {
     await registerContainer('cli-unregister', containerName);
     await backup.protectionContainers.unregister('cli-unregister', 'rg', 'Azure', containerName);
     expect(await agent.exited).toBe(0);
-    expect(agent.stdout).toEqual(expect.arrayContaining([
-      'workload extension AzureBackupWindowsWorkload removed',
-      `unregistered: ${containerName} left vault cli-unregister; registration cleared`,
-      'stopped (unregistered)',
-    ]));
-    expect(JSON.parse(readFileSync(join(stateDir, COORDINATOR_STATE_FILE), 'utf8'))).toMatchObject({ registration: null });
+    expect(agent.stdout).toEqual(
+      expect.arrayContaining([
+        'workload extension AzureBackupWindowsWorkload removed',
+        `unregistered: ${containerName} left vault cli-unregister; registration cleared`,
+        'stopped (unregistered)',
+      ]),
+    );
+    expect(JSON.parse(readFileSync(join(stateDir, COORDINATOR_STATE_FILE), 'utf8'))).toMatchObject({
+      registration: null,
+    });
   });
 
   it('trusts the service’s certificate with --ca alone, and says what to do without it', async () => {
     const { credentialsFile, specFile, stateDir } = await setup('cli-tls', 'tlsvm');
-    const untrusted = start({ serverUrl: server.httpsUrl, credentialsFile, specFile, stateDir, env: { NODE_EXTRA_CA_CERTS: undefined } });
+    const untrusted = start({
+      serverUrl: server.httpsUrl,
+      credentialsFile,
+      specFile,
+      stateDir,
+      env: { NODE_EXTRA_CA_CERTS: undefined },
+    });
     expect(await untrusted.exited).toBe(1);
-    expect(untrusted.stderr).toEqual([expect.stringMatching(/^recovery-vault-agent: registration failed: POST \/agent\/v1\/register: the service's TLS certificate is not trusted \(\w+: .*\); pass its CA with --ca FILE \(caFile\) or NODE_EXTRA_CA_CERTS$/)]);
+    expect(untrusted.stderr).toEqual([
+      expect.stringMatching(
+        /^recovery-vault-agent: registration failed: POST \/agent\/v1\/register: the service's TLS certificate is not trusted \(\w+: .*\); pass its CA with --ca FILE \(caFile\) or NODE_EXTRA_CA_CERTS$/,
+      ),
+    ]);
 
-    const trusted = start({ serverUrl: server.httpsUrl, credentialsFile, specFile, stateDir, caFile: server.certificate.certFile, env: { NODE_EXTRA_CA_CERTS: undefined } });
+    const trusted = start({
+      serverUrl: server.httpsUrl,
+      credentialsFile,
+      specFile,
+      stateDir,
+      caFile: server.certificate.certFile,
+      env: { NODE_EXTRA_CA_CERTS: undefined },
+    });
     await trusted.waitForLine(/^registered VMAppContainer;Compute;sql-rg;tlsvm with vault cli-tls$/);
   });
 
@@ -230,15 +390,23 @@ describe('recovery-vault-agent against the service', () => {
   });
 
   it('refuses invalid credentials: one clear line, exit 1', async () => {
-    const { credentialsFile, specFile, stateDir } = await setup('cli-invalid', 'invalidvm', (c) => ({ ...c, secret: `${c.secret}tampered` }));
+    const { credentialsFile, specFile, stateDir } = await setup('cli-invalid', 'invalidvm', (c) => ({
+      ...c,
+      secret: `${c.secret}tampered`,
+    }));
     const agent = start({ serverUrl: server.httpsUrl, credentialsFile, specFile, stateDir });
     expect(await agent.exited).toBe(1);
-    expect(agent.stderr).toEqual(['recovery-vault-agent: registration failed: UserErrorInvalidVaultCredentials: The vault credentials are invalid. Download new credentials for the vault.']);
+    expect(agent.stderr).toEqual([
+      'recovery-vault-agent: registration failed: UserErrorInvalidVaultCredentials: The vault credentials are invalid. Download new credentials for the vault.',
+    ]);
     expect(existsSync(join(stateDir, COORDINATOR_STATE_FILE))).toBe(false);
   });
 
   it('refuses credentials whose file says they expired, without asking the vault', async () => {
-    const { credentialsFile, specFile, stateDir } = await setup('cli-expired-file', 'expiredvm', (c) => ({ ...c, expiresAt: '2020-01-01T00:00:00.000Z' }));
+    const { credentialsFile, specFile, stateDir } = await setup('cli-expired-file', 'expiredvm', (c) => ({
+      ...c,
+      expiresAt: '2020-01-01T00:00:00.000Z',
+    }));
     const agent = start({ serverUrl: server.httpsUrl, credentialsFile, specFile, stateDir });
     expect(await agent.exited).toBe(1);
     expect(agent.stderr).toEqual([
@@ -253,6 +421,10 @@ describe('recovery-vault-agent against the service', () => {
     vi.spyOn(server.app.clock, 'now').mockImplementation(() => new Date(now().getTime() + 49 * 3_600_000));
     const agent = start({ serverUrl: server.httpsUrl, credentialsFile, specFile, stateDir });
     expect(await agent.exited).toBe(1);
-    expect(agent.stderr).toEqual([expect.stringMatching(/^recovery-vault-agent: registration failed: UserErrorVaultCredentialsExpired: The vault credentials expired at \S+\. Download new credentials for the vault\.$/)]);
+    expect(agent.stderr).toEqual([
+      expect.stringMatching(
+        /^recovery-vault-agent: registration failed: UserErrorVaultCredentialsExpired: The vault credentials expired at \S+\. Download new credentials for the vault\.$/,
+      ),
+    ]);
   });
 });

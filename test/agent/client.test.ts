@@ -12,7 +12,12 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 function scripted(...answers: (Response | Error)[]) {
   const calls: { url: string; method: string; headers: Record<string, string>; body?: string }[] = [];
   const fetch: FetchLike = async (url, init) => {
-    calls.push({ url, method: init.method, headers: init.headers, ...(init.body === undefined ? {} : { body: init.body }) });
+    calls.push({
+      url,
+      method: init.method,
+      headers: init.headers,
+      ...(init.body === undefined ? {} : { body: init.body }),
+    });
     const next = answers.shift();
     if (next === undefined) throw new Error('no more scripted answers');
     if (next instanceof Error) throw next;
@@ -23,7 +28,10 @@ function scripted(...answers: (Response | Error)[]) {
 
 const fast = { retries: 3, minDelayMs: 1, maxDelayMs: 5 };
 const registerBody = {
-  credentials: { vaultId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v', secret: 'x' },
+  credentials: {
+    vaultId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v',
+    secret: 'x',
+  },
   vm: { vmName: 'vm', resourceGroup: 'rg', os: 'WindowsServer2019' },
   agentVersion: 'test',
 };
@@ -37,8 +45,15 @@ describe('the agent protocol client', () => {
       json(200, { serverTime: '2024-01-01T00:00:00Z', heartbeatIntervalSeconds: 30 }),
     );
     const retries: number[] = [];
-    const client = new AgentClient({ serverUrl: 'http://vault.test/', fetch, retry: fast, onRetry: (r) => retries.push(r.attempt) });
-    const answer = await client.container('VMAppContainer;Compute;rg;vm', 'token-1').heartbeat({ agentVersion: 'test' });
+    const client = new AgentClient({
+      serverUrl: 'http://vault.test/',
+      fetch,
+      retry: fast,
+      onRetry: (r) => retries.push(r.attempt),
+    });
+    const answer = await client
+      .container('VMAppContainer;Compute;rg;vm', 'token-1')
+      .heartbeat({ agentVersion: 'test' });
     expect(answer.heartbeatIntervalSeconds).toBe(30);
     expect(retries).toEqual([1, 2, 3]);
     expect(calls).toHaveLength(4);
@@ -62,16 +77,26 @@ describe('the agent protocol client', () => {
   });
 
   it('gives up after its retries with the last error', async () => {
-    const { fetch, calls } = scripted(...Array.from({ length: 4 }, () => json(500, { error: { code: 'InternalError', message: 'boom' } })));
+    const { fetch, calls } = scripted(
+      ...Array.from({ length: 4 }, () => json(500, { error: { code: 'InternalError', message: 'boom' } })),
+    );
     const client = new AgentClient({ serverUrl: 'http://vault.test', fetch, retry: fast });
     await expect(client.register(registerBody)).rejects.toMatchObject({ status: 500, code: 'InternalError' });
     expect(calls).toHaveLength(4);
   });
 
   it('waits at least the Retry-After the service asks for (up to its ceiling)', async () => {
-    const { fetch } = scripted(json(503, { error: { code: 'Busy', message: '' } }, { 'retry-after': '1' }), json(200, { commands: [] }));
+    const { fetch } = scripted(
+      json(503, { error: { code: 'Busy', message: '' } }, { 'retry-after': '1' }),
+      json(200, { commands: [] }),
+    );
     const delays: number[] = [];
-    const client = new AgentClient({ serverUrl: 'http://vault.test', fetch, retry: { retries: 1, minDelayMs: 1, maxDelayMs: 5_000 }, onRetry: (r) => delays.push(r.delayMs) });
+    const client = new AgentClient({
+      serverUrl: 'http://vault.test',
+      fetch,
+      retry: { retries: 1, minDelayMs: 1, maxDelayMs: 5_000 },
+      onRetry: (r) => delays.push(r.delayMs),
+    });
     await client.container('c', 't').pollCommands(0);
     expect(delays[0]).toBeGreaterThanOrEqual(1000);
   });
@@ -81,7 +106,10 @@ describe('the agent protocol client', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     await new Promise((resolve) => server.close(resolve));
-    const client = new AgentClient({ serverUrl: `http://127.0.0.1:${port}`, retry: { retries: 1, minDelayMs: 1, maxDelayMs: 2 } });
+    const client = new AgentClient({
+      serverUrl: `http://127.0.0.1:${port}`,
+      retry: { retries: 1, minDelayMs: 1, maxDelayMs: 2 },
+    });
     const error = await client.register(registerBody).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AgentNetworkError);
     expect((error as Error).message).toContain('ECONNREFUSED');
@@ -92,7 +120,11 @@ describe('the agent protocol client', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as { port: number };
-      const client = new AgentClient({ serverUrl: `http://127.0.0.1:${port}`, retry: { retries: 0 }, requestTimeoutMs: 200 });
+      const client = new AgentClient({
+        serverUrl: `http://127.0.0.1:${port}`,
+        retry: { retries: 0 },
+        requestTimeoutMs: 200,
+      });
       await expect(client.register(registerBody)).rejects.toThrow(/no answer within 200 ms/);
       const controller = new AbortController();
       const pending = client.container('c', 't').pollCommands(30, controller.signal);
@@ -141,14 +173,25 @@ describe('the inventory the simulated plugin reports', () => {
     resourceGroup: 'sql-rg',
     instances: [
       {
-        name: 'MSSQLSERVER', version: '2019', pluginIsSysadmin: true, dataDirectory: 'F:\\Data', logDirectory: 'G:\\Log',
+        name: 'MSSQLSERVER',
+        version: '2019',
+        pluginIsSysadmin: true,
+        dataDirectory: 'F:\\Data',
+        logDirectory: 'G:\\Log',
         databases: [
           { name: 'sales', recoveryModel: 'FULL', sizeMiB: 64, files: 3 },
           { name: 'MSDB', recoveryModel: 'FULL', files: 2 },
           { name: 'snap', isSnapshot: true, readOnly: true, state: 'ONLINE' },
         ],
       },
-      { name: 'REPORTING', version: '2017', edition: 'Standard', pluginIsSysadmin: false, isFailoverClusterInstance: true, databases: [{ name: 'reports' }] },
+      {
+        name: 'REPORTING',
+        version: '2017',
+        edition: 'Standard',
+        pluginIsSysadmin: false,
+        isFailoverClusterInstance: true,
+        databases: [{ name: 'reports' }],
+      },
     ],
   });
   const [main, reporting] = vmInventory(spec);
@@ -162,8 +205,14 @@ describe('the inventory the simulated plugin reports', () => {
       ['snap', 'FULL'],
     ]);
     expect(main?.databases[0]).toEqual({
-      name: 'master', recoveryModel: 'SIMPLE', state: 'ONLINE', isReadOnly: false, isSnapshot: false, isMirror: false,
-      sizeBytes: 6 * 1024 * 1024, fileCount: 2,
+      name: 'master',
+      recoveryModel: 'SIMPLE',
+      state: 'ONLINE',
+      isReadOnly: false,
+      isSnapshot: false,
+      isMirror: false,
+      sizeBytes: 6 * 1024 * 1024,
+      fileCount: 2,
       files: [
         { type: 'Data', logicalName: 'master', path: 'F:\\Data\\master.mdf' },
         { type: 'Log', logicalName: 'mastlog', path: 'G:\\Log\\mastlog.ldf' },
@@ -172,11 +221,26 @@ describe('the inventory the simulated plugin reports', () => {
   });
 
   it('maps each spec database with its files', () => {
-    expect(main).toMatchObject({ name: 'MSSQLSERVER', version: '2019', edition: 'Enterprise', isSysadmin: true, isFailoverClusterInstance: false });
-    expect(main?.dataDirectoryPaths).toEqual([{ type: 'Data', path: 'F:\\Data' }, { type: 'Log', path: 'G:\\Log' }]);
+    expect(main).toMatchObject({
+      name: 'MSSQLSERVER',
+      version: '2019',
+      edition: 'Enterprise',
+      isSysadmin: true,
+      isFailoverClusterInstance: false,
+    });
+    expect(main?.dataDirectoryPaths).toEqual([
+      { type: 'Data', path: 'F:\\Data' },
+      { type: 'Log', path: 'G:\\Log' },
+    ]);
     expect(main?.databases.find((d) => d.name === 'sales')).toEqual({
-      name: 'sales', recoveryModel: 'FULL', state: 'ONLINE', isReadOnly: false, isSnapshot: false, isMirror: false,
-      sizeBytes: 64 * 1024 * 1024, fileCount: 3,
+      name: 'sales',
+      recoveryModel: 'FULL',
+      state: 'ONLINE',
+      isReadOnly: false,
+      isSnapshot: false,
+      isMirror: false,
+      sizeBytes: 64 * 1024 * 1024,
+      fileCount: 3,
       files: [
         { type: 'Data', logicalName: 'sales', path: 'F:\\Data\\sales.mdf' },
         { type: 'Data', logicalName: 'sales_1', path: 'F:\\Data\\sales_1.ndf' },
@@ -187,11 +251,24 @@ describe('the inventory the simulated plugin reports', () => {
   });
 
   it('lists no databases where the plugin lacks sysadmin', () => {
-    expect(reporting).toMatchObject({ name: 'REPORTING', version: '2017', edition: 'Standard', isSysadmin: false, isFailoverClusterInstance: true, databases: [] });
+    expect(reporting).toMatchObject({
+      name: 'REPORTING',
+      version: '2017',
+      edition: 'Standard',
+      isSysadmin: false,
+      isFailoverClusterInstance: true,
+      databases: [],
+    });
   });
 
   it('reports only the file count of a database with more files than the protocol carries', () => {
-    const big = vmInventory(parseVmSpec({ vmName: 'v', resourceGroup: 'r', instances: [{ name: 'I', databases: [{ name: 'huge', files: 2001 }] }] }));
+    const big = vmInventory(
+      parseVmSpec({
+        vmName: 'v',
+        resourceGroup: 'r',
+        instances: [{ name: 'I', databases: [{ name: 'huge', files: 2001 }] }],
+      }),
+    );
     const huge = big[0]?.databases.find((d) => d.name === 'huge');
     expect(huge?.fileCount).toBe(2001);
     expect(huge?.files).toBeUndefined();

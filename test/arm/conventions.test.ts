@@ -16,7 +16,11 @@ describe('ARM conventions and access control', () => {
     `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.RecoveryServices/vaults/${vault}`;
   const poll = { updateIntervalInMs: 50 };
 
-  const call = (method: string, path: string, options: { token?: string; body?: string; contentType?: string; query?: string } = {}) =>
+  const call = (
+    method: string,
+    path: string,
+    options: { token?: string; body?: string; contentType?: string; query?: string } = {},
+  ) =>
     fetch(`${server.httpsUrl}${path}${options.query ?? '?api-version=2026-07-01'}`, {
       method,
       headers: {
@@ -39,16 +43,33 @@ describe('ARM conventions and access control', () => {
     server = await startTestServer({}, [reader, operator, ownerOfB]);
     devToken = await fetchToken(server.httpsUrl);
     const { vaults } = sdkClients(server.httpsUrl, devToken, subscriptionA);
-    await vaults.vaults.createOrUpdate('rg', 'shared-vault', { location: 'westeurope', sku: { name: 'Standard' } }, poll);
+    await vaults.vaults.createOrUpdate(
+      'rg',
+      'shared-vault',
+      { location: 'westeurope', sku: { name: 'Standard' } },
+      poll,
+    );
   });
   afterAll(async () => server?.stop());
 
   it('refuses a request without a token (401) or with a forged one', async () => {
-    await expectArmError(await call('GET', vaultPath(subscriptionA, 'rg', 'shared-vault')), 401, 'AuthenticationFailed');
+    await expectArmError(
+      await call('GET', vaultPath(subscriptionA, 'rg', 'shared-vault')),
+      401,
+      'AuthenticationFailed',
+    );
     const [header, payload] = devToken.split('.');
     const forged = `${header}.${payload}.${Buffer.from('not the signature').toString('base64url')}`;
-    await expectArmError(await call('GET', vaultPath(subscriptionA, 'rg', 'shared-vault'), { token: forged }), 401, 'AuthenticationFailed');
-    await expectArmError(await call('GET', vaultPath(subscriptionA, 'rg', 'shared-vault'), { token: 'garbage' }), 401, 'AuthenticationFailed');
+    await expectArmError(
+      await call('GET', vaultPath(subscriptionA, 'rg', 'shared-vault'), { token: forged }),
+      401,
+      'AuthenticationFailed',
+    );
+    await expectArmError(
+      await call('GET', vaultPath(subscriptionA, 'rg', 'shared-vault'), { token: 'garbage' }),
+      401,
+      'AuthenticationFailed',
+    );
   });
 
   it('lets a Backup Reader read but not write (403 AuthorizationFailed), and changes nothing', async () => {
@@ -56,9 +77,13 @@ describe('ARM conventions and access control', () => {
     const { vaults } = sdkClients(server.httpsUrl, token, subscriptionA);
     expect((await vaults.vaults.get('rg', 'shared-vault')).name).toBe('shared-vault');
     await expect(
-      vaults.vaults.createOrUpdate('rg', 'readers-vault', { location: 'westeurope', sku: { name: 'Standard' } }, poll).pollUntilDone(),
+      vaults.vaults
+        .createOrUpdate('rg', 'readers-vault', { location: 'westeurope', sku: { name: 'Standard' } }, poll)
+        .pollUntilDone(),
     ).rejects.toMatchObject({ statusCode: 403, code: 'AuthorizationFailed' });
-    await expect(vaults.vaults.delete('rg', 'shared-vault', poll).pollUntilDone()).rejects.toMatchObject({ statusCode: 403 });
+    await expect(vaults.vaults.delete('rg', 'shared-vault', poll).pollUntilDone()).rejects.toMatchObject({
+      statusCode: 403,
+    });
     const dev = sdkClients(server.httpsUrl, devToken, subscriptionA).vaults;
     await expect(dev.vaults.get('rg', 'readers-vault')).rejects.toMatchObject({ statusCode: 404 });
     expect((await dev.vaults.get('rg', 'shared-vault')).properties?.provisioningState).toBe('Succeeded');
@@ -68,16 +93,23 @@ describe('ARM conventions and access control', () => {
     const token = await fetchToken(server.httpsUrl, operator.clientId, operator.clientSecret);
     const { vaults, backup } = sdkClients(server.httpsUrl, token, subscriptionA);
     expect((await backup.backupResourceVaultConfigs.get('shared-vault', 'rg')).name).toBe('vaultconfig');
-    await expect(vaults.vaults.update('rg', 'shared-vault', { tags: { x: 'y' } }, poll).pollUntilDone()).rejects.toMatchObject({ statusCode: 403 });
     await expect(
-      backup.backupResourceVaultConfigs.update('shared-vault', 'rg', { properties: { softDeleteFeatureState: 'Disabled' } }),
+      vaults.vaults.update('rg', 'shared-vault', { tags: { x: 'y' } }, poll).pollUntilDone(),
+    ).rejects.toMatchObject({ statusCode: 403 });
+    await expect(
+      backup.backupResourceVaultConfigs.update('shared-vault', 'rg', {
+        properties: { softDeleteFeatureState: 'Disabled' },
+      }),
     ).rejects.toMatchObject({ statusCode: 403, code: 'AuthorizationFailed' });
   });
 
   it('hides other subscriptions entirely (404, not 403)', async () => {
     const token = await fetchToken(server.httpsUrl, ownerOfB.clientId, ownerOfB.clientSecret);
     const { vaults } = sdkClients(server.httpsUrl, token, subscriptionA);
-    await expect(vaults.vaults.get('rg', 'shared-vault')).rejects.toMatchObject({ statusCode: 404, code: 'SubscriptionNotFound' });
+    await expect(vaults.vaults.get('rg', 'shared-vault')).rejects.toMatchObject({
+      statusCode: 404,
+      code: 'SubscriptionNotFound',
+    });
     await expect(async () => {
       for await (const _ of vaults.vaults.listBySubscriptionId()) void _;
     }).rejects.toMatchObject({ statusCode: 404 });
@@ -91,16 +123,32 @@ describe('ARM conventions and access control', () => {
 
   it('answers malformed requests with 400 and the ARM error body', async () => {
     const path = vaultPath(subscriptionA, 'rg', 'new-vault');
-    await expectArmError(await call('PUT', path, { token: devToken, body: '{"location": "westeurope",' }), 400, 'InvalidRequestContent');
-    await expectArmError(await call('PUT', path, { token: devToken, body: '{"location": 42}' }), 400, 'InvalidRequestContent');
-    await expectArmError(await call('PUT', path, { token: devToken, body: '{"location":"w","sku":{"name":"Gold"}}' }), 400, 'InvalidRequestContent');
+    await expectArmError(
+      await call('PUT', path, { token: devToken, body: '{"location": "westeurope",' }),
+      400,
+      'InvalidRequestContent',
+    );
+    await expectArmError(
+      await call('PUT', path, { token: devToken, body: '{"location": 42}' }),
+      400,
+      'InvalidRequestContent',
+    );
+    await expectArmError(
+      await call('PUT', path, { token: devToken, body: '{"location":"w","sku":{"name":"Gold"}}' }),
+      400,
+      'InvalidRequestContent',
+    );
     await expectArmError(
       await call('PUT', vaultPath(subscriptionA, 'rg', '-bad'), { token: devToken, body: '{"location":"westeurope"}' }),
       400,
       'InvalidResourceName',
     );
     await expectArmError(await call('GET', path, { token: devToken, query: '' }), 400, 'MissingApiVersionParameter');
-    await expectArmError(await call('GET', path, { token: devToken, query: '?api-version=latest' }), 400, 'InvalidApiVersionParameter');
+    await expectArmError(
+      await call('GET', path, { token: devToken, query: '?api-version=latest' }),
+      400,
+      'InvalidApiVersionParameter',
+    );
     await expectArmError(
       await call('PUT', path, { token: devToken, body: 'location=westeurope', contentType: 'text/plain' }),
       415,
@@ -116,7 +164,10 @@ describe('ARM conventions and access control', () => {
     );
     expect(message).toContain("'or'");
     await expectArmError(
-      await call('GET', `/subscriptions/${subscriptionA}/providers/Microsoft.RecoveryServices/vaults`, { token: devToken, query: '?api-version=2026-07-01&$skipToken=bm90LWpzb24' }),
+      await call('GET', `/subscriptions/${subscriptionA}/providers/Microsoft.RecoveryServices/vaults`, {
+        token: devToken,
+        query: '?api-version=2026-07-01&$skipToken=bm90LWpzb24',
+      }),
       400,
       'BMSUserErrorInvalidInput',
     );
@@ -128,7 +179,13 @@ describe('ARM conventions and access control', () => {
   it('matches paths case-insensitively and echoes tracing headers', async () => {
     const response = await fetch(
       `${server.httpsUrl}/SUBSCRIPTIONS/${subscriptionA}/RESOURCEGROUPS/RG/PROVIDERS/microsoft.recoveryservices/VAULTS/Shared-Vault?api-version=2026-07-01`,
-      { headers: { authorization: `Bearer ${devToken}`, 'x-ms-client-request-id': 'client-123', 'x-ms-correlation-request-id': 'corr-456' } },
+      {
+        headers: {
+          authorization: `Bearer ${devToken}`,
+          'x-ms-client-request-id': 'client-123',
+          'x-ms-correlation-request-id': 'corr-456',
+        },
+      },
     );
     expect(response.status).toBe(200);
     expect(((await response.json()) as { name: string }).name).toBe('shared-vault');
@@ -138,9 +195,12 @@ describe('ARM conventions and access control', () => {
   });
 
   it('serves plain HTTP too, with the same API', async () => {
-    const response = await fetch(`${server.httpUrl}${vaultPath(subscriptionA, 'rg', 'shared-vault')}?api-version=2026-07-01`, {
-      headers: { authorization: `Bearer ${devToken}` },
-    });
+    const response = await fetch(
+      `${server.httpUrl}${vaultPath(subscriptionA, 'rg', 'shared-vault')}?api-version=2026-07-01`,
+      {
+        headers: { authorization: `Bearer ${devToken}` },
+      },
+    );
     expect(response.status).toBe(200);
   });
 
@@ -165,8 +225,13 @@ describe('ARM conventions and access control', () => {
     const status = await backup.backupOperationStatuses.get('doomed', 'rg', operationId);
     expect(status).toMatchObject({ id: operationId, status: 'Succeeded' });
     await backup.backupOperationResults.get('doomed', 'rg', operationId);
-    expect(await vaults.getOperationStatus('rg', 'doomed', operationId)).toMatchObject({ name: operationId, status: 'Succeeded' });
+    expect(await vaults.getOperationStatus('rg', 'doomed', operationId)).toMatchObject({
+      name: operationId,
+      status: 'Succeeded',
+    });
     // Another vault's path does not reveal it.
-    await expect(backup.backupOperationStatuses.get('shared-vault', 'rg', operationId)).rejects.toMatchObject({ statusCode: 404 });
+    await expect(backup.backupOperationStatuses.get('shared-vault', 'rg', operationId)).rejects.toMatchObject({
+      statusCode: 404,
+    });
   });
 });

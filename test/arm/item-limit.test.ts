@@ -37,25 +37,47 @@ describe('the 2000-item limit', () => {
 
   it.each([1, 2, 3, 4, 5])('lets exactly 10 of 50 concurrent requests take the last 10 slots (run %i)', async (run) => {
     const vaultName = `limit-vault-${run}`;
-    const vault = await vaults.vaults.createOrUpdate('rg', vaultName, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
+    const vault = await vaults.vaults.createOrUpdate(
+      'rg',
+      vaultName,
+      { location: 'westeurope', sku: { name: 'Standard' } },
+      poll,
+    );
     await backup.protectionPolicies.createOrUpdate(vaultName, 'rg', 'Daily', asSdkPolicy(fullPolicy()));
     const vm = await registeredSqlVm(server, backup, token, vault.id ?? '', sqlVmSpec(`limitvm${run}`, databases));
     agents.push(vm);
-    await server.app.db.vault.update({ where: { id: (await server.app.db.vault.findFirstOrThrow({ where: { subscriptionId: subscriptionId.toLowerCase(), nameKey: vaultName } })).id }, data: { protectedItemCount: 1990 } });
+    await server.app.db.vault.update({
+      where: {
+        id: (
+          await server.app.db.vault.findFirstOrThrow({
+            where: { subscriptionId: subscriptionId.toLowerCase(), nameKey: vaultName },
+          })
+        ).id,
+      },
+      data: { protectedItemCount: 1990 },
+    });
 
     const policyId = `${vault.id}/backupPolicies/Daily`;
     const outcomes = await Promise.all(
       databases.map((db) =>
         backup.protectedItems
-          .createOrUpdate(vaultName, 'rg', 'Azure', vm.containerName, `SQLDataBase;MSSQLSERVER;${db}`, { properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId } as never })
-          .then(() => 'accepted', (error: { statusCode?: number; code?: string; message?: string }) => `${error.statusCode} ${error.code}`),
+          .createOrUpdate(vaultName, 'rg', 'Azure', vm.containerName, `SQLDataBase;MSSQLSERVER;${db}`, {
+            properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId } as never,
+          })
+          .then(
+            () => 'accepted',
+            (error: { statusCode?: number; code?: string; message?: string }) => `${error.statusCode} ${error.code}`,
+          ),
       ),
     );
     expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(10);
     expect(outcomes.filter((o) => o === '400 UserErrorMaxProtectedItemsReached')).toHaveLength(40);
 
     const usage = [];
-    for await (const u of backup.backupUsageSummaries.list(vaultName, 'rg', { filter: "type eq 'BackupProtectedItemCountSummary'" })) usage.push([u.currentValue, u.limit]);
+    for await (const u of backup.backupUsageSummaries.list(vaultName, 'rg', {
+      filter: "type eq 'BackupProtectedItemCountSummary'",
+    }))
+      usage.push([u.currentValue, u.limit]);
     expect(usage).toEqual([[2000, 2000]]);
     const items = [];
     for await (const i of backup.backupProtectedItems.list(vaultName, 'rg')) items.push(i.name);
@@ -64,15 +86,28 @@ describe('the 2000-item limit', () => {
 
   it('frees a slot only when a soft-deleted item is purged', async () => {
     const vaultName = 'purge-vault';
-    const vault = await vaults.vaults.createOrUpdate('rg', vaultName, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
+    const vault = await vaults.vaults.createOrUpdate(
+      'rg',
+      vaultName,
+      { location: 'westeurope', sku: { name: 'Standard' } },
+      poll,
+    );
     await backup.protectionPolicies.createOrUpdate(vaultName, 'rg', 'Daily', asSdkPolicy(fullPolicy()));
     const vm = await registeredSqlVm(server, backup, token, vault.id ?? '', sqlVmSpec('purgevm', ['keep']));
     agents.push(vm);
     const itemName = 'SQLDataBase;MSSQLSERVER;keep';
-    await backup.protectedItems.createOrUpdate(vaultName, 'rg', 'Azure', vm.containerName, itemName, { properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${vault.id}/backupPolicies/Daily` } as never });
+    await backup.protectedItems.createOrUpdate(vaultName, 'rg', 'Azure', vm.containerName, itemName, {
+      properties: {
+        protectedItemType: 'AzureVmWorkloadSQLDatabase',
+        policyId: `${vault.id}/backupPolicies/Daily`,
+      } as never,
+    });
     await backup.protectedItems.delete(vaultName, 'rg', 'Azure', vm.containerName, itemName);
     const count = async () => {
-      for await (const u of backup.backupUsageSummaries.list(vaultName, 'rg', { filter: "type eq 'BackupProtectedItemCountSummary'" })) return u.currentValue;
+      for await (const u of backup.backupUsageSummaries.list(vaultName, 'rg', {
+        filter: "type eq 'BackupProtectedItemCountSummary'",
+      }))
+        return u.currentValue;
       return undefined;
     };
     const waitForSoftDelete = async () => {
@@ -85,12 +120,16 @@ describe('the 2000-item limit', () => {
     };
     await waitForSoftDelete();
     expect(await count()).toBe(1);
-    const { id } = await server.app.db.vault.findFirstOrThrow({ where: { subscriptionId: subscriptionId.toLowerCase(), nameKey: vaultName } });
+    const { id } = await server.app.db.vault.findFirstOrThrow({
+      where: { subscriptionId: subscriptionId.toLowerCase(), nameKey: vaultName },
+    });
     // The purge sweep (a BullMQ scheduler) at a time before the end of the retention keeps it, after it purges it.
     await purgeExpiredSoftDeletes(server.app, new Date(Date.now() + 13 * 86_400_000), id);
     expect(await count()).toBe(1);
     await purgeExpiredSoftDeletes(server.app, new Date(Date.now() + 15 * 86_400_000), id);
     expect(await count()).toBe(0);
-    await expect(backup.protectedItems.get(vaultName, 'rg', 'Azure', vm.containerName, itemName)).rejects.toMatchObject({ statusCode: 404 });
+    await expect(backup.protectedItems.get(vaultName, 'rg', 'Azure', vm.containerName, itemName)).rejects.toMatchObject(
+      { statusCode: 404 },
+    );
   });
 });

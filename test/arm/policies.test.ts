@@ -15,7 +15,12 @@ describe('backup policies through the SDK', () => {
     const subscriptionId = randomUUID();
     const clients = sdkClients(server.httpsUrl, await fetchToken(server.httpsUrl), subscriptionId);
     backup = clients.backup;
-    await clients.vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, { updateIntervalInMs: 50 });
+    await clients.vaults.vaults.createOrUpdate(
+      'rg',
+      vault,
+      { location: 'westeurope', sku: { name: 'Standard' } },
+      { updateIntervalInMs: 50 },
+    );
   });
   afterAll(async () => server?.stop());
 
@@ -29,32 +34,45 @@ describe('backup policies through the SDK', () => {
     expect(protectedItemsCount).toBe(0);
     // What the SDK deserialized equals what it sent; like Azure, the service also reports scheduleWeeklyFrequency 0
     // and settings.isCompression next to issqlcompression.
-    const expected = structuredClone(sent.properties) as unknown as { settings: Record<string, unknown>; subProtectionPolicy: { schedulePolicy: Record<string, unknown> }[] };
+    const expected = structuredClone(sent.properties) as unknown as {
+      settings: Record<string, unknown>;
+      subProtectionPolicy: { schedulePolicy: Record<string, unknown> }[];
+    };
     expected.settings.isCompression = expected.settings.issqlcompression;
     for (const sub of expected.subProtectionPolicy) {
-      if (sub.schedulePolicy.schedulePolicyType === 'SimpleSchedulePolicy') sub.schedulePolicy.scheduleWeeklyFrequency = 0;
+      if (sub.schedulePolicy.schedulePolicyType === 'SimpleSchedulePolicy')
+        sub.schedulePolicy.scheduleWeeklyFrequency = 0;
     }
     expect(properties).toEqual(expected);
 
     const listed = [];
-    for await (const p of backup.backupPolicies.list(vault, 'rg', { filter: "backupManagementType eq 'AzureWorkload' and workloadType eq 'SQLDataBase'" })) listed.push(p.name);
+    for await (const p of backup.backupPolicies.list(vault, 'rg', {
+      filter: "backupManagementType eq 'AzureWorkload' and workloadType eq 'SQLDataBase'",
+    }))
+      listed.push(p.name);
     expect(listed).toEqual(['HourlyLogBackup']);
     const otherWorkload = [];
-    for await (const p of backup.backupPolicies.list(vault, 'rg', { filter: "backupManagementType eq 'AzureIaasVM'" })) otherWorkload.push(p.name);
+    for await (const p of backup.backupPolicies.list(vault, 'rg', { filter: "backupManagementType eq 'AzureIaasVM'" }))
+      otherWorkload.push(p.name);
     expect(otherWorkload).toEqual([]);
   });
 
-  it.each(invalidVariants)('refuses %s with a 400 naming the field and the allowed range', async (label, field, range, mutate) => {
-    const properties = fullPolicy();
-    mutate(properties);
-    const name = `invalid-${label.replace(/[^a-z0-9]+/gi, '-')}`;
-    const error = await backup.protectionPolicies.createOrUpdate(vault, 'rg', name, asSdkPolicy(properties)).catch((e: unknown) => e);
-    expect(error).toMatchObject({ statusCode: 400, code: 'BMSUserErrorInvalidPolicyInput' });
-    const message = (error as Error).message;
-    expect(message).toContain(field);
-    expect(message).toContain(range);
-    await expect(backup.protectionPolicies.get(vault, 'rg', name)).rejects.toMatchObject({ statusCode: 404 });
-  });
+  it.each(invalidVariants)(
+    'refuses %s with a 400 naming the field and the allowed range',
+    async (label, field, range, mutate) => {
+      const properties = fullPolicy();
+      mutate(properties);
+      const name = `invalid-${label.replace(/[^a-z0-9]+/gi, '-')}`;
+      const error = await backup.protectionPolicies
+        .createOrUpdate(vault, 'rg', name, asSdkPolicy(properties))
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ statusCode: 400, code: 'BMSUserErrorInvalidPolicyInput' });
+      const message = (error as Error).message;
+      expect(message).toContain(field);
+      expect(message).toContain(range);
+      await expect(backup.protectionPolicies.get(vault, 'rg', name)).rejects.toMatchObject({ statusCode: 404 });
+    },
+  );
 
   it('deletes an unused policy as a long-running operation', async () => {
     await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'Temporary', asSdkPolicy(fullPolicy()));

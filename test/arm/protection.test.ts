@@ -23,22 +23,38 @@ describe('protection through the SDK', () => {
     server = await startTestServer({ RV_DISCOVERY_INTERVAL_SECONDS: '1' });
     token = await fetchToken(server.httpsUrl);
     ({ vaults, backup } = sdkClients(server.httpsUrl, token, subscriptionId));
-    const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
+    const created = await vaults.vaults.createOrUpdate(
+      'rg',
+      vault,
+      { location: 'westeurope', sku: { name: 'Standard' } },
+      poll,
+    );
     await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'WeeklyWithLogs', asSdkPolicy(fullPolicy()));
     const daily = fullPolicy();
     daily.subProtectionPolicy[2].schedulePolicy.scheduleFrequencyInMins = 60;
     await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'HourlyLogs', asSdkPolicy(daily));
-    vm = await registeredSqlVm(server, backup, token, created.id ?? '', sqlVmSpec('protectvm', ['sales', { name: 'staging', recoveryModel: 'SIMPLE' }]));
+    vm = await registeredSqlVm(
+      server,
+      backup,
+      token,
+      created.id ?? '',
+      sqlVmSpec('protectvm', ['sales', { name: 'staging', recoveryModel: 'SIMPLE' }]),
+    );
   });
   afterAll(async () => {
     await vm?.agent.stop();
     await server?.stop();
   });
 
-  const policyId = (name: string) => `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/${vault}/backupPolicies/${name}`;
+  const policyId = (name: string) =>
+    `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/${vault}/backupPolicies/${name}`;
 
   /** PUT or DELETE on an item, then follow its Azure-AsyncOperation to the end; returns the final status. */
-  async function follow(send: (onResponse: (raw: { status: number; headers: { get(name: string): string | undefined } }) => void) => Promise<unknown>) {
+  async function follow(
+    send: (
+      onResponse: (raw: { status: number; headers: { get(name: string): string | undefined } }) => void,
+    ) => Promise<unknown>,
+  ) {
     let statusUrl = '';
     await send((raw) => {
       expect(raw.status).toBe(202);
@@ -52,7 +68,17 @@ describe('protection through the SDK', () => {
   }
   const item = (name: string) => backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, name);
   const put = (name: string, properties: Record<string, unknown>) =>
-    follow((onResponse) => backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, name, { properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', ...properties } as never }, { onResponse }));
+    follow((onResponse) =>
+      backup.protectedItems.createOrUpdate(
+        vault,
+        'rg',
+        'Azure',
+        vm.containerName,
+        name,
+        { properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', ...properties } as never },
+        { onResponse },
+      ),
+    );
 
   it('protects a database, changes its policy, stops, resumes, deletes its data and undeletes it, with a job each', async () => {
     const sales = 'SQLDataBase;MSSQLSERVER;sales';
@@ -60,12 +86,21 @@ describe('protection through the SDK', () => {
     expect(configured.status).toBe('Succeeded');
     expect(configured.properties).toMatchObject({ objectType: 'OperationStatusJobExtendedInfo' });
     const configureJob = await backup.jobDetails.get(vault, 'rg', (configured.properties as { jobId: string }).jobId);
-    expect(configureJob.properties).toMatchObject({ operation: 'ConfigureBackup', status: 'Completed', entityFriendlyName: 'sales [protectvm]' });
+    expect(configureJob.properties).toMatchObject({
+      operation: 'ConfigureBackup',
+      status: 'Completed',
+      entityFriendlyName: 'sales [protectvm]',
+    });
 
     const protectedItem = await item(sales);
     expect(protectedItem.properties).toMatchObject({
-      protectedItemType: 'AzureVmWorkloadSQLDatabase', friendlyName: 'sales', parentName: 'MSSQLSERVER', protectionState: 'IRPending',
-      policyId: policyId('WeeklyWithLogs'), workloadType: 'SQLDataBase', isScheduledForDeferredDelete: false,
+      protectedItemType: 'AzureVmWorkloadSQLDatabase',
+      friendlyName: 'sales',
+      parentName: 'MSSQLSERVER',
+      protectionState: 'IRPending',
+      policyId: policyId('WeeklyWithLogs'),
+      workloadType: 'SQLDataBase',
+      isScheduledForDeferredDelete: false,
     });
 
     expect((await put(sales, { policyId: policyId('HourlyLogs') })).status).toBe('Succeeded');
@@ -77,21 +112,34 @@ describe('protection through the SDK', () => {
     expect((await put(sales, { policyId: policyId('WeeklyWithLogs') })).status).toBe('Succeeded');
     expect((await item(sales)).properties).toMatchObject({ protectionState: 'IRPending' });
 
-    const deleted = await follow((onResponse) => backup.protectedItems.delete(vault, 'rg', 'Azure', vm.containerName, sales, { onResponse }));
+    const deleted = await follow((onResponse) =>
+      backup.protectedItems.delete(vault, 'rg', 'Azure', vm.containerName, sales, { onResponse }),
+    );
     expect(deleted.status).toBe('Succeeded');
-    const softDeleted = (await item(sales)).properties as { isScheduledForDeferredDelete?: boolean; deferredDeleteTimeInUTC?: Date; protectionState?: string };
+    const softDeleted = (await item(sales)).properties as {
+      isScheduledForDeferredDelete?: boolean;
+      deferredDeleteTimeInUTC?: Date;
+      protectionState?: string;
+    };
     expect(softDeleted.isScheduledForDeferredDelete).toBe(true);
     expect(softDeleted.deferredDeleteTimeInUTC?.getTime()).toBeGreaterThan(Date.now() + 13 * 86_400_000);
     // A soft-deleted item still counts against the limit.
     const usage = [];
-    for await (const u of backup.backupUsageSummaries.list(vault, 'rg', { filter: "type eq 'BackupProtectedItemCountSummary'" })) usage.push(u.currentValue);
+    for await (const u of backup.backupUsageSummaries.list(vault, 'rg', {
+      filter: "type eq 'BackupProtectedItemCountSummary'",
+    }))
+      usage.push(u.currentValue);
     expect(usage).toEqual([1]);
 
     expect((await put(sales, { isRehydrate: true })).status).toBe('Succeeded');
-    expect((await item(sales)).properties).toMatchObject({ isScheduledForDeferredDelete: false, protectionState: 'ProtectionStopped' });
+    expect((await item(sales)).properties).toMatchObject({
+      isScheduledForDeferredDelete: false,
+      protectionState: 'ProtectionStopped',
+    });
 
     const jobs = [];
-    for await (const job of backup.backupJobs.list(vault, 'rg', { filter: "backupManagementType eq 'AzureWorkload'" })) jobs.push([job.properties?.operation, job.properties?.status]);
+    for await (const job of backup.backupJobs.list(vault, 'rg', { filter: "backupManagementType eq 'AzureWorkload'" }))
+      jobs.push([job.properties?.operation, job.properties?.status]);
     expect(jobs).toEqual([
       ['Undelete', 'Completed'],
       ['DeleteBackupData', 'Completed'],
@@ -104,23 +152,58 @@ describe('protection through the SDK', () => {
   });
 
   it('refuses what Azure refuses, changing nothing', async () => {
-    const refused = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e);
-    expect(await refused(backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;nope', { properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: policyId('HourlyLogs') } as never })))
-      .toMatchObject({ statusCode: 404, code: 'BMSUserErrorDataSourceObjectNotFound' });
-    expect(await refused(backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;staging', { properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: policyId('NoSuchPolicy') } as never })))
-      .toMatchObject({ statusCode: 400, code: 'BMSUserErrorInvalidConfigureProtectionRequest' });
-    expect(await refused(backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;staging'))).toMatchObject({ statusCode: 404 });
+    const refused = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(
+      await refused(
+        backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;nope', {
+          properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: policyId('HourlyLogs') } as never,
+        }),
+      ),
+    ).toMatchObject({ statusCode: 404, code: 'BMSUserErrorDataSourceObjectNotFound' });
+    expect(
+      await refused(
+        backup.protectedItems.createOrUpdate(
+          vault,
+          'rg',
+          'Azure',
+          vm.containerName,
+          'SQLDataBase;MSSQLSERVER;staging',
+          {
+            properties: {
+              protectedItemType: 'AzureVmWorkloadSQLDatabase',
+              policyId: policyId('NoSuchPolicy'),
+            } as never,
+          },
+        ),
+      ),
+    ).toMatchObject({ statusCode: 400, code: 'BMSUserErrorInvalidConfigureProtectionRequest' });
+    expect(
+      await refused(
+        backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, 'SQLDataBase;MSSQLSERVER;staging'),
+      ),
+    ).toMatchObject({ statusCode: 404 });
     // A container with protected items (stopped ones too) cannot be unregistered.
-    expect(await refused(backup.protectionContainers.unregister(vault, 'rg', 'Azure', vm.containerName))).toMatchObject({ statusCode: 400, code: 'BMSUserErrorContainerHasDatasources' });
+    expect(await refused(backup.protectionContainers.unregister(vault, 'rg', 'Azure', vm.containerName))).toMatchObject(
+      { statusCode: 400, code: 'BMSUserErrorContainerHasDatasources' },
+    );
   });
 
   it('keeps a SIMPLE recovery model database without log backups, and reaches protected items when a policy changes', async () => {
     const staging = 'SQLDataBase;MSSQLSERVER;staging';
     expect((await put(staging, { policyId: policyId('HourlyLogs') })).status).toBe('Succeeded');
-    const scheduled = await server.app.db.protectedItem.findFirstOrThrow({ where: { itemName: staging, vault: { subscriptionId: subscriptionId.toLowerCase() } } });
+    const scheduled = await server.app.db.protectedItem.findFirstOrThrow({
+      where: { itemName: staging, vault: { subscriptionId: subscriptionId.toLowerCase() } },
+    });
     expect(scheduled.nextFullAt).not.toBeNull();
     expect(scheduled.nextLogAt).toBeNull();
-    const refused = await backup.protectionPolicies.beginDeleteAndWait(vault, 'rg', 'HourlyLogs', poll).then(() => undefined, (e: unknown) => e);
+    const refused = await backup.protectionPolicies.beginDeleteAndWait(vault, 'rg', 'HourlyLogs', poll).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(refused).toMatchObject({ statusCode: 400, code: 'BMSUserErrorPolicyInUse' });
 
     let statusUrl = '';
@@ -145,28 +228,51 @@ describe('protection through the SDK', () => {
     const intentName = randomUUID();
     const containerId = `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/${vault}/backupFabrics/Azure/protectionContainers/${vm.containerName}`;
     const intent = await backup.protectionIntentOperations.createOrUpdate(vault, 'rg', 'Azure', intentName, {
-      properties: { protectionIntentItemType: 'RecoveryServiceVaultItem', backupManagementType: 'AzureWorkload', itemId: `${containerId}/protectableItems/SQLInstance;MSSQLSERVER`, policyId: policyId('HourlyLogs') } as never,
+      properties: {
+        protectionIntentItemType: 'RecoveryServiceVaultItem',
+        backupManagementType: 'AzureWorkload',
+        itemId: `${containerId}/protectableItems/SQLInstance;MSSQLSERVER`,
+        policyId: policyId('HourlyLogs'),
+      } as never,
     });
-    expect(intent.properties).toMatchObject({ protectionIntentItemType: 'AzureWorkloadSQLAutoProtectionIntent', policyId: policyId('HourlyLogs') });
+    expect(intent.properties).toMatchObject({
+      protectionIntentItemType: 'AzureWorkloadSQLAutoProtectionIntent',
+      policyId: policyId('HourlyLogs'),
+    });
     const protectedNames = async () => {
       const names = [];
-      for await (const p of backup.backupProtectedItems.list(vault, 'rg', { filter: "backupManagementType eq 'AzureWorkload' and itemType eq 'SQLDataBase'" })) names.push(p.name);
+      for await (const p of backup.backupProtectedItems.list(vault, 'rg', {
+        filter: "backupManagementType eq 'AzureWorkload' and itemType eq 'SQLDataBase'",
+      }))
+        names.push(p.name);
       return names;
     };
     // The instance's existing protectable databases (master, model, msdb included) are protected.
-    await until('existing databases protected', async () => (await protectedNames()).includes('SQLDataBase;MSSQLSERVER;msdb') || undefined);
+    await until(
+      'existing databases protected',
+      async () => (await protectedNames()).includes('SQLDataBase;MSSQLSERVER;msdb') || undefined,
+    );
 
     // The DBA creates a database; nobody calls inquire: the discovery cycle finds it and protects it.
     vm.setSpec(sqlVmSpec('protectvm', ['sales', { name: 'staging', recoveryModel: 'SIMPLE' }, 'created_later']));
-    await until('the new database protected', async () => (await protectedNames()).includes('SQLDataBase;MSSQLSERVER;created_later') || undefined, 30_000);
+    await until(
+      'the new database protected',
+      async () => (await protectedNames()).includes('SQLDataBase;MSSQLSERVER;created_later') || undefined,
+      30_000,
+    );
 
     const intents = [];
-    for await (const i of backup.backupProtectionIntent.list(vault, 'rg', { filter: "backupManagementType eq 'AzureWorkload' and itemType eq 'SQLInstance' and itemName eq 'MSSQLSERVER'" })) intents.push(i.name);
+    for await (const i of backup.backupProtectionIntent.list(vault, 'rg', {
+      filter: "backupManagementType eq 'AzureWorkload' and itemType eq 'SQLInstance' and itemName eq 'MSSQLSERVER'",
+    }))
+      intents.push(i.name);
     expect(intents).toEqual([intentName]);
 
     // Removing the intent stops new auto-protection and unprotects nothing.
     await backup.protectionIntentOperations.delete(vault, 'rg', 'Azure', intentName);
-    vm.setSpec(sqlVmSpec('protectvm', ['sales', { name: 'staging', recoveryModel: 'SIMPLE' }, 'created_later', 'after_intent']));
+    vm.setSpec(
+      sqlVmSpec('protectvm', ['sales', { name: 'staging', recoveryModel: 'SIMPLE' }, 'created_later', 'after_intent']),
+    );
     const before = await protectedNames();
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     const after = await protectedNames();

@@ -27,7 +27,13 @@ const START = new Date('2099-05-31T22:00:00.000Z');
 const END = new Date(START.getTime() + 400 * DAY + HOUR);
 
 const tokyoDate = (d: Date) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo' }).format(d);
-const tokyoTime = (d: Date) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo', dateStyle: 'short', timeStyle: 'short', hourCycle: 'h23' }).format(d);
+const tokyoTime = (d: Date) =>
+  new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Asia/Tokyo',
+    dateStyle: 'short',
+    timeStyle: 'short',
+    hourCycle: 'h23',
+  }).format(d);
 
 /**
  * "LongTerm": a Sunday Full kept 6 weeks; the First and Last Sunday of a month 4 months; the First and Last Sunday of
@@ -35,38 +41,73 @@ const tokyoTime = (d: Date) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asi
  * covered by the domain's 400-day table test, test/domain/retention.test.ts.)
  */
 const longTerm = {
-  backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: ZONE, issqlcompression: false },
-  subProtectionPolicy: [{
-    policyType: 'Full',
-    schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Weekly', scheduleRunDays: ['Sunday'], scheduleRunTimes: [RUN_TIME] },
-    retentionPolicy: {
-      retentionPolicyType: 'LongTermRetentionPolicy',
-      weeklySchedule: { daysOfTheWeek: ['Sunday'], retentionTimes: [RUN_TIME], retentionDuration: { count: 6, durationType: 'Weeks' } },
-      monthlySchedule: {
-        retentionScheduleFormatType: 'Weekly', retentionScheduleWeekly: { daysOfTheWeek: ['Sunday'], weeksOfTheMonth: ['First', 'Last'] },
-        retentionTimes: [RUN_TIME], retentionDuration: { count: 4, durationType: 'Months' },
+  backupManagementType: 'AzureWorkload',
+  workLoadType: 'SQLDataBase',
+  settings: { timeZone: ZONE, issqlcompression: false },
+  subProtectionPolicy: [
+    {
+      policyType: 'Full',
+      schedulePolicy: {
+        schedulePolicyType: 'SimpleSchedulePolicy',
+        scheduleRunFrequency: 'Weekly',
+        scheduleRunDays: ['Sunday'],
+        scheduleRunTimes: [RUN_TIME],
       },
-      yearlySchedule: {
-        retentionScheduleFormatType: 'Weekly', monthsOfYear: ['January'], retentionScheduleWeekly: { daysOfTheWeek: ['Sunday'], weeksOfTheMonth: ['First', 'Last'] },
-        retentionTimes: [RUN_TIME], retentionDuration: { count: 2, durationType: 'Years' },
+      retentionPolicy: {
+        retentionPolicyType: 'LongTermRetentionPolicy',
+        weeklySchedule: {
+          daysOfTheWeek: ['Sunday'],
+          retentionTimes: [RUN_TIME],
+          retentionDuration: { count: 6, durationType: 'Weeks' },
+        },
+        monthlySchedule: {
+          retentionScheduleFormatType: 'Weekly',
+          retentionScheduleWeekly: { daysOfTheWeek: ['Sunday'], weeksOfTheMonth: ['First', 'Last'] },
+          retentionTimes: [RUN_TIME],
+          retentionDuration: { count: 4, durationType: 'Months' },
+        },
+        yearlySchedule: {
+          retentionScheduleFormatType: 'Weekly',
+          monthsOfYear: ['January'],
+          retentionScheduleWeekly: { daysOfTheWeek: ['Sunday'], weeksOfTheMonth: ['First', 'Last'] },
+          retentionTimes: [RUN_TIME],
+          retentionDuration: { count: 2, durationType: 'Years' },
+        },
       },
     },
-  }],
+  ],
 };
 
 /** "WeeklyWithLogs": a Sunday Full kept 2 weeks, a log every 24 hours (at local midnight) kept 14 days. */
 const weeklyWithLogs = {
-  backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: ZONE, issqlcompression: false },
+  backupManagementType: 'AzureWorkload',
+  workLoadType: 'SQLDataBase',
+  settings: { timeZone: ZONE, issqlcompression: false },
   subProtectionPolicy: [
     {
       policyType: 'Full',
-      schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Weekly', scheduleRunDays: ['Sunday'], scheduleRunTimes: [RUN_TIME] },
-      retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', weeklySchedule: { daysOfTheWeek: ['Sunday'], retentionTimes: [RUN_TIME], retentionDuration: { count: 2, durationType: 'Weeks' } } },
+      schedulePolicy: {
+        schedulePolicyType: 'SimpleSchedulePolicy',
+        scheduleRunFrequency: 'Weekly',
+        scheduleRunDays: ['Sunday'],
+        scheduleRunTimes: [RUN_TIME],
+      },
+      retentionPolicy: {
+        retentionPolicyType: 'LongTermRetentionPolicy',
+        weeklySchedule: {
+          daysOfTheWeek: ['Sunday'],
+          retentionTimes: [RUN_TIME],
+          retentionDuration: { count: 2, durationType: 'Weeks' },
+        },
+      },
     },
     {
       policyType: 'Log',
       schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 1440 },
-      retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 14, durationType: 'Days' } },
+      retentionPolicy: {
+        retentionPolicyType: 'SimpleRetentionPolicy',
+        retentionDuration: { count: 14, durationType: 'Days' },
+      },
     },
   ],
 };
@@ -80,8 +121,19 @@ const weeklyWithLogs = {
  * Everything else of the 57 Sunday Fulls (7 June 2099 to 4 July 2100) is gone.
  */
 const LONG_TERM_KEPT = [
-  '2100-01-03', '2100-01-31', '2100-03-07', '2100-03-28', '2100-04-04', '2100-04-25', '2100-05-02', '2100-05-30',
-  '2100-06-06', '2100-06-13', '2100-06-20', '2100-06-27', '2100-07-04',
+  '2100-01-03',
+  '2100-01-31',
+  '2100-03-07',
+  '2100-03-28',
+  '2100-04-04',
+  '2100-04-25',
+  '2100-05-02',
+  '2100-05-30',
+  '2100-06-06',
+  '2100-06-13',
+  '2100-06-20',
+  '2100-06-27',
+  '2100-07-04',
 ];
 /**
  * What WeeklyWithLogs keeps then: the Sundays 27 June and 4 July (2 weeks); logs ending after 08:00 22 June (14 days)
@@ -89,7 +141,10 @@ const LONG_TERM_KEPT = [
  * covers the Full of Sunday 20 June (midnight 21 June) on, and that Full, although its own 2 weeks are over.
  */
 const WEEKLY_FULLS_KEPT = ['2100-06-20', '2100-06-27', '2100-07-04'];
-const WEEKLY_LOGS_KEPT = Array.from({ length: 16 }, (_, i) => `${tokyoDate(new Date(Date.UTC(2100, 5, 21 + i)))}, 00:00`);
+const WEEKLY_LOGS_KEPT = Array.from(
+  { length: 16 },
+  (_, i) => `${tokyoDate(new Date(Date.UTC(2100, 5, 21 + i)))}, 00:00`,
+);
 
 /**
  * Retention on the emulator clock: 400 simulated days of scheduled backups, streamed by a real agent, with the daily
@@ -112,7 +167,11 @@ describe('retention on the emulator clock', () => {
   let clock: ClockDeployment['clock'];
 
   beforeAll(async () => {
-    d = await clockDeployment('ret', { RV_RETENTION_SWEEP_HOUR: String(SWEEP_HOUR), RV_BACKUP_BLOCK_SIZE_BYTES: String(1024 * 1024), RV_UPLOAD_HISTORY_DAYS: '2' });
+    d = await clockDeployment('ret', {
+      RV_RETENTION_SWEEP_HOUR: String(SWEEP_HOUR),
+      RV_BACKUP_BLOCK_SIZE_BYTES: String(1024 * 1024),
+      RV_UPLOAD_HISTORY_DAYS: '2',
+    });
     ({ server, token, vaults, backup, clock } = d);
   });
   afterAll(async () => {
@@ -121,7 +180,10 @@ describe('retention on the emulator clock', () => {
   });
   const itemRow = (itemName: string) => server.app.db.protectedItem.findFirstOrThrow({ where: { itemName } });
   const pointsOf = async (itemName: string) =>
-    server.app.db.recoveryPoint.findMany({ where: { protectedItemId: (await itemRow(itemName)).id }, orderBy: [{ endTime: 'asc' }, { lastLsn: 'asc' }] });
+    server.app.db.recoveryPoint.findMany({
+      where: { protectedItemId: (await itemRow(itemName)).id },
+      orderBy: [{ endTime: 'asc' }, { lastLsn: 'asc' }],
+    });
   const listed = async (itemName: string) => {
     const points = [];
     for await (const p of backup.recoveryPoints.list(vault, 'rg', 'Azure', vm.containerName, itemName)) points.push(p);
@@ -133,7 +195,9 @@ describe('retention on the emulator clock', () => {
     return names.sort();
   };
   /** PUT or DELETE on an item, followed to the end through its Azure-AsyncOperation. */
-  const follow = async (send: (onResponse: (raw: { headers: { get(name: string): string | undefined } }) => void) => Promise<unknown>) => {
+  const follow = async (
+    send: (onResponse: (raw: { headers: { get(name: string): string | undefined } }) => void) => Promise<unknown>,
+  ) => {
     let statusUrl = '';
     await send((raw) => {
       statusUrl = raw.headers.get('azure-asyncoperation') ?? '';
@@ -147,96 +211,162 @@ describe('retention on the emulator clock', () => {
     return status;
   };
 
-  it('plays 400 days of long-term policies: exactly the points they name remain, each restorable, no other blob', { timeout: 120_000 }, async () => {
-    const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll);
-    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'LongTerm', asSdkPolicy(longTerm));
-    await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'WeeklyWithLogs', asSdkPolicy(weeklyWithLogs));
-    await clock({ to: START.toISOString() });
-    vm = await registeredSqlVm(server, backup, token, created.id ?? '', {
-      vmName: 'retvm', resourceGroup: 'sql-rg', os: 'WindowsServer2022',
-      instances: [{ name: 'MSSQLSERVER', version: '2022', edition: 'Enterprise', pluginIsSysadmin: true,
-        databases: [
-          { name: 'ltr', recoveryModel: 'FULL', sizeMiB: 1, files: 2, writesPerMinute: 1 },
-          { name: 'weekly', recoveryModel: 'FULL', sizeMiB: 1, files: 2, writesPerMinute: 1 },
-        ] }],
-    });
-    const protect = (item: string, policy: string) =>
-      follow((onResponse) => backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, item, {
-        properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${created.id}/backupPolicies/${policy}` } as never,
-      }, { onResponse }));
-    await protect(LTR, 'LongTerm');
-    vaultId = (await itemRow(LTR)).vaultId;
-    blobs = BlobServiceClient.fromConnectionString(inject('blobConnectionString')).getContainerClient(vaultContainerName(server.config.blobContainerPrefix, vaultId));
+  it(
+    'plays 400 days of long-term policies: exactly the points they name remain, each restorable, no other blob',
+    { timeout: 120_000 },
+    async () => {
+      const created = await vaults.vaults.createOrUpdate(
+        'rg',
+        vault,
+        { location: 'westeurope', sku: { name: 'Standard' } },
+        poll,
+      );
+      await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'LongTerm', asSdkPolicy(longTerm));
+      await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'WeeklyWithLogs', asSdkPolicy(weeklyWithLogs));
+      await clock({ to: START.toISOString() });
+      vm = await registeredSqlVm(server, backup, token, created.id ?? '', {
+        vmName: 'retvm',
+        resourceGroup: 'sql-rg',
+        os: 'WindowsServer2022',
+        instances: [
+          {
+            name: 'MSSQLSERVER',
+            version: '2022',
+            edition: 'Enterprise',
+            pluginIsSysadmin: true,
+            databases: [
+              { name: 'ltr', recoveryModel: 'FULL', sizeMiB: 1, files: 2, writesPerMinute: 1 },
+              { name: 'weekly', recoveryModel: 'FULL', sizeMiB: 1, files: 2, writesPerMinute: 1 },
+            ],
+          },
+        ],
+      });
+      const protect = (item: string, policy: string) =>
+        follow((onResponse) =>
+          backup.protectedItems.createOrUpdate(
+            vault,
+            'rg',
+            'Azure',
+            vm.containerName,
+            item,
+            {
+              properties: {
+                protectedItemType: 'AzureVmWorkloadSQLDatabase',
+                policyId: `${created.id}/backupPolicies/${policy}`,
+              } as never,
+            },
+            { onResponse },
+          ),
+        );
+      await protect(LTR, 'LongTerm');
+      vaultId = (await itemRow(LTR)).vaultId;
+      blobs = BlobServiceClient.fromConnectionString(inject('blobConnectionString')).getContainerClient(
+        vaultContainerName(server.config.blobContainerPrefix, vaultId),
+      );
 
-    // A year in steps of ~100 days (no request runs for minutes); WeeklyWithLogs joins for the last 35 days (what it
-    // keeps depends on its last three weeks only), then on to the end.
-    let sweeps = 0;
-    let started = 0;
-    const advanceTo = async (t: number) => {
-      const after = await clock({ to: new Date(t).toISOString() });
-      sweeps += after.retentionSweeps ?? 0;
-      started += after.backupsStarted ?? 0;
-    };
-    for (const days of [100, 200, 300, 365]) await advanceTo(START.getTime() + days * DAY);
-    await protect(WEEKLY, 'WeeklyWithLogs');
-    await advanceTo(END.getTime());
-    // A sweep at 23:00 UTC on every day from 31 May 2099 to 5 July 2100; 57 Sunday Fulls of LongTerm; for
-    // WeeklyWithLogs (from 07:00 1 June 2100, Tokyo) 35 daily logs at local midnight, 2 June to 6 July, the first healed
-    // into a Full (there is none yet), and 5 Sunday Fulls.
-    expect(sweeps).toBe(401);
-    expect(started).toBe(57 + 35 + 5);
+      // A year in steps of ~100 days (no request runs for minutes); WeeklyWithLogs joins for the last 35 days (what it
+      // keeps depends on its last three weeks only), then on to the end.
+      let sweeps = 0;
+      let started = 0;
+      const advanceTo = async (t: number) => {
+        const after = await clock({ to: new Date(t).toISOString() });
+        sweeps += after.retentionSweeps ?? 0;
+        started += after.backupsStarted ?? 0;
+      };
+      for (const days of [100, 200, 300, 365]) await advanceTo(START.getTime() + days * DAY);
+      await protect(WEEKLY, 'WeeklyWithLogs');
+      await advanceTo(END.getTime());
+      // A sweep at 23:00 UTC on every day from 31 May 2099 to 5 July 2100; 57 Sunday Fulls of LongTerm; for
+      // WeeklyWithLogs (from 07:00 1 June 2100, Tokyo) 35 daily logs at local midnight, 2 June to 6 July, the first healed
+      // into a Full (there is none yet), and 5 Sunday Fulls.
+      expect(sweeps).toBe(401);
+      expect(started).toBe(57 + 35 + 5);
 
-    // LongTerm: the discrete points the SDK lists are exactly the table.
-    const ltrListed = await listed(LTR);
-    expect(ltrListed.map((p) => (p.properties as { type?: string }).type)).toEqual(LONG_TERM_KEPT.map(() => 'Full'));
-    expect(ltrListed.map((p) => tokyoDate((p.properties as { recoveryPointTimeInUTC?: Date }).recoveryPointTimeInUTC as Date))).toEqual(LONG_TERM_KEPT);
-    // WeeklyWithLogs: three Fulls and one log range from the oldest kept Full to the last log.
-    const weeklyListed = await listed(WEEKLY);
-    const discrete = weeklyListed.filter((p) => p.name !== 'DefaultRangeRecoveryPoint');
-    expect(discrete.map((p) => tokyoDate((p.properties as { recoveryPointTimeInUTC?: Date }).recoveryPointTimeInUTC as Date))).toEqual(WEEKLY_FULLS_KEPT);
-    const range = weeklyListed.find((p) => p.name === 'DefaultRangeRecoveryPoint');
-    const timeRanges = (range?.properties as { timeRanges?: { startTime: Date; endTime: Date }[] }).timeRanges ?? [];
-    expect(timeRanges.map((r) => [tokyoTime(r.startTime), tokyoTime(r.endTime)])).toEqual([['2100-06-20, 08:00', '2100-07-06, 00:00']]);
-    const weeklyPoints = await pointsOf(WEEKLY);
-    expect(weeklyPoints.filter((p) => p.type === 'Log').map((p) => tokyoTime(p.endTime))).toEqual(WEEKLY_LOGS_KEPT);
+      // LongTerm: the discrete points the SDK lists are exactly the table.
+      const ltrListed = await listed(LTR);
+      expect(ltrListed.map((p) => (p.properties as { type?: string }).type)).toEqual(LONG_TERM_KEPT.map(() => 'Full'));
+      expect(
+        ltrListed.map((p) =>
+          tokyoDate((p.properties as { recoveryPointTimeInUTC?: Date }).recoveryPointTimeInUTC as Date),
+        ),
+      ).toEqual(LONG_TERM_KEPT);
+      // WeeklyWithLogs: three Fulls and one log range from the oldest kept Full to the last log.
+      const weeklyListed = await listed(WEEKLY);
+      const discrete = weeklyListed.filter((p) => p.name !== 'DefaultRangeRecoveryPoint');
+      expect(
+        discrete.map((p) =>
+          tokyoDate((p.properties as { recoveryPointTimeInUTC?: Date }).recoveryPointTimeInUTC as Date),
+        ),
+      ).toEqual(WEEKLY_FULLS_KEPT);
+      const range = weeklyListed.find((p) => p.name === 'DefaultRangeRecoveryPoint');
+      const timeRanges = (range?.properties as { timeRanges?: { startTime: Date; endTime: Date }[] }).timeRanges ?? [];
+      expect(timeRanges.map((r) => [tokyoTime(r.startTime), tokyoTime(r.endTime)])).toEqual([
+        ['2100-06-20, 08:00', '2100-07-06, 00:00'],
+      ]);
+      const weeklyPoints = await pointsOf(WEEKLY);
+      expect(weeklyPoints.filter((p) => p.type === 'Log').map((p) => tokyoTime(p.endTime))).toEqual(WEEKLY_LOGS_KEPT);
 
-    // Every retained point is restorable from retained points only, and its blob exists and decrypts to its SHA-256.
-    const key = await dataKeyOf(server.app, vaultId);
-    const retainedBlobs: string[] = [];
-    for (const itemName of [LTR, WEEKLY]) {
-      const rows = await pointsOf(itemName);
-      const points = rows.map(asCommittedPoint);
-      for (const p of points) {
-        const plan = p.type === 'Log' ? restoreChainForPointInTime(points, p.endTime) : restoreChainForPoint(points, p.id);
-        expect(plan.parts[0]?.type, `restore of ${p.type} ${p.endTime.toISOString()}`).toBe('Full');
+      // Every retained point is restorable from retained points only, and its blob exists and decrypts to its SHA-256.
+      const key = await dataKeyOf(server.app, vaultId);
+      const retainedBlobs: string[] = [];
+      for (const itemName of [LTR, WEEKLY]) {
+        const rows = await pointsOf(itemName);
+        const points = rows.map(asCommittedPoint);
+        for (const p of points) {
+          const plan =
+            p.type === 'Log' ? restoreChainForPointInTime(points, p.endTime) : restoreChainForPoint(points, p.id);
+          expect(plan.parts[0]?.type, `restore of ${p.type} ${p.endTime.toISOString()}`).toBe('Full');
+        }
+        for (const row of rows) {
+          const hash = createHash('sha256');
+          for await (const chunk of openDecrypted(blobs, row.blobName, key, row.blocks as unknown as StoredBlock[]))
+            hash.update(chunk as Buffer);
+          expect(hash.digest('hex'), `blob of ${row.type} ${row.endTime.toISOString()}`).toBe(row.sha256);
+          retainedBlobs.push(row.blobName);
+        }
       }
-      for (const row of rows) {
-        const hash = createHash('sha256');
-        for await (const chunk of openDecrypted(blobs, row.blobName, key, row.blocks as unknown as StoredBlock[])) hash.update(chunk as Buffer);
-        expect(hash.digest('hex'), `blob of ${row.type} ${row.endTime.toISOString()}`).toBe(row.sha256);
-        retainedBlobs.push(row.blobName);
-      }
-    }
-    // …and the blobs of every expired point are gone: storage holds exactly the retained points' blobs.
-    expect(await blobNames()).toEqual(retainedBlobs.sort());
+      // …and the blobs of every expired point are gone: storage holds exactly the retained points' blobs.
+      expect(await blobNames()).toEqual(retainedBlobs.sort());
 
-    // The upload history keeps the two days (RV_UPLOAD_HISTORY_DAYS) before the last sweep, 23:00 UTC 5 July 2100 — a
-    // cutoff of 23:00 UTC 3 July, 08:00 4 July in Tokyo — and each item's latest of each type, however old: of
-    // LongTerm's 57 Fulls, that of Sunday 4 July (at the cutoff); of WeeklyWithLogs', that Full, the log of local
-    // midnight 5 July (not its latest: kept for its age) and the one of 6 July; the log of 4 July is 8 hours too old.
-    const uploadsOf = async (itemName: string) => {
-      const uploads = await server.app.db.backupUpload.findMany({ where: { protectedItemId: (await itemRow(itemName)).id }, orderBy: { createdAt: 'asc' } });
-      return uploads.map((u) => `${u.backupType} ${u.state} ${tokyoTime(u.createdAt)}`);
-    };
-    expect(await uploadsOf(LTR)).toEqual(['Full Committed 2100-07-04, 08:00']);
-    expect(await uploadsOf(WEEKLY)).toEqual(['Full Committed 2100-07-04, 08:00', 'Log Committed 2100-07-05, 00:00', 'Log Committed 2100-07-06, 00:00']);
-  });
+      // The upload history keeps the two days (RV_UPLOAD_HISTORY_DAYS) before the last sweep, 23:00 UTC 5 July 2100 — a
+      // cutoff of 23:00 UTC 3 July, 08:00 4 July in Tokyo — and each item's latest of each type, however old: of
+      // LongTerm's 57 Fulls, that of Sunday 4 July (at the cutoff); of WeeklyWithLogs', that Full, the log of local
+      // midnight 5 July (not its latest: kept for its age) and the one of 6 July; the log of 4 July is 8 hours too old.
+      const uploadsOf = async (itemName: string) => {
+        const uploads = await server.app.db.backupUpload.findMany({
+          where: { protectedItemId: (await itemRow(itemName)).id },
+          orderBy: { createdAt: 'asc' },
+        });
+        return uploads.map((u) => `${u.backupType} ${u.state} ${tokyoTime(u.createdAt)}`);
+      };
+      expect(await uploadsOf(LTR)).toEqual(['Full Committed 2100-07-04, 08:00']);
+      expect(await uploadsOf(WEEKLY)).toEqual([
+        'Full Committed 2100-07-04, 08:00',
+        'Log Committed 2100-07-05, 00:00',
+        'Log Committed 2100-07-06, 00:00',
+      ]);
+    },
+  );
 
   /** Backup now with a "retain until", followed to the end of its job. */
   async function backupNow(itemName: string, expiry: Date) {
-    const status = await follow((onResponse) => backup.backups.trigger(vault, 'rg', 'Azure', vm.containerName, itemName, {
-      properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full', recoveryPointExpiryTimeInUTC: expiry } as never,
-    }, { onResponse }));
+    const status = await follow((onResponse) =>
+      backup.backups.trigger(
+        vault,
+        'rg',
+        'Azure',
+        vm.containerName,
+        itemName,
+        {
+          properties: {
+            objectType: 'AzureWorkloadBackupRequest',
+            backupType: 'Full',
+            recoveryPointExpiryTimeInUTC: expiry,
+          } as never,
+        },
+        { onResponse },
+      ),
+    );
     const jobId = (status.properties as { jobId?: string }).jobId ?? '';
     const job = await until('the backup job to end', async () => {
       const j = await backup.jobDetails.get(vault, 'rg', jobId);
@@ -268,16 +398,32 @@ describe('retention on the emulator clock', () => {
     const before = (await pointsOf(WEEKLY)).map((p) => p.id);
     const blobsBefore = await blobNames(`${item.id}/`);
     expect(blobsBefore).toHaveLength(before.length);
-    const remove = () => follow((onResponse) => backup.protectedItems.delete(vault, 'rg', 'Azure', vm.containerName, WEEKLY, { onResponse }));
+    const remove = () =>
+      follow((onResponse) =>
+        backup.protectedItems.delete(vault, 'rg', 'Azure', vm.containerName, WEEKLY, { onResponse }),
+      );
 
     await remove();
     // 13 days: every log and both Sunday Fulls would have expired by the policy; soft-deleted, nothing does.
     expect((await clock({ advanceSeconds: 13 * 86_400 })).retentionSweeps).toBe(13);
     expect((await pointsOf(WEEKLY)).map((p) => p.id)).toEqual(before);
-    await follow((onResponse) => backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, WEEKLY, {
-      properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', isRehydrate: true } as never,
-    }, { onResponse }));
-    expect((await backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, WEEKLY)).properties).toMatchObject({ isScheduledForDeferredDelete: false, protectionState: 'ProtectionStopped' });
+    await follow((onResponse) =>
+      backup.protectedItems.createOrUpdate(
+        vault,
+        'rg',
+        'Azure',
+        vm.containerName,
+        WEEKLY,
+        {
+          properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', isRehydrate: true } as never,
+        },
+        { onResponse },
+      ),
+    );
+    expect((await backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, WEEKLY)).properties).toMatchObject({
+      isScheduledForDeferredDelete: false,
+      protectionState: 'ProtectionStopped',
+    });
     // Undeleted, the item keeps its data for ever (stopped, retain data): the next sweeps take nothing either.
     await clock({ advanceSeconds: 86_400 });
     expect((await pointsOf(WEEKLY)).map((p) => p.id)).toEqual(before);
@@ -286,7 +432,9 @@ describe('retention on the emulator clock', () => {
     await remove();
     // The vault's soft-delete retention (14 days) ends; advancing past it purges the item, its points and its blobs.
     await clock({ advanceSeconds: 14 * 86_400 + 3_600 });
-    await expect(backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, WEEKLY)).rejects.toMatchObject({ statusCode: 404 });
+    await expect(backup.protectedItems.get(vault, 'rg', 'Azure', vm.containerName, WEEKLY)).rejects.toMatchObject({
+      statusCode: 404,
+    });
     expect(await server.app.db.recoveryPoint.count({ where: { protectedItemId: item.id } })).toBe(0);
     expect(await blobNames(`${item.id}/`)).toEqual([]);
   });

@@ -21,13 +21,20 @@ describe('vaults through the official SDKs', () => {
 
   it('creates, reads, updates, lists and deletes a vault', async () => {
     const { vaults } = clients();
-    const created = await vaults.vaults.createOrUpdate('Sql-RG', 'SqlVault1', {
-      location: 'westeurope',
-      sku: { name: 'RS0', tier: 'Standard' },
-      tags: { team: 'dba' },
-      properties: { publicNetworkAccess: 'Enabled' },
-    }, poll);
-    expect(created.id).toBe(`/subscriptions/${subscriptionId}/resourceGroups/Sql-RG/providers/Microsoft.RecoveryServices/vaults/SqlVault1`);
+    const created = await vaults.vaults.createOrUpdate(
+      'Sql-RG',
+      'SqlVault1',
+      {
+        location: 'westeurope',
+        sku: { name: 'RS0', tier: 'Standard' },
+        tags: { team: 'dba' },
+        properties: { publicNetworkAccess: 'Enabled' },
+      },
+      poll,
+    );
+    expect(created.id).toBe(
+      `/subscriptions/${subscriptionId}/resourceGroups/Sql-RG/providers/Microsoft.RecoveryServices/vaults/SqlVault1`,
+    );
     expect(created.name).toBe('SqlVault1');
     expect(created.type).toBe('Microsoft.RecoveryServices/vaults');
     expect(created.properties?.provisioningState).toBe('Succeeded');
@@ -44,8 +51,18 @@ describe('vaults through the official SDKs', () => {
     expect(updated.tags).toEqual({ team: 'platform' });
     expect(updated.etag).not.toBe(created.etag);
 
-    await vaults.vaults.createOrUpdate('Sql-RG', 'SqlVault2', { location: 'westeurope', sku: { name: 'Standard' } }, poll);
-    await vaults.vaults.createOrUpdate('Other-RG', 'SqlVault3', { location: 'northeurope', sku: { name: 'Standard' } }, poll);
+    await vaults.vaults.createOrUpdate(
+      'Sql-RG',
+      'SqlVault2',
+      { location: 'westeurope', sku: { name: 'Standard' } },
+      poll,
+    );
+    await vaults.vaults.createOrUpdate(
+      'Other-RG',
+      'SqlVault3',
+      { location: 'northeurope', sku: { name: 'Standard' } },
+      poll,
+    );
 
     const inGroup = [];
     for await (const vault of vaults.vaults.listByResourceGroup('sql-rg')) inGroup.push(vault.name);
@@ -55,7 +72,10 @@ describe('vaults through the official SDKs', () => {
     expect(inSubscription).toEqual(['SqlVault1', 'SqlVault2', 'SqlVault3']);
 
     await vaults.vaults.delete('Sql-RG', 'SqlVault2', poll);
-    await expect(vaults.vaults.get('Sql-RG', 'SqlVault2')).rejects.toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
+    await expect(vaults.vaults.get('Sql-RG', 'SqlVault2')).rejects.toMatchObject({
+      statusCode: 404,
+      code: 'ResourceNotFound',
+    });
   });
 
   it('pages vault lists with nextLink', async () => {
@@ -82,7 +102,12 @@ describe('vaults through the official SDKs', () => {
 
   it('reads and updates vaultconfig and vaultstorageconfig', async () => {
     const { vaults, backup } = clients();
-    await vaults.vaults.createOrUpdate('rg', 'config-vault', { location: 'westeurope', sku: { name: 'Standard' } }, poll);
+    await vaults.vaults.createOrUpdate(
+      'rg',
+      'config-vault',
+      { location: 'westeurope', sku: { name: 'Standard' } },
+      poll,
+    );
 
     const config = await backup.backupResourceVaultConfigs.get('config-vault', 'rg');
     expect(config.name).toBe('vaultconfig');
@@ -94,7 +119,9 @@ describe('vaults through the official SDKs', () => {
     });
     expect(patched.properties?.softDeleteFeatureState).toBe('Disabled');
     expect(patched.properties?.softDeleteRetentionPeriodInDays).toBe(30);
-    const put = await backup.backupResourceVaultConfigs.put('config-vault', 'rg', { properties: { softDeleteFeatureState: 'AlwaysON' } });
+    const put = await backup.backupResourceVaultConfigs.put('config-vault', 'rg', {
+      properties: { softDeleteFeatureState: 'AlwaysON' },
+    });
     expect(put.properties?.softDeleteFeatureState).toBe('AlwaysON');
     expect(put.properties?.isSoftDeleteFeatureStateEditable).toBe(false);
     // The vault itself shows the same setting.
@@ -102,29 +129,58 @@ describe('vaults through the official SDKs', () => {
     expect(vault.properties?.securitySettings?.softDeleteSettings?.softDeleteState).toBe('AlwaysON');
     // AlwaysON is irreversible.
     await expect(
-      backup.backupResourceVaultConfigs.update('config-vault', 'rg', { properties: { softDeleteFeatureState: 'Disabled' } }),
+      backup.backupResourceVaultConfigs.update('config-vault', 'rg', {
+        properties: { softDeleteFeatureState: 'Disabled' },
+      }),
     ).rejects.toMatchObject({ statusCode: 400, code: 'UserErrorSoftDeleteStateChangeNotAllowed' });
     await expect(
-      backup.backupResourceVaultConfigs.update('config-vault', 'rg', { properties: { softDeleteRetentionPeriodInDays: 5 } }),
+      backup.backupResourceVaultConfigs.update('config-vault', 'rg', {
+        properties: { softDeleteRetentionPeriodInDays: 5 },
+      }),
     ).rejects.toMatchObject({ statusCode: 400, message: expect.stringContaining('from 14 to 180') });
 
     const storage = await backup.backupResourceStorageConfigsNonCRR.get('config-vault', 'rg');
-    expect(storage.properties).toMatchObject({ storageModelType: 'GeoRedundant', storageTypeState: 'Unlocked', crossRegionRestoreFlag: false });
+    expect(storage.properties).toMatchObject({
+      storageModelType: 'GeoRedundant',
+      storageTypeState: 'Unlocked',
+      crossRegionRestoreFlag: false,
+    });
     const replaced = await backup.backupResourceStorageConfigsNonCRR.update('config-vault', 'rg', {
       properties: { storageModelType: 'LocallyRedundant', storageType: 'LocallyRedundant' },
     });
     expect(replaced.properties?.storageType).toBe('LocallyRedundant');
-    await backup.backupResourceStorageConfigsNonCRR.patch('config-vault', 'rg', { properties: { storageModelType: 'ZoneRedundant' } });
-    expect((await backup.backupResourceStorageConfigsNonCRR.get('config-vault', 'rg')).properties?.storageType).toBe('ZoneRedundant');
-    expect((await vaults.vaults.get('rg', 'config-vault')).properties?.redundancySettings?.standardTierStorageRedundancy).toBe('ZoneRedundant');
+    await backup.backupResourceStorageConfigsNonCRR.patch('config-vault', 'rg', {
+      properties: { storageModelType: 'ZoneRedundant' },
+    });
+    expect((await backup.backupResourceStorageConfigsNonCRR.get('config-vault', 'rg')).properties?.storageType).toBe(
+      'ZoneRedundant',
+    );
+    expect(
+      (await vaults.vaults.get('rg', 'config-vault')).properties?.redundancySettings?.standardTierStorageRedundancy,
+    ).toBe('ZoneRedundant');
   });
 
   it('reports usage and the protected-item limit', async () => {
     const { vaults, backup } = clients();
-    await vaults.vaults.createOrUpdate('rg', 'usage-vault', { location: 'westeurope', sku: { name: 'Standard' } }, poll);
+    await vaults.vaults.createOrUpdate(
+      'rg',
+      'usage-vault',
+      { location: 'westeurope', sku: { name: 'Standard' } },
+      poll,
+    );
     const summaries = [];
-    for await (const s of backup.backupUsageSummaries.list('usage-vault', 'rg', { filter: "type eq 'BackupProtectedItemCountSummary'" })) summaries.push(s);
-    expect(summaries).toEqual([{ unit: 'Count', currentValue: 0, limit: 2000, name: { value: 'AzureWorkload', localizedValue: 'SQL in Azure VM' } }]);
+    for await (const s of backup.backupUsageSummaries.list('usage-vault', 'rg', {
+      filter: "type eq 'BackupProtectedItemCountSummary'",
+    }))
+      summaries.push(s);
+    expect(summaries).toEqual([
+      {
+        unit: 'Count',
+        currentValue: 0,
+        limit: 2000,
+        name: { value: 'AzureWorkload', localizedValue: 'SQL in Azure VM' },
+      },
+    ]);
     const usages = [];
     for await (const u of vaults.usages.listByVaults('rg', 'usage-vault')) usages.push(u.name?.value);
     expect(usages).toContain('ProtectedItemCount');
@@ -137,7 +193,10 @@ describe('vaults through the official SDKs', () => {
     const { vaults } = clients();
     await vaults.vaults.createOrUpdate('rg', 'taken-name', { location: 'westeurope', sku: { name: 'Standard' } }, poll);
     const check = (name: string) =>
-      vaults.recoveryServices.checkNameAvailability('rg', 'westeurope', { name, type: 'Microsoft.RecoveryServices/Vaults' });
+      vaults.recoveryServices.checkNameAvailability('rg', 'westeurope', {
+        name,
+        type: 'Microsoft.RecoveryServices/Vaults',
+      });
     expect(await check('taken-name')).toMatchObject({ nameAvailable: false, reason: 'AlreadyExists' });
     expect(await check('free-name')).toMatchObject({ nameAvailable: true });
     expect(await check('9starts-with-digit')).toMatchObject({ nameAvailable: false, reason: 'Invalid' });
@@ -145,7 +204,10 @@ describe('vaults through the official SDKs', () => {
 
   it('rejects a bad vault name with a 400 and creates nothing', async () => {
     const { vaults } = clients();
-    const error = await vaults.vaults.createOrUpdate('rg', 'bad_name!', { location: 'westeurope', sku: { name: 'Standard' } }, poll).pollUntilDone().catch((e: unknown) => e);
+    const error = await vaults.vaults
+      .createOrUpdate('rg', 'bad_name!', { location: 'westeurope', sku: { name: 'Standard' } }, poll)
+      .pollUntilDone()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RestError);
     expect(error).toMatchObject({ statusCode: 400, code: 'InvalidResourceName' });
     const names = [];

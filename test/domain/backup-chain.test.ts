@@ -21,8 +21,6 @@ import { ArmError } from '../../src/domain/errors.ts';
 // lastLsn = lsnAt(m) + 1 (the first LSN not in it); a log runs from where SQL Server's log chain stands to lsnAt(m) + 1.
 // SQL Server's chain moves whoever takes the backup, so a backup the vault never sees ("foreign") opens a gap.
 
-
-
 function thrown(fn: () => unknown): ArmError {
   try {
     fn();
@@ -34,7 +32,17 @@ function thrown(fn: () => unknown): ArmError {
 }
 
 function point(type: BackupType, over: Partial<CommittedPoint> = {}): CommittedPoint {
-  return { id: `${type}-x`, type, firstLsn: 100n, lastLsn: 101n, checkpointLsn: 100n, databaseBackupLsn: 0n, startTime: at(0), endTime: at(0), ...over };
+  return {
+    id: `${type}-x`,
+    type,
+    firstLsn: 100n,
+    lastLsn: 101n,
+    checkpointLsn: 100n,
+    databaseBackupLsn: 0n,
+    startTime: at(0),
+    endTime: at(0),
+    ...over,
+  };
 }
 
 /** Full at minute 0, then 15-minute logs through `minutes`. */
@@ -56,12 +64,18 @@ describe('validateCommit and chainStateOf over a valid week', () => {
       if (m % DAY === 0) vault.commit(sql.backup(m % (7 * DAY) === 0 ? 'Full' : 'Differential', m));
       if (m > 0) vault.commit(sql.backup('Log', m));
     }
-    const counts = Object.fromEntries(['Full', 'Differential', 'Log'].map((t) => [t, vault.points.filter((p) => p.type === t).length]));
+    const counts = Object.fromEntries(
+      ['Full', 'Differential', 'Log'].map((t) => [t, vault.points.filter((p) => p.type === t).length]),
+    );
     expect(counts).toEqual({ Full: 2, Differential: 6, Log: 7 * 96 });
 
     const state = vault.state;
     expect(state.lastFull).toMatchObject({ type: 'Full', endTime: at(7 * DAY), checkpointLsn: lsnAt(7 * DAY) });
-    expect(state.lastDifferential).toMatchObject({ type: 'Differential', endTime: at(6 * DAY), differentialBaseLsn: lsnAt(0) });
+    expect(state.lastDifferential).toMatchObject({
+      type: 'Differential',
+      endTime: at(6 * DAY),
+      differentialBaseLsn: lsnAt(0),
+    });
     expect(state.lastLog).toMatchObject({ type: 'Log', endTime: at(7 * DAY), lastLsn: lsnAt(7 * DAY) + 1n });
 
     expect(logTimeRanges(vault.points)).toEqual([{ startTime: at(0), endTime: at(7 * DAY) }]);
@@ -83,7 +97,12 @@ describe('validateCommit and chainStateOf over a valid week', () => {
 
 describe('validateCommit failures', () => {
   /** Each case: the vault's points, then the incoming backup; the code and the LSNs the message must name. */
-  const cases: { name: string; setup: () => { vault: Vault; incoming: CommittedPoint }; code: string; lsns: bigint[] }[] = [
+  const cases: {
+    name: string;
+    setup: () => { vault: Vault; incoming: CommittedPoint };
+    code: string;
+    lsns: bigint[];
+  }[] = [
     {
       name: 'a log after a gap in the log chain (a log backup taken by another tool)',
       setup: () => {
@@ -131,8 +150,26 @@ describe('validateCommit failures', () => {
       setup: () => {
         const vault = new Vault();
         vault.commit(point('Full', { id: 'old', firstLsn: 100n, checkpointLsn: 100n, lastLsn: 101n, endTime: at(0) }));
-        vault.commit(point('Full', { id: 'new', firstLsn: 900n, checkpointLsn: 900n, lastLsn: 901n, startTime: at(60), endTime: at(60) }));
-        return { vault, incoming: point('Differential', { firstLsn: 950n, checkpointLsn: 950n, lastLsn: 951n, databaseBackupLsn: 100n, differentialBaseLsn: 100n }) };
+        vault.commit(
+          point('Full', {
+            id: 'new',
+            firstLsn: 900n,
+            checkpointLsn: 900n,
+            lastLsn: 901n,
+            startTime: at(60),
+            endTime: at(60),
+          }),
+        );
+        return {
+          vault,
+          incoming: point('Differential', {
+            firstLsn: 950n,
+            checkpointLsn: 950n,
+            lastLsn: 951n,
+            databaseBackupLsn: 100n,
+            differentialBaseLsn: 100n,
+          }),
+        };
       },
       code: 'UserErrorSQLLSNValidationFailure',
       lsns: [900n, 100n],
@@ -142,7 +179,15 @@ describe('validateCommit failures', () => {
       setup: () => {
         const vault = new Vault();
         vault.commit(point('Full', { firstLsn: 100n, checkpointLsn: 100n, lastLsn: 101n }));
-        return { vault, incoming: point('Differential', { firstLsn: 300n, checkpointLsn: 300n, lastLsn: 301n, databaseBackupLsn: 77n }) };
+        return {
+          vault,
+          incoming: point('Differential', {
+            firstLsn: 300n,
+            checkpointLsn: 300n,
+            lastLsn: 301n,
+            databaseBackupLsn: 77n,
+          }),
+        };
       },
       code: 'UserErrorSQLLSNValidationFailure',
       lsns: [100n, 77n],
@@ -211,7 +256,9 @@ describe('validateCommit failures', () => {
     const { sql, vault } = fullThenLogs(30);
     sql.backup('Log', 45);
     const error = thrown(() => vault.commit(sql.backup('Log', 60)));
-    expect(error.message).toContain(`expected firstLsn ${lsnAt(30) + 1n} (the last LSN of the previous log backup log-3)`);
+    expect(error.message).toContain(
+      `expected firstLsn ${lsnAt(30) + 1n} (the last LSN of the previous log backup log-3)`,
+    );
     expect(error.message).toContain(`covering LSN ${lsnAt(0) + 1n} (the last LSN of full backup full-1)`);
     expect(error.message).toContain(`received firstLsn ${lsnAt(45) + 1n} (lastLsn ${lsnAt(60) + 1n})`);
   });
@@ -220,7 +267,9 @@ describe('validateCommit failures', () => {
     const vault = new Vault();
     vault.commit(point('Full', { id: 'F', checkpointLsn: 100n }));
     const error = thrown(() => vault.commit(point('Differential', { differentialBaseLsn: 99n })));
-    expect(error.message).toContain('expected differentialBaseLsn 100 (the checkpoint LSN of full backup F), received 99');
+    expect(error.message).toContain(
+      'expected differentialBaseLsn 100 (the checkpoint LSN of full backup F), received 99',
+    );
   });
 
   it('Full and CopyOnlyFull pass every chain rule, even with no full and after a gap', () => {
@@ -274,7 +323,9 @@ describe('copy-only fulls and fulls in the middle of a log chain', () => {
     expect(vault.state.lastFull?.endTime).toEqual(at(DAY + 5));
     expect(logTimeRanges(vault.points)).toEqual([{ startTime: at(0), endTime: at(2 * DAY) }]);
     // Differentials now need the new full.
-    expect(thrown(() => vault.commit(point('Differential', { differentialBaseLsn: lsnAt(0) }))).code).toBe('UserErrorSQLLSNValidationFailure');
+    expect(thrown(() => vault.commit(point('Differential', { differentialBaseLsn: lsnAt(0) }))).code).toBe(
+      'UserErrorSQLLSNValidationFailure',
+    );
   });
 });
 
@@ -368,7 +419,14 @@ describe('logTimeRanges', () => {
     const points = [
       point('Full', { id: 'F', firstLsn: 100n, checkpointLsn: 100n, lastLsn: 101n, startTime: at(0), endTime: at(0) }),
       point('Log', { id: 'A', firstLsn: 101n, lastLsn: 200n, startTime: at(0), endTime: at(60) }),
-      point('Full', { id: 'G', firstLsn: 259n, checkpointLsn: 259n, lastLsn: 260n, startTime: at(60), endTime: at(60) }),
+      point('Full', {
+        id: 'G',
+        firstLsn: 259n,
+        checkpointLsn: 259n,
+        lastLsn: 260n,
+        startTime: at(60),
+        endTime: at(60),
+      }),
       point('Log', { id: 'B', firstLsn: 250n, lastLsn: 300n, startTime: at(55), endTime: at(75) }),
     ];
     expect(logTimeRanges(points)).toEqual([
@@ -392,7 +450,10 @@ describe('logTimeRanges', () => {
   it.each([
     ['no points', []],
     ['only fulls and differentials', [point('Full'), point('Differential', { endTime: at(60) })]],
-    ['a log after only a copy-only full', [point('CopyOnlyFull'), point('Log', { firstLsn: 101n, lastLsn: 200n, endTime: at(15) })]],
+    [
+      'a log after only a copy-only full',
+      [point('CopyOnlyFull'), point('Log', { firstLsn: 101n, lastLsn: 200n, endTime: at(15) })],
+    ],
   ])('%s → no ranges', (_name, points) => {
     expect(logTimeRanges(points)).toEqual([]);
   });
@@ -416,12 +477,15 @@ describe('typesForQuery', () => {
     expect(typesForQuery(query)).toEqual(expected);
   });
 
-  it.each(['Invalid', '', 'Fulls', 'CopyOnlyFull', 'toString', '__proto__'])('%o → 400 InvalidFilterParameter', (query) => {
-    const error = thrown(() => typesForQuery(query));
-    expect(error.statusCode).toBe(400);
-    expect(error.code).toBe('InvalidFilterParameter');
-    expect(error.message).toContain(`'${query}'`);
-  });
+  it.each(['Invalid', '', 'Fulls', 'CopyOnlyFull', 'toString', '__proto__'])(
+    '%o → 400 InvalidFilterParameter',
+    (query) => {
+      const error = thrown(() => typesForQuery(query));
+      expect(error.statusCode).toBe(400);
+      expect(error.code).toBe('InvalidFilterParameter');
+      expect(error.message).toContain(`'${query}'`);
+    },
+  );
 
   it('returns a fresh selection each time', () => {
     typesForQuery('Full').discrete.push('Log');
@@ -436,14 +500,22 @@ describe('rpoBreached', () => {
     ['log on time', { lastLogAt: ago(10), lastBackupAt: ago(DAY), logFrequencyMinutes: 15 }, false],
     ['log exactly frequency + grace old', { lastLogAt: ago(25), logFrequencyMinutes: 15 }, false],
     ['log 1 ms past frequency + grace', { lastLogAt: ago(25, 1), logFrequencyMinutes: 15 }, true],
-    ['stale log, but a newer full (healed log)', { lastLogAt: ago(120), lastBackupAt: ago(5), logFrequencyMinutes: 15 }, false],
+    [
+      'stale log, but a newer full (healed log)',
+      { lastLogAt: ago(120), lastBackupAt: ago(5), logFrequencyMinutes: 15 },
+      false,
+    ],
     ['no log yet, first full within the log window', { lastBackupAt: ago(25), logFrequencyMinutes: 15 }, false],
     ['no log yet, first full past the log window', { lastBackupAt: ago(26), logFrequencyMinutes: 15 }, true],
     ['no log schedule, full within a day + grace', { lastBackupAt: ago(24 * 60 + 10) }, false],
     ['no log schedule, full 1 ms past a day + grace', { lastBackupAt: ago(24 * 60 + 10, 1) }, true],
     ['no log schedule, weekly full on time', { lastBackupAt: ago(6 * DAY), fullFrequencyHours: 168 }, false],
     ['nothing backed up yet', {}, false],
-    ['newest backup in the future (clock set back)', { lastLogAt: new Date(now.getTime() + 60_000), logFrequencyMinutes: 15 }, false],
+    [
+      'newest backup in the future (clock set back)',
+      { lastLogAt: new Date(now.getTime() + 60_000), logFrequencyMinutes: 15 },
+      false,
+    ],
   ] as const)('%s → %s', (_name, args, expected) => {
     expect(rpoBreached({ fullFrequencyHours: 24, graceMinutes: 10, now, ...args })).toBe(expected);
   });
@@ -459,10 +531,13 @@ describe('parseLsn', () => {
     expect(parseLsn(text)).toBe(expected);
   });
 
-  it.each(['', '-1', '+1', '1.5', ' 1', '1 ', '0x10', '1e5', 'abc', '9'.repeat(31), '٣'])('%o → 400 BMSUserErrorInvalidInput', (text) => {
-    const error = thrown(() => parseLsn(text, 'firstLsn'));
-    expect(error.statusCode).toBe(400);
-    expect(error.code).toBe('BMSUserErrorInvalidInput');
-    expect(error.message).toContain(`firstLsn ${JSON.stringify(text)}`);
-  });
+  it.each(['', '-1', '+1', '1.5', ' 1', '1 ', '0x10', '1e5', 'abc', '9'.repeat(31), '٣'])(
+    '%o → 400 BMSUserErrorInvalidInput',
+    (text) => {
+      const error = thrown(() => parseLsn(text, 'firstLsn'));
+      expect(error.statusCode).toBe(400);
+      expect(error.code).toBe('BMSUserErrorInvalidInput');
+      expect(error.message).toContain(`firstLsn ${JSON.stringify(text)}`);
+    },
+  );
 });

@@ -27,7 +27,11 @@ function db(name: string, extra: Partial<InventoryDatabase> = {}): InventoryData
   };
 }
 
-function instance(name: string, databases: InventoryDatabase[], extra: Partial<InventoryInstance> = {}): InventoryInstance {
+function instance(
+  name: string,
+  databases: InventoryDatabase[],
+  extra: Partial<InventoryInstance> = {},
+): InventoryInstance {
   return {
     name,
     version: '2019',
@@ -40,7 +44,11 @@ function instance(name: string, databases: InventoryDatabase[], extra: Partial<I
 }
 
 /** The single database `name` of a one-instance inventory. */
-function only(databases: InventoryDatabase[], name: string, extra: Partial<InventoryInstance> = {}): DiscoveredDatabase {
+function only(
+  databases: InventoryDatabase[],
+  name: string,
+  extra: Partial<InventoryInstance> = {},
+): DiscoveredDatabase {
   const result = evaluateInventory(WINDOWS, [instance('MSSQLSERVER', databases, extra)]);
   const found = result.databases.filter((d) => d.name === name);
   expect(found).toHaveLength(1);
@@ -67,7 +75,11 @@ describe('evaluateInventory: a healthy VM', () => {
   it('lists instances and databases with exact item names, spelling kept, in case-insensitive order', () => {
     const result = evaluateInventory(WINDOWS, [
       instance('sqlexpress', [db('zeta')]),
-      instance('MSSQLSERVER', [db('sales', { sizeBytes: 67_108_864 }), db('Archive', { recoveryModel: 'SIMPLE' }), db('billing')]),
+      instance('MSSQLSERVER', [
+        db('sales', { sizeBytes: 67_108_864 }),
+        db('Archive', { recoveryModel: 'SIMPLE' }),
+        db('billing'),
+      ]),
     ]);
     expect(result.instances.map((i) => i.itemName)).toEqual(['SQLInstance;MSSQLSERVER', 'SQLInstance;sqlexpress']);
     expect(result.databases.map((d) => d.itemName)).toEqual([
@@ -117,7 +129,11 @@ describe('evaluateInventory: a healthy VM', () => {
   });
 
   it('an instance without databases and a VM without instances inquire successfully', () => {
-    expect(evaluateInventory(WINDOWS, [])).toStrictEqual({ instances: [], databases: [], inquiryInfo: success(0, 0, 0) });
+    expect(evaluateInventory(WINDOWS, [])).toStrictEqual({
+      instances: [],
+      databases: [],
+      inquiryInfo: success(0, 0, 0),
+    });
     const result = evaluateInventory(WINDOWS, [instance('MSSQLSERVER', [])]);
     expect(result.databases).toEqual([]);
     expect(result.inquiryInfo).toStrictEqual(success(1, 1, 0));
@@ -148,7 +164,10 @@ describe('evaluateInventory: plugin account without sysadmin', () => {
           version: '2019',
           edition: 'Enterprise',
           isProtectable: false,
-          notProtectableReason: { code: 'UserErrorSQLNoSysadminMembership', message: NO_SYSADMIN_MESSAGE('MSSQLSERVER') },
+          notProtectableReason: {
+            code: 'UserErrorSQLNoSysadminMembership',
+            message: NO_SYSADMIN_MESSAGE('MSSQLSERVER'),
+          },
           dataDirectoryPaths: [{ type: 'Data', path: DATA_DIR }],
           inquiryError: error,
         },
@@ -173,7 +192,7 @@ describe('evaluateInventory: plugin account without sysadmin', () => {
     });
   });
 
-  it('a mixed VM: the sysadmin instance\'s databases are listed, the other shows the error', () => {
+  it("a mixed VM: the sysadmin instance's databases are listed, the other shows the error", () => {
     const inventory = [
       instance('MSSQLSERVER', [db('sales'), db('master'), db('tempdb')]),
       instance('SQLEXPRESS', [], { isSysadmin: false, edition: 'Express' }),
@@ -364,54 +383,56 @@ describe('unsupported instances and databases', () => {
     expect(result.inquiryInfo).toStrictEqual(success(4, 1, 1));
   });
 
-  const databaseCases: { rule: string; databases: InventoryDatabase[]; name: string; code: string; message: string }[] = [
-    {
-      rule: 'database snapshot',
-      databases: [db('sales'), db('sales_snap', { isSnapshot: true })],
-      name: 'sales_snap',
-      code: 'UserErrorSQLDatabaseSnapshotNotSupported',
-      message:
-        "The database 'sales_snap' on SQL instance 'MSSQLSERVER' is a database snapshot; Azure Backup does not protect database snapshots.",
-    },
-    {
-      rule: 'mirror database',
-      databases: [db('sales_mirror', { isMirror: true, state: 'RESTORING' })],
-      name: 'sales_mirror',
-      code: 'UserErrorSQLMirrorDatabaseNotSupported',
-      message:
-        "The database 'sales_mirror' on SQL instance 'MSSQLSERVER' is the mirror side of database mirroring; Azure Backup does not protect mirror databases.",
-    },
-    {
-      rule: `more than ${MAX_DATABASE_FILES} files`,
-      databases: [db('big', { fileCount: 1001, files: [] })],
-      name: 'big',
-      code: 'UserErrorSQLDatabaseTooManyFiles',
-      message: "The database 'big' on SQL instance 'MSSQLSERVER' has 1001 files; Azure Backup protects databases with at most 1000 files.",
-    },
-    {
-      rule: `a file path longer than ${MAX_FILE_PATH_LENGTH} characters`,
-      databases: [
-        db('deep', {
-          files: [
-            { type: 'Data', path: `C:\\${'d'.repeat(257)}` },
-            { type: 'Log', path: `C:\\${'l'.repeat(258)}` },
-          ],
-        }),
-      ],
-      name: 'deep',
-      code: 'UserErrorSQLDatabaseFilePathTooLong',
-      message:
-        `The database 'deep' on SQL instance 'MSSQLSERVER' has a file path of 261 characters ('C:\\${'l'.repeat(77)}…'); ` +
-        'Azure Backup protects databases whose file paths are at most 260 characters long.',
-    },
-    ...['OFFLINE', 'RESTORING', 'RECOVERING', 'RECOVERY_PENDING', 'SUSPECT', 'EMERGENCY'].map((state) => ({
-      rule: `state ${state}`,
-      databases: [db('sales', { state })],
-      name: 'sales',
-      code: 'UserErrorSQLDatabaseNotOnline',
-      message: `The database 'sales' on SQL instance 'MSSQLSERVER' is ${state}; only ONLINE databases can be protected. Bring it online and run "Rediscover DBs".`,
-    })),
-  ];
+  const databaseCases: { rule: string; databases: InventoryDatabase[]; name: string; code: string; message: string }[] =
+    [
+      {
+        rule: 'database snapshot',
+        databases: [db('sales'), db('sales_snap', { isSnapshot: true })],
+        name: 'sales_snap',
+        code: 'UserErrorSQLDatabaseSnapshotNotSupported',
+        message:
+          "The database 'sales_snap' on SQL instance 'MSSQLSERVER' is a database snapshot; Azure Backup does not protect database snapshots.",
+      },
+      {
+        rule: 'mirror database',
+        databases: [db('sales_mirror', { isMirror: true, state: 'RESTORING' })],
+        name: 'sales_mirror',
+        code: 'UserErrorSQLMirrorDatabaseNotSupported',
+        message:
+          "The database 'sales_mirror' on SQL instance 'MSSQLSERVER' is the mirror side of database mirroring; Azure Backup does not protect mirror databases.",
+      },
+      {
+        rule: `more than ${MAX_DATABASE_FILES} files`,
+        databases: [db('big', { fileCount: 1001, files: [] })],
+        name: 'big',
+        code: 'UserErrorSQLDatabaseTooManyFiles',
+        message:
+          "The database 'big' on SQL instance 'MSSQLSERVER' has 1001 files; Azure Backup protects databases with at most 1000 files.",
+      },
+      {
+        rule: `a file path longer than ${MAX_FILE_PATH_LENGTH} characters`,
+        databases: [
+          db('deep', {
+            files: [
+              { type: 'Data', path: `C:\\${'d'.repeat(257)}` },
+              { type: 'Log', path: `C:\\${'l'.repeat(258)}` },
+            ],
+          }),
+        ],
+        name: 'deep',
+        code: 'UserErrorSQLDatabaseFilePathTooLong',
+        message:
+          `The database 'deep' on SQL instance 'MSSQLSERVER' has a file path of 261 characters ('C:\\${'l'.repeat(77)}…'); ` +
+          'Azure Backup protects databases whose file paths are at most 260 characters long.',
+      },
+      ...['OFFLINE', 'RESTORING', 'RECOVERING', 'RECOVERY_PENDING', 'SUSPECT', 'EMERGENCY'].map((state) => ({
+        rule: `state ${state}`,
+        databases: [db('sales', { state })],
+        name: 'sales',
+        code: 'UserErrorSQLDatabaseNotOnline',
+        message: `The database 'sales' on SQL instance 'MSSQLSERVER' is ${state}; only ONLINE databases can be protected. Bring it online and run "Rediscover DBs".`,
+      })),
+    ];
   it.each(databaseCases)('$rule: listed, not protectable ($code)', ({ databases, name, code, message }) => {
     const d = only(databases, name);
     expect(d.isProtectable).toBe(false);
@@ -455,16 +476,19 @@ describe('database names Azure rejects', () => {
     ['single quote', "o'brien", "The database name 'o'brien' contains a single quote (')."],
     ['double quote', 'say"hi', 'The database name \'say"hi\' contains a double quote (").'],
   ];
-  it.each(cases)('%s: databaseNameProblem explains the rule, the database is not protectable', (_rule, name, problem) => {
-    expect(databaseNameProblem(name)).toBe(`${problem} ${fix}`);
-    const d = only([db(name)], name);
-    expect(d.itemName).toBe(`SQLDataBase;MSSQLSERVER;${name}`);
-    expect(d.isProtectable).toBe(false);
-    expect(d.notProtectableReason).toStrictEqual({
-      code: 'UserErrorSQLInvalidDatabaseName',
-      message: `${problem} ${fix} (SQL instance 'MSSQLSERVER')`,
-    });
-  });
+  it.each(cases)(
+    '%s: databaseNameProblem explains the rule, the database is not protectable',
+    (_rule, name, problem) => {
+      expect(databaseNameProblem(name)).toBe(`${problem} ${fix}`);
+      const d = only([db(name)], name);
+      expect(d.itemName).toBe(`SQLDataBase;MSSQLSERVER;${name}`);
+      expect(d.isProtectable).toBe(false);
+      expect(d.notProtectableReason).toStrictEqual({
+        code: 'UserErrorSQLInvalidDatabaseName',
+        message: `${problem} ${fix} (SQL instance 'MSSQLSERVER')`,
+      });
+    },
+  );
 
   it.each(['sales', 'Sales-2024', 'a!b', '[sales', 'sales (old)', 'x.y_z', 'ünïcode'])('%j is accepted', (name) => {
     expect(databaseNameProblem(name)).toBeUndefined();
@@ -498,7 +522,9 @@ describe('Linux VMs', () => {
     const error = {
       code: 'UserErrorWorkloadNotSupportedOnLinux',
       message: `Azure Backup for SQL Server in Azure VM supports Windows VMs only; this VM runs '${os}'.`,
-      recommendations: ['Protect SQL Server on Linux VMs with Azure VM backup (the whole VM) or with native SQL Server backups.'],
+      recommendations: [
+        'Protect SQL Server on Linux VMs with Azure VM backup (the whole VM) or with native SQL Server backups.',
+      ],
     };
     expect(result).toStrictEqual({
       instances: [],

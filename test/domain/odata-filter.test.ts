@@ -221,21 +221,24 @@ describe('parseFilter: errors name the token and its 0-based position', () => {
     {
       name: "'or' where a property is expected",
       filter: "a eq 'x' and or b eq 'y'",
-      message: "Invalid $filter: unsupported operator 'or' at position 13; only comparisons joined by 'and' are supported",
+      message:
+        "Invalid $filter: unsupported operator 'or' at position 13; only comparisons joined by 'and' are supported",
       position: 13,
       token: 'or',
     },
     {
       name: "'not'",
       filter: "not (a eq 'x')",
-      message: "Invalid $filter: unsupported operator 'not' at position 0; only comparisons joined by 'and' are supported",
+      message:
+        "Invalid $filter: unsupported operator 'not' at position 0; only comparisons joined by 'and' are supported",
       position: 0,
       token: 'not',
     },
     {
       name: 'a function',
       filter: "a eq 'x' and contains(friendlyName, 'sql')",
-      message: "Invalid $filter: unsupported function 'contains' at position 13; only comparisons joined by 'and' are supported",
+      message:
+        "Invalid $filter: unsupported function 'contains' at position 13; only comparisons joined by 'and' are supported",
       position: 13,
       token: 'contains',
     },
@@ -277,28 +280,32 @@ describe('parseFilter: errors name the token and its 0-based position', () => {
     {
       name: 'missing value at the end',
       filter: 'a eq ',
-      message: "Invalid $filter: unexpected end of filter at position 5; expected a value (a 'quoted string', an integer, true or false)",
+      message:
+        "Invalid $filter: unexpected end of filter at position 5; expected a value (a 'quoted string', an integer, true or false)",
       position: 5,
       token: '',
     },
     {
       name: "missing value before 'and'",
       filter: "a eq and b eq 'y'",
-      message: "Invalid $filter: unexpected token 'and' at position 5; expected a value (a 'quoted string', an integer, true or false)",
+      message:
+        "Invalid $filter: unexpected token 'and' at position 5; expected a value (a 'quoted string', an integer, true or false)",
       position: 5,
       token: 'and',
     },
     {
       name: 'unquoted word as value',
       filter: 'a eq AzureWorkload',
-      message: "Invalid $filter: unexpected token 'AzureWorkload' at position 5; expected a value (a 'quoted string', an integer, true or false)",
+      message:
+        "Invalid $filter: unexpected token 'AzureWorkload' at position 5; expected a value (a 'quoted string', an integer, true or false)",
       position: 5,
       token: 'AzureWorkload',
     },
     {
       name: 'decimal number',
       filter: 'a eq 1.5',
-      message: "Invalid $filter: unexpected token '1.5' at position 5; expected a value (a 'quoted string', an integer, true or false)",
+      message:
+        "Invalid $filter: unexpected token '1.5' at position 5; expected a value (a 'quoted string', an integer, true or false)",
       position: 5,
       token: '1.5',
     },

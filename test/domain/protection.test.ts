@@ -9,18 +9,41 @@ const policy = validateSqlPolicy({
   subProtectionPolicy: [
     {
       policyType: 'Full',
-      schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Weekly', scheduleRunDays: ['Sunday'], scheduleRunTimes: ['2026-01-01T22:00:00Z'] },
-      retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', weeklySchedule: { daysOfTheWeek: ['Sunday'], retentionTimes: ['2026-01-01T22:00:00Z'], retentionDuration: { count: 12, durationType: 'Weeks' } } },
+      schedulePolicy: {
+        schedulePolicyType: 'SimpleSchedulePolicy',
+        scheduleRunFrequency: 'Weekly',
+        scheduleRunDays: ['Sunday'],
+        scheduleRunTimes: ['2026-01-01T22:00:00Z'],
+      },
+      retentionPolicy: {
+        retentionPolicyType: 'LongTermRetentionPolicy',
+        weeklySchedule: {
+          daysOfTheWeek: ['Sunday'],
+          retentionTimes: ['2026-01-01T22:00:00Z'],
+          retentionDuration: { count: 12, durationType: 'Weeks' },
+        },
+      },
     },
     {
       policyType: 'Differential',
-      schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Weekly', scheduleRunDays: ['Wednesday'], scheduleRunTimes: ['2026-01-01T22:00:00Z'] },
-      retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 30, durationType: 'Days' } },
+      schedulePolicy: {
+        schedulePolicyType: 'SimpleSchedulePolicy',
+        scheduleRunFrequency: 'Weekly',
+        scheduleRunDays: ['Wednesday'],
+        scheduleRunTimes: ['2026-01-01T22:00:00Z'],
+      },
+      retentionPolicy: {
+        retentionPolicyType: 'SimpleRetentionPolicy',
+        retentionDuration: { count: 30, durationType: 'Days' },
+      },
     },
     {
       policyType: 'Log',
       schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 15 },
-      retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 15, durationType: 'Days' } },
+      retentionPolicy: {
+        retentionPolicyType: 'SimpleRetentionPolicy',
+        retentionDuration: { count: 15, durationType: 'Days' },
+      },
     },
   ],
 });
@@ -28,7 +51,10 @@ const policy = validateSqlPolicy({
 describe('protection rules', () => {
   it.each([
     [{ name: 'sales', recoveryModel: 'FULL', isReadOnly: false }, ['Full', 'Differential', 'Log', 'CopyOnlyFull']],
-    [{ name: 'sales', recoveryModel: 'BULK_LOGGED', isReadOnly: false }, ['Full', 'Differential', 'Log', 'CopyOnlyFull']],
+    [
+      { name: 'sales', recoveryModel: 'BULK_LOGGED', isReadOnly: false },
+      ['Full', 'Differential', 'Log', 'CopyOnlyFull'],
+    ],
     [{ name: 'staging', recoveryModel: 'SIMPLE', isReadOnly: false }, ['Full', 'Differential', 'CopyOnlyFull']],
     [{ name: 'master', recoveryModel: 'SIMPLE', isReadOnly: false }, ['Full', 'CopyOnlyFull']],
     [{ name: 'MASTER', recoveryModel: 'FULL', isReadOnly: false }, ['Full', 'CopyOnlyFull']],
@@ -44,7 +70,12 @@ describe('protection rules', () => {
       nextDiffAt: new Date('2026-03-04T22:00:00Z'),
       nextLogAt: new Date('2026-03-04T10:15:00Z'),
     });
-    expect(scheduleFor(policy, { name: 'staging', recoveryModel: 'SIMPLE', isReadOnly: false }, now).nextLogAt).toBeNull();
-    expect(scheduleFor(policy, { name: 'master', recoveryModel: 'SIMPLE', isReadOnly: false }, now)).toMatchObject({ nextDiffAt: null, nextLogAt: null });
+    expect(
+      scheduleFor(policy, { name: 'staging', recoveryModel: 'SIMPLE', isReadOnly: false }, now).nextLogAt,
+    ).toBeNull();
+    expect(scheduleFor(policy, { name: 'master', recoveryModel: 'SIMPLE', isReadOnly: false }, now)).toMatchObject({
+      nextDiffAt: null,
+      nextLogAt: null,
+    });
   });
 });

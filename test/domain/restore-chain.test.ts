@@ -23,7 +23,6 @@ import {
 
 const sec = (minute: number, seconds: number) => new Date(T0 + minute * 60_000 + seconds * 1000);
 
-
 function thrown(fn: () => unknown): ArmError {
   try {
     fn();
@@ -45,7 +44,12 @@ function history(minutes: number, extra: (m: number, sql: SqlServer, vault: Vaul
     extra(m, sql, vault);
     if (sql.hasLogChain) vault.commit(sql.backup('Log', m));
   }
-  return { sql, vault, id: (type: BackupType, minute: number) => vault.points.find((p) => p.type === type && p.endTime.getTime() === at(minute).getTime())!.id };
+  return {
+    sql,
+    vault,
+    id: (type: BackupType, minute: number) =>
+      vault.points.find((p) => p.type === type && p.endTime.getTime() === at(minute).getTime())!.id,
+  };
 }
 
 const logIds = (h: ReturnType<typeof history>, from: number, to: number) => {
@@ -105,7 +109,10 @@ describe('restoreChainForPointInTime: one unbroken chain', () => {
   });
 
   it('an invalid date → 400 BMSUserErrorInvalidInput', () => {
-    expect(thrown(() => restoreChainForPointInTime(h.vault.points, new Date(NaN)))).toMatchObject({ statusCode: 400, code: 'BMSUserErrorInvalidInput' });
+    expect(thrown(() => restoreChainForPointInTime(h.vault.points, new Date(NaN)))).toMatchObject({
+      statusCode: 400,
+      code: 'BMSUserErrorInvalidInput',
+    });
   });
 });
 
@@ -181,7 +188,11 @@ describe('restoreChainForPointInTime: chain breaks', () => {
     ]);
     expect(ids(restoreChainForPointInTime(h.vault.points, at(120)))).toEqual([h.id('Full', 0), ...logIds(h, 15, 120)]);
     expect(ids(restoreChainForPointInTime(h.vault.points, at(150)))).toEqual([h.id('Full', 150), h.id('Log', 165)]);
-    expect(ids(restoreChainForPointInTime(h.vault.points, sec(170, 30)))).toEqual([h.id('Full', 150), h.id('Log', 165), h.id('Log', 180)]);
+    expect(ids(restoreChainForPointInTime(h.vault.points, sec(170, 30)))).toEqual([
+      h.id('Full', 150),
+      h.id('Log', 165),
+      h.id('Log', 180),
+    ]);
   });
 
   it.each([
@@ -191,7 +202,9 @@ describe('restoreChainForPointInTime: chain breaks', () => {
   ])('%s → 400 listing both ranges', (_name, t) => {
     const error = thrown(() => restoreChainForPointInTime(healed().vault.points, t));
     expect(error).toMatchObject({ statusCode: 400, code: POINT_NOT_IN_RANGE });
-    expect(error.message).toContain(`${at(0).toISOString()} – ${at(120).toISOString()}, ${at(150).toISOString()} – ${at(180).toISOString()}`);
+    expect(error.message).toContain(
+      `${at(0).toISOString()} – ${at(120).toISOString()}, ${at(150).toISOString()} – ${at(180).toISOString()}`,
+    );
   });
 
   it('a differential restarts the chain after a SIMPLE → FULL switch; its full lies before the range', () => {
@@ -200,17 +213,62 @@ describe('restoreChainForPointInTime: chain breaks', () => {
     h.vault.commit(h.sql.backup('Differential', 100));
     h.vault.commit(h.sql.backup('Log', 105));
     h.vault.commit(h.sql.backup('Log', 120));
-    expect(ids(restoreChainForPointInTime(h.vault.points, at(100)))).toEqual([h.id('Full', 0), h.id('Differential', 100), h.id('Log', 105)]);
-    expect(ids(restoreChainForPointInTime(h.vault.points, sec(110, 5)))).toEqual([h.id('Full', 0), h.id('Differential', 100), h.id('Log', 105), h.id('Log', 120)]);
+    expect(ids(restoreChainForPointInTime(h.vault.points, at(100)))).toEqual([
+      h.id('Full', 0),
+      h.id('Differential', 100),
+      h.id('Log', 105),
+    ]);
+    expect(ids(restoreChainForPointInTime(h.vault.points, sec(110, 5)))).toEqual([
+      h.id('Full', 0),
+      h.id('Differential', 100),
+      h.id('Log', 105),
+      h.id('Log', 120),
+    ]);
     expect(thrown(() => restoreChainForPointInTime(h.vault.points, at(80))).code).toBe(POINT_NOT_IN_RANGE);
   });
 
   it('ranges sharing a boundary second: the later range (its newer base) is used at that second', () => {
     const points: CommittedPoint[] = [
-      { id: 'F', type: 'Full', firstLsn: 100n, checkpointLsn: 100n, lastLsn: 101n, databaseBackupLsn: 0n, startTime: at(0), endTime: at(0) },
-      { id: 'A', type: 'Log', firstLsn: 101n, lastLsn: 200n, checkpointLsn: 199n, databaseBackupLsn: 100n, startTime: at(0), endTime: at(60) },
-      { id: 'G', type: 'Full', firstLsn: 259n, checkpointLsn: 259n, lastLsn: 260n, databaseBackupLsn: 100n, startTime: at(60), endTime: at(60) },
-      { id: 'B', type: 'Log', firstLsn: 250n, lastLsn: 300n, checkpointLsn: 299n, databaseBackupLsn: 259n, startTime: at(55), endTime: at(75) },
+      {
+        id: 'F',
+        type: 'Full',
+        firstLsn: 100n,
+        checkpointLsn: 100n,
+        lastLsn: 101n,
+        databaseBackupLsn: 0n,
+        startTime: at(0),
+        endTime: at(0),
+      },
+      {
+        id: 'A',
+        type: 'Log',
+        firstLsn: 101n,
+        lastLsn: 200n,
+        checkpointLsn: 199n,
+        databaseBackupLsn: 100n,
+        startTime: at(0),
+        endTime: at(60),
+      },
+      {
+        id: 'G',
+        type: 'Full',
+        firstLsn: 259n,
+        checkpointLsn: 259n,
+        lastLsn: 260n,
+        databaseBackupLsn: 100n,
+        startTime: at(60),
+        endTime: at(60),
+      },
+      {
+        id: 'B',
+        type: 'Log',
+        firstLsn: 250n,
+        lastLsn: 300n,
+        checkpointLsn: 299n,
+        databaseBackupLsn: 259n,
+        startTime: at(55),
+        endTime: at(75),
+      },
     ];
     expect(logTimeRanges(points)).toEqual([
       { startTime: at(0), endTime: at(60) },
@@ -244,7 +302,12 @@ describe('restoreChainForPointInTime: chain breaks', () => {
     for (let hour = 1; hour <= 12; hour++) {
       const m = hour * 60;
       expect(ids(restoreChainForPointInTime(index, at(m - 2)))).toEqual([h.id('Full', m - 2), h.id('Log', m)]);
-      expect(ids(restoreChainForPointInTime(index, sec(m + 20, 0)))).toEqual([h.id('Full', m - 2), h.id('Log', m), h.id('Log', m + 15), h.id('Log', m + 30)]);
+      expect(ids(restoreChainForPointInTime(index, sec(m + 20, 0)))).toEqual([
+        h.id('Full', m - 2),
+        h.id('Log', m),
+        h.id('Log', m + 15),
+        h.id('Log', m + 30),
+      ]);
       expect(thrown(() => restoreChainForPointInTime(index, at(m - 3))).code).toBe(POINT_NOT_IN_RANGE);
     }
   });
@@ -255,7 +318,10 @@ describe('restoreChainForPointInTime: chain breaks', () => {
     });
     const points = h.vault.points.filter((p) => p.type !== 'Full');
     expect(logTimeRanges(points)).toEqual([{ startTime: at(30), endTime: at(60) }]);
-    expect(thrown(() => restoreChainForPointInTime(points, at(45)))).toMatchObject({ statusCode: 400, code: 'UserErrorParentFullBackupMissing' });
+    expect(thrown(() => restoreChainForPointInTime(points, at(45)))).toMatchObject({
+      statusCode: 400,
+      code: 'UserErrorParentFullBackupMissing',
+    });
   });
 });
 
@@ -269,7 +335,11 @@ describe('restoreChainForPoint (discrete)', () => {
   it.each([
     ['a full: itself', () => h.id('Full', 0), () => [h.id('Full', 0)]],
     ['a copy-only full: itself', () => h.id('CopyOnlyFull', 45), () => [h.id('CopyOnlyFull', 45)]],
-    ['a differential: its base full, then itself', () => h.id('Differential', 30), () => [h.id('Full', 0), h.id('Differential', 30)]],
+    [
+      'a differential: its base full, then itself',
+      () => h.id('Differential', 30),
+      () => [h.id('Full', 0), h.id('Differential', 30)],
+    ],
   ])('%s', (_name, id, expected) => {
     expect(ids(restoreChainForPoint(h.vault.points, id()))).toEqual(expected());
     expect(ids(restoreChainForPoint(index, id()))).toEqual(expected());
@@ -277,10 +347,19 @@ describe('restoreChainForPoint (discrete)', () => {
   });
 
   it('a log → 400; an unknown id → 404; a differential without its full → 400 UserErrorParentFullBackupMissing', () => {
-    expect(thrown(() => restoreChainForPoint(h.vault.points, h.id('Log', 15)))).toMatchObject({ statusCode: 400, code: 'BMSUserErrorInvalidInput' });
-    expect(thrown(() => restoreChainForPoint(index, 'nope'))).toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
+    expect(thrown(() => restoreChainForPoint(h.vault.points, h.id('Log', 15)))).toMatchObject({
+      statusCode: 400,
+      code: 'BMSUserErrorInvalidInput',
+    });
+    expect(thrown(() => restoreChainForPoint(index, 'nope'))).toMatchObject({
+      statusCode: 404,
+      code: 'ResourceNotFound',
+    });
     const orphan = h.vault.points.filter((p) => p.type !== 'Full');
-    expect(thrown(() => restoreChainForPoint(orphan, h.id('Differential', 30)))).toMatchObject({ statusCode: 400, code: 'UserErrorParentFullBackupMissing' });
+    expect(thrown(() => restoreChainForPoint(orphan, h.id('Differential', 30)))).toMatchObject({
+      statusCode: 400,
+      code: 'UserErrorParentFullBackupMissing',
+    });
   });
 });
 
@@ -322,9 +401,11 @@ function randomVault(seed: number, days: number) {
     if (m > 0) scheduled('Log', m);
     const r = rnd();
     const when = m + 1 + Math.floor(rnd() * 13);
-    if (r < 0.01 && sql.hasLogChain) sql.backup('Log', when); // foreign log backup: a break
+    if (r < 0.01 && sql.hasLogChain)
+      sql.backup('Log', when); // foreign log backup: a break
     else if (r < 0.015) sql.breakLogChainBySimpleRecovery();
-    else if (r < 0.03) tryCommit(sql.backup('Full', when)); // on-demand full, mid-chain
+    else if (r < 0.03)
+      tryCommit(sql.backup('Full', when)); // on-demand full, mid-chain
     else if (r < 0.04) tryCommit(sql.backup('CopyOnlyFull', when));
     else if (r < 0.05 && vault.state.lastFull) tryCommit(sql.backup('Differential', when));
   }
@@ -339,7 +420,10 @@ function checkPlan(points: CommittedPoint[], t: Date, plan: RestorePlan): void {
   expect(full!.type).toBe('Full');
   expect(full!.endTime.getTime()).toBeLessThanOrEqual(time);
   // The latest full at or before the point (every full in these histories starts or continues a range).
-  const laterFull = points.find((p) => p.type === 'Full' && p !== full && p.endTime.getTime() <= time && p.endTime.getTime() > full!.endTime.getTime());
+  const laterFull = points.find(
+    (p) =>
+      p.type === 'Full' && p !== full && p.endTime.getTime() <= time && p.endTime.getTime() > full!.endTime.getTime(),
+  );
   expect(laterFull).toBeUndefined();
   let start = full!;
   if (rest[0]?.type === 'Differential') {
@@ -347,13 +431,22 @@ function checkPlan(points: CommittedPoint[], t: Date, plan: RestorePlan): void {
     expect(diff.differentialBaseLsn).toBe(full!.checkpointLsn);
     expect(diff.endTime.getTime()).toBeLessThanOrEqual(time);
     const laterDiff = points.find(
-      (p) => p.type === 'Differential' && p.differentialBaseLsn === full!.checkpointLsn && p.endTime.getTime() <= time && p.endTime.getTime() > diff.endTime.getTime(),
+      (p) =>
+        p.type === 'Differential' &&
+        p.differentialBaseLsn === full!.checkpointLsn &&
+        p.endTime.getTime() <= time &&
+        p.endTime.getTime() > diff.endTime.getTime(),
     );
     expect(laterDiff).toBeUndefined();
     start = diff;
   } else {
     // No differential of this full at or before the point was skipped.
-    expect(points.find((p) => p.type === 'Differential' && p.differentialBaseLsn === full!.checkpointLsn && p.endTime.getTime() <= time)).toBeUndefined();
+    expect(
+      points.find(
+        (p) =>
+          p.type === 'Differential' && p.differentialBaseLsn === full!.checkpointLsn && p.endTime.getTime() <= time,
+      ),
+    ).toBeUndefined();
   }
   expect(rest.length).toBeGreaterThan(0);
   expect(rest.every((p) => p.type === 'Log')).toBe(true);
@@ -364,41 +457,45 @@ function checkPlan(points: CommittedPoint[], t: Date, plan: RestorePlan): void {
   expect(last.endTime.getTime()).toBeGreaterThanOrEqual(time);
 }
 
-const inAny = (ranges: TimeRange[], time: number) => ranges.some((r) => r.startTime.getTime() <= time && time <= r.endTime.getTime());
+const inAny = (ranges: TimeRange[], time: number) =>
+  ranges.some((r) => r.startTime.getTime() <= time && time <= r.endTime.getTime());
 
 describe('randomized histories', () => {
-  it.each([1, 2, 3, 4, 5, 6, 7, 8])('seed %i: random seconds inside the ranges give consistent plans; outside → 400 listing the ranges', (seed) => {
-    const { vault, rnd } = randomVault(seed, 10);
-    const points = vault.points;
-    const ranges = logTimeRanges(points);
-    expect(ranges.length).toBeGreaterThan(1); // the history has breaks
-    const index = indexRestorePoints([...points].sort(() => rnd() - 0.5));
-    expect(index.segments.map((g) => ({ startTime: new Date(g.start), endTime: new Date(g.end) }))).toEqual(ranges);
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    'seed %i: random seconds inside the ranges give consistent plans; outside → 400 listing the ranges',
+    (seed) => {
+      const { vault, rnd } = randomVault(seed, 10);
+      const points = vault.points;
+      const ranges = logTimeRanges(points);
+      expect(ranges.length).toBeGreaterThan(1); // the history has breaks
+      const index = indexRestorePoints([...points].sort(() => rnd() - 0.5));
+      expect(index.segments.map((g) => ({ startTime: new Date(g.start), endTime: new Date(g.end) }))).toEqual(ranges);
 
-    const inside: Date[] = ranges.flatMap((r) => [r.startTime, r.endTime]);
-    for (let i = 0; i < 300; i++) {
-      const r = ranges[Math.floor(rnd() * ranges.length)]!;
-      const seconds = Math.floor((r.endTime.getTime() - r.startTime.getTime()) / 1000);
-      inside.push(new Date(r.startTime.getTime() + Math.floor(rnd() * (seconds + 1)) * 1000));
-    }
-    for (const t of inside) {
-      const plan = restoreChainForPointInTime(index, t);
-      checkPlan(points, t, plan);
-      expect(ids(restoreChainForPointInTime(points, t))).toEqual(ids(plan));
-    }
+      const inside: Date[] = ranges.flatMap((r) => [r.startTime, r.endTime]);
+      for (let i = 0; i < 300; i++) {
+        const r = ranges[Math.floor(rnd() * ranges.length)]!;
+        const seconds = Math.floor((r.endTime.getTime() - r.startTime.getTime()) / 1000);
+        inside.push(new Date(r.startTime.getTime() + Math.floor(rnd() * (seconds + 1)) * 1000));
+      }
+      for (const t of inside) {
+        const plan = restoreChainForPointInTime(index, t);
+        checkPlan(points, t, plan);
+        expect(ids(restoreChainForPointInTime(points, t))).toEqual(ids(plan));
+      }
 
-    const first = ranges[0]!.startTime.getTime();
-    const lastEnd = ranges[ranges.length - 1]!.endTime.getTime();
-    const listing = ranges.map((r) => `${r.startTime.toISOString()} – ${r.endTime.toISOString()}`).join(', ');
-    let outside = 0;
-    for (let i = 0; i < 2000 && outside < 100; i++) {
-      const time = first - 3_600_000 + Math.floor(rnd() * ((lastEnd - first) / 1000 + 7200)) * 1000;
-      if (inAny(ranges, time)) continue;
-      outside++;
-      const error = thrown(() => restoreChainForPointInTime(index, new Date(time)));
-      expect(error).toMatchObject({ statusCode: 400, code: POINT_NOT_IN_RANGE });
-      expect(error.message).toContain(listing);
-    }
-    expect(outside).toBeGreaterThan(10);
-  });
+      const first = ranges[0]!.startTime.getTime();
+      const lastEnd = ranges[ranges.length - 1]!.endTime.getTime();
+      const listing = ranges.map((r) => `${r.startTime.toISOString()} – ${r.endTime.toISOString()}`).join(', ');
+      let outside = 0;
+      for (let i = 0; i < 2000 && outside < 100; i++) {
+        const time = first - 3_600_000 + Math.floor(rnd() * ((lastEnd - first) / 1000 + 7200)) * 1000;
+        if (inAny(ranges, time)) continue;
+        outside++;
+        const error = thrown(() => restoreChainForPointInTime(index, new Date(time)));
+        expect(error).toMatchObject({ statusCode: 400, code: POINT_NOT_IN_RANGE });
+        expect(error.message).toContain(listing);
+      }
+      expect(outside).toBeGreaterThan(10);
+    },
+  );
 });

@@ -36,24 +36,53 @@ describe('fuzzing every operation of the OpenAPI document', () => {
     service = t.process as ServiceProcess;
     const keyFile = t.signingKeyFile;
     const bearer = (token: string) => `Bearer ${token}`;
-    const management = (await forgedTokens(t.token, keyFile)).map(([label, token]): [string, string] => [label, bearer(token)]);
-    const agents = (await forgedTokens(t.a.agentToken, keyFile)).map(([label, token]): [string, string] => [`agent token ${label}`, bearer(token)]);
+    const management = (await forgedTokens(t.token, keyFile)).map(([label, token]): [string, string] => [
+      label,
+      bearer(token),
+    ]);
+    const agents = (await forgedTokens(t.a.agentToken, keyFile)).map(([label, token]): [string, string] => [
+      `agent token ${label}`,
+      bearer(token),
+    ]);
     surface = {
       pathValues: {
-        subscriptionId: t.subscriptionId, resourceGroupName: 'rg', vaultName: t.vault, fabricName: 'Azure', containerName: t.a.name,
-        protectedItemName: t.itemName, policyName: t.policy, recoveryPointId: t.recoveryPointId, jobName: t.jobId, operationId: randomUUID(),
-        intentObjectName: randomUUID(), location: 'westeurope', uploadId: t.openUploadId, restoreId: t.restoreId, index: '0', commandId: randomUUID(),
+        subscriptionId: t.subscriptionId,
+        resourceGroupName: 'rg',
+        vaultName: t.vault,
+        fabricName: 'Azure',
+        containerName: t.a.name,
+        protectedItemName: t.itemName,
+        policyName: t.policy,
+        recoveryPointId: t.recoveryPointId,
+        jobName: t.jobId,
+        operationId: randomUUID(),
+        intentObjectName: randomUUID(),
+        location: 'westeurope',
+        uploadId: t.openUploadId,
+        restoreId: t.restoreId,
+        index: '0',
+        commandId: randomUUID(),
       },
       otherContainerName: t.b.name,
       managementToken: t.token,
       agentToken: t.a.agentToken,
       refusedManagementAuth: [
-        ['none', undefined], ['empty', ''], ['Bearer alone', 'Bearer'], ['Basic', 'Basic dXNlcjpwYXNz'], ['two tokens', `Bearer ${t.token} ${t.token}`],
-        ['an agent token', bearer(t.a.agentToken)], ['a huge token', bearer('e'.repeat(12_000))], ...management,
+        ['none', undefined],
+        ['empty', ''],
+        ['Bearer alone', 'Bearer'],
+        ['Basic', 'Basic dXNlcjpwYXNz'],
+        ['two tokens', `Bearer ${t.token} ${t.token}`],
+        ['an agent token', bearer(t.a.agentToken)],
+        ['a huge token', bearer('e'.repeat(12_000))],
+        ...management,
       ],
       foreignSubscriptionAuth: bearer(t.otherSubscriptionToken),
       refusedAgentAuth: [
-        ['none', undefined], ['garbage', 'Bearer x.y.z'], ['a management token', bearer(t.token)], ["another container's agent token", bearer(t.b.agentToken)], ...agents,
+        ['none', undefined],
+        ['garbage', 'Bearer x.y.z'],
+        ['a management token', bearer(t.token)],
+        ["another container's agent token", bearer(t.b.agentToken)],
+        ...agents,
       ],
       bodyLimitBytes: 1_048_576,
     };
@@ -67,13 +96,22 @@ describe('fuzzing every operation of the OpenAPI document', () => {
     new Promise<Answer>((resolve, reject) => {
       const url = new URL(t.httpsUrl);
       // An explicit length: Node would otherwise send a GET's or DELETE's body unframed.
-      const headers = req.body === undefined ? req.headers : { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) };
+      const headers =
+        req.body === undefined
+          ? req.headers
+          : { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) };
       const outgoing = request(
         { host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent, timeout: TIMEOUT_MS },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, contentType: String(response.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8') }));
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              contentType: String(response.headers['content-type'] ?? ''),
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
           response.on('error', reject);
         },
       );
@@ -92,7 +130,8 @@ describe('fuzzing every operation of the OpenAPI document', () => {
     } catch {
       return 'a body that is not JSON';
     }
-    if (typeof body.error?.code !== 'string' || body.error.code === '' || typeof body.error.message !== 'string') return 'no {error:{code,message}} body';
+    if (typeof body.error?.code !== 'string' || body.error.code === '' || typeof body.error.message !== 'string')
+      return 'no {error:{code,message}} body';
     return undefined;
   };
 
@@ -107,35 +146,57 @@ describe('fuzzing every operation of the OpenAPI document', () => {
     const kinds = new Map<string, { count: number; example: string }>();
     const sent = new Set<string>();
     let next = 0;
-    await Promise.all(Array.from({ length: PARALLEL }, async () => {
-      for (let i = next++; i < requests.length; i = next++) {
-        const req = requests[i] as HostileRequest;
-        sent.add(req.operation);
-        let why: string | undefined;
-        try {
-          const answer = await send(req);
-          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-          why = problem(answer);
-          if (why !== undefined) why += `: ${answer.body.slice(0, 300)}`;
-        } catch (error) {
-          why = (error as Error).message;
+    await Promise.all(
+      Array.from({ length: PARALLEL }, async () => {
+        for (let i = next++; i < requests.length; i = next++) {
+          const req = requests[i] as HostileRequest;
+          sent.add(req.operation);
+          let why: string | undefined;
+          try {
+            const answer = await send(req);
+            statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+            why = problem(answer);
+            if (why !== undefined) why += `: ${answer.body.slice(0, 300)}`;
+          } catch (error) {
+            why = (error as Error).message;
+          }
+          if (why !== undefined) {
+            const failure = `#${i} ${req.method} ${req.path.slice(0, 200)} [${req.mutations.join('; ')}] → ${why}`;
+            failures.push(failure);
+            const kind = why.replace(/Activity id: [0-9a-f-]+/, '').slice(0, 100);
+            kinds.set(kind, {
+              count: (kinds.get(kind)?.count ?? 0) + 1,
+              example: kinds.get(kind)?.example ?? failure.slice(0, 400),
+            });
+          }
         }
-        if (why !== undefined) {
-          const failure = `#${i} ${req.method} ${req.path.slice(0, 200)} [${req.mutations.join('; ')}] → ${why}`;
-          failures.push(failure);
-          const kind = why.replace(/Activity id: [0-9a-f-]+/, '').slice(0, 100);
-          kinds.set(kind, { count: (kinds.get(kind)?.count ?? 0) + 1, example: kinds.get(kind)?.example ?? failure.slice(0, 400) });
-        }
-      }
-    }));
+      }),
+    );
 
     const after = await t.snapshot();
     const replay = `seed ${SEED}, ${RUNS} runs (FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS} to replay)`;
-    const summary = [...kinds.values()].sort((x, y) => y.count - x.count).map(({ count, example }) => `${count} like ${example}`).join('\n');
+    const summary = [...kinds.values()]
+      .sort((x, y) => y.count - x.count)
+      .map(({ count, example }) => `${count} like ${example}`)
+      .join('\n');
     // What the service logged at error level (pino 50+): the stack of a 5xx.
-    const logged = service.lines.filter((line) => /"level":[56]0/.test(line)).slice(0, 3).map((line) => line.slice(0, 1500)).join('\n');
-    expect.soft(failures.slice(0, 5), `${failures.length} of ${RUNS} answers were not refusals; ${replay}; by kind:\n${summary}\nservice errors:\n${logged}\n`).toEqual([]);
-    expect.soft(operations.filter((op) => !sent.has(`${op.method} ${op.template}`)).map((op) => `${op.method} ${op.template}`), 'operations never fuzzed').toEqual([]);
+    const logged = service.lines
+      .filter((line) => /"level":[56]0/.test(line))
+      .slice(0, 3)
+      .map((line) => line.slice(0, 1500))
+      .join('\n');
+    expect
+      .soft(
+        failures.slice(0, 5),
+        `${failures.length} of ${RUNS} answers were not refusals; ${replay}; by kind:\n${summary}\nservice errors:\n${logged}\n`,
+      )
+      .toEqual([]);
+    expect
+      .soft(
+        operations.filter((op) => !sent.has(`${op.method} ${op.template}`)).map((op) => `${op.method} ${op.template}`),
+        'operations never fuzzed',
+      )
+      .toEqual([]);
     expect.soft(after, `a refused request changed the database; ${replay}`).toEqual(before);
     expect((await fetch(`${t.httpsUrl}/healthz`)).status).toBe(200);
     // The same process, up all along: it printed its listening line once.

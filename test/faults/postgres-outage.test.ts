@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchToken } from '../support/sdk.ts';
-import { deployment, eventually, freePort, spawnApi, startPrivatePostgres, type Deployment, type PrivatePostgres, type ServiceProcess } from '../support/processes.ts';
+import {
+  deployment,
+  eventually,
+  freePort,
+  spawnApi,
+  startPrivatePostgres,
+  type Deployment,
+  type PrivatePostgres,
+  type ServiceProcess,
+} from '../support/processes.ts';
 
 const API = 'api-version=2023-06-01';
 
@@ -16,11 +25,16 @@ describe('a PostgreSQL outage', () => {
   let api: ServiceProcess;
   let token: string;
   const subscriptionId = randomUUID();
-  const vaultUrl = (name: string) => `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/${name}?${API}`;
+  const vaultUrl = (name: string) =>
+    `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/${name}?${API}`;
 
   beforeAll(async () => {
     postgres = await startPrivatePostgres();
-    deploy = deployment({ DATABASE_URL: postgres.url('recovery_vault'), RV_MIGRATE_ON_START: 'true', RV_LOG_LEVEL: 'warn' });
+    deploy = deployment({
+      DATABASE_URL: postgres.url('recovery_vault'),
+      RV_MIGRATE_ON_START: 'true',
+      RV_LOG_LEVEL: 'warn',
+    });
     api = await spawnApi(deploy, { httpsPort: await freePort() });
     token = await fetchToken(api.httpsUrl);
   });
@@ -33,7 +47,10 @@ describe('a PostgreSQL outage', () => {
   const call = (path: string, init: { method?: string; body?: unknown } = {}) =>
     fetch(`${api.httpsUrl}${path}`, {
       method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
       signal: AbortSignal.timeout(15_000),
     });
@@ -46,18 +63,34 @@ describe('a PostgreSQL outage', () => {
     const requests: [string, () => Promise<Response>][] = [
       ['GET vault', () => call(vaultUrl('before'))],
       ['PUT vault', () => call(vaultUrl('during'), { method: 'PUT', body: vaultBody })],
-      ['list vaults', () => call(`/subscriptions/${subscriptionId}/providers/Microsoft.RecoveryServices/vaults?${API}`)],
-      ['token', () => fetch(`${api.httpsUrl}/oauth2/token`, {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'recovery-vault-dev', client_secret: 'recovery-vault-dev-secret' }),
-        signal: AbortSignal.timeout(15_000),
-      })],
+      [
+        'list vaults',
+        () => call(`/subscriptions/${subscriptionId}/providers/Microsoft.RecoveryServices/vaults?${API}`),
+      ],
+      [
+        'token',
+        () =>
+          fetch(`${api.httpsUrl}/oauth2/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({
+              grant_type: 'client_credentials',
+              client_id: 'recovery-vault-dev',
+              client_secret: 'recovery-vault-dev-secret',
+            }),
+            signal: AbortSignal.timeout(15_000),
+          }),
+      ],
     ];
     for (const [label, send] of requests) {
       const started = Date.now();
       const response = await send();
       const body = (await response.json()) as { error?: { code?: string; message?: string } };
-      expect({ label, status: response.status, code: body.error?.code }).toEqual({ label, status: 503, code: 'ServiceUnavailable' });
+      expect({ label, status: response.status, code: body.error?.code }).toEqual({
+        label,
+        status: 503,
+        code: 'ServiceUnavailable',
+      });
       expect(body.error?.message, label).toMatch(/unavailable/);
       expect(response.headers.get('retry-after'), label).toMatch(/^\d+$/);
       // The pool's connection timeout is 5 s: an answer, not a hang.
@@ -65,16 +98,23 @@ describe('a PostgreSQL outage', () => {
     }
     const ready = await fetch(`${api.httpsUrl}/readyz`);
     expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { checks: { database: { status: string } } }).checks.database.status).toBe('unavailable');
+    expect(((await ready.json()) as { checks: { database: { status: string } } }).checks.database.status).toBe(
+      'unavailable',
+    );
     expect((await fetch(`${api.httpsUrl}/healthz`)).status).toBe(200);
     expect(api.running).toBe(true);
 
     await postgres.start();
     // No restart, no operator: the pool reconnects on the next request.
-    const back = await eventually('the service to answer again', async () => {
-      const response = await call(vaultUrl('before'));
-      return response.status === 200 ? response : undefined;
-    }, 30_000, 200);
+    const back = await eventually(
+      'the service to answer again',
+      async () => {
+        const response = await call(vaultUrl('before'));
+        return response.status === 200 ? response : undefined;
+      },
+      30_000,
+      200,
+    );
     expect(((await back.json()) as { name: string }).name).toBe('before');
     expect((await call(vaultUrl('after'), { method: 'PUT', body: vaultBody })).status).toBe(201);
     expect((await fetch(`${api.httpsUrl}/readyz`)).status).toBe(200);

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backupRig, type BackupRig, eventually, type PrivateRedis, startPrivateRedis, tomorrowFrom } from '../support/processes.ts';
+import {
+  backupRig,
+  type BackupRig,
+  eventually,
+  type PrivateRedis,
+  startPrivateRedis,
+  tomorrowFrom,
+} from '../support/processes.ts';
 
 const QUARTER = 15 * 60_000;
 
@@ -32,12 +39,22 @@ describe('a Redis restart during a day of schedules', () => {
   });
 
   const points = async () =>
-    (await rig.sql.query<{ type: string; endTime: Date; firstLsn: string; lastLsn: string }>('SELECT "type", "endTime", "firstLsn", "lastLsn" FROM "RecoveryPoint" ORDER BY "endTime"')).rows;
-  const settled = () => eventually('every upload to end', async () => (await rig.uploads()).every((u) => u.state !== 'Open'), 30_000, 50);
+    (
+      await rig.sql.query<{ type: string; endTime: Date; firstLsn: string; lastLsn: string }>(
+        'SELECT "type", "endTime", "firstLsn", "lastLsn" FROM "RecoveryPoint" ORDER BY "endTime"',
+      )
+    ).rows;
+  const settled = () =>
+    eventually('every upload to end', async () => (await rig.uploads()).every((u) => u.state !== 'Open'), 30_000, 50);
   /** Lets the worker's scheduler tick dispatch the backup due at `at`, and waits until it is committed. */
   const byTheWorker = async (at: Date) => {
     await rig.approach(at, 1);
-    await eventually(`the backup due at ${at.toISOString()}`, async () => (await points()).some((p) => p.endTime >= at), 30_000, 100);
+    await eventually(
+      `the backup due at ${at.toISOString()}`,
+      async () => (await points()).some((p) => p.endTime >= at),
+      30_000,
+      100,
+    );
     await settled();
   };
 
@@ -60,7 +77,12 @@ describe('a Redis restart during a day of schedules', () => {
 
     // Back, empty: the worker learns the time again, re-creates its schedulers and takes the 10:45 Log it missed,
     // once; then the 11:00 one on time.
-    await eventually('the 10:45 Log, late', async () => (await points()).some((p) => p.endTime >= due(51)), 30_000, 100);
+    await eventually(
+      'the 10:45 Log, late',
+      async () => (await points()).some((p) => p.endTime >= due(51)),
+      30_000,
+      100,
+    );
     await settled();
     await byTheWorker(due(52));
     // The rest of the day.
@@ -69,13 +91,25 @@ describe('a Redis restart during a day of schedules', () => {
 
     const all = await points();
     // One recovery point per due time: each lies in [due time, next due time).
-    const perDueTime = dueTimes.map((d) => all.filter((p) => p.endTime >= d && p.endTime.getTime() < d.getTime() + QUARTER).map((p) => p.type));
+    const perDueTime = dueTimes.map((d) =>
+      all.filter((p) => p.endTime >= d && p.endTime.getTime() < d.getTime() + QUARTER).map((p) => p.type),
+    );
     expect(perDueTime).toEqual([['Full'], ...Array.from({ length: 95 }, () => ['Log'])]);
     expect(all).toHaveLength(96);
     // One unbroken log chain: each Log starts where the previous backup's log ended.
-    const breaks = all.slice(1).filter((p, i) => p.type === 'Log' && p.firstLsn !== all[i]?.lastLsn).map((p) => p.endTime.toISOString());
+    const breaks = all
+      .slice(1)
+      .filter((p, i) => p.type === 'Log' && p.firstLsn !== all[i]?.lastLsn)
+      .map((p) => p.endTime.toISOString());
     expect(breaks).toEqual([]);
-    const range = await rig.backup.recoveryPoints.get(rig.vault, 'rg', 'Azure', rig.containerName, rig.itemName, 'DefaultRangeRecoveryPoint');
+    const range = await rig.backup.recoveryPoints.get(
+      rig.vault,
+      'rg',
+      'Azure',
+      rig.containerName,
+      rig.itemName,
+      'DefaultRangeRecoveryPoint',
+    );
     expect((range.properties as { timeRanges?: unknown[] }).timeRanges).toHaveLength(1);
     // Nothing started twice or left behind.
     expect((await rig.uploads()).map((u) => u.state)).toEqual(Array(96).fill('Committed'));
@@ -84,7 +118,12 @@ describe('a Redis restart during a day of schedules', () => {
 
     // Nobody restarted anything: the same processes, ready again.
     expect({ api: rig.api.running, worker: rig.worker?.running }).toEqual({ api: true, worker: true });
-    await eventually('the API to be ready', async () => (await fetch(`${rig.api.httpsUrl}/readyz`)).status === 200, 10_000, 100);
+    await eventually(
+      'the API to be ready',
+      async () => (await fetch(`${rig.api.httpsUrl}/readyz`)).status === 200,
+      10_000,
+      100,
+    );
   }, 150_000);
 
   it('runs an operation whose queued work an emptied Redis lost: the worker queues it again, once', async () => {
@@ -93,32 +132,59 @@ describe('a Redis restart during a day of schedules', () => {
     await rig.worker?.stop();
     const fullsBefore = (await points()).filter((p) => p.type === 'Full').length;
     let statusUrl = '';
-    await rig.backup.backups.trigger(rig.vault, 'rg', 'Azure', rig.containerName, rig.itemName, { properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } as never }, {
-      onResponse: (raw) => {
-        statusUrl = raw.headers.get('azure-asyncoperation') ?? '';
+    await rig.backup.backups.trigger(
+      rig.vault,
+      'rg',
+      'Azure',
+      rig.containerName,
+      rig.itemName,
+      { properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } as never },
+      {
+        onResponse: (raw) => {
+          statusUrl = raw.headers.get('azure-asyncoperation') ?? '';
+        },
       },
-    });
+    );
     const operationId = new URL(statusUrl).pathname.split('/').pop() ?? '';
     await redis.stop(true);
     await redis.start(); // empty: the operation's job is gone
 
     await rig.startWorker();
-    const status = await eventually('the operation to end', async () => {
-      const s = await rig.backup.backupOperationStatuses.get(rig.vault, 'rg', operationId);
-      return s.status === 'InProgress' ? undefined : s;
-    }, 30_000, 100);
+    const status = await eventually(
+      'the operation to end',
+      async () => {
+        const s = await rig.backup.backupOperationStatuses.get(rig.vault, 'rg', operationId);
+        return s.status === 'InProgress' ? undefined : s;
+      },
+      30_000,
+      100,
+    );
     expect(status.status).toBe('Succeeded');
-    await eventually('the on-demand Full', async () => (await points()).filter((p) => p.type === 'Full').length > fullsBefore, 30_000, 100);
+    await eventually(
+      'the on-demand Full',
+      async () => (await points()).filter((p) => p.type === 'Full').length > fullsBefore,
+      30_000,
+      100,
+    );
     await settled();
     expect((await points()).filter((p) => p.type === 'Full')).toHaveLength(fullsBefore + 1);
-    expect(rig.worker?.lines.filter((line) => line.includes('queued again')).map((line) => (JSON.parse(line) as { requeued: number }).requeued)).toEqual([1]);
+    expect(
+      rig.worker?.lines
+        .filter((line) => line.includes('queued again'))
+        .map((line) => (JSON.parse(line) as { requeued: number }).requeued),
+    ).toEqual([1]);
   }, 90_000);
 
   it('refuses an operation while Redis is down with a 503, and nothing of it runs once Redis is back', async () => {
     await settled();
     const fullsBefore = (await points()).filter((p) => p.type === 'Full').length;
-    const { subscriptionId } = (await rig.sql.query<{ subscriptionId: string }>('SELECT "subscriptionId" FROM "Vault" WHERE "id" = $1', [rig.vaultId])).rows[0]!;
-    const item = `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/${rig.vault}` +
+    const { subscriptionId } = (
+      await rig.sql.query<{ subscriptionId: string }>('SELECT "subscriptionId" FROM "Vault" WHERE "id" = $1', [
+        rig.vaultId,
+      ])
+    ).rows[0]!;
+    const item =
+      `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/${rig.vault}` +
       `/backupFabrics/Azure/protectionContainers/${encodeURIComponent(rig.containerName)}/protectedItems/${encodeURIComponent(rig.itemName)}`;
     await redis.stop(true);
     const response = await fetch(`${rig.api.httpsUrl}${item}/backup?api-version=2023-06-01`, {
@@ -127,16 +193,25 @@ describe('a Redis restart during a day of schedules', () => {
       body: JSON.stringify({ properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } }),
     });
     expect(response.status).toBe(503);
-    expect(await response.json()).toEqual({ error: { code: 'ServiceUnavailable', message: 'The job queue (Redis) is unavailable; retry later.' } });
-    const recorded = await rig.sql.query<{ status: string; errorCode: string | null }>(`SELECT "status", "errorCode" FROM "Operation" WHERE "kind" = 'item.backup' ORDER BY "startTime" DESC LIMIT 1`);
+    expect(await response.json()).toEqual({
+      error: { code: 'ServiceUnavailable', message: 'The job queue (Redis) is unavailable; retry later.' },
+    });
+    const recorded = await rig.sql.query<{ status: string; errorCode: string | null }>(
+      `SELECT "status", "errorCode" FROM "Operation" WHERE "kind" = 'item.backup' ORDER BY "startTime" DESC LIMIT 1`,
+    );
     expect(recorded.rows).toEqual([{ status: 'Failed', errorCode: 'ServiceUnavailable' }]);
 
-    const recoveries = () => (rig.worker?.lines ?? []).filter((line) => line.includes('recovered after a Redis reconnection'));
+    const recoveries = () =>
+      (rig.worker?.lines ?? []).filter((line) => line.includes('recovered after a Redis reconnection'));
     const before = recoveries().length;
     await redis.start();
     // The worker's recovery after the reconnection (schedulers, then lost operations) has run: nothing to take up.
     await eventually('the worker to recover from the restart', async () => recoveries().length > before, 30_000, 100);
-    expect(recoveries().slice(before).map((line) => (JSON.parse(line) as { requeued: number }).requeued)).toEqual([0]);
+    expect(
+      recoveries()
+        .slice(before)
+        .map((line) => (JSON.parse(line) as { requeued: number }).requeued),
+    ).toEqual([0]);
     expect((await points()).filter((p) => p.type === 'Full')).toHaveLength(fullsBefore);
   }, 90_000);
 });

@@ -21,17 +21,36 @@ describe('kill -9 of the worker', () => {
     await rig?.stop();
   });
 
-  const points = async () => (await rig.sql.query<{ type: string; endTime: Date }>('SELECT "type", "endTime" FROM "RecoveryPoint" ORDER BY "endTime"')).rows;
-  const jobs = async () => (await rig.sql.query<{ status: string; errorDetails: unknown }>('SELECT "status", "errorDetails" FROM "Job" WHERE "operation" = \'Backup\' ORDER BY "startTime"')).rows;
-  const blocksOf = async (uploadId: string) => Number((await rig.sql.query('SELECT count(*) FROM "UploadBlock" WHERE "uploadId" = $1', [uploadId])).rows[0]?.count);
-  const settled = () => eventually('every upload to end', async () => (await rig.uploads()).every((u) => u.state !== 'Open'), 60_000, 100);
+  const points = async () =>
+    (
+      await rig.sql.query<{ type: string; endTime: Date }>(
+        'SELECT "type", "endTime" FROM "RecoveryPoint" ORDER BY "endTime"',
+      )
+    ).rows;
+  const jobs = async () =>
+    (
+      await rig.sql.query<{ status: string; errorDetails: unknown }>(
+        'SELECT "status", "errorDetails" FROM "Job" WHERE "operation" = \'Backup\' ORDER BY "startTime"',
+      )
+    ).rows;
+  const blocksOf = async (uploadId: string) =>
+    Number(
+      (await rig.sql.query('SELECT count(*) FROM "UploadBlock" WHERE "uploadId" = $1', [uploadId])).rows[0]?.count,
+    );
+  const settled = () =>
+    eventually('every upload to end', async () => (await rig.uploads()).every((u) => u.state !== 'Open'), 60_000, 100);
 
   it('mid-upload: the upload goes on through the API and commits; the restarted worker runs the next schedule', async () => {
     await rig.approach(at(10, 0));
-    const upload = await eventually('the scheduled backup to stream', async () => {
-      const [open] = (await rig.uploads()).filter((u) => u.state === 'Open');
-      return open !== undefined && (await blocksOf(open.id)) >= 10 ? open : undefined;
-    }, 30_000, 20);
+    const upload = await eventually(
+      'the scheduled backup to stream',
+      async () => {
+        const [open] = (await rig.uploads()).filter((u) => u.state === 'Open');
+        return open !== undefined && (await blocksOf(open.id)) >= 10 ? open : undefined;
+      },
+      30_000,
+      20,
+    );
     expect(upload.backupType).toBe('Full');
     await rig.worker?.kill();
     expect(await blocksOf(upload.id)).toBeLessThan(512);
@@ -61,8 +80,17 @@ describe('kill -9 of the worker', () => {
       await lock.query('BEGIN');
       await lock.query('SELECT 1 FROM "ProtectionContainer" FOR UPDATE');
       await rig.approach(at(10, 30));
-      await eventually('the worker to block inside the dispatch', async () =>
-        (await rig.sql.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%AgentCommand%'`)).rowCount === 1, 30_000, 50);
+      await eventually(
+        'the worker to block inside the dispatch',
+        async () =>
+          (
+            await rig.sql.query(
+              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%AgentCommand%'`,
+            )
+          ).rowCount === 1,
+        30_000,
+        50,
+      );
       await rig.worker?.kill();
       await lock.query('ROLLBACK');
     } finally {
@@ -71,7 +99,12 @@ describe('kill -9 of the worker', () => {
 
     await rig.startWorker();
     // The 10:30 Log is taken once a worker is back (its tick runs what is due).
-    await eventually('the 10:30 Log', async () => (await points()).filter((p) => p.type === 'Log').length === 2, 30_000, 100);
+    await eventually(
+      'the 10:30 Log',
+      async () => (await points()).filter((p) => p.type === 'Log').length === 2,
+      30_000,
+      100,
+    );
     await settled();
     expect((await points()).map((p) => p.type)).toEqual(['Full', 'Log', 'Log']);
     expect((await points())[2]?.endTime.getTime()).toBeGreaterThanOrEqual(at(10, 30).getTime());
@@ -81,6 +114,11 @@ describe('kill -9 of the worker', () => {
     expect(blobs.committed).toEqual(blobs.recoveryPoints);
     // And the next one (10:45) is not blocked by anything the killed dispatch left behind.
     await rig.approach(at(10, 45));
-    await eventually('the 10:45 Log', async () => (await points()).filter((p) => p.type === 'Log').length === 3, 30_000, 100);
+    await eventually(
+      'the 10:45 Log',
+      async () => (await points()).filter((p) => p.type === 'Log').length === 3,
+      30_000,
+      100,
+    );
   });
 });

@@ -9,7 +9,11 @@ import { DEV_PRINCIPAL } from '../../src/config.ts';
 /** The built-in issuer, and validation of the emulator's own and an external issuer's tokens. */
 describe('identity', () => {
   const subscriptionId = randomUUID();
-  const externalPrincipal = { ...principalWith('Contributor', [subscriptionId]), clientId: undefined, clientSecret: undefined } as never;
+  const externalPrincipal = {
+    ...principalWith('Contributor', [subscriptionId]),
+    clientId: undefined,
+    clientSecret: undefined,
+  } as never;
   let server: TestServer;
   let jwksServer: Server;
   let externalKey: CryptoKey;
@@ -21,7 +25,9 @@ describe('identity', () => {
     const pair = await generateKeyPair('RS256');
     externalKey = pair.privateKey;
     const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'ext-1', alg: 'RS256', use: 'sig' };
-    jwksServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    jwksServer = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+    );
     await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
     const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/keys`;
     server = await startTestServer(
@@ -35,29 +41,57 @@ describe('identity', () => {
   });
 
   const getVaults = (token: string) =>
-    fetch(`${server.httpsUrl}/subscriptions/${subscriptionId}/providers/Microsoft.RecoveryServices/vaults?api-version=2026-07-01`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
+    fetch(
+      `${server.httpsUrl}/subscriptions/${subscriptionId}/providers/Microsoft.RecoveryServices/vaults?api-version=2026-07-01`,
+      {
+        headers: { authorization: `Bearer ${token}` },
+      },
+    );
   const tokenRequest = (body: Record<string, string>, path = '/oauth2/token') =>
-    fetch(`${server.httpsUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+    fetch(`${server.httpsUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(body),
+    });
 
   it('issues ES256 tokens for client credentials that verify against the published JWKS', async () => {
-    const response = await tokenRequest({ grant_type: 'client_credentials', client_id: DEV_PRINCIPAL.clientId ?? '', client_secret: DEV_PRINCIPAL.clientSecret ?? '' });
+    const response = await tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: DEV_PRINCIPAL.clientId ?? '',
+      client_secret: DEV_PRINCIPAL.clientSecret ?? '',
+    });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { token_type: string; access_token: string; expires_in: number };
     expect(body.token_type).toBe('Bearer');
     expect(body.expires_in).toBe(3600);
     const jwks = (await (await fetch(`${server.httpsUrl}/.well-known/jwks.json`)).json()) as { keys: [] };
-    const { payload, protectedHeader } = await jwtVerify(body.access_token, createLocalJWKSet(jwks), { issuer: server.config.token.issuer });
+    const { payload, protectedHeader } = await jwtVerify(body.access_token, createLocalJWKSet(jwks), {
+      issuer: server.config.token.issuer,
+    });
     expect(protectedHeader.alg).toBe('ES256');
     expect(payload.oid).toBe(DEV_PRINCIPAL.id);
     expect((await getVaults(body.access_token)).status).toBe(200);
     // Entra ID's tenant-scoped path works too.
-    expect((await tokenRequest({ grant_type: 'client_credentials', client_id: DEV_PRINCIPAL.clientId ?? '', client_secret: DEV_PRINCIPAL.clientSecret ?? '' }, '/my-tenant/oauth2/v2.0/token')).status).toBe(200);
+    expect(
+      (
+        await tokenRequest(
+          {
+            grant_type: 'client_credentials',
+            client_id: DEV_PRINCIPAL.clientId ?? '',
+            client_secret: DEV_PRINCIPAL.clientSecret ?? '',
+          },
+          '/my-tenant/oauth2/v2.0/token',
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it('refuses bad client credentials and grants', async () => {
-    const wrongSecret = await tokenRequest({ grant_type: 'client_credentials', client_id: DEV_PRINCIPAL.clientId ?? '', client_secret: 'nope' });
+    const wrongSecret = await tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: DEV_PRINCIPAL.clientId ?? '',
+      client_secret: 'nope',
+    });
     expect(wrongSecret.status).toBe(401);
     expect(((await wrongSecret.json()) as { error: { code: string } }).error.code).toBe('invalid_client');
     const wrongGrant = await tokenRequest({ grant_type: 'password', username: 'u', password: 'p' });
@@ -80,8 +114,22 @@ describe('identity', () => {
     const cases: [string, string][] = [
       ['alg none', unsigned],
       ['signed by a stranger', await sign({})],
-      ['external issuer, expired', await sign({ iss: externalIssuer, aud: externalAudience, exp: now - 60, oid: (externalPrincipal as { id: string }).id }, externalKey, 'RS256')],
-      ['external issuer, wrong audience', await sign({ iss: externalIssuer, aud: 'api://someone-else', oid: (externalPrincipal as { id: string }).id }, externalKey, 'RS256')],
+      [
+        'external issuer, expired',
+        await sign(
+          { iss: externalIssuer, aud: externalAudience, exp: now - 60, oid: (externalPrincipal as { id: string }).id },
+          externalKey,
+          'RS256',
+        ),
+      ],
+      [
+        'external issuer, wrong audience',
+        await sign(
+          { iss: externalIssuer, aud: 'api://someone-else', oid: (externalPrincipal as { id: string }).id },
+          externalKey,
+          'RS256',
+        ),
+      ],
     ];
     for (const [label, token] of cases) {
       const response = await getVaults(token);
@@ -99,10 +147,22 @@ describe('identity', () => {
       .setExpirationTime('10m')
       .sign(externalKey);
     const { vaults } = sdkClients(server.httpsUrl, token, subscriptionId);
-    const vault = await vaults.vaults.createOrUpdate('rg', 'external-vault', { location: 'westeurope', sku: { name: 'Standard' } }, { updateIntervalInMs: 50 });
+    const vault = await vaults.vaults.createOrUpdate(
+      'rg',
+      'external-vault',
+      { location: 'westeurope', sku: { name: 'Standard' } },
+      { updateIntervalInMs: 50 },
+    );
     expect(vault.name).toBe('external-vault');
     // Its role is scoped to this subscription only.
-    expect((await fetch(`${server.httpsUrl}/subscriptions/${randomUUID()}/providers/Microsoft.RecoveryServices/vaults?api-version=2026-07-01`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+    expect(
+      (
+        await fetch(
+          `${server.httpsUrl}/subscriptions/${randomUUID()}/providers/Microsoft.RecoveryServices/vaults?api-version=2026-07-01`,
+          { headers: { authorization: `Bearer ${token}` } },
+        )
+      ).status,
+    ).toBe(404);
   });
 
   it('stops accepting a token the moment it expires, though it was accepted (and remembered) just before', async () => {
@@ -123,7 +183,9 @@ describe('identity', () => {
     const managementToken = await fetchToken(server.httpsUrl);
     expect((await getVaults(managementToken)).status).toBe(200);
     const agentCall = await fetch(`${server.httpsUrl}/agent/v1/containers/VMAppContainer;Compute;rg;vm/heartbeat`, {
-      method: 'POST', headers: { authorization: `Bearer ${managementToken}`, 'content-type': 'application/json' }, body: '{}',
+      method: 'POST',
+      headers: { authorization: `Bearer ${managementToken}`, 'content-type': 'application/json' },
+      body: '{}',
     });
     expect(agentCall.status).toBe(401);
   });

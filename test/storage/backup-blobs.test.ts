@@ -67,7 +67,8 @@ function withMarkers(data: Buffer, blockSize: number): Buffer {
 
 function splitBlocks(data: Buffer, blockSize: number): Buffer[] {
   const parts: Buffer[] = [];
-  for (let at = 0; at < data.length; at += blockSize) parts.push(data.subarray(at, Math.min(at + blockSize, data.length)));
+  for (let at = 0; at < data.length; at += blockSize)
+    parts.push(data.subarray(at, Math.min(at + blockSize, data.length)));
   return parts;
 }
 
@@ -79,14 +80,29 @@ function sourceOf(data: Buffer, chunkSize = 64 * 1024): Readable {
 async function stageAll(blobName: string, parts: Buffer[], compress: boolean, attempt = 'a1'): Promise<StoredBlock[]> {
   const blocks: StoredBlock[] = [];
   for (const [index, part] of parts.entries()) {
-    blocks.push(await stageBlock({
-      container, blobName, index, attempt, dataKey, source: sourceOf(part), contentLength: part.length, expectedSha256: sha256(part), compress,
-    }));
+    blocks.push(
+      await stageBlock({
+        container,
+        blobName,
+        index,
+        attempt,
+        dataKey,
+        source: sourceOf(part),
+        contentLength: part.length,
+        expectedSha256: sha256(part),
+        compress,
+      }),
+    );
   }
   return blocks;
 }
 
-async function storeBackup(blobName: string, data: Buffer, blockSize: number, compress: boolean): Promise<StoredBlock[]> {
+async function storeBackup(
+  blobName: string,
+  data: Buffer,
+  blockSize: number,
+  compress: boolean,
+): Promise<StoredBlock[]> {
   const blocks = await stageAll(blobName, splitBlocks(data, blockSize), compress);
   await commitBlob(container, blobName, blocks, { recoveryPointId: 'rp-1', backupType: 'Full' });
   return blocks;
@@ -115,7 +131,11 @@ function offsetOf(blocks: StoredBlock[], index: number): number {
  * What an attacker with write access to the storage account can do: replace the stored bytes of existing block ids
  * (re-stage the same id with other bytes) and re-commit the very same block list — ids and sizes stay as recorded.
  */
-async function replaceStoredBlocks(blobName: string, blocks: StoredBlock[], replacements: Map<number, Buffer>): Promise<void> {
+async function replaceStoredBlocks(
+  blobName: string,
+  blocks: StoredBlock[],
+  replacements: Map<number, Buffer>,
+): Promise<void> {
   const blob = container.getBlockBlobClient(blobName);
   for (const [index, bytes] of replacements) await blob.stageBlock(blocks[index]!.blockId, bytes, bytes.length);
   await blob.commitBlockList(blocks.map((b) => b.blockId));
@@ -125,7 +145,11 @@ async function storedBytesOf(blobName: string, blocks: StoredBlock[], index: num
   return container.getBlockBlobClient(blobName).downloadToBuffer(offsetOf(blocks, index), blocks[index]!.storedBytes);
 }
 
-function expectIntegrityError(error: unknown, blockIndex: number | undefined, reason: BackupIntegrityError['reason']): void {
+function expectIntegrityError(
+  error: unknown,
+  blockIndex: number | undefined,
+  reason: BackupIntegrityError['reason'],
+): void {
   expect(error).toBeInstanceOf(BackupIntegrityError);
   const e = error as BackupIntegrityError;
   expect({ blockIndex: e.blockIndex, reason: e.reason }).toEqual({ blockIndex, reason });
@@ -141,7 +165,15 @@ describe('round trip', () => {
       expect(await fresh.exists()).toBe(false);
       const part = tableRows(1000, 9);
       const block = await stageBlock({
-        container: fresh, blobName: 'first/full.bak', index: 0, attempt: 'a', dataKey, source: sourceOf(part), contentLength: part.length, expectedSha256: sha256(part), compress: false,
+        container: fresh,
+        blobName: 'first/full.bak',
+        index: 0,
+        attempt: 'a',
+        dataKey,
+        source: sourceOf(part),
+        contentLength: part.length,
+        expectedSha256: sha256(part),
+        compress: false,
       });
       await commitBlob(fresh, 'first/full.bak', [block], {});
       expect((await drain(openDecrypted(fresh, 'first/full.bak', dataKey, [block]))).data.equals(part)).toBe(true);
@@ -153,34 +185,39 @@ describe('round trip', () => {
   const data = withMarkers(tableRows(3 * MiB + 123_457, 1), MiB);
   const parts = splitBlocks(data, MiB);
 
-  it.each([false, true])('stores 3 × 1 MiB + a short block and reads back the plaintext (compress: %s)', async (compress) => {
-    const blobName = `roundtrip-${compress}/full.bak`;
-    const blocks = await storeBackup(blobName, data, MiB, compress);
+  it.each([false, true])(
+    'stores 3 × 1 MiB + a short block and reads back the plaintext (compress: %s)',
+    async (compress) => {
+      const blobName = `roundtrip-${compress}/full.bak`;
+      const blocks = await storeBackup(blobName, data, MiB, compress);
 
-    expect(blocks.map((b) => b.index)).toEqual([0, 1, 2, 3]);
-    expect(new Set(blocks.map((b) => b.blockId.length)).size).toBe(1);
-    expect(blocks.map((b) => b.plaintextBytes)).toEqual(parts.map((p) => p.length));
-    expect(blocks.map((b) => b.sha256)).toEqual(parts.map(sha256));
-    expect(blocks.every((b) => b.compressed === compress)).toBe(true);
-    if (compress) {
-      for (const b of blocks) expect(b.storedBytes).toBeLessThan(b.plaintextBytes / 2);
-    } else {
-      expect(blocks.map((b) => b.storedBytes)).toEqual(parts.map((p) => p.length + BLOCK_OVERHEAD_BYTES));
-    }
+      expect(blocks.map((b) => b.index)).toEqual([0, 1, 2, 3]);
+      expect(new Set(blocks.map((b) => b.blockId.length)).size).toBe(1);
+      expect(blocks.map((b) => b.plaintextBytes)).toEqual(parts.map((p) => p.length));
+      expect(blocks.map((b) => b.sha256)).toEqual(parts.map(sha256));
+      expect(blocks.every((b) => b.compressed === compress)).toBe(true);
+      if (compress) {
+        for (const b of blocks) expect(b.storedBytes).toBeLessThan(b.plaintextBytes / 2);
+      } else {
+        expect(blocks.map((b) => b.storedBytes)).toEqual(parts.map((p) => p.length + BLOCK_OVERHEAD_BYTES));
+      }
 
-    const props = await container.getBlockBlobClient(blobName).getProperties();
-    expect(props.contentLength).toBe(blocks.reduce((sum, b) => sum + b.storedBytes, 0));
-    expect(props.metadata).toMatchObject({ recoverypointid: 'rp-1', backuptype: 'Full' });
+      const props = await container.getBlockBlobClient(blobName).getProperties();
+      expect(props.contentLength).toBe(blocks.reduce((sum, b) => sum + b.storedBytes, 0));
+      expect(props.metadata).toMatchObject({ recoverypointid: 'rp-1', backuptype: 'Full' });
 
-    const { data: read, error } = await drain(openDecrypted(container, blobName, dataKey, blocks));
-    expect(error).toBeUndefined();
-    expect(read.length).toBe(data.length);
-    expect(read.equals(data)).toBe(true);
+      const { data: read, error } = await drain(openDecrypted(container, blobName, dataKey, blocks));
+      expect(error).toBeUndefined();
+      expect(read.length).toBe(data.length);
+      expect(read.equals(data)).toBe(true);
 
-    // Blocks may be handed over in any order; commit is idempotent.
-    await commitBlob(container, blobName, [...blocks].reverse(), { recoveryPointId: 'rp-1', backupType: 'Full' });
-    expect((await drain(openDecrypted(container, blobName, dataKey, [...blocks].reverse()))).data.equals(data)).toBe(true);
-  });
+      // Blocks may be handed over in any order; commit is idempotent.
+      await commitBlob(container, blobName, [...blocks].reverse(), { recoveryPointId: 'rp-1', backupType: 'Full' });
+      expect((await drain(openDecrypted(container, blobName, dataKey, [...blocks].reverse()))).data.equals(data)).toBe(
+        true,
+      );
+    },
+  );
 
   it.each([false, true])('the raw committed blob holds no plaintext (compress: %s)', async (compress) => {
     const blobName = `raw-${compress}/full.bak`;
@@ -209,45 +246,85 @@ describe('round trip', () => {
 describe('checksums and retries', () => {
   const parts = splitBlocks(tableRows(3 * 256 * 1024, 2), 256 * 1024);
 
-  it.each([false, true])('a wrong announced SHA-256 rejects with BlockChecksumError and is never committed (compress: %s)', async (compress) => {
-    const blobName = `badsha-${compress}/full.bak`;
-    const good = await stageAll(blobName, parts, compress);
-    const part = parts[1]!;
-    const wrong = sha256(Buffer.concat([part, Buffer.from('!')]));
-    const attempt = stageBlock({
-      container, blobName, index: 1, attempt: 'a2', dataKey, source: sourceOf(part), contentLength: part.length, expectedSha256: wrong, compress,
-    });
-    await expect(attempt).rejects.toBeInstanceOf(BlockChecksumError);
-    await expect(attempt).rejects.toThrow(/SHA-256/);
+  it.each([false, true])(
+    'a wrong announced SHA-256 rejects with BlockChecksumError and is never committed (compress: %s)',
+    async (compress) => {
+      const blobName = `badsha-${compress}/full.bak`;
+      const good = await stageAll(blobName, parts, compress);
+      const part = parts[1]!;
+      const wrong = sha256(Buffer.concat([part, Buffer.from('!')]));
+      const attempt = stageBlock({
+        container,
+        blobName,
+        index: 1,
+        attempt: 'a2',
+        dataKey,
+        source: sourceOf(part),
+        contentLength: part.length,
+        expectedSha256: wrong,
+        compress,
+      });
+      await expect(attempt).rejects.toBeInstanceOf(BlockChecksumError);
+      await expect(attempt).rejects.toThrow(/SHA-256/);
 
-    const blob = container.getBlockBlobClient(blobName);
-    // Streamed (uncompressed) blocks are staged before the checksum is known; compressed ones are checked first.
-    const uncommitted = (await blob.getBlockList('uncommitted')).uncommittedBlocks ?? [];
-    expect(uncommitted.length).toBe(compress ? 3 : 4);
+      const blob = container.getBlockBlobClient(blobName);
+      // Streamed (uncompressed) blocks are staged before the checksum is known; compressed ones are checked first.
+      const uncommitted = (await blob.getBlockList('uncommitted')).uncommittedBlocks ?? [];
+      expect(uncommitted.length).toBe(compress ? 3 : 4);
 
-    await commitBlob(container, blobName, good, {});
-    const committed = (await blob.getBlockList('committed')).committedBlocks ?? [];
-    expect(committed.map((b) => b.name)).toEqual(good.map((b) => b.blockId));
-    expect((await blob.getBlockList('uncommitted')).uncommittedBlocks ?? []).toEqual([]);
-    expect((await drain(openDecrypted(container, blobName, dataKey, good))).data.equals(Buffer.concat(parts))).toBe(true);
-  });
+      await commitBlob(container, blobName, good, {});
+      const committed = (await blob.getBlockList('committed')).committedBlocks ?? [];
+      expect(committed.map((b) => b.name)).toEqual(good.map((b) => b.blockId));
+      expect((await blob.getBlockList('uncommitted')).uncommittedBlocks ?? []).toEqual([]);
+      expect((await drain(openDecrypted(container, blobName, dataKey, good))).data.equals(Buffer.concat(parts))).toBe(
+        true,
+      );
+    },
+  );
 
   it('rejects a malformed announced SHA-256 before reading the source', async () => {
     const source = sourceOf(parts[0]!);
-    await expect(stageBlock({
-      container, blobName: 'malformed/full.bak', index: 0, attempt: 'a', dataKey, source, contentLength: parts[0]!.length, expectedSha256: 'abc', compress: false,
-    })).rejects.toBeInstanceOf(BlockChecksumError);
+    await expect(
+      stageBlock({
+        container,
+        blobName: 'malformed/full.bak',
+        index: 0,
+        attempt: 'a',
+        dataKey,
+        source,
+        contentLength: parts[0]!.length,
+        expectedSha256: 'abc',
+        compress: false,
+      }),
+    ).rejects.toBeInstanceOf(BlockChecksumError);
     expect(source.readableDidRead).toBe(false);
   });
 
-  it.each([false, true])('more or fewer bytes than announced reject with BlockChecksumError, without hanging (compress: %s)', async (compress) => {
-    const part = parts[0]!;
-    const args = { container, blobName: `length-${compress}/full.bak`, index: 0, dataKey, expectedSha256: sha256(part), compress };
-    await expect(stageBlock({ ...args, attempt: 'short', source: sourceOf(part.subarray(1)), contentLength: part.length }))
-      .rejects.toThrow(BlockChecksumError);
-    await expect(stageBlock({ ...args, attempt: 'long', source: sourceOf(Buffer.concat([part, Buffer.from('x')])), contentLength: part.length }))
-      .rejects.toThrow(BlockChecksumError);
-  });
+  it.each([false, true])(
+    'more or fewer bytes than announced reject with BlockChecksumError, without hanging (compress: %s)',
+    async (compress) => {
+      const part = parts[0]!;
+      const args = {
+        container,
+        blobName: `length-${compress}/full.bak`,
+        index: 0,
+        dataKey,
+        expectedSha256: sha256(part),
+        compress,
+      };
+      await expect(
+        stageBlock({ ...args, attempt: 'short', source: sourceOf(part.subarray(1)), contentLength: part.length }),
+      ).rejects.toThrow(BlockChecksumError);
+      await expect(
+        stageBlock({
+          ...args,
+          attempt: 'long',
+          source: sourceOf(Buffer.concat([part, Buffer.from('x')])),
+          contentLength: part.length,
+        }),
+      ).rejects.toThrow(BlockChecksumError);
+    },
+  );
 
   it.each([false, true])('a source that fails mid-block rejects with its error (compress: %s)', async (compress) => {
     const part = parts[0]!;
@@ -255,22 +332,41 @@ describe('checksums and retries', () => {
       yield part.subarray(0, 100_000);
       throw new Error('agent connection lost');
     }
-    await expect(stageBlock({
-      container, blobName: `broken-${compress}/full.bak`, index: 0, attempt: 'a', dataKey, source: Readable.from(broken(), { objectMode: false }),
-      contentLength: part.length, expectedSha256: sha256(part), compress,
-    })).rejects.toThrow('agent connection lost');
+    await expect(
+      stageBlock({
+        container,
+        blobName: `broken-${compress}/full.bak`,
+        index: 0,
+        attempt: 'a',
+        dataKey,
+        source: Readable.from(broken(), { objectMode: false }),
+        contentLength: part.length,
+        expectedSha256: sha256(part),
+        compress,
+      }),
+    ).rejects.toThrow('agent connection lost');
   });
 
   it('a retried block (same index, new attempt) works and only the committed list counts', async () => {
     const blobName = 'retry/full.bak';
     const blocks = await stageAll(blobName, parts, false);
     const part = parts[1]!;
-    const base = { container, blobName, index: 1, dataKey, contentLength: part.length, expectedSha256: sha256(part), compress: false };
+    const base = {
+      container,
+      blobName,
+      index: 1,
+      dataKey,
+      contentLength: part.length,
+      expectedSha256: sha256(part),
+      compress: false,
+    };
 
     // Attempt 2: the agent's bytes were corrupted on the way (announced checksum is of the good bytes).
     const corrupted = Buffer.from(part);
     corrupted[1000]! ^= 0xff;
-    await expect(stageBlock({ ...base, attempt: 'a2', source: sourceOf(corrupted) })).rejects.toBeInstanceOf(BlockChecksumError);
+    await expect(stageBlock({ ...base, attempt: 'a2', source: sourceOf(corrupted) })).rejects.toBeInstanceOf(
+      BlockChecksumError,
+    );
     // Attempt 3: good bytes, staged as a different block id.
     const retried = await stageBlock({ ...base, attempt: 'a3', source: sourceOf(part) });
     expect(retried.index).toBe(1);
@@ -280,8 +376,12 @@ describe('checksums and retries', () => {
     const final = [blocks[0]!, retried, blocks[2]!];
     await commitBlob(container, blobName, final, {});
     const blob = container.getBlockBlobClient(blobName);
-    expect(((await blob.getBlockList('committed')).committedBlocks ?? []).map((b) => b.name)).toEqual(final.map((b) => b.blockId));
-    expect((await drain(openDecrypted(container, blobName, dataKey, final))).data.equals(Buffer.concat(parts))).toBe(true);
+    expect(((await blob.getBlockList('committed')).committedBlocks ?? []).map((b) => b.name)).toEqual(
+      final.map((b) => b.blockId),
+    );
+    expect((await drain(openDecrypted(container, blobName, dataKey, final))).data.equals(Buffer.concat(parts))).toBe(
+      true,
+    );
     // The superseded attempt is no part of the backup.
     const stale = await drain(openDecrypted(container, blobName, dataKey, blocks));
     expectIntegrityError(stale.error, 1, 'missing');
@@ -290,12 +390,25 @@ describe('checksums and retries', () => {
   it('a connection lost mid-block fails fast (a streamed body is never re-sent) and a new attempt works', async () => {
     const proxy = await startCuttingProxy(new URL(container.url));
     try {
-      const viaProxy = BlobServiceClient.fromConnectionString(proxy.connectionString(connectionString)).getContainerClient(container.containerName);
+      const viaProxy = BlobServiceClient.fromConnectionString(
+        proxy.connectionString(connectionString),
+      ).getContainerClient(container.containerName);
       const part = tableRows(2 * MiB, 3);
-      const base = { container: viaProxy, blobName: 'cut/full.bak', index: 0, dataKey, contentLength: part.length, expectedSha256: sha256(part), compress: false };
+      const base = {
+        container: viaProxy,
+        blobName: 'cut/full.bak',
+        index: 0,
+        dataKey,
+        contentLength: part.length,
+        expectedSha256: sha256(part),
+        compress: false,
+      };
       proxy.cutAfter(256 * 1024);
       const started = Date.now();
-      const failed = await stageBlock({ ...base, attempt: 'a1', source: sourceOf(part) }).then(() => undefined, (e: unknown) => e);
+      const failed = await stageBlock({ ...base, attempt: 'a1', source: sourceOf(part) }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(failed).toBeInstanceOf(Error);
       expect((failed as Error).message).toMatch(/cannot be re-sent/); // the retry policy's replay was refused at once
       expect(failed).not.toBeInstanceOf(BlockChecksumError);
@@ -322,18 +435,21 @@ describe('tampering', () => {
     ['the ciphertext', 16 + 30_000, 'tag'],
     ['the last ciphertext byte', 16 + blockSize - 1, 'tag'],
     ['the tag', 16 + blockSize + 15, 'tag'],
-  ] as const)('one byte flipped in %s of a stored block fails the read at that block, after only the earlier blocks', async (_what, at, reason) => {
-    const blobName = `tamper-${at}/full.bak`;
-    const blocks = await storeBackup(blobName, data, blockSize, false);
-    const stored = await storedBytesOf(blobName, blocks, 1);
-    stored[at]! ^= 0x01;
-    await replaceStoredBlocks(blobName, blocks, new Map([[1, stored]]));
-    expect((await rawBlob(blobName)).length).toBe(offsetOf(blocks, 4)); // same layout, one byte different
+  ] as const)(
+    'one byte flipped in %s of a stored block fails the read at that block, after only the earlier blocks',
+    async (_what, at, reason) => {
+      const blobName = `tamper-${at}/full.bak`;
+      const blocks = await storeBackup(blobName, data, blockSize, false);
+      const stored = await storedBytesOf(blobName, blocks, 1);
+      stored[at]! ^= 0x01;
+      await replaceStoredBlocks(blobName, blocks, new Map([[1, stored]]));
+      expect((await rawBlob(blobName)).length).toBe(offsetOf(blocks, 4)); // same layout, one byte different
 
-    const { data: emitted, error } = await drain(openDecrypted(container, blobName, dataKey, blocks));
-    expectIntegrityError(error, 1, reason);
-    expect(emitted.equals(parts[0]!)).toBe(true); // block 0 only: nothing of block 1 (or later) came out
-  });
+      const { data: emitted, error } = await drain(openDecrypted(container, blobName, dataKey, blocks));
+      expectIntegrityError(error, 1, reason);
+      expect(emitted.equals(parts[0]!)).toBe(true); // block 0 only: nothing of block 1 (or later) came out
+    },
+  );
 
   it('a flipped byte in a compressed block fails the read', async () => {
     const blobName = 'tamper-compressed/full.bak';
@@ -351,7 +467,14 @@ describe('tampering', () => {
     const blocks = await storeBackup(blobName, data, blockSize, false);
     const one = await storedBytesOf(blobName, blocks, 1);
     const two = await storedBytesOf(blobName, blocks, 2);
-    await replaceStoredBlocks(blobName, blocks, new Map([[1, two], [2, one]]));
+    await replaceStoredBlocks(
+      blobName,
+      blocks,
+      new Map([
+        [1, two],
+        [2, one],
+      ]),
+    );
     const { data: emitted, error } = await drain(openDecrypted(container, blobName, dataKey, blocks));
     expectIntegrityError(error, 1, 'tag');
     expect(emitted.equals(parts[0]!)).toBe(true);
@@ -360,7 +483,11 @@ describe('tampering', () => {
   it('a block moved from another blob is detected (AAD binds the blob name)', async () => {
     const source = await storeBackup('move-from/full.bak', data, blockSize, false);
     const target = await storeBackup('move-to/full.bak', data, blockSize, false);
-    await replaceStoredBlocks('move-to/full.bak', target, new Map([[3, await storedBytesOf('move-from/full.bak', source, 3)]]));
+    await replaceStoredBlocks(
+      'move-to/full.bak',
+      target,
+      new Map([[3, await storedBytesOf('move-from/full.bak', source, 3)]]),
+    );
     const { data: emitted, error } = await drain(openDecrypted(container, 'move-to/full.bak', dataKey, target));
     expectIntegrityError(error, 3, 'tag');
     expect(emitted.equals(Buffer.concat(parts.slice(0, 3)))).toBe(true);
@@ -385,23 +512,46 @@ describe('tampering', () => {
     expect((error as Error).message).toContain('missing');
 
     // A truncated record (the caller lost a block) is not a complete backup either.
-    expectIntegrityError((await drain(openDecrypted(container, blobName, dataKey, [blocks[0]!, blocks[2]!]))).error, undefined, 'missing');
+    expectIntegrityError(
+      (await drain(openDecrypted(container, blobName, dataKey, [blocks[0]!, blocks[2]!]))).error,
+      undefined,
+      'missing',
+    );
     // Nor is a blob that is gone.
     await deleteBlob(container, blobName);
-    expectIntegrityError((await drain(openDecrypted(container, blobName, dataKey, blocks))).error, undefined, 'missing');
+    expectIntegrityError(
+      (await drain(openDecrypted(container, blobName, dataKey, blocks))).error,
+      undefined,
+      'missing',
+    );
   });
 
   it('a record that disagrees with the stored block (SHA-256, length, compression) and a wrong key are detected', async () => {
     const blobName = 'record/full.bak';
     const blocks = await storeBackup(blobName, data, blockSize, false);
-    const withBlock = (index: number, patch: Partial<StoredBlock>) => blocks.map((b) => (b.index === index ? { ...b, ...patch } : b));
+    const withBlock = (index: number, patch: Partial<StoredBlock>) =>
+      blocks.map((b) => (b.index === index ? { ...b, ...patch } : b));
 
-    const badSha = await drain(openDecrypted(container, blobName, dataKey, withBlock(2, { sha256: sha256(Buffer.from('other')) })));
+    const badSha = await drain(
+      openDecrypted(container, blobName, dataKey, withBlock(2, { sha256: sha256(Buffer.from('other')) })),
+    );
     expectIntegrityError(badSha.error, 2, 'sha256');
     expect(badSha.data.equals(Buffer.concat(parts.slice(0, 2)))).toBe(true);
-    expectIntegrityError((await drain(openDecrypted(container, blobName, dataKey, withBlock(1, { plaintextBytes: blockSize - 1 })))).error, 1, 'length');
-    expectIntegrityError((await drain(openDecrypted(container, blobName, dataKey, withBlock(1, { storedBytes: blockSize })))).error, 1, 'length');
-    expectIntegrityError((await drain(openDecrypted(container, blobName, dataKey, withBlock(0, { compressed: true })))).error, 0, 'format');
+    expectIntegrityError(
+      (await drain(openDecrypted(container, blobName, dataKey, withBlock(1, { plaintextBytes: blockSize - 1 })))).error,
+      1,
+      'length',
+    );
+    expectIntegrityError(
+      (await drain(openDecrypted(container, blobName, dataKey, withBlock(1, { storedBytes: blockSize })))).error,
+      1,
+      'length',
+    );
+    expectIntegrityError(
+      (await drain(openDecrypted(container, blobName, dataKey, withBlock(0, { compressed: true })))).error,
+      0,
+      'format',
+    );
 
     const wrongKey = await drain(openDecrypted(container, blobName, randomBytes(32), blocks));
     expectIntegrityError(wrongKey.error, 0, 'tag');
@@ -409,7 +559,9 @@ describe('tampering', () => {
 
     // A compressed block's SHA-256 is the decompressed plaintext's, checked as well.
     const compressed = await storeBackup('record/compressed.bak', data, blockSize, true);
-    const badCompressedSha = compressed.map((b) => (b.index === 1 ? { ...b, sha256: sha256(Buffer.from('other')) } : b));
+    const badCompressedSha = compressed.map((b) =>
+      b.index === 1 ? { ...b, sha256: sha256(Buffer.from('other')) } : b,
+    );
     const read = await drain(openDecrypted(container, 'record/compressed.bak', dataKey, badCompressedSha));
     expectIntegrityError(read.error, 1, 'sha256');
     expect(read.data.equals(parts[0]!)).toBe(true);
@@ -420,8 +572,12 @@ describe('commit and delete', () => {
   it('refuses a block list with gaps or duplicates', async () => {
     const parts = splitBlocks(tableRows(3000, 5), 1000);
     const blocks = await stageAll('gaps/full.bak', parts, false);
-    await expect(commitBlob(container, 'gaps/full.bak', [blocks[0]!, blocks[2]!], {})).rejects.toThrow(/missing or duplicated/);
-    await expect(commitBlob(container, 'gaps/full.bak', [blocks[0]!, blocks[0]!, blocks[1]!], {})).rejects.toThrow(/missing or duplicated/);
+    await expect(commitBlob(container, 'gaps/full.bak', [blocks[0]!, blocks[2]!], {})).rejects.toThrow(
+      /missing or duplicated/,
+    );
+    await expect(commitBlob(container, 'gaps/full.bak', [blocks[0]!, blocks[0]!, blocks[1]!], {})).rejects.toThrow(
+      /missing or duplicated/,
+    );
   });
 
   it('deletes a committed blob, an upload with only uncommitted blocks, and nothing at all', async () => {
@@ -430,7 +586,12 @@ describe('commit and delete', () => {
     await commitBlob(container, 'delete-committed/full.bak', committed, {});
     await stageAll('delete-committed/full.bak', parts, false, 'a2'); // plus uncommitted blocks
     await stageAll('delete-uncommitted/full.bak', parts, true);
-    expect(((await container.getBlockBlobClient('delete-uncommitted/full.bak').getBlockList('uncommitted')).uncommittedBlocks ?? []).length).toBe(3);
+    expect(
+      (
+        (await container.getBlockBlobClient('delete-uncommitted/full.bak').getBlockList('uncommitted'))
+          .uncommittedBlocks ?? []
+      ).length,
+    ).toBe(3);
 
     for (const name of ['delete-committed/full.bak', 'delete-uncommitted/full.bak', 'never-existed/full.bak']) {
       await deleteBlob(container, name);
@@ -471,7 +632,10 @@ class Measure {
   done(bytes: number): { mibPerSecond: number; cpuSecondsPerGiB: number } {
     const seconds = Number(process.hrtime.bigint() - this.wall) / 1e9;
     const cpu = process.cpuUsage(this.cpu);
-    return { mibPerSecond: bytes / MiB / seconds, cpuSecondsPerGiB: (cpu.user + cpu.system) / 1e6 / (bytes / (1024 * MiB)) };
+    return {
+      mibPerSecond: bytes / MiB / seconds,
+      cpuSecondsPerGiB: (cpu.user + cpu.system) / 1e6 / (bytes / (1024 * MiB)),
+    };
   }
 }
 
@@ -510,10 +674,19 @@ describe('a 256 MiB backup', () => {
       const staging = new Measure();
       const blocks: StoredBlock[] = [];
       for (let index = 0; index < BIG_BLOCKS; index += 1) {
-        blocks.push(await stageBlock({
-          container, blobName, index, attempt: 'a1', dataKey, source: Readable.from(bigBlockChunks(index), { objectMode: false }),
-          contentLength: BIG_BLOCK, expectedSha256: shas[index]!, compress: false,
-        }));
+        blocks.push(
+          await stageBlock({
+            container,
+            blobName,
+            index,
+            attempt: 'a1',
+            dataKey,
+            source: Readable.from(bigBlockChunks(index), { objectMode: false }),
+            contentLength: BIG_BLOCK,
+            expectedSha256: shas[index]!,
+            compress: false,
+          }),
+        );
         sample();
       }
       const staged = staging.done(total);
@@ -555,9 +728,12 @@ describe('a 256 MiB backup', () => {
       for (const chunk of bigBackupChunks()) void chunk;
       const gen = generate.done(total);
 
-      const f = (m: { mibPerSecond: number; cpuSecondsPerGiB: number }) => `${m.mibPerSecond.toFixed(0)} MiB/s, ${m.cpuSecondsPerGiB.toFixed(2)} CPU-s/GiB`;
-      report(`rss growth streaming 256 MiB in and out: ${growthMiB.toFixed(1)} MiB (peak rss ${(peak / MiB).toFixed(0)} MiB; `
-        + `peak Buffer memory ${((peakBuffers - before.arrayBuffers) / MiB).toFixed(1)} MiB above the start)`);
+      const f = (m: { mibPerSecond: number; cpuSecondsPerGiB: number }) =>
+        `${m.mibPerSecond.toFixed(0)} MiB/s, ${m.cpuSecondsPerGiB.toFixed(2)} CPU-s/GiB`;
+      report(
+        `rss growth streaming 256 MiB in and out: ${growthMiB.toFixed(1)} MiB (peak rss ${(peak / MiB).toFixed(0)} MiB; ` +
+          `peak Buffer memory ${((peakBuffers - before.arrayBuffers) / MiB).toFixed(1)} MiB above the start)`,
+      );
       report(`stageBlock x64 (4 MiB, uncompressed, sequential): ${f(staged)}`);
       report(`uploadStream baseline (4 MiB buffers, concurrency 1): ${f(up1)}`);
       report(`uploadStream baseline (4 MiB buffers, concurrency 5): ${f(up5)}`);
@@ -587,8 +763,10 @@ describe('compression', () => {
       expect(error).toBeUndefined();
       expect(data.equals(Buffer.concat(parts))).toBe(true);
       const stored = blocks.reduce((sum, b) => sum + b.storedBytes, 0);
-      lines.push(`${compress ? 'brotli-1' : 'none    '}: stored ${(stored / total * 100).toFixed(1)} % | staging ${staged.mibPerSecond.toFixed(0)} MiB/s `
-        + `(${staged.cpuSecondsPerGiB.toFixed(2)} CPU-s/GiB) | reading ${read.mibPerSecond.toFixed(0)} MiB/s (${read.cpuSecondsPerGiB.toFixed(2)} CPU-s/GiB)`);
+      lines.push(
+        `${compress ? 'brotli-1' : 'none    '}: stored ${((stored / total) * 100).toFixed(1)} % | staging ${staged.mibPerSecond.toFixed(0)} MiB/s ` +
+          `(${staged.cpuSecondsPerGiB.toFixed(2)} CPU-s/GiB) | reading ${read.mibPerSecond.toFixed(0)} MiB/s (${read.cpuSecondsPerGiB.toFixed(2)} CPU-s/GiB)`,
+      );
       await deleteBlob(container, blobName);
     }
     for (const line of lines) report(`32 MiB of table rows, ${line}`);
@@ -632,7 +810,8 @@ async function startCuttingProxy(target: URL): Promise<{
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   return {
-    connectionString: (original) => original.replace(/BlobEndpoint=http:\/\/[^/;]+/, `BlobEndpoint=http://127.0.0.1:${port}`),
+    connectionString: (original) =>
+      original.replace(/BlobEndpoint=http:\/\/[^/;]+/, `BlobEndpoint=http://127.0.0.1:${port}`),
     cutAfter: (bytes) => {
       cutAfter = bytes;
     },

@@ -46,8 +46,10 @@ export interface AgentProcess {
 export function agentArguments(options: AgentProcessOptions): string[] {
   return [
     ...(options.serverUrl === undefined ? [] : ['--server', options.serverUrl]),
-    '--credentials', options.credentialsFile,
-    '--spec', options.specFile,
+    '--credentials',
+    options.credentialsFile,
+    '--spec',
+    options.specFile,
     ...(options.stateDir === undefined ? [] : ['--state-dir', options.stateDir]),
     ...(options.caFile === undefined ? [] : ['--ca', options.caFile]),
     ...(options.verbose === true ? ['--verbose'] : []),
@@ -127,12 +129,18 @@ export function spawnAgentWith(args: string[], env?: Record<string, string | und
         }
         if (exitCode !== undefined) {
           done();
-          reject(new Error(`the agent exited (${String(exitCode)}) before printing a line matching ${pattern}; it printed:\n${lines.join('\n')}`));
+          reject(
+            new Error(
+              `the agent exited (${String(exitCode)}) before printing a line matching ${pattern}; it printed:\n${lines.join('\n')}`,
+            ),
+          );
         }
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; the agent printed:\n${lines.join('\n')}`));
+        reject(
+          new Error(`no line matching ${pattern} within ${timeoutMs} ms; the agent printed:\n${lines.join('\n')}`),
+        );
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
@@ -166,13 +174,21 @@ export function spawnAgentWith(args: string[], env?: Record<string, string | und
 }
 
 /** Runs the agent CLI to completion (for argument errors and the like). */
-export function runAgent(args: string[], env?: Record<string, string | undefined>, timeoutMs = 30_000): SpawnSyncReturns<string> {
+export function runAgent(
+  args: string[],
+  env?: Record<string, string | undefined>,
+  timeoutMs = 30_000,
+): SpawnSyncReturns<string> {
   const { command, args: argv } = agentCommand(args);
   return spawnSync(command, argv, { cwd: root, env: environment(env), encoding: 'utf8', timeout: timeoutMs });
 }
 
 /** A vault's registration credentials (`POST {vault}/backupRegistrationCredentials`; no SDK call exists), as the file holds them. */
-export async function fetchVaultCredentials(baseUrl: string, token: string, vaultArmId: string): Promise<Record<string, string>> {
+export async function fetchVaultCredentials(
+  baseUrl: string,
+  token: string,
+  vaultArmId: string,
+): Promise<Record<string, string>> {
   const response = await fetch(`${baseUrl}${vaultArmId}/backupRegistrationCredentials?api-version=2023-06-01`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}` },

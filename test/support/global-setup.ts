@@ -16,7 +16,8 @@ declare module 'vitest' {
   }
 }
 
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/recovery_vault_test';
+export const TEST_DATABASE_URL =
+  process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/recovery_vault_test';
 
 /**
  * Once per run: migrate the test database, start one Azurite (blob, in memory) and make one TLS certificate that
@@ -26,7 +27,9 @@ export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'recovery-vault-test-'));
   await applyMigrations(TEST_DATABASE_URL);
   const azurite = await startAzurite({ port: 0 });
-  const tls = await loadOrCreateCertificate(loadConfig({ RV_DATA_DIR: dir, RV_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') }));
+  const tls = await loadOrCreateCertificate(
+    loadConfig({ RV_DATA_DIR: dir, RV_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') }),
+  );
   process.env.NODE_EXTRA_CA_CERTS = tls.certFile;
   project.provide('databaseUrl', TEST_DATABASE_URL);
   project.provide('blobConnectionString', azurite.connectionString);

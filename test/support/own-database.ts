@@ -20,12 +20,20 @@ export interface ClockDeployment {
 
 export async function clockDeployment(name: string, env: Record<string, string> = {}): Promise<ClockDeployment> {
   const database = ownDatabase(`recovery_vault_${name}`);
-  const server = await startTestServer({ DATABASE_URL: database.url, RV_MIGRATE_ON_START: 'true', RV_EMULATOR_CONTROLS: 'true', ...env });
+  const server = await startTestServer({
+    DATABASE_URL: database.url,
+    RV_MIGRATE_ON_START: 'true',
+    RV_EMULATOR_CONTROLS: 'true',
+    ...env,
+  });
   const token = await fetchToken(server.httpsUrl);
   const subscriptionId = randomUUID();
   const clients = sdkClients(server.httpsUrl, token, subscriptionId);
   return {
-    server, token, subscriptionId, ...clients,
+    server,
+    token,
+    subscriptionId,
+    ...clients,
     async clock(body) {
       const response = await fetch(`${server.httpsUrl}/emulator/v1/clock`, {
         method: 'POST',

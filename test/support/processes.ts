@@ -42,7 +42,12 @@ export interface ManagedProcess {
 }
 
 /** Starts `command` with its output collected line by line. */
-export function spawnManaged(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ManagedProcess {
+export function spawnManaged(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ManagedProcess {
   const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const listeners = new Set<() => void>();
@@ -89,12 +94,20 @@ export function spawnManaged(name: string, command: string, args: string[], env:
         }
         if (exitCode !== undefined) {
           done();
-          reject(new Error(`${name} exited (${String(exitCode)}) before printing a line matching ${pattern}; it printed:\n${lines.slice(-40).join('\n')}`));
+          reject(
+            new Error(
+              `${name} exited (${String(exitCode)}) before printing a line matching ${pattern}; it printed:\n${lines.slice(-40).join('\n')}`,
+            ),
+          );
         }
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms; it printed:\n${lines.slice(-40).join('\n')}`));
+        reject(
+          new Error(
+            `${name}: no line matching ${pattern} within ${timeoutMs} ms; it printed:\n${lines.slice(-40).join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       listeners.add(check);
       check();
@@ -129,7 +142,10 @@ export function spawnManaged(name: string, command: string, args: string[], env:
 export function tomorrowFrom(hh: number, mm: number): { start: Date; at(hh: number, mm: number): Date } {
   const start = new Date(Date.now() + 86_400_000);
   start.setUTCHours(hh, mm, 0, 0);
-  return { start, at: (h, m) => new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate(), h, m)) };
+  return {
+    start,
+    at: (h, m) => new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate(), h, m)),
+  };
 }
 
 /** A TCP port free right now on 127.0.0.1. */
@@ -142,7 +158,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `probe` until it returns something other than undefined/false; a deadline, not a sleep. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -152,7 +173,10 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : ` (last error: ${(last as Error).message})`}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}${last === undefined ? '' : ` (last error: ${(last as Error).message})`}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
@@ -206,7 +230,10 @@ const tsx = (script: string) => ['--import', 'tsx', join(root, 'src', script)];
  * The API (src/server.ts) as its own process, on the given ports (fixed ports let a restarted API come back where
  * the agents look for it). Resolves once it listens.
  */
-export async function spawnApi(deploy: Deployment, options: { httpsPort: number; httpPort?: number; env?: Record<string, string> }): Promise<ServiceProcess> {
+export async function spawnApi(
+  deploy: Deployment,
+  options: { httpsPort: number; httpPort?: number; env?: Record<string, string> },
+): Promise<ServiceProcess> {
   const child = spawnManaged('api', process.execPath, tsx('server.ts'), {
     ...process.env,
     ...deploy.env,
@@ -221,7 +248,12 @@ export async function spawnApi(deploy: Deployment, options: { httpsPort: number;
 
 /** The workers alone (src/worker.ts) as their own process. Resolves once they run. */
 export async function spawnWorker(deploy: Deployment, env: Record<string, string> = {}): Promise<ManagedProcess> {
-  const child = spawnManaged('worker', process.execPath, tsx('worker.ts'), { ...process.env, ...deploy.env, RV_LOG_LEVEL: 'info', ...env });
+  const child = spawnManaged('worker', process.execPath, tsx('worker.ts'), {
+    ...process.env,
+    ...deploy.env,
+    RV_LOG_LEVEL: 'info',
+    ...env,
+  });
   await child.waitForLine(/recovery-vault workers started/, 60_000);
   return child;
 }
@@ -242,7 +274,16 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   let server: ManagedProcess | undefined;
   const start = async () => {
-    server = spawnManaged('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+    server = spawnManaged('redis', 'redis-server', [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ]);
     await server.waitForLine(/Ready to accept connections/, 20_000);
   };
   await start();
@@ -288,11 +329,25 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const port = await freePort();
   // initdb refuses to run as root: run the cluster as the postgres user when we are root.
   const asRoot = process.getuid?.() === 0;
-  const wrap = (bin: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args]);
+  const wrap = (bin: string, args: string[]): [string, string[]] =>
+    asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
   if (asRoot) await run('chown', ['postgres', dir]);
   await run(...wrap(postgresBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync']));
   const ctl = (action: 'start' | 'stop') =>
-    run(...wrap(postgresBin('pg_ctl'), ['-D', data, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, '-l', join(dir, 'log'), '-w', '-m', 'fast', action]));
+    run(
+      ...wrap(postgresBin('pg_ctl'), [
+        '-D',
+        data,
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+        '-l',
+        join(dir, 'log'),
+        '-w',
+        '-m',
+        'fast',
+        action,
+      ]),
+    );
   await ctl('start');
   let running = true;
   return {
@@ -349,17 +404,32 @@ export interface BackupRig {
 }
 
 const rigPolicy = {
-  backupManagementType: 'AzureWorkload', workLoadType: 'SQLDataBase', settings: { timeZone: 'UTC', issqlcompression: false },
+  backupManagementType: 'AzureWorkload',
+  workLoadType: 'SQLDataBase',
+  settings: { timeZone: 'UTC', issqlcompression: false },
   subProtectionPolicy: [
     {
       policyType: 'Full',
-      schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Daily', scheduleRunTimes: ['2026-01-01T22:00:00.000Z'] },
-      retentionPolicy: { retentionPolicyType: 'LongTermRetentionPolicy', dailySchedule: { retentionTimes: ['2026-01-01T22:00:00.000Z'], retentionDuration: { count: 30, durationType: 'Days' } } },
+      schedulePolicy: {
+        schedulePolicyType: 'SimpleSchedulePolicy',
+        scheduleRunFrequency: 'Daily',
+        scheduleRunTimes: ['2026-01-01T22:00:00.000Z'],
+      },
+      retentionPolicy: {
+        retentionPolicyType: 'LongTermRetentionPolicy',
+        dailySchedule: {
+          retentionTimes: ['2026-01-01T22:00:00.000Z'],
+          retentionDuration: { count: 30, durationType: 'Days' },
+        },
+      },
     },
     {
       policyType: 'Log',
       schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 15 },
-      retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: 15, durationType: 'Days' } },
+      retentionPolicy: {
+        retentionPolicyType: 'SimpleRetentionPolicy',
+        retentionDuration: { count: 15, durationType: 'Days' },
+      },
     },
   ],
 };
@@ -371,7 +441,12 @@ const rigPolicy = {
  * into a Full). The service clock starts at `start`.
  */
 export async function backupRig(options: {
-  name: string; sizeMiB: number; start: Date; blockSizeBytes?: number; redisUrl?: string; withWorker?: boolean;
+  name: string;
+  sizeMiB: number;
+  start: Date;
+  blockSizeBytes?: number;
+  redisUrl?: string;
+  withWorker?: boolean;
   /** More settings for every service process of the rig. */
   env?: Record<string, string>;
 }): Promise<BackupRig> {
@@ -399,18 +474,31 @@ export async function backupRig(options: {
   const vault = `fault-${options.name}`;
   const clock = async (body: object) => {
     const response = await fetch(`${api.httpsUrl}/emulator/v1/clock`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
     });
     if (response.status !== 200) throw new Error(`clock: ${response.status} ${await response.text()}`);
     return (await response.json()) as { now: string; backupsStarted?: number };
   };
   await clock({ to: options.start.toISOString() });
-  const created = await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, { updateIntervalInMs: 50 });
+  const created = await vaults.vaults.createOrUpdate(
+    'rg',
+    vault,
+    { location: 'westeurope', sku: { name: 'Standard' } },
+    { updateIntervalInMs: 50 },
+  );
   const vaultId = (await sql.query<{ id: string }>('SELECT "id" FROM "Vault" LIMIT 1')).rows[0]?.id ?? '';
   await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyFull', asSdkPolicy(rigPolicy));
   const spec = sqlVmSpec(`${options.name}vm`, ['big']);
   Object.assign(spec.instances[0]!.databases[0]!, { sizeMiB: options.sizeMiB, writesPerMinute: 60 });
-  const registered = await registeredSqlVm({ httpsUrl: api.httpsUrl } as TestServer, backup, token, created.id ?? '', spec);
+  const registered = await registeredSqlVm(
+    { httpsUrl: api.httpsUrl } as TestServer,
+    backup,
+    token,
+    created.id ?? '',
+    spec,
+  );
   const stateDir = registered.agent.simulatedState?.stateDir ?? '';
   await registered.agent.stop();
   const files = mkdtempSync(join(tmpdir(), 'rv-fault-agent-'));
@@ -426,11 +514,21 @@ export async function backupRig(options: {
   let agent = await startAgent();
   const itemName = 'SQLDataBase;MSSQLSERVER;big';
   await backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', registered.containerName, itemName, {
-    properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${created.id}/backupPolicies/DailyFull` } as never,
+    properties: {
+      protectedItemType: 'AzureVmWorkloadSQLDatabase',
+      policyId: `${created.id}/backupPolicies/DailyFull`,
+    } as never,
   });
-  await eventually('the protection to be configured', async () =>
-    (await sql.query('SELECT 1 FROM "ProtectedItem" WHERE "nextLogAt" IS NOT NULL OR "nextFullAt" IS NOT NULL')).rowCount === 1, 30_000);
-  const container = BlobServiceClient.fromConnectionString(inject('blobConnectionString')).getContainerClient(vaultContainerName('rv', vaultId));
+  await eventually(
+    'the protection to be configured',
+    async () =>
+      (await sql.query('SELECT 1 FROM "ProtectedItem" WHERE "nextLogAt" IS NOT NULL OR "nextFullAt" IS NOT NULL'))
+        .rowCount === 1,
+    30_000,
+  );
+  const container = BlobServiceClient.fromConnectionString(inject('blobConnectionString')).getContainerClient(
+    vaultContainerName('rv', vaultId),
+  );
 
   return {
     deploy,
@@ -466,11 +564,17 @@ export async function backupRig(options: {
     async blobs() {
       const committed: string[] = [];
       if (await container.exists()) for await (const blob of container.listBlobsFlat()) committed.push(blob.name);
-      const points = await sql.query<{ blobName: string }>('SELECT "blobName" FROM "RecoveryPoint" ORDER BY "blobName"');
+      const points = await sql.query<{ blobName: string }>(
+        'SELECT "blobName" FROM "RecoveryPoint" ORDER BY "blobName"',
+      );
       return { committed: committed.sort(), recoveryPoints: points.rows.map((r) => r.blobName) };
     },
     async uploads() {
-      return (await sql.query<{ id: string; state: string; backupType: string; jobId: string | null }>('SELECT "id", "state", "backupType", "jobId" FROM "BackupUpload" ORDER BY "createdAt"')).rows;
+      return (
+        await sql.query<{ id: string; state: string; backupType: string; jobId: string | null }>(
+          'SELECT "id", "state", "backupType", "jobId" FROM "BackupUpload" ORDER BY "createdAt"',
+        )
+      ).rows;
     },
     async stop() {
       await agent.stop();

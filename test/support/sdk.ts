@@ -4,11 +4,20 @@ import { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup'
 import { DEV_PRINCIPAL } from '../../src/config.ts';
 
 /** A token from the service's own /oauth2/token endpoint, as a client-credentials script would get it. */
-export async function fetchToken(baseUrl: string, clientId = DEV_PRINCIPAL.clientId ?? '', clientSecret = DEV_PRINCIPAL.clientSecret ?? ''): Promise<string> {
+export async function fetchToken(
+  baseUrl: string,
+  clientId = DEV_PRINCIPAL.clientId ?? '',
+  clientSecret = DEV_PRINCIPAL.clientSecret ?? '',
+): Promise<string> {
   const response = await fetch(`${baseUrl}/oauth2/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'https://management.azure.com/.default' }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      scope: 'https://management.azure.com/.default',
+    }),
   });
   if (!response.ok) throw new Error(`token request failed: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { access_token: string }).access_token;

@@ -15,7 +15,10 @@ export interface TestServer extends RunningServer {
  * A real service on ephemeral HTTPS and HTTP ports, against the run's Postgres database, Redis (own queue prefix)
  * and Azurite. Extra environment overrides the defaults, exactly as a user's environment would.
  */
-export async function startTestServer(env: Record<string, string> = {}, principals: PrincipalSeed[] = []): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  principals: PrincipalSeed[] = [],
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'recovery-vault-server-'));
   const config = loadConfig({
     RV_DATA_DIR: dataDir,
@@ -47,7 +50,10 @@ export async function startTestServer(env: Record<string, string> = {}, principa
 }
 
 /** A principal with one role on the given subscriptions, with a random id and secret. */
-export function principalWith(role: PrincipalSeed['roles'][number]['role'], subscriptions: string[]): PrincipalSeed & { clientId: string; clientSecret: string } {
+export function principalWith(
+  role: PrincipalSeed['roles'][number]['role'],
+  subscriptions: string[],
+): PrincipalSeed & { clientId: string; clientSecret: string } {
   const id = randomUUID();
   return {
     id,

@@ -16,7 +16,10 @@ export class SqlServer {
   private logChain: { lastLsn: bigint; endTime: Date } | undefined;
   private seq = 0;
 
-  constructor(private readonly idOf: (type: BackupType, minute: number, seq: number) => string = (type, _minute, seq) => `${type.toLowerCase()}-${seq}`) {}
+  constructor(
+    private readonly idOf: (type: BackupType, minute: number, seq: number) => string = (type, _minute, seq) =>
+      `${type.toLowerCase()}-${seq}`,
+  ) {}
 
   get hasLogChain(): boolean {
     return this.logChain !== undefined;
@@ -29,11 +32,29 @@ export class SqlServer {
     const last = first + 1n;
     if (type === 'Log') {
       if (!this.logChain) throw new Error('test bug: a log with no chain');
-      const p: CommittedPoint = { id, type, firstLsn: this.logChain.lastLsn, lastLsn: last, checkpointLsn: first, databaseBackupLsn: this.lastFull?.checkpointLsn ?? 0n, startTime: this.logChain.endTime, endTime: time };
+      const p: CommittedPoint = {
+        id,
+        type,
+        firstLsn: this.logChain.lastLsn,
+        lastLsn: last,
+        checkpointLsn: first,
+        databaseBackupLsn: this.lastFull?.checkpointLsn ?? 0n,
+        startTime: this.logChain.endTime,
+        endTime: time,
+      };
       this.logChain = { lastLsn: last, endTime: time };
       return p;
     }
-    const p: CommittedPoint = { id, type, firstLsn: first, lastLsn: last, checkpointLsn: first, databaseBackupLsn: this.lastFull?.checkpointLsn ?? 0n, startTime: time, endTime: time };
+    const p: CommittedPoint = {
+      id,
+      type,
+      firstLsn: first,
+      lastLsn: last,
+      checkpointLsn: first,
+      databaseBackupLsn: this.lastFull?.checkpointLsn ?? 0n,
+      startTime: time,
+      endTime: time,
+    };
     if (type === 'Differential') {
       if (!this.lastFull) throw new Error('test bug: a differential with no full');
       p.differentialBaseLsn = this.lastFull.checkpointLsn;

@@ -20,9 +20,16 @@ export interface EventStream {
  * A text/event-stream read the way a portal backend would: fetch with a bearer token, parsed per the SSE framing
  * (blank-line separated blocks of `field: value` lines), so the test sees the wire format, heartbeats included.
  */
-export async function openEventStream(url: string, token: string, headers: Record<string, string> = {}): Promise<EventStream> {
+export async function openEventStream(
+  url: string,
+  token: string,
+  headers: Record<string, string> = {},
+): Promise<EventStream> {
   const abort = new AbortController();
-  const response = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers }, signal: abort.signal });
+  const response = await fetch(url, {
+    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers },
+    signal: abort.signal,
+  });
   const messages: SseMessage[] = [];
   const comments: string[] = [];
   const waiters = new Set<() => void>();
@@ -72,7 +79,11 @@ export async function openEventStream(url: string, token: string, headers: Recor
           if (found !== undefined) return done(() => resolve(found));
           if (ended) return done(() => reject(new Error('the event stream ended')));
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(messages)}`))), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            done(() => reject(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(messages)}`))),
+          timeoutMs,
+        );
         const done = (settle: () => void) => {
           clearTimeout(timer);
           waiters.delete(check);

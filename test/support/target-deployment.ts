@@ -54,13 +54,25 @@ export async function targetDeployment(name: string, options: { asProcess: boole
   const databaseUrl = database.url;
   const subscriptionId = randomUUID();
   const stranger = principalWith('Contributor', [randomUUID()]);
-  const env = { DATABASE_URL: databaseUrl, RV_MIGRATE_ON_START: 'true', RV_EMULATOR_CONTROLS: 'true', RV_LOG_LEVEL: 'warn' };
-  let service: { httpsUrl: string; process: ServiceProcess | undefined; signingKeyFile: string; stop(): Promise<unknown> };
+  const env = {
+    DATABASE_URL: databaseUrl,
+    RV_MIGRATE_ON_START: 'true',
+    RV_EMULATOR_CONTROLS: 'true',
+    RV_LOG_LEVEL: 'warn',
+  };
+  let service: {
+    httpsUrl: string;
+    process: ServiceProcess | undefined;
+    signingKeyFile: string;
+    stop(): Promise<unknown>;
+  };
   if (options.asProcess) {
     const deploy = deployment({ ...env, RV_PRINCIPALS: JSON.stringify([stranger]) });
     const api = await spawnApi(deploy, { httpsPort: await freePort() });
     service = {
-      httpsUrl: api.httpsUrl, process: api, signingKeyFile: join(deploy.dataDir, 'token-signing-key.json'),
+      httpsUrl: api.httpsUrl,
+      process: api,
+      signingKeyFile: join(deploy.dataDir, 'token-signing-key.json'),
       stop: async () => {
         await api.stop();
         deploy.remove();
@@ -68,7 +80,12 @@ export async function targetDeployment(name: string, options: { asProcess: boole
     };
   } else {
     const server = await startTestServer(env, [stranger]);
-    service = { httpsUrl: server.httpsUrl, process: undefined, signingKeyFile: server.config.token.signingKeyFile, stop: () => server.stop() };
+    service = {
+      httpsUrl: server.httpsUrl,
+      process: undefined,
+      signingKeyFile: server.config.token.signingKeyFile,
+      stop: () => server.stop(),
+    };
   }
   const sql = new pg.Client({ connectionString: databaseUrl });
   await sql.connect();
@@ -77,57 +94,113 @@ export async function targetDeployment(name: string, options: { asProcess: boole
   const vault = 'target-vault';
   const policy = 'WeeklyFull';
   const itemName = 'SQLDataBase;MSSQLSERVER;sales';
-  const vaultArmId = (await vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, { updateIntervalInMs: 50 })).id ?? '';
+  const vaultArmId =
+    (
+      await vaults.vaults.createOrUpdate(
+        'rg',
+        vault,
+        { location: 'westeurope', sku: { name: 'Standard' } },
+        { updateIntervalInMs: 50 },
+      )
+    ).id ?? '';
   await backup.protectionPolicies.createOrUpdate(vault, 'rg', policy, asSdkPolicy(fullPolicy()));
   const server = { httpsUrl: service.httpsUrl } as TestServer;
   const vmA = await registeredSqlVm(server, backup, token, vaultArmId, sqlVmSpec('vma', ['sales']));
   const vmB = await registeredSqlVm(server, backup, token, vaultArmId, sqlVmSpec('vmb', ['other']));
   await backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vmA.containerName, itemName, {
-    properties: { protectedItemType: 'AzureVmWorkloadSQLDatabase', policyId: `${vaultArmId}/backupPolicies/${policy}` } as never,
+    properties: {
+      protectedItemType: 'AzureVmWorkloadSQLDatabase',
+      policyId: `${vaultArmId}/backupPolicies/${policy}`,
+    } as never,
   });
   const one = async <T>(what: string, query: string): Promise<T> =>
     eventually(what, async () => (await sql.query(query)).rows[0] as T | undefined, 30_000);
-  await one('the protection to be configured', `SELECT 1 FROM "ProtectedItem" WHERE "protectionState" <> 'IRPending' OR "nextFullAt" IS NOT NULL`);
+  await one(
+    'the protection to be configured',
+    `SELECT 1 FROM "ProtectedItem" WHERE "protectionState" <> 'IRPending' OR "nextFullAt" IS NOT NULL`,
+  );
   const trigger = () =>
-    backup.backups.trigger(vault, 'rg', 'Azure', vmA.containerName, itemName, { properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } as never });
+    backup.backups.trigger(vault, 'rg', 'Azure', vmA.containerName, itemName, {
+      properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } as never,
+    });
   await trigger();
-  const { id: recoveryPointId } = await one<{ id: string }>('the Full recovery point', 'SELECT "id" FROM "RecoveryPoint"');
+  const { id: recoveryPointId } = await one<{ id: string }>(
+    'the Full recovery point',
+    'SELECT "id" FROM "RecoveryPoint"',
+  );
 
   // From here on A's agent is away: what is asked of it waits, open, in the database.
   const a = { name: vmA.containerName, agentToken: vmA.agent.registration?.agentToken ?? '' };
   const b = { name: vmB.containerName, agentToken: vmB.agent.registration?.agentToken ?? '' };
   await Promise.all([vmA.agent.stop(), vmB.agent.stop()]);
   await trigger();
-  const { id: openUploadId } = await one<{ id: string }>('the open upload', `SELECT "id" FROM "BackupUpload" WHERE "state" = 'Open'`);
+  const { id: openUploadId } = await one<{ id: string }>(
+    'the open upload',
+    `SELECT "id" FROM "BackupUpload" WHERE "state" = 'Open'`,
+  );
   await backup.restores.beginTrigger(vault, 'rg', 'Azure', vmA.containerName, itemName, recoveryPointId, {
-    properties: { objectType: 'AzureWorkloadSQLRestoreRequest', recoveryType: 'OriginalLocation', shouldUseAlternateTargetLocation: false, isNonRecoverable: false, targetInfo: { overwriteOption: 'Overwrite' } } as never,
+    properties: {
+      objectType: 'AzureWorkloadSQLRestoreRequest',
+      recoveryType: 'OriginalLocation',
+      shouldUseAlternateTargetLocation: false,
+      isNonRecoverable: false,
+      targetInfo: { overwriteOption: 'Overwrite' },
+    } as never,
   });
-  const { id: restoreId } = await one<{ id: string }>('the restore', `SELECT "id" FROM "Restore" WHERE "state" = 'InProgress'`);
+  const { id: restoreId } = await one<{ id: string }>(
+    'the restore',
+    `SELECT "id" FROM "Restore" WHERE "state" = 'InProgress'`,
+  );
   await one('its command', `SELECT 1 FROM "AgentCommand" WHERE "type" = 'restore'`);
   const { id: jobId } = await one<{ id: string }>('a job', `SELECT "id" FROM "Job" ORDER BY "startTime" LIMIT 1`);
 
-  const tables = (await sql.query<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> '_prisma_migrations' ORDER BY 1`)).rows.map((r) => r.name);
+  const tables = (
+    await sql.query<{ name: string }>(
+      `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> '_prisma_migrations' ORDER BY 1`,
+    )
+  ).rows.map((r) => r.name);
   const snapshot = async () => {
     const result: Record<string, string> = {};
     for (const table of tables) {
-      const { rows } = await sql.query<{ n: string; sum: string }>(`SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS sum FROM "${table}" t`);
+      const { rows } = await sql.query<{ n: string; sum: string }>(
+        `SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS sum FROM "${table}" t`,
+      );
       result[table] = `${rows[0]?.n} rows, md5 ${rows[0]?.sum}`;
     }
     return result;
   };
   // Operations started above finish in the worker; wait until nothing moves any more.
   let last = await snapshot();
-  await eventually('the database to settle', async () => {
-    const now = await snapshot();
-    const same = JSON.stringify(now) === JSON.stringify(last);
-    last = now;
-    return same;
-  }, 30_000, 500);
+  await eventually(
+    'the database to settle',
+    async () => {
+      const now = await snapshot();
+      const same = JSON.stringify(now) === JSON.stringify(last);
+      last = now;
+      return same;
+    },
+    30_000,
+    500,
+  );
 
   return {
-    httpsUrl: service.httpsUrl, process: service.process, signingKeyFile: service.signingKeyFile, sql, backup, subscriptionId, token,
+    httpsUrl: service.httpsUrl,
+    process: service.process,
+    signingKeyFile: service.signingKeyFile,
+    sql,
+    backup,
+    subscriptionId,
+    token,
     otherSubscriptionToken: await fetchToken(service.httpsUrl, stranger.clientId, stranger.clientSecret),
-    vault, policy, itemName, a, b, recoveryPointId, jobId, openUploadId, restoreId,
+    vault,
+    policy,
+    itemName,
+    a,
+    b,
+    recoveryPointId,
+    jobId,
+    openUploadId,
+    restoreId,
     snapshot,
     async stop() {
       await service.stop();

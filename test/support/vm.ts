@@ -9,7 +9,11 @@ import { fetchVaultCredentials } from './agent-process.ts';
 import type { TestServer } from './server.ts';
 
 /** Polls `probe` until it returns something other than undefined (or false). */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -31,7 +35,11 @@ export interface SqlVm {
  * library, speaking HTTP to the service), refreshContainers, register — and discovered (registration discovers).
  */
 export async function registeredSqlVm(
-  server: TestServer, backup: RecoveryServicesBackupClient, token: string, vaultArmId: string, specJson: unknown,
+  server: TestServer,
+  backup: RecoveryServicesBackupClient,
+  token: string,
+  vaultArmId: string,
+  specJson: unknown,
   /** Agent options over the test defaults (no retries: a test sees failures at once). */
   agentOptions: Partial<AgentOptions> = {},
 ): Promise<SqlVm> {
@@ -50,13 +58,24 @@ export async function registeredSqlVm(
   const containerName = `VMAppContainer;Compute;${spec.resourceGroup};${spec.vmName}`;
   await backup.protectionContainers.refresh(vaultName, 'rg', 'Azure');
   await until('the protectable container', async () => {
-    for await (const c of backup.protectableContainers.list(vaultName, 'rg', 'Azure')) if (c.name === containerName) return true;
+    for await (const c of backup.protectableContainers.list(vaultName, 'rg', 'Azure'))
+      if (c.name === containerName) return true;
     return false;
   });
-  await backup.protectionContainers.beginRegisterAndWait(vaultName, 'rg', 'Azure', containerName, { properties: { containerType: 'VMAppContainer' } as never }, { updateIntervalInMs: 50 });
+  await backup.protectionContainers.beginRegisterAndWait(
+    vaultName,
+    'rg',
+    'Azure',
+    containerName,
+    { properties: { containerType: 'VMAppContainer' } as never },
+    { updateIntervalInMs: 50 },
+  );
   await until('the first discovery', async () => {
     const container = await backup.protectionContainers.get(vaultName, 'rg', 'Azure', containerName);
-    return (container.properties as { extendedInfo?: { inquiryInfo?: { status?: string } } }).extendedInfo?.inquiryInfo?.status !== 'NotStarted' || undefined;
+    return (
+      (container.properties as { extendedInfo?: { inquiryInfo?: { status?: string } } }).extendedInfo?.inquiryInfo
+        ?.status !== 'NotStarted' || undefined
+    );
   });
   return {
     agent,
@@ -75,8 +94,16 @@ export function sqlVmSpec(vmName: string, databases: (string | { name: string; r
     os: 'WindowsServer2022',
     instances: [
       {
-        name: 'MSSQLSERVER', version: '2022', edition: 'Enterprise', pluginIsSysadmin: true,
-        databases: databases.map((d) => ({ ...(typeof d === 'string' ? { name: d, recoveryModel: 'FULL' } : d), sizeMiB: 1, files: 2, writesPerMinute: 0 })),
+        name: 'MSSQLSERVER',
+        version: '2022',
+        edition: 'Enterprise',
+        pluginIsSysadmin: true,
+        databases: databases.map((d) => ({
+          ...(typeof d === 'string' ? { name: d, recoveryModel: 'FULL' } : d),
+          sizeMiB: 1,
+          files: 2,
+          writesPerMinute: 0,
+        })),
       },
     ],
   };

@@ -206,7 +206,8 @@ export class BackupReader {
     if (!p.subarray(0, 8).equals(MAGIC)) throw this.corrupt('not a simulated SQL backup (bad magic)', 0);
     const version = p.readUInt16LE(8);
     if (version !== FORMAT_VERSION) throw this.corrupt(`unsupported format version ${version}`, 8);
-    if (p.readUInt16LE(10) !== 0 || p.readUInt32LE(12) !== 0) throw this.corrupt('non-zero reserved preamble bytes', 10);
+    if (p.readUInt16LE(10) !== 0 || p.readUInt32LE(12) !== 0)
+      throw this.corrupt('non-zero reserved preamble bytes', 10);
   }
 
   /** Next content frame, or undefined once END has been read and verified. */
@@ -218,7 +219,9 @@ export class BackupReader {
     }
     const at = this.position;
     if (!(await this.fill(FRAME_HEADER_SIZE))) {
-      throw this.corrupt(this.buffered === 0 ? 'truncated: the stream ends without an END frame' : 'truncated frame header');
+      throw this.corrupt(
+        this.buffered === 0 ? 'truncated: the stream ends without an END frame' : 'truncated frame header',
+      );
     }
     // Peek the header without consuming so the END frame's hash excludes the END frame itself.
     const head = this.peek(FRAME_HEADER_SIZE);
@@ -226,21 +229,25 @@ export class BackupReader {
     if (kind !== FrameKind.Meta && kind !== FrameKind.Pages && kind !== FrameKind.Log && kind !== FrameKind.End) {
       throw this.corrupt(`bad framing: unknown frame kind ${kind}`);
     }
-    if (head.readUInt8(1) !== 0 || head.readUInt16LE(2) !== 0) throw this.corrupt('bad framing: non-zero reserved frame bytes');
+    if (head.readUInt8(1) !== 0 || head.readUInt16LE(2) !== 0)
+      throw this.corrupt('bad framing: non-zero reserved frame bytes');
     const seq = head.readUInt32LE(4);
     if (seq !== this.seq) throw this.corrupt(`bad framing: frame sequence ${seq}, expected ${this.seq}`);
     const length = head.readUInt32LE(8);
-    if (length > MAX_FRAME_PAYLOAD) throw this.corrupt(`bad framing: frame length ${length} exceeds ${MAX_FRAME_PAYLOAD}`);
+    if (length > MAX_FRAME_PAYLOAD)
+      throw this.corrupt(`bad framing: frame length ${length} exceeds ${MAX_FRAME_PAYLOAD}`);
     if (this.seq === 0 && kind !== FrameKind.Meta) throw this.corrupt('bad framing: the first frame is not META');
     if (this.seq > 0 && kind === FrameKind.Meta) throw this.corrupt('bad framing: a second META frame');
     const total = FRAME_OVERHEAD + length;
-    if (!(await this.fill(total))) throw this.corrupt(`truncated: frame ${seq} needs ${total} bytes, ${this.buffered} left`);
+    if (!(await this.fill(total)))
+      throw this.corrupt(`truncated: frame ${seq} needs ${total} bytes, ${this.buffered} left`);
 
     let innerDigest: Buffer | undefined;
     if (kind === FrameKind.End) innerDigest = this.hash.copy().digest();
     const frame = this.take(total);
     const crc = frame.readUInt32LE(total - FRAME_TRAILER_SIZE);
-    if (crc32(frame.subarray(0, total - FRAME_TRAILER_SIZE)) !== crc) throw this.corrupt(`frame ${seq}: CRC mismatch`, at);
+    if (crc32(frame.subarray(0, total - FRAME_TRAILER_SIZE)) !== crc)
+      throw this.corrupt(`frame ${seq}: CRC mismatch`, at);
     const payload = frame.subarray(FRAME_HEADER_SIZE, FRAME_HEADER_SIZE + length);
     this.seq++;
 
@@ -250,9 +257,11 @@ export class BackupReader {
       const bytes = Number(payload.readBigUInt64LE(4));
       if (frames !== seq) throw this.corrupt(`END says ${frames} frames, read ${seq}`, at);
       if (bytes !== at) throw this.corrupt(`END says ${bytes} bytes, read ${at}`, at);
-      if (!payload.subarray(12, 44).equals(innerDigest!)) throw this.corrupt('SHA-256 mismatch: the stream content was altered', at);
+      if (!payload.subarray(12, 44).equals(innerDigest!))
+        throw this.corrupt('SHA-256 mismatch: the stream content was altered', at);
       // Nothing may follow END.
-      if (this.buffered > 0 || (await this.fill(1))) throw this.corrupt('trailing bytes after the END frame', this.position);
+      if (this.buffered > 0 || (await this.fill(1)))
+        throw this.corrupt('trailing bytes after the END frame', this.position);
       this.ended = true;
       return undefined;
     }
@@ -315,7 +324,8 @@ function parseHeader(payload: Buffer, fail: (m: string) => Error): BackupHeader 
   };
   if (h.format !== 'rv-sql-backup' || h.version !== 1) throw fail('META.format/version is not rv-sql-backup 1');
   const type = h.type;
-  if (typeof type !== 'string' || !(BACKUP_TYPES as readonly string[]).includes(type)) throw fail('META.type is invalid');
+  if (typeof type !== 'string' || !(BACKUP_TYPES as readonly string[]).includes(type))
+    throw fail('META.type is invalid');
   const header: BackupHeader = {
     format: 'rv-sql-backup',
     version: 1,
@@ -339,6 +349,7 @@ function parseHeader(payload: Buffer, fail: (m: string) => Error): BackupHeader 
   if (header.pageCount < 2 || header.pageCount > 2 ** 27) throw fail('META.pageCount is invalid');
   if (BigInt(header.lastLsn) < BigInt(header.firstLsn)) throw fail('META.lastLsn is before firstLsn');
   if (Date.parse(header.endTime) < Date.parse(header.startTime)) throw fail('META.endTime is before startTime');
-  if (header.type === 'Differential' && header.differentialBaseLsn === undefined) throw fail('META.differentialBaseLsn missing');
+  if (header.type === 'Differential' && header.differentialBaseLsn === undefined)
+    throw fail('META.differentialBaseLsn missing');
   return header;
 }

@@ -32,7 +32,16 @@ import {
   sealFrame,
   END_PAYLOAD_SIZE,
 } from './backup-format.ts';
-import { formatLsn, indexOfLsn, type Instant, LOG_RECORD_SIZE, lsnOf, PAGE_SIZE, type SimulatedDatabase, toMs } from './database.ts';
+import {
+  formatLsn,
+  indexOfLsn,
+  type Instant,
+  LOG_RECORD_SIZE,
+  lsnOf,
+  PAGE_SIZE,
+  type SimulatedDatabase,
+  toMs,
+} from './database.ts';
 import { SimulationError } from './errors.ts';
 
 export type { BackupType } from './backup-format.ts';
@@ -108,7 +117,11 @@ export const backupRequest = {
     base: { checkpointLsn: base.checkpointLsn, endTime: base.endTime },
   }),
   log: (time: Instant, previous: LogChainRef, fullCheckpointLsn?: string): BackupRequest => {
-    const r: BackupRequest = { type: 'Log', time: isoTime(time), previous: { lastLsn: previous.lastLsn, endTime: previous.endTime } };
+    const r: BackupRequest = {
+      type: 'Log',
+      time: isoTime(time),
+      previous: { lastLsn: previous.lastLsn, endTime: previous.endTime },
+    };
     if (fullCheckpointLsn !== undefined) r.fullCheckpointLsn = fullCheckpointLsn;
     return r;
   },
@@ -124,7 +137,8 @@ interface Plan {
 
 function lsnOrZero(text: string | undefined, what: string): string {
   if (text === undefined) return '0';
-  if (!/^\d{1,20}$/.test(text)) throw new SimulationError('InvalidRequest', `${what} is not an LSN: ${JSON.stringify(text)}`);
+  if (!/^\d{1,20}$/.test(text))
+    throw new SimulationError('InvalidRequest', `${what} is not an LSN: ${JSON.stringify(text)}`);
   return text;
 }
 
@@ -169,11 +183,21 @@ function plan(db: SimulatedDatabase, request: BackupRequest): Plan {
     const baseIndex = indexOfLsnChecked(request.base.checkpointLsn, 'base.checkpointLsn');
     const baseTime = parseTime(request.base.endTime);
     if (baseIndex < db.baseIndex) {
-      throw new SimulationError('InvalidRequest', `differential base ${request.base.checkpointLsn} predates this database incarnation`);
+      throw new SimulationError(
+        'InvalidRequest',
+        `differential base ${request.base.checkpointLsn} predates this database incarnation`,
+      );
     }
-    if (time < baseTime) throw new SimulationError('InvalidRequest', `differential time ${endTime} is before its base (${request.base.endTime})`);
+    if (time < baseTime)
+      throw new SimulationError(
+        'InvalidRequest',
+        `differential time ${endTime} is before its base (${request.base.endTime})`,
+      );
     if (db.txIndexAt(baseTime) !== baseIndex) {
-      throw new SimulationError('InvalidRequest', `base checkpointLsn ${request.base.checkpointLsn} does not match the database at ${request.base.endTime}`);
+      throw new SimulationError(
+        'InvalidRequest',
+        `base checkpointLsn ${request.base.checkpointLsn} does not match the database at ${request.base.endTime}`,
+      );
     }
     const map = db.changedPages(baseIndex, n);
     const runs = changedRuns(map);
@@ -210,11 +234,21 @@ function plan(db: SimulatedDatabase, request: BackupRequest): Plan {
     const after = firstIndex - 1;
     const prevTime = parseTime(request.previous.endTime);
     if (after < db.baseIndex) {
-      throw new SimulationError('InvalidRequest', `log chain start ${request.previous.lastLsn} predates this database incarnation`);
+      throw new SimulationError(
+        'InvalidRequest',
+        `log chain start ${request.previous.lastLsn} predates this database incarnation`,
+      );
     }
-    if (time < prevTime) throw new SimulationError('InvalidRequest', `log backup time ${endTime} is before the previous backup (${request.previous.endTime})`);
+    if (time < prevTime)
+      throw new SimulationError(
+        'InvalidRequest',
+        `log backup time ${endTime} is before the previous backup (${request.previous.endTime})`,
+      );
     if (db.txIndexAt(prevTime) !== after) {
-      throw new SimulationError('InvalidRequest', `previous.lastLsn ${request.previous.lastLsn} does not match the database at ${request.previous.endTime}`);
+      throw new SimulationError(
+        'InvalidRequest',
+        `previous.lastLsn ${request.previous.lastLsn} does not match the database at ${request.previous.endTime}`,
+      );
     }
     const count = n - after;
     const frames = Math.ceil(count / RECORDS_PER_FRAME);
@@ -268,7 +302,12 @@ function changedRuns(map: Uint8Array): Array<[number, number]> {
   return runs;
 }
 
-function* pageFrames(db: SimulatedDatabase, index: number, runs: Array<[number, number]>, seq: number): Generator<Buffer> {
+function* pageFrames(
+  db: SimulatedDatabase,
+  index: number,
+  runs: Array<[number, number]>,
+  seq: number,
+): Generator<Buffer> {
   for (const [start, count] of runs) {
     for (let p = start; p < start + count; p += PAGES_PER_FRAME) {
       const n = Math.min(PAGES_PER_FRAME, start + count - p);
@@ -326,7 +365,10 @@ export function metadataFromHeader(header: BackupHeader, sizeBytes: number, sha2
  */
 export function describeBackup(db: SimulatedDatabase, request: BackupRequest): BackupMetadata {
   const p = plan(db, request);
-  return toMetadata(p.header, PREAMBLE_SIZE + metaFrame(p.header).length + p.sizeBytes + FRAME_OVERHEAD + END_PAYLOAD_SIZE);
+  return toMetadata(
+    p.header,
+    PREAMBLE_SIZE + metaFrame(p.header).length + p.sizeBytes + FRAME_OVERHEAD + END_PAYLOAD_SIZE,
+  );
 }
 
 /** Opens a backup as a stream. Validation errors throw here, before any byte is produced. */
@@ -374,7 +416,8 @@ export function openBackup(db: SimulatedDatabase, request: BackupRequest): Backu
     resolve({ ...metadata, sha256: sha256! });
   });
   stream.once('close', () => {
-    if (!done) reject(new SimulationError('InvalidRequest', 'the backup stream was closed before it was read to the end'));
+    if (!done)
+      reject(new SimulationError('InvalidRequest', 'the backup stream was closed before it was read to the end'));
   });
   stream.once('error', (e) => reject(e));
   return { metadata, stream, completed };

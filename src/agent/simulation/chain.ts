@@ -48,19 +48,35 @@ function isMaster(name: string): boolean {
 }
 
 /** Why SQL Server would refuse this backup type now, or undefined if it is allowed. */
-export function backupRefusal(traits: DatabaseTraits, chain: BackupChainState, type: BackupType): BackupNotAllowedError | undefined {
+export function backupRefusal(
+  traits: DatabaseTraits,
+  chain: BackupChainState,
+  type: BackupType,
+): BackupNotAllowedError | undefined {
   if (type === 'Full' || type === 'CopyOnlyFull') return undefined;
   if (isMaster(traits.name)) {
-    return new BackupNotAllowedError('UserErrorSQLPODoesNotSupportBackupType', `${type} backups are not supported for the master database; only Full.`);
+    return new BackupNotAllowedError(
+      'UserErrorSQLPODoesNotSupportBackupType',
+      `${type} backups are not supported for the master database; only Full.`,
+    );
   }
   if (traits.readOnly) {
-    return new BackupNotAllowedError('UserErrorSQLPODoesNotSupportBackupType', `${type} backups are not supported for read-only database ${traits.name}; only Full and CopyOnlyFull.`);
+    return new BackupNotAllowedError(
+      'UserErrorSQLPODoesNotSupportBackupType',
+      `${type} backups are not supported for read-only database ${traits.name}; only Full and CopyOnlyFull.`,
+    );
   }
   if (type === 'Log' && chain.recoveryModel === 'SIMPLE') {
-    return new BackupNotAllowedError('UserErrorSQLPODoesNotSupportBackupType', `Log backups are not possible for database ${traits.name}: its recovery model is SIMPLE.`);
+    return new BackupNotAllowedError(
+      'UserErrorSQLPODoesNotSupportBackupType',
+      `Log backups are not possible for database ${traits.name}: its recovery model is SIMPLE.`,
+    );
   }
   if (!chain.lastFull) {
-    return new BackupNotAllowedError('UserErrorParentFullBackupMissing', `No full backup of database ${traits.name} exists yet; take a Full backup first.`);
+    return new BackupNotAllowedError(
+      'UserErrorParentFullBackupMissing',
+      `No full backup of database ${traits.name} exists yet; take a Full backup first.`,
+    );
   }
   if (type === 'Log' && !chain.logChain) {
     return new BackupNotAllowedError(
@@ -112,7 +128,8 @@ export function afterBackup(chain: BackupChainState, backup: BackupMetadata): Ba
     case 'CopyOnlyFull':
       break;
     case 'Differential':
-      if (logging && !chain.logChain && chain.lastFull) next.logChain = { lastLsn: backup.lastLsn, endTime: backup.endTime };
+      if (logging && !chain.logChain && chain.lastFull)
+        next.logChain = { lastLsn: backup.lastLsn, endTime: backup.endTime };
       break;
     case 'Log':
       next.logChain = { lastLsn: backup.lastLsn, endTime: backup.endTime };

@@ -68,7 +68,8 @@ const E5 = 10n ** 5n;
 
 /** The LSN of global transaction index `index` (0 = database creation / base). */
 export function lsnOf(index: number): bigint {
-  if (!Number.isSafeInteger(index) || index < 0) throw new SimulationError('InvalidRequest', `invalid transaction index ${index}`);
+  if (!Number.isSafeInteger(index) || index < 0)
+    throw new SimulationError('InvalidRequest', `invalid transaction index ${index}`);
   const vlf = LSN_FIRST_VLF + BigInt(Math.floor(index / TX_PER_VLF));
   const block = BigInt((index % TX_PER_VLF) * BLOCK_STEP + BLOCK_ORIGIN);
   return vlf * E15 + block * E5 + 1n;
@@ -272,7 +273,10 @@ export class SimulatedDatabase {
     }
     const createdAt = new Date(toMs(options.createdAt)).toISOString();
     const guid = options.databaseGuid ?? deriveGuid(`rv-sim/guid/${options.seed}/${createdAt}`);
-    const base: DatabaseBase = options.marker === undefined ? { kind: 'seed', seed: options.seed } : { kind: 'seed', seed: options.seed, marker: options.marker };
+    const base: DatabaseBase =
+      options.marker === undefined
+        ? { kind: 'seed', seed: options.seed }
+        : { kind: 'seed', seed: options.seed, marker: options.marker };
     return new SimulatedDatabase({
       databaseGuid: guid,
       familyGuid: guid,
@@ -304,7 +308,10 @@ export class SimulatedDatabase {
       throw new SimulationError('InvalidRequest', `pageCount must be an integer in [2, 2^27], got ${pageCount}`);
     }
     if (!Number.isInteger(writes.writesPerMinute) || writes.writesPerMinute < 0 || writes.writesPerMinute > 60_000) {
-      throw new SimulationError('InvalidRequest', `writesPerMinute must be an integer in [0, 60000], got ${writes.writesPerMinute}`);
+      throw new SimulationError(
+        'InvalidRequest',
+        `writesPerMinute must be an integer in [0, 60000], got ${writes.writesPerMinute}`,
+      );
     }
     const start = Date.parse(writes.startTime);
     if (Number.isNaN(start)) throw new SimulationError('InvalidRequest', `invalid startTime ${writes.startTime}`);
@@ -406,7 +413,10 @@ export class SimulatedDatabase {
 
   private checkIndex(index: number): void {
     if (!Number.isSafeInteger(index) || index < this.baseIndex) {
-      throw new SimulationError('InvalidRequest', `transaction index ${index} is before this database's base (${this.baseIndex})`);
+      throw new SimulationError(
+        'InvalidRequest',
+        `transaction index ${index} is before this database's base (${this.baseIndex})`,
+      );
     }
   }
 
@@ -417,9 +427,13 @@ export class SimulatedDatabase {
   renderPages(first: number, count: number, index: number, target: Buffer, offset = 0): void {
     this.checkIndex(index);
     if (first < 0 || count < 0 || first + count > this.pageCount) {
-      throw new SimulationError('InvalidRequest', `pages [${first}, ${first + count}) out of range (0..${this.pageCount})`);
+      throw new SimulationError(
+        'InvalidRequest',
+        `pages [${first}, ${first + count}) out of range (0..${this.pageCount})`,
+      );
     }
-    if (offset + count * PAGE_SIZE > target.length) throw new SimulationError('InvalidRequest', 'target buffer too small');
+    if (offset + count * PAGE_SIZE > target.length)
+      throw new SimulationError('InvalidRequest', 'target buffer too small');
     if (count === 0) return;
     const aligned = (target.byteOffset + offset) % 4 === 0;
     const out = aligned ? target : Buffer.allocUnsafe(count * PAGE_SIZE);
@@ -445,7 +459,8 @@ export class SimulatedDatabase {
         let done = 0;
         while (done < len) {
           const n = readSync(fd, out, at + done, len - done, first * PAGE_SIZE + done);
-          if (n === 0) throw new SimulationError('InvalidRequest', `image ${base.path} is shorter than ${this.pageCount} pages`);
+          if (n === 0)
+            throw new SimulationError('InvalidRequest', `image ${base.path} is shorter than ${this.pageCount} pages`);
           done += n;
         }
       } finally {
@@ -554,14 +569,15 @@ export class SimulatedDatabase {
   private slotOf(k: number): number {
     const q = Math.floor(k / 10);
     const r = k - q * 10;
-    if (r === 9) return (q % this.slots + this.coldOffset) % this.slots;
+    if (r === 9) return ((q % this.slots) + this.coldOffset) % this.slots;
     const h = q * 9 + r;
     return (mulmod(this.hotMul, h % this.hotSlots, this.hotSlots) + this.hotAdd) % this.hotSlots;
   }
 
   private checkRange(after: number, upTo: number): void {
     this.checkIndex(after);
-    if (!Number.isSafeInteger(upTo) || upTo < after) throw new SimulationError('InvalidRequest', `invalid transaction range (${after}, ${upTo}]`);
+    if (!Number.isSafeInteger(upTo) || upTo < after)
+      throw new SimulationError('InvalidRequest', `invalid transaction range (${after}, ${upTo}]`);
   }
 
   /** Transactions with global index in (after, upTo], in order. */
@@ -590,7 +606,8 @@ export class SimulatedDatabase {
    */
   encodeLogRecords(after: number, upTo: number, target: Buffer, pos: number): number {
     this.checkRange(after, upTo);
-    if (pos + (upTo - after) * LOG_RECORD_SIZE > target.length) throw new SimulationError('InvalidRequest', 'target buffer too small');
+    if (pos + (upTo - after) * LOG_RECORD_SIZE > target.length)
+      throw new SimulationError('InvalidRequest', 'target buffer too small');
     const words = new Uint32Array(8);
     const bytes = Buffer.from(words.buffer);
     const cursor = new LsnCursor();

@@ -48,7 +48,10 @@ export class SpecError extends SimulationError {
 /** The database's recovery model / kind / chain state does not allow this backup (SQL Server would refuse it). */
 export class BackupNotAllowedError extends SimulationError {
   constructor(
-    code: 'UserErrorSQLPODoesNotSupportBackupType' | 'UserErrorParentFullBackupMissing' | 'UserErrorSQLLSNValidationFailure',
+    code:
+      | 'UserErrorSQLPODoesNotSupportBackupType'
+      | 'UserErrorParentFullBackupMissing'
+      | 'UserErrorSQLLSNValidationFailure',
     message: string,
   ) {
     super(code, message);

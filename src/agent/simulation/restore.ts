@@ -25,7 +25,10 @@ import { type Instant, PAGE_SIZE, toMs } from './database.ts';
 import { CorruptBackupError, RestoreChainError } from './errors.ts';
 
 /** A backup stream, or a function opening it when the restore gets to it. */
-export type RestorePart = Readable | AsyncIterable<unknown> | (() => Readable | AsyncIterable<unknown> | Promise<Readable | AsyncIterable<unknown>>);
+export type RestorePart =
+  | Readable
+  | AsyncIterable<unknown>
+  | (() => Readable | AsyncIterable<unknown> | Promise<Readable | AsyncIterable<unknown>>);
 
 export interface RestoreOptions {
   parts: RestorePart[];
@@ -82,7 +85,8 @@ class ChainValidator {
   accept(h: BackupHeader, index: number): void {
     const fail = (m: string) => new RestoreChainError('RestoreChainBroken', `part ${index + 1} (${h.type}): ${m}`);
     if (index === 0) {
-      if (h.type !== 'Full' && h.type !== 'CopyOnlyFull') throw fail('a restore chain must start with a Full or CopyOnlyFull backup');
+      if (h.type !== 'Full' && h.type !== 'CopyOnlyFull')
+        throw fail('a restore chain must start with a Full or CopyOnlyFull backup');
       this.full = h;
       if (this.stopAt !== undefined && this.stopAt < Date.parse(h.endTime)) {
         throw new RestoreChainError(
@@ -96,13 +100,16 @@ class ChainValidator {
     if (h.databaseGuid !== full.databaseGuid || h.familyGuid !== full.familyGuid) {
       throw fail(`belongs to database ${h.databaseGuid}, the full backup to ${full.databaseGuid}`);
     }
-    if (h.pageCount !== full.pageCount) throw fail(`page count ${h.pageCount} differs from the full backup's ${full.pageCount}`);
+    if (h.pageCount !== full.pageCount)
+      throw fail(`page count ${h.pageCount} differs from the full backup's ${full.pageCount}`);
     if (h.type === 'Full' || h.type === 'CopyOnlyFull') throw fail('only the first part can be a full backup');
     if (h.type === 'Differential') {
       if (this.diff) throw fail('only one differential backup can be restored');
       if (this.lastLog) throw fail('a differential backup must come before the log backups');
       if (h.differentialBaseLsn !== full.checkpointLsn) {
-        throw fail(`its differential base LSN ${h.differentialBaseLsn} is not the full backup's checkpoint LSN ${full.checkpointLsn}`);
+        throw fail(
+          `its differential base LSN ${h.differentialBaseLsn} is not the full backup's checkpoint LSN ${full.checkpointLsn}`,
+        );
       }
       if (Date.parse(h.endTime) < Date.parse(full.endTime)) throw fail('taken before its base full backup');
       this.diff = h;
@@ -120,10 +127,14 @@ class ChainValidator {
     if (!this.lastLog) {
       const baseLast = BigInt(this.base.lastLsn);
       if (last < baseLast) {
-        throw fail(`ends at LSN ${h.lastLsn}, before the ${this.base.type} backup's last LSN ${this.base.lastLsn} (too early for this chain)`);
+        throw fail(
+          `ends at LSN ${h.lastLsn}, before the ${this.base.type} backup's last LSN ${this.base.lastLsn} (too early for this chain)`,
+        );
       }
       if (first > baseLast) {
-        throw fail(`starts at LSN ${h.firstLsn}, after the ${this.base.type} backup's last LSN ${this.base.lastLsn}: the log chain has a gap`);
+        throw fail(
+          `starts at LSN ${h.firstLsn}, after the ${this.base.type} backup's last LSN ${this.base.lastLsn}: the log chain has a gap`,
+        );
       }
     } else if (first !== BigInt(this.lastLog.lastLsn)) {
       throw fail(
@@ -196,10 +207,15 @@ async function consumePart(
       if (p.length < 8) throw bad('short PAGES frame', frame.offset);
       const first = p.readUInt32LE(0);
       const count = p.readUInt32LE(4);
-      if (count === 0 || count > PAGES_PER_FRAME || p.length !== 8 + count * PAGE_SIZE) throw bad('PAGES frame size disagrees with its page count', frame.offset);
-      if (first + count > h.pageCount) throw bad(`pages ${first}..${first + count - 1} beyond the database's ${h.pageCount} pages`, frame.offset);
+      if (count === 0 || count > PAGES_PER_FRAME || p.length !== 8 + count * PAGE_SIZE)
+        throw bad('PAGES frame size disagrees with its page count', frame.offset);
+      if (first + count > h.pageCount)
+        throw bad(`pages ${first}..${first + count - 1} beyond the database's ${h.pageCount} pages`, frame.offset);
       if (h.type === 'Differential' ? first < nextPage : first !== nextPage) {
-        throw bad(`pages out of order (frame starts at page ${first}, expected ${h.type === 'Differential' ? `≥ ${nextPage}` : nextPage})`, frame.offset);
+        throw bad(
+          `pages out of order (frame starts at page ${first}, expected ${h.type === 'Differential' ? `≥ ${nextPage}` : nextPage})`,
+          frame.offset,
+        );
       }
       nextPage = first + count;
       pages += count;
@@ -220,9 +236,12 @@ async function consumePart(
         const length = p.readUInt16LE(pos + 22);
         if (pos + 24 + length > p.length) throw bad('LOG frame shorter than its records', frame.offset);
         if (lsn <= prevLsn) throw bad(`log record LSNs do not increase (${lsn} after ${prevLsn})`, frame.offset);
-        if (lsn < firstLsn || lsn >= lastLsn) throw bad(`log record LSN ${lsn} outside [${h.firstLsn}, ${h.lastLsn})`, frame.offset);
-        if (time <= startTime || time > endTime) throw bad(`log record time ${new Date(time).toISOString()} outside the backup's time span`, frame.offset);
-        if (page >= h.pageCount || length === 0 || offset + length > PAGE_SIZE) throw bad(`log record writes outside the database (page ${page})`, frame.offset);
+        if (lsn < firstLsn || lsn >= lastLsn)
+          throw bad(`log record LSN ${lsn} outside [${h.firstLsn}, ${h.lastLsn})`, frame.offset);
+        if (time <= startTime || time > endTime)
+          throw bad(`log record time ${new Date(time).toISOString()} outside the backup's time span`, frame.offset);
+        if (page >= h.pageCount || length === 0 || offset + length > PAGE_SIZE)
+          throw bad(`log record writes outside the database (page ${page})`, frame.offset);
         prevLsn = lsn;
         records++;
         if (sink && lsn >= apply.from && (apply.stopAt === undefined || time <= apply.stopAt)) {
@@ -236,10 +255,12 @@ async function consumePart(
     }
   }
   if (h.type === 'Log') {
-    if (records !== h.transactionCount) throw bad(`holds ${records} records, META says ${h.transactionCount}`, reader.offset);
+    if (records !== h.transactionCount)
+      throw bad(`holds ${records} records, META says ${h.transactionCount}`, reader.offset);
   } else {
     if (pages !== h.pagesInBackup) throw bad(`holds ${pages} pages, META says ${h.pagesInBackup}`, reader.offset);
-    if (h.type !== 'Differential' && pages !== h.pageCount) throw bad(`a full backup must hold all ${h.pageCount} pages, holds ${pages}`, reader.offset);
+    if (h.type !== 'Differential' && pages !== h.pageCount)
+      throw bad(`a full backup must hold all ${h.pageCount} pages, holds ${pages}`, reader.offset);
   }
   return metadataFromHeader(h, reader.offset, reader.digestHex());
 }
@@ -342,7 +363,10 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
         pages: async (first, count, data) => {
           if (!writer) {
             const h = reader.header!;
-            tempPath = join(options.targetDir, `${options.fileName ?? h.databaseGuid}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+            tempPath = join(
+              options.targetDir,
+              `${options.fileName ?? h.databaseGuid}.partial-${process.pid}-${randomBytes(4).toString('hex')}`,
+            );
             fh = await open(tempPath, 'w+');
             await fh.truncate(h.pageCount * PAGE_SIZE);
             writer = new ImageWriter(fh, cachePages);

@@ -136,7 +136,12 @@ function joinPath(dir: string, file: string): string {
 }
 
 /** SQL Server's default file layout: `<db>.mdf`, `<db>_1.ndf` ..., and one `<db>_log.ldf`. */
-export function defaultFilePaths(dbName: string, files: number, dataDirectory: string, logDirectory: string): DatabaseFile[] {
+export function defaultFilePaths(
+  dbName: string,
+  files: number,
+  dataDirectory: string,
+  logDirectory: string,
+): DatabaseFile[] {
   const out: DatabaseFile[] = [{ logicalName: dbName, type: 'Data', path: joinPath(dataDirectory, `${dbName}.mdf`) }];
   for (let k = 1; k < files - 1; k++) {
     out.push({ logicalName: `${dbName}_${k}`, type: 'Data', path: joinPath(dataDirectory, `${dbName}_${k}.ndf`) });
@@ -201,7 +206,8 @@ function optionalString(obj: Json, key: string, path: string): string | undefine
 function boolean(obj: Json, key: string, path: string, fallback: boolean): boolean {
   const value = obj[key];
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new SpecError(join(path, key), `expected true or false, got ${describe(value)}`);
+  if (typeof value !== 'boolean')
+    throw new SpecError(join(path, key), `expected true or false, got ${describe(value)}`);
   return value;
 }
 
@@ -211,7 +217,8 @@ function integer(obj: Json, key: string, path: string, fallback: number, min: nu
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new SpecError(join(path, key), `expected an integer, got ${describe(value)}`);
   }
-  if (value < min || value > max) throw new SpecError(join(path, key), `must be between ${min} and ${max}, got ${value}`);
+  if (value < min || value > max)
+    throw new SpecError(join(path, key), `must be between ${min} and ${max}, got ${value}`);
   return value;
 }
 
@@ -281,7 +288,10 @@ export function parseVmSpec(json: unknown): VmSpec {
     const key = instance.name.toUpperCase();
     const previous = seenInstances.get(key);
     if (previous !== undefined) {
-      throw new SpecError(join(path, 'name'), `duplicate instance name (same as instances[${previous}]; instance names are case-insensitive)`);
+      throw new SpecError(
+        join(path, 'name'),
+        `duplicate instance name (same as instances[${previous}]; instance names are case-insensitive)`,
+      );
     }
     seenInstances.set(key, i);
     return instance;
@@ -294,7 +304,8 @@ function parseInstance(value: unknown, path: string, vmName: string, os: string)
   const name = string(obj, 'name', path);
   let version: string;
   if (typeof obj.version === 'number') {
-    if (!Number.isInteger(obj.version)) throw new SpecError(join(path, 'version'), `expected a version such as "2019", got ${obj.version}`);
+    if (!Number.isInteger(obj.version))
+      throw new SpecError(join(path, 'version'), `expected a version such as "2019", got ${obj.version}`);
     version = String(obj.version);
   } else {
     version = string(obj, 'version', path, SPEC_DEFAULTS.version);
@@ -310,11 +321,21 @@ function parseInstance(value: unknown, path: string, vmName: string, os: string)
     const parsed = parseDatabase(db, dbPath, { vmName, instanceName: name, dataDirectory, logDirectory });
     // Exact duplicates are impossible in SQL Server; case-only duplicates are allowed (Azure rejects them: discovery's job).
     const previous = seen.get(parsed.name);
-    if (previous !== undefined) throw new SpecError(join(dbPath, 'name'), `duplicate database name (same as databases[${previous}])`);
+    if (previous !== undefined)
+      throw new SpecError(join(dbPath, 'name'), `duplicate database name (same as databases[${previous}])`);
     seen.set(parsed.name, i);
     return parsed;
   });
-  return { name, version, edition, pluginIsSysadmin, isFailoverClusterInstance, dataDirectory, logDirectory, databases };
+  return {
+    name,
+    version,
+    edition,
+    pluginIsSysadmin,
+    isFailoverClusterInstance,
+    dataDirectory,
+    logDirectory,
+    databases,
+  };
 }
 
 function parseDatabase(
@@ -336,7 +357,10 @@ function parseDatabase(
     SPEC_LIMITS.maxWritesPerMinute,
   );
   if (readOnly && writesPerMinute > 0) {
-    throw new SpecError(join(path, 'writesPerMinute'), 'a read-only database cannot have writes (use 0 or leave it out)');
+    throw new SpecError(
+      join(path, 'writesPerMinute'),
+      'a read-only database cannot have writes (use 0 or leave it out)',
+    );
   }
   const seed = string(obj, 'seed', path, `${ctx.vmName}/${ctx.instanceName}/${name}`);
   const state = oneOf(obj, 'state', path, DATABASE_STATES, SPEC_DEFAULTS.state);
@@ -351,7 +375,10 @@ function parseDatabase(
     const text = string(obj, 'createdAt', path);
     const ms = Date.parse(text);
     if (!/^\d{4}-\d\d-\d\dT/.test(text) || Number.isNaN(ms)) {
-      throw new SpecError(join(path, 'createdAt'), `expected an ISO 8601 date-time such as "2024-01-01T00:00:00Z", got ${describe(text)}`);
+      throw new SpecError(
+        join(path, 'createdAt'),
+        `expected an ISO 8601 date-time such as "2024-01-01T00:00:00Z", got ${describe(text)}`,
+      );
     }
     createdAt = new Date(ms);
   }
@@ -363,8 +390,10 @@ function parseDatabase(
   if (obj.filePaths !== undefined) {
     const list = array(obj, 'filePaths', path, true);
     filePaths = list.map((f, i) => parseFile(f, join(join(path, 'filePaths'), i)));
-    if (!filePaths.some((f) => f.type === 'Data')) throw new SpecError(join(path, 'filePaths'), 'needs at least one Data file');
-    if (!filePaths.some((f) => f.type === 'Log')) throw new SpecError(join(path, 'filePaths'), 'needs at least one Log file');
+    if (!filePaths.some((f) => f.type === 'Data'))
+      throw new SpecError(join(path, 'filePaths'), 'needs at least one Data file');
+    if (!filePaths.some((f) => f.type === 'Log'))
+      throw new SpecError(join(path, 'filePaths'), 'needs at least one Log file');
     files = integer(obj, 'files', path, filePaths.length, 2, SPEC_LIMITS.maxFiles);
     if (files !== filePaths.length) {
       throw new SpecError(join(path, 'files'), `is ${files} but filePaths lists ${filePaths.length} files`);
@@ -401,7 +430,8 @@ function parseFile(value: unknown, path: string): DatabaseFile {
   const obj = object(value, path, FILE_FIELDS);
   return {
     logicalName: string(obj, 'logicalName', path),
-    type: obj.type === undefined ? missing(join(path, 'type')) : oneOf(obj, 'type', path, ['Data', 'Log'] as const, 'Data'),
+    type:
+      obj.type === undefined ? missing(join(path, 'type')) : oneOf(obj, 'type', path, ['Data', 'Log'] as const, 'Data'),
     path: string(obj, 'path', path),
   };
 }

@@ -117,13 +117,24 @@ export interface SyncResult {
   recoveryModelChanged: string[];
 }
 
-function newSpecRecord(vmName: string, instanceName: string, db: VmSpec['instances'][number]['databases'][number], now: Instant): DatabaseRecord {
+function newSpecRecord(
+  vmName: string,
+  instanceName: string,
+  db: VmSpec['instances'][number]['databases'][number],
+  now: Instant,
+): DatabaseRecord {
   const createdAt = iso(db.createdAt ?? now);
   const params: SpecParams = { seed: db.seed, sizeMiB: db.sizeMiB, writesPerMinute: db.writesPerMinute };
   if (db.marker !== undefined) params.marker = db.marker;
   if (db.createdAt !== undefined) params.createdAt = createdAt;
   const guid = deriveGuid(`rv-sim/guid/${vmName}/${instanceName}/${db.name}/${db.seed}/${createdAt}`);
-  const create = { seed: db.seed, sizeMiB: db.sizeMiB, writesPerMinute: db.writesPerMinute, createdAt, databaseGuid: guid };
+  const create = {
+    seed: db.seed,
+    sizeMiB: db.sizeMiB,
+    writesPerMinute: db.writesPerMinute,
+    createdAt,
+    databaseGuid: guid,
+  };
   const model = SimulatedDatabase.create(db.marker === undefined ? create : { ...create, marker: db.marker }).model;
   return {
     instanceName,
@@ -142,7 +153,13 @@ function newSpecRecord(vmName: string, instanceName: string, db: VmSpec['instanc
 
 function paramsDiffer(old: SpecParams | undefined, db: VmSpec['instances'][number]['databases'][number]): boolean {
   if (!old) return false;
-  if (old.seed !== db.seed || old.sizeMiB !== db.sizeMiB || old.writesPerMinute !== db.writesPerMinute || old.marker !== db.marker) return true;
+  if (
+    old.seed !== db.seed ||
+    old.sizeMiB !== db.sizeMiB ||
+    old.writesPerMinute !== db.writesPerMinute ||
+    old.marker !== db.marker
+  )
+    return true;
   return db.createdAt !== undefined && old.createdAt !== db.createdAt.toISOString();
 }
 
@@ -196,7 +213,13 @@ function deleteRecord(state: AgentState, rec: DatabaseRecord, now: Instant): voi
 }
 
 /** `ALTER DATABASE ... SET RECOVERY` at `at`. Mutates `state`. */
-export function setRecoveryModel(state: AgentState, instanceName: string, name: string, model: RecoveryModel, at: Instant): void {
+export function setRecoveryModel(
+  state: AgentState,
+  instanceName: string,
+  name: string,
+  model: RecoveryModel,
+  at: Instant,
+): void {
   const rec = requireDatabase(state, instanceName, name);
   const from = rec.chain.recoveryModel;
   if (from === model) return;
@@ -217,7 +240,10 @@ export function recordBackup(
 ): void {
   const rec = requireDatabase(state, instanceName, name);
   if (metadata.databaseGuid !== rec.model.databaseGuid) {
-    throw new SimulationError('InvalidRequest', `backup of database ${metadata.databaseGuid} recorded on ${databaseKey(instanceName, name)} (${rec.model.databaseGuid})`);
+    throw new SimulationError(
+      'InvalidRequest',
+      `backup of database ${metadata.databaseGuid} recorded on ${databaseKey(instanceName, name)} (${rec.model.databaseGuid})`,
+    );
   }
   rec.chain = afterBackup(rec.chain, metadata);
   if (options.foreign) {
@@ -251,11 +277,16 @@ export interface AddRestoredOptions {
 export function addRestoredDatabase(state: AgentState, options: AddRestoredOptions): DatabaseRecord {
   const existing = findDatabase(state, options.instanceName, options.name);
   if (existing && !options.overwrite) {
-    throw new SimulationError('InvalidRequest', `database ${databaseKey(options.instanceName, options.name)} already exists and overwrite was not requested`);
+    throw new SimulationError(
+      'InvalidRequest',
+      `database ${databaseKey(options.instanceName, options.name)} already exists and overwrite was not requested`,
+    );
   }
   const r = options.restore;
   const restoredAt = iso(options.restoredAt);
-  const guid = deriveGuid(`rv-sim/restore/${options.instanceName}/${options.name}/${r.databaseGuid}/${r.restoredLsn}/${restoredAt}`);
+  const guid = deriveGuid(
+    `rv-sim/restore/${options.instanceName}/${options.name}/${r.databaseGuid}/${r.restoredLsn}/${restoredAt}`,
+  );
   let path = r.imagePath;
   if (options.stateDir) {
     const rel = relative(resolve(options.stateDir), resolve(path));
@@ -312,10 +343,17 @@ function checkState(value: unknown, file: string): AgentState {
   const bad = (m: string) => new SimulationError('InvalidState', `${file}: ${m}`);
   if (typeof value !== 'object' || value === null) throw bad('not a JSON object');
   const s = value as Partial<AgentState>;
-  if (s.version !== STATE_VERSION) throw bad(`unsupported state version ${String(s.version)} (expected ${STATE_VERSION})`);
-  if (!Array.isArray(s.databases) || !Array.isArray(s.deletedDatabases)) throw bad('databases/deletedDatabases must be arrays');
+  if (s.version !== STATE_VERSION)
+    throw bad(`unsupported state version ${String(s.version)} (expected ${STATE_VERSION})`);
+  if (!Array.isArray(s.databases) || !Array.isArray(s.deletedDatabases))
+    throw bad('databases/deletedDatabases must be arrays');
   for (const [i, d] of s.databases.entries()) {
-    if (typeof d?.instanceName !== 'string' || typeof d.name !== 'string' || typeof d.model !== 'object' || typeof d.chain !== 'object') {
+    if (
+      typeof d?.instanceName !== 'string' ||
+      typeof d.name !== 'string' ||
+      typeof d.model !== 'object' ||
+      typeof d.chain !== 'object'
+    ) {
       throw bad(`databases[${i}] is malformed`);
     }
     try {
@@ -366,7 +404,8 @@ export class AgentStateStore {
       state = emptyState();
     }
     // Leftovers of a write interrupted by a crash.
-    for (const name of await readdir(dir)) if (name.startsWith(`${STATE_FILE}.tmp-`)) await rm(join(dir, name), { force: true });
+    for (const name of await readdir(dir))
+      if (name.startsWith(`${STATE_FILE}.tmp-`)) await rm(join(dir, name), { force: true });
     return new AgentStateStore(dir, state);
   }
 
@@ -427,7 +466,8 @@ export class AgentStateStore {
     let db = this.cache.get(key);
     if (!db) {
       const model = structuredClone(record.model);
-      if (model.base.kind === 'image' && !isAbsolute(model.base.path)) model.base.path = join(this.stateDir, model.base.path);
+      if (model.base.kind === 'image' && !isAbsolute(model.base.path))
+        model.base.path = join(this.stateDir, model.base.path);
       db = new SimulatedDatabase(model);
       this.cache.set(key, db);
     }

@@ -126,7 +126,14 @@ export function utcToZoned(date: Date, timeZone: string): ZonedDateTime {
  * In a fall-back overlap: the first occurrence.
  * Out-of-range fields roll over like `Date.UTC` (day 32 is the 1st of the next month).
  */
-export function zonedTimeToUtc(year: number, month: number, day: number, hour: number, minute: number, timeZone: string): Date {
+export function zonedTimeToUtc(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  timeZone: string,
+): Date {
   const d = new Date(0);
   d.setUTCFullYear(year, month - 1, day);
   d.setUTCHours(hour, minute, 0, 0);
@@ -207,7 +214,10 @@ export function nextFullAfter(policy: Pick<SqlPolicy, 'ianaTimeZone' | 'full'>, 
 }
 
 /** The next scheduled differential backup strictly after `after`, or undefined when the policy has none. */
-export function nextDifferentialAfter(policy: Pick<SqlPolicy, 'ianaTimeZone' | 'differential'>, after: Date): Date | undefined {
+export function nextDifferentialAfter(
+  policy: Pick<SqlPolicy, 'ianaTimeZone' | 'differential'>,
+  after: Date,
+): Date | undefined {
   const diff = policy.differential;
   if (diff === undefined) return undefined;
   return nextWeeklyRun(diff.days, diff.times[0], policy.ianaTimeZone, after);
@@ -238,7 +248,11 @@ export type BackupKind = 'Full' | 'Differential' | 'Log';
 /** Every scheduled run of `kind` in the half-open interval (`from`, `to`], in order. */
 export function runsBetween(policy: SchedulePolicy, kind: BackupKind, from: Date, to: Date): Date[] {
   const next = (after: Date): Date | undefined =>
-    kind === 'Full' ? nextFullAfter(policy, after) : kind === 'Differential' ? nextDifferentialAfter(policy, after) : nextLogAfter(policy, after);
+    kind === 'Full'
+      ? nextFullAfter(policy, after)
+      : kind === 'Differential'
+        ? nextDifferentialAfter(policy, after)
+        : nextLogAfter(policy, after);
   const runs: Date[] = [];
   for (let run = next(from); run !== undefined && run.getTime() <= to.getTime(); run = next(run)) runs.push(run);
   return runs;

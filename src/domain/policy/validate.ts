@@ -151,7 +151,14 @@ class Checker {
   }
 
   /** A list of distinct enum values, `min`–`max` long. */
-  list<T extends string>(path: string, value: unknown, allowed: readonly T[], min: number, max: number, rule: string): T[] | undefined {
+  list<T extends string>(
+    path: string,
+    value: unknown,
+    allowed: readonly T[],
+    min: number,
+    max: number,
+    rule: string,
+  ): T[] | undefined {
     if (!Array.isArray(value) || value.length < min || value.length > max) {
       this.add(path, rule, value);
       return undefined;
@@ -194,7 +201,13 @@ function parseRunTime(value: unknown): RunTime | undefined {
   if (typeof value !== 'string') return undefined;
   const m = ISO_DATE_TIME.exec(value);
   if (m === null) return undefined;
-  const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
+  const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const second = m[6] === undefined ? 0 : Number(m[6]);
   const fraction = m[7] ?? '';
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
@@ -247,8 +260,13 @@ function retentionCount(
   let typeOk = false;
   if (absent(type)) c.add(`${path}.durationType`, `is required and must be '${unit}' for ${label} retention`, type);
   else if (typeof type !== 'string' || !DURATION_TYPES.some((t) => t.toLowerCase() === type.toLowerCase()))
-    c.add(`${path}.durationType`, `must be one of ${quoteList(DURATION_TYPES)}, and '${unit}' for ${label} retention`, type);
-  else if (type.toLowerCase() !== unit.toLowerCase()) c.add(`${path}.durationType`, `must be '${unit}' for ${label} retention`, type);
+    c.add(
+      `${path}.durationType`,
+      `must be one of ${quoteList(DURATION_TYPES)}, and '${unit}' for ${label} retention`,
+      type,
+    );
+  else if (type.toLowerCase() !== unit.toLowerCase())
+    c.add(`${path}.durationType`, `must be '${unit}' for ${label} retention`, type);
   else typeOk = true;
   const count = c.integer(
     `${path}.count`,
@@ -272,7 +290,11 @@ function simpleScheduleCommon(c: Checker, path: string, schedule: Obj, label: st
   if (!absent(weekly) && weekly !== 0)
     c.add(`${path}.scheduleWeeklyFrequency`, `must be 0 or omitted: ${label} backups repeat every week`, weekly);
   if (!absent(schedule.hourlySchedule))
-    c.add(`${path}.hourlySchedule`, `must be omitted: SQL ${label} backups run at most once a day`, schedule.hourlySchedule);
+    c.add(
+      `${path}.hourlySchedule`,
+      `must be omitted: SQL ${label} backups run at most once a day`,
+      schedule.hourlySchedule,
+    );
 }
 
 /** What could be read of the Full schedule; fields are missing where the input violated a rule. */
@@ -302,7 +324,11 @@ function checkFullSchedule(c: Checker, path: string, value: unknown): FullParsed
   } else if (frequency === 'Daily') {
     if (Array.isArray(runDays) && runDays.length === 0) emptyRunDays = true;
     else if (!absent(runDays))
-      c.add(`${path}.scheduleRunDays`, 'must be omitted or empty for a Daily Full backup (it runs every day of the week)', runDays);
+      c.add(
+        `${path}.scheduleRunDays`,
+        'must be omitted or empty for a Daily Full backup (it runs every day of the week)',
+        runDays,
+      );
     days = [...DAYS_OF_WEEK];
   }
   const runTime = singleTime(
@@ -315,10 +341,17 @@ function checkFullSchedule(c: Checker, path: string, value: unknown): FullParsed
 }
 
 function checkRetentionTimes(c: Checker, path: string, value: unknown, full: RunTime | undefined): RunTime | undefined {
-  const rule = full === undefined ? 'must hold exactly one time, the Full backup\'s run time' : `must hold exactly one time, the Full backup's run time (${full.time})`;
+  const rule =
+    full === undefined
+      ? "must hold exactly one time, the Full backup's run time"
+      : `must hold exactly one time, the Full backup's run time (${full.time})`;
   const t = singleTime(c, path, value, rule);
   if (t !== undefined && full !== undefined && t.time !== full.time) {
-    c.add(`${path}[0]`, `must be the Full backup's run time (${full.time}); only the time of day is compared`, (value as unknown[])[0]);
+    c.add(
+      `${path}[0]`,
+      `must be the Full backup's run time (${full.time}); only the time of day is compared`,
+      (value as unknown[])[0],
+    );
     return undefined;
   }
   return t;
@@ -340,8 +373,16 @@ function checkPattern(
   if (format === undefined) return undefined;
   if (format === 'Weekly') {
     if (!absent(schedule.retentionScheduleDaily))
-      c.add(`${path}.retentionScheduleDaily`, "must be omitted when retentionScheduleFormatType is 'Weekly'", schedule.retentionScheduleDaily);
-    const weekly = c.object(`${path}.retentionScheduleWeekly`, schedule.retentionScheduleWeekly, `With retentionScheduleFormatType 'Weekly', the ${label} retention's retentionScheduleWeekly`);
+      c.add(
+        `${path}.retentionScheduleDaily`,
+        "must be omitted when retentionScheduleFormatType is 'Weekly'",
+        schedule.retentionScheduleDaily,
+      );
+    const weekly = c.object(
+      `${path}.retentionScheduleWeekly`,
+      schedule.retentionScheduleWeekly,
+      `With retentionScheduleFormatType 'Weekly', the ${label} retention's retentionScheduleWeekly`,
+    );
     if (weekly === undefined) return undefined;
     const daysPath = `${path}.retentionScheduleWeekly.daysOfTheWeek`;
     const days = c.list(daysPath, weekly.daysOfTheWeek, DAYS_OF_WEEK, 1, 7, DAYS_RULE(1, 7, `for ${label} retention`));
@@ -358,7 +399,11 @@ function checkPattern(
     return { format: 'Weekly', daysOfTheWeek: days, weeksOfTheMonth: weeks };
   }
   if (!absent(schedule.retentionScheduleWeekly))
-    c.add(`${path}.retentionScheduleWeekly`, "must be omitted when retentionScheduleFormatType is 'Daily'", schedule.retentionScheduleWeekly);
+    c.add(
+      `${path}.retentionScheduleWeekly`,
+      "must be omitted when retentionScheduleFormatType is 'Daily'",
+      schedule.retentionScheduleWeekly,
+    );
   if (full?.frequency === 'Weekly') {
     c.add(
       `${path}.retentionScheduleFormatType`,
@@ -367,13 +412,21 @@ function checkPattern(
     );
     return undefined;
   }
-  const daily = c.object(`${path}.retentionScheduleDaily`, schedule.retentionScheduleDaily, `With retentionScheduleFormatType 'Daily', the ${label} retention's retentionScheduleDaily`);
+  const daily = c.object(
+    `${path}.retentionScheduleDaily`,
+    schedule.retentionScheduleDaily,
+    `With retentionScheduleFormatType 'Daily', the ${label} retention's retentionScheduleDaily`,
+  );
   if (daily === undefined) return undefined;
   const listPath = `${path}.retentionScheduleDaily.daysOfTheMonth`;
   const { min, max } = POLICY_LIMITS.dayOfMonth;
   const list = daily.daysOfTheMonth;
   if (!Array.isArray(list) || list.length < 1 || list.length > max + 1) {
-    c.add(listPath, `must list 1 to ${max + 1} distinct days of the month ({date: ${min} to ${max}} or {isLast: true}) for ${label} retention`, list);
+    c.add(
+      listPath,
+      `must list 1 to ${max + 1} distinct days of the month ({date: ${min} to ${max}} or {isLast: true}) for ${label} retention`,
+      list,
+    );
     return undefined;
   }
   const out: (number | 'Last')[] = [];
@@ -381,10 +434,18 @@ function checkPattern(
   list.forEach((item: unknown, i) => {
     const day = monthDay(item);
     if (day === undefined) {
-      c.add(`${listPath}[${i}]`, `must be {date: ${min} to ${max}, isLast: false} or {isLast: true} (the month's last day)`, item);
+      c.add(
+        `${listPath}[${i}]`,
+        `must be {date: ${min} to ${max}, isLast: false} or {isLast: true} (the month's last day)`,
+        item,
+      );
       ok = false;
     } else if (out.includes(day)) {
-      c.add(`${listPath}[${i}]`, `must not repeat day ${day === 'Last' ? 'Last' : day}: days of the month are distinct`, item);
+      c.add(
+        `${listPath}[${i}]`,
+        `must not repeat day ${day === 'Last' ? 'Last' : day}: days of the month are distinct`,
+        item,
+      );
       ok = false;
     } else out.push(day);
   });
@@ -405,7 +466,11 @@ function daysAmongFull(c: Checker, path: string, days: DayOfWeek[], full: FullPa
   if (full?.frequency !== 'Weekly' || fullDays === undefined) return true;
   const outside = days.filter((d) => !fullDays.includes(d));
   if (outside.length === 0) return true;
-  c.add(path, `must be among the Full backup's run days (${fullDays.join(', ')}): a Weekly Full backup only exists on those days`, outside);
+  c.add(
+    path,
+    `must be among the Full backup's run days (${fullDays.join(', ')}): a Weekly Full backup only exists on those days`,
+    outside,
+  );
   return false;
 }
 
@@ -418,10 +483,23 @@ interface FullRetentionParsed {
   dates: Pick<WireEcho['dates'], 'daily' | 'weekly' | 'monthly' | 'yearly'>;
 }
 
-function checkFullRetention(c: Checker, path: string, value: unknown, full: FullParsed | undefined): FullRetentionParsed | undefined {
+function checkFullRetention(
+  c: Checker,
+  path: string,
+  value: unknown,
+  full: FullParsed | undefined,
+): FullRetentionParsed | undefined {
   const retention = c.object(path, value, 'The Full backup retention');
   if (retention === undefined) return undefined;
-  if (!c.exact(`${path}.retentionPolicyType`, retention.retentionPolicyType, 'LongTermRetentionPolicy', 'for a Full backup')) return undefined;
+  if (
+    !c.exact(
+      `${path}.retentionPolicyType`,
+      retention.retentionPolicyType,
+      'LongTermRetentionPolicy',
+      'for a Full backup',
+    )
+  )
+    return undefined;
   const L = POLICY_LIMITS;
   const out: FullRetention = {};
   const dates: FullRetentionParsed['dates'] = {};
@@ -431,17 +509,33 @@ function checkFullRetention(c: Checker, path: string, value: unknown, full: Full
   // Daily
   const dailyPath = `${path}.dailySchedule`;
   if (full?.frequency === 'Weekly' && !absent(retention.dailySchedule)) {
-    c.add(dailyPath, 'must be omitted for a Weekly Full backup: daily retention needs a daily backup', retention.dailySchedule);
+    c.add(
+      dailyPath,
+      'must be omitted for a Weekly Full backup: daily retention needs a daily backup',
+      retention.dailySchedule,
+    );
     ok = false;
   } else if (full?.frequency === 'Daily' && absent(retention.dailySchedule)) {
-    c.add(dailyPath, `is required for a Daily Full backup (retention from ${L.fullDailyDays.min} to ${L.fullDailyDays.max} days)`, retention.dailySchedule);
+    c.add(
+      dailyPath,
+      `is required for a Daily Full backup (retention from ${L.fullDailyDays.min} to ${L.fullDailyDays.max} days)`,
+      retention.dailySchedule,
+    );
     ok = false;
   } else if (!absent(retention.dailySchedule)) {
     const s = c.object(dailyPath, retention.dailySchedule, 'Daily retention');
     if (s === undefined) ok = false;
     else {
       const t = checkRetentionTimes(c, `${dailyPath}.retentionTimes`, s.retentionTimes, fullTime);
-      const n = retentionCount(c, `${dailyPath}.retentionDuration`, s.retentionDuration, 'Days', L.fullDailyDays.min, L.fullDailyDays.max, 'Daily');
+      const n = retentionCount(
+        c,
+        `${dailyPath}.retentionDuration`,
+        s.retentionDuration,
+        'Days',
+        L.fullDailyDays.min,
+        L.fullDailyDays.max,
+        'Daily',
+      );
       if (t === undefined || n === undefined) ok = false;
       else {
         out.daily = { days: n };
@@ -453,7 +547,11 @@ function checkFullRetention(c: Checker, path: string, value: unknown, full: Full
   // Weekly
   const weeklyPath = `${path}.weeklySchedule`;
   if (full?.frequency === 'Weekly' && absent(retention.weeklySchedule)) {
-    c.add(weeklyPath, `is required for a Weekly Full backup (retention from ${L.fullWeeklyWeeks.min} to ${L.fullWeeklyWeeks.max} weeks)`, retention.weeklySchedule);
+    c.add(
+      weeklyPath,
+      `is required for a Weekly Full backup (retention from ${L.fullWeeklyWeeks.min} to ${L.fullWeeklyWeeks.max} weeks)`,
+      retention.weeklySchedule,
+    );
     ok = false;
   } else if (!absent(retention.weeklySchedule)) {
     const s = c.object(weeklyPath, retention.weeklySchedule, 'Weekly retention');
@@ -463,7 +561,15 @@ function checkFullRetention(c: Checker, path: string, value: unknown, full: Full
       const days = c.list(daysPath, s.daysOfTheWeek, DAYS_OF_WEEK, 1, 7, DAYS_RULE(1, 7, 'for Weekly retention'));
       const daysOk = days !== undefined && daysAmongFull(c, daysPath, days, full);
       const t = checkRetentionTimes(c, `${weeklyPath}.retentionTimes`, s.retentionTimes, fullTime);
-      const n = retentionCount(c, `${weeklyPath}.retentionDuration`, s.retentionDuration, 'Weeks', L.fullWeeklyWeeks.min, L.fullWeeklyWeeks.max, 'Weekly');
+      const n = retentionCount(
+        c,
+        `${weeklyPath}.retentionDuration`,
+        s.retentionDuration,
+        'Weeks',
+        L.fullWeeklyWeeks.min,
+        L.fullWeeklyWeeks.max,
+        'Weekly',
+      );
       if (!daysOk || t === undefined || n === undefined || days === undefined) ok = false;
       else {
         out.weekly = { weeks: n, daysOfTheWeek: days };
@@ -480,7 +586,15 @@ function checkFullRetention(c: Checker, path: string, value: unknown, full: Full
     else {
       const pattern = checkPattern(c, monthlyPath, s, full, 'Monthly');
       const t = checkRetentionTimes(c, `${monthlyPath}.retentionTimes`, s.retentionTimes, fullTime);
-      const n = retentionCount(c, `${monthlyPath}.retentionDuration`, s.retentionDuration, 'Months', L.fullMonthlyMonths.min, L.fullMonthlyMonths.max, 'Monthly');
+      const n = retentionCount(
+        c,
+        `${monthlyPath}.retentionDuration`,
+        s.retentionDuration,
+        'Months',
+        L.fullMonthlyMonths.min,
+        L.fullMonthlyMonths.max,
+        'Monthly',
+      );
       if (pattern === undefined || t === undefined || n === undefined) ok = false;
       else {
         out.monthly = { months: n, pattern };
@@ -505,7 +619,15 @@ function checkFullRetention(c: Checker, path: string, value: unknown, full: Full
       );
       const pattern = checkPattern(c, yearlyPath, s, full, 'Yearly');
       const t = checkRetentionTimes(c, `${yearlyPath}.retentionTimes`, s.retentionTimes, fullTime);
-      const n = retentionCount(c, `${yearlyPath}.retentionDuration`, s.retentionDuration, 'Years', L.fullYearlyYears.min, L.fullYearlyYears.max, 'Yearly');
+      const n = retentionCount(
+        c,
+        `${yearlyPath}.retentionDuration`,
+        s.retentionDuration,
+        'Years',
+        L.fullYearlyYears.min,
+        L.fullYearlyYears.max,
+        'Yearly',
+      );
       if (months === undefined || pattern === undefined || t === undefined || n === undefined) ok = false;
       else {
         out.yearly = { years: n, monthsOfYear: months, pattern };
@@ -515,7 +637,11 @@ function checkFullRetention(c: Checker, path: string, value: unknown, full: Full
   }
 
   const baseDays =
-    full?.frequency === 'Daily' ? out.daily?.days : full?.frequency === 'Weekly' && out.weekly !== undefined ? out.weekly.weeks * 7 : undefined;
+    full?.frequency === 'Daily'
+      ? out.daily?.days
+      : full?.frequency === 'Weekly' && out.weekly !== undefined
+        ? out.weekly.weeks * 7
+        : undefined;
   return { ok: ok && baseDays !== undefined, retention: out, baseDays, dates };
 }
 
@@ -536,16 +662,32 @@ function checkTiering(c: Checker, path: string, value: unknown): Record<string, 
       ok = false;
       continue;
     }
-    const mode = c.enumValue<TieringMode>(`${rulePath}.tieringMode`, r.tieringMode, TIERING_MODES, `must be one of ${quoteList(TIERING_MODES)}`);
+    const mode = c.enumValue<TieringMode>(
+      `${rulePath}.tieringMode`,
+      r.tieringMode,
+      TIERING_MODES,
+      `must be one of ${quoteList(TIERING_MODES)}`,
+    );
     const parsed: TieringRule | undefined = mode === undefined ? undefined : { tieringMode: mode };
     const needsDuration = mode === 'TierAfter';
     if (needsDuration || !absent(r.duration)) {
-      const d = c.integer(`${rulePath}.duration`, r.duration, 1, 99_999, `must be a positive integer${needsDuration ? " (required when tieringMode is 'TierAfter')" : ''}`);
+      const d = c.integer(
+        `${rulePath}.duration`,
+        r.duration,
+        1,
+        99_999,
+        `must be a positive integer${needsDuration ? " (required when tieringMode is 'TierAfter')" : ''}`,
+      );
       if (d === undefined) ok = false;
       else if (parsed !== undefined) parsed.duration = d;
     }
     if (needsDuration || !absent(r.durationType)) {
-      const t = c.enumValue<DurationType>(`${rulePath}.durationType`, r.durationType, DURATION_TYPES, `must be one of ${quoteList(DURATION_TYPES)}`);
+      const t = c.enumValue<DurationType>(
+        `${rulePath}.durationType`,
+        r.durationType,
+        DURATION_TYPES,
+        `must be one of ${quoteList(DURATION_TYPES)}`,
+      );
       if (t === undefined) ok = false;
       else if (parsed !== undefined) parsed.durationType = t;
     }
@@ -561,17 +703,37 @@ interface DiffParsed {
   retentionDays: number;
 }
 
-function checkDifferential(c: Checker, path: string, sub: Obj, full: FullParsed | undefined, fullDays: number | undefined): DiffParsed | undefined {
+function checkDifferential(
+  c: Checker,
+  path: string,
+  sub: Obj,
+  full: FullParsed | undefined,
+  fullDays: number | undefined,
+): DiffParsed | undefined {
   if (full?.frequency === 'Daily')
-    c.add(`${path}.policyType`, "a Differential backup needs a Weekly Full backup (the Full backup's scheduleRunFrequency is 'Daily')", sub.policyType);
+    c.add(
+      `${path}.policyType`,
+      "a Differential backup needs a Weekly Full backup (the Full backup's scheduleRunFrequency is 'Daily')",
+      sub.policyType,
+    );
   const sPath = `${path}.schedulePolicy`;
   const schedule = c.object(sPath, sub.schedulePolicy, 'The Differential backup schedule');
   let days: DayOfWeek[] | undefined;
   let runTime: RunTime | undefined;
   if (schedule !== undefined) {
-    c.exact(`${sPath}.schedulePolicyType`, schedule.schedulePolicyType, 'SimpleSchedulePolicy', 'for a Differential backup');
+    c.exact(
+      `${sPath}.schedulePolicyType`,
+      schedule.schedulePolicyType,
+      'SimpleSchedulePolicy',
+      'for a Differential backup',
+    );
     simpleScheduleCommon(c, sPath, schedule, 'Differential');
-    c.enumValue(`${sPath}.scheduleRunFrequency`, schedule.scheduleRunFrequency, ['Weekly'] as const, "must be 'Weekly' for a Differential backup");
+    c.enumValue(
+      `${sPath}.scheduleRunFrequency`,
+      schedule.scheduleRunFrequency,
+      ['Weekly'] as const,
+      "must be 'Weekly' for a Differential backup",
+    );
     days = c.list(
       `${sPath}.scheduleRunDays`,
       schedule.scheduleRunDays,
@@ -596,12 +758,25 @@ function checkDifferential(c: Checker, path: string, sub: Obj, full: FullParsed 
         days = undefined;
       }
     }
-    runTime = singleTime(c, `${sPath}.scheduleRunTimes`, schedule.scheduleRunTimes, 'must hold exactly one time: a Differential backup runs at most once a day');
+    runTime = singleTime(
+      c,
+      `${sPath}.scheduleRunTimes`,
+      schedule.scheduleRunTimes,
+      'must hold exactly one time: a Differential backup runs at most once a day',
+    );
   }
-  const retentionDays = checkSimpleRetention(c, `${path}.retentionPolicy`, sub.retentionPolicy, 'Differential', POLICY_LIMITS.differentialDays, fullDays);
+  const retentionDays = checkSimpleRetention(
+    c,
+    `${path}.retentionPolicy`,
+    sub.retentionPolicy,
+    'Differential',
+    POLICY_LIMITS.differentialDays,
+    fullDays,
+  );
   if (!absent(sub.tieringPolicy))
     c.add(`${path}.tieringPolicy`, 'must be omitted: tiering applies to the Full sub-policy only', sub.tieringPolicy);
-  if (days === undefined || runTime === undefined || retentionDays === undefined || full?.frequency !== 'Weekly') return undefined;
+  if (days === undefined || runTime === undefined || retentionDays === undefined || full?.frequency !== 'Weekly')
+    return undefined;
   return { days, runTime, retentionDays };
 }
 
@@ -615,8 +790,24 @@ function checkSimpleRetention(
 ): number | undefined {
   const retention = c.object(path, value, `The ${label} backup retention`);
   if (retention === undefined) return undefined;
-  if (!c.exact(`${path}.retentionPolicyType`, retention.retentionPolicyType, 'SimpleRetentionPolicy', `for a ${label} backup`)) return undefined;
-  const n = retentionCount(c, `${path}.retentionDuration`, retention.retentionDuration, 'Days', bounds.min, bounds.max, `${label} backup`);
+  if (
+    !c.exact(
+      `${path}.retentionPolicyType`,
+      retention.retentionPolicyType,
+      'SimpleRetentionPolicy',
+      `for a ${label} backup`,
+    )
+  )
+    return undefined;
+  const n = retentionCount(
+    c,
+    `${path}.retentionDuration`,
+    retention.retentionDuration,
+    'Days',
+    bounds.min,
+    bounds.max,
+    `${label} backup`,
+  );
   if (n !== undefined && fullDays !== undefined && n > fullDays) {
     c.add(
       `${path}.retentionDuration.count`,
@@ -628,7 +819,12 @@ function checkSimpleRetention(
   return n;
 }
 
-function checkLog(c: Checker, path: string, sub: Obj, fullDays: number | undefined): { frequencyMinutes: LogFrequencyMinutes; retentionDays: number } | undefined {
+function checkLog(
+  c: Checker,
+  path: string,
+  sub: Obj,
+  fullDays: number | undefined,
+): { frequencyMinutes: LogFrequencyMinutes; retentionDays: number } | undefined {
   const sPath = `${path}.schedulePolicy`;
   const schedule = c.object(sPath, sub.schedulePolicy, 'The Log backup schedule');
   let frequency: LogFrequencyMinutes | undefined;
@@ -643,7 +839,14 @@ function checkLog(c: Checker, path: string, sub: Obj, fullDays: number | undefin
         f,
       );
   }
-  const retentionDays = checkSimpleRetention(c, `${path}.retentionPolicy`, sub.retentionPolicy, 'Log', POLICY_LIMITS.logDays, fullDays);
+  const retentionDays = checkSimpleRetention(
+    c,
+    `${path}.retentionPolicy`,
+    sub.retentionPolicy,
+    'Log',
+    POLICY_LIMITS.logDays,
+    fullDays,
+  );
   if (!absent(sub.tieringPolicy))
     c.add(`${path}.tieringPolicy`, 'must be omitted: tiering applies to the Full sub-policy only', sub.tieringPolicy);
   if (frequency === undefined || retentionDays === undefined) return undefined;
@@ -661,8 +864,18 @@ export function checkSqlPolicy(properties: unknown): { policy: SqlPolicy | undef
   const props = c.object(root, properties, 'The policy (properties)');
   if (props === undefined) return { policy: undefined, violations: c.violations };
 
-  c.exact(`${root}.backupManagementType`, props.backupManagementType, 'AzureWorkload', 'for a SQL Server in Azure VM policy');
-  c.enumValue(`${root}.workLoadType`, props.workLoadType, ['SQLDataBase'] as const, "is required and must be 'SQLDataBase'");
+  c.exact(
+    `${root}.backupManagementType`,
+    props.backupManagementType,
+    'AzureWorkload',
+    'for a SQL Server in Azure VM policy',
+  );
+  c.enumValue(
+    `${root}.workLoadType`,
+    props.workLoadType,
+    ['SQLDataBase'] as const,
+    "is required and must be 'SQLDataBase'",
+  );
 
   // Settings
   let timeZone: string | undefined;
@@ -699,11 +912,20 @@ export function checkSqlPolicy(properties: unknown): { policy: SqlPolicy | undef
     const p = `${listPath}[${i}]`;
     const o = c.object(p, sub, 'A sub-policy');
     if (o === undefined) return;
-    const type = c.enumValue(`${p}.policyType`, o.policyType, SUB_POLICY_TYPES, `must be one of ${quoteList(SUB_POLICY_TYPES)}`);
+    const type = c.enumValue(
+      `${p}.policyType`,
+      o.policyType,
+      SUB_POLICY_TYPES,
+      `must be one of ${quoteList(SUB_POLICY_TYPES)}`,
+    );
     if (type === undefined) return;
     const previous = byType.get(type);
     if (previous !== undefined) {
-      c.add(`${p}.policyType`, `must not repeat '${type}': a policy has at most one ${type} sub-policy (another is at subProtectionPolicy[${previous.index}])`, o.policyType);
+      c.add(
+        `${p}.policyType`,
+        `must not repeat '${type}': a policy has at most one ${type} sub-policy (another is at subProtectionPolicy[${previous.index}])`,
+        o.policyType,
+      );
       return;
     }
     byType.set(type, { index: i, sub: o });
@@ -716,7 +938,7 @@ export function checkSqlPolicy(properties: unknown): { policy: SqlPolicy | undef
   let tiering: Record<string, TieringRule> | undefined;
   let tieringOk = true;
   if (fullEntry === undefined) {
-    c.add(listPath, 'must contain exactly one Full sub-policy (policyType \'Full\'), found none', undefined, false);
+    c.add(listPath, "must contain exactly one Full sub-policy (policyType 'Full'), found none", undefined, false);
   } else {
     const p = `${listPath}[${fullEntry.index}]`;
     full = checkFullSchedule(c, `${p}.schedulePolicy`, fullEntry.sub.schedulePolicy);
@@ -729,9 +951,13 @@ export function checkSqlPolicy(properties: unknown): { policy: SqlPolicy | undef
   const fullDays = fullRetention?.baseDays;
 
   const diffEntry = byType.get('Differential');
-  const diff = diffEntry === undefined ? undefined : checkDifferential(c, `${listPath}[${diffEntry.index}]`, diffEntry.sub, full, fullDays);
+  const diff =
+    diffEntry === undefined
+      ? undefined
+      : checkDifferential(c, `${listPath}[${diffEntry.index}]`, diffEntry.sub, full, fullDays);
   const logEntry = byType.get('Log');
-  const log = logEntry === undefined ? undefined : checkLog(c, `${listPath}[${logEntry.index}]`, logEntry.sub, fullDays);
+  const log =
+    logEntry === undefined ? undefined : checkLog(c, `${listPath}[${logEntry.index}]`, logEntry.sub, fullDays);
 
   if (
     c.violations.length > 0 ||
@@ -772,7 +998,8 @@ export function checkSqlPolicy(properties: unknown): { policy: SqlPolicy | undef
     },
     wire,
   };
-  if (diff !== undefined) policy.differential = { days: diff.days, times: [diff.runTime.time], retentionDays: diff.retentionDays };
+  if (diff !== undefined)
+    policy.differential = { days: diff.days, times: [diff.runTime.time], retentionDays: diff.retentionDays };
   if (log !== undefined) policy.log = log;
   return { policy, violations: [] };
 }
@@ -800,16 +1027,26 @@ function isoTime(date: string, time: string): string {
   return `${date}T${time}:00Z`;
 }
 
-function renderPattern(pattern: RetentionPattern): Pick<MonthlyRetentionScheduleWire, 'retentionScheduleFormatType' | 'retentionScheduleDaily' | 'retentionScheduleWeekly'> {
+function renderPattern(
+  pattern: RetentionPattern,
+): Pick<
+  MonthlyRetentionScheduleWire,
+  'retentionScheduleFormatType' | 'retentionScheduleDaily' | 'retentionScheduleWeekly'
+> {
   if (pattern.format === 'Weekly')
     return {
       retentionScheduleFormatType: 'Weekly',
-      retentionScheduleWeekly: { daysOfTheWeek: [...pattern.daysOfTheWeek], weeksOfTheMonth: [...pattern.weeksOfTheMonth] },
+      retentionScheduleWeekly: {
+        daysOfTheWeek: [...pattern.daysOfTheWeek],
+        weeksOfTheMonth: [...pattern.weeksOfTheMonth],
+      },
     };
   return {
     retentionScheduleFormatType: 'Daily',
     retentionScheduleDaily: {
-      daysOfTheMonth: pattern.daysOfTheMonth.map((d) => (d === 'Last' ? { date: 0, isLast: true } : { date: d, isLast: false })),
+      daysOfTheMonth: pattern.daysOfTheMonth.map((d) =>
+        d === 'Last' ? { date: 0, isLast: true } : { date: d, isLast: false },
+      ),
     },
   };
 }
@@ -830,14 +1067,21 @@ export function toWireFormat(policy: SqlPolicy): AzureWorkloadPolicyPropertiesWi
     schedulePolicy: {
       schedulePolicyType: 'SimpleSchedulePolicy',
       scheduleRunFrequency: full.frequency,
-      ...(full.frequency === 'Weekly' ? { scheduleRunDays: [...full.days] } : wire.emptyRunDays ? { scheduleRunDays: [] } : {}),
+      ...(full.frequency === 'Weekly'
+        ? { scheduleRunDays: [...full.days] }
+        : wire.emptyRunDays
+          ? { scheduleRunDays: [] }
+          : {}),
       scheduleRunTimes: [isoTime(wire.dates.full, fullTime)],
       scheduleWeeklyFrequency: 0,
     },
     retentionPolicy: {
       retentionPolicyType: 'LongTermRetentionPolicy',
       ...(r.daily && {
-        dailySchedule: { retentionTimes: at(wire.dates.daily), retentionDuration: { count: r.daily.days, durationType: 'Days' } },
+        dailySchedule: {
+          retentionTimes: at(wire.dates.daily),
+          retentionDuration: { count: r.daily.days, durationType: 'Days' },
+        },
       }),
       ...(r.weekly && {
         weeklySchedule: {
@@ -878,12 +1122,18 @@ export function toWireFormat(policy: SqlPolicy): AzureWorkloadPolicyPropertiesWi
         scheduleRunTimes: [isoTime(wire.dates.differential ?? wire.dates.full, differential.times[0])],
         scheduleWeeklyFrequency: 0,
       },
-      retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: differential.retentionDays, durationType: 'Days' } },
+      retentionPolicy: {
+        retentionPolicyType: 'SimpleRetentionPolicy',
+        retentionDuration: { count: differential.retentionDays, durationType: 'Days' },
+      },
     },
     Log: log && {
       policyType: 'Log',
       schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: log.frequencyMinutes },
-      retentionPolicy: { retentionPolicyType: 'SimpleRetentionPolicy', retentionDuration: { count: log.retentionDays, durationType: 'Days' } },
+      retentionPolicy: {
+        retentionPolicyType: 'SimpleRetentionPolicy',
+        retentionDuration: { count: log.retentionDays, durationType: 'Days' },
+      },
     },
   };
   const order: SubPolicyType[] = [...wire.order];

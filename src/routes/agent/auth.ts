@@ -26,12 +26,15 @@ export function agentAuthentication(app: FastifyInstance) {
     }
     const container = await app.db.protectionContainer.findUnique({ where: { id: claims.containerId } });
     if (container === null || container.tokenGeneration !== claims.generation) {
-      throw errors.unauthenticated('The agent token is no longer valid: the container was unregistered. Register the VM again.');
+      throw errors.unauthenticated(
+        'The agent token is no longer valid: the container was unregistered. Register the VM again.',
+      );
     }
     const { containerName } = request.params as { containerName: string };
     if (container.nameKey !== containerName.toLowerCase()) throw errors.agentForbidden(containerName);
     // An injected AgentSilence: this VM's requests never reach the vault (the agent sees an outage and retries).
-    if (app.faults.agentSilenced(container.id)) throw errors.serviceUnavailable('The vault, seen from this VM (emulator fault AgentSilence),');
+    if (app.faults.agentSilenced(container.id))
+      throw errors.serviceUnavailable('The vault, seen from this VM (emulator fault AgentSilence),');
     request.container = container;
   };
 }

@@ -9,8 +9,16 @@ import { onCommandCompleted } from '../../jobs/agent-results.ts';
 import { afterInventory } from '../../jobs/maintenance.ts';
 import { Empty, responses } from '../arm/shared/schemas.ts';
 import {
-  CommandList, CommandParams, CommandPollQuery, CommandResult, ContainerParams, HeartbeatRequest, HeartbeatResponse,
-  InventoryReport, RegisterRequest, RegisterResponse,
+  CommandList,
+  CommandParams,
+  CommandPollQuery,
+  CommandResult,
+  ContainerParams,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  InventoryReport,
+  RegisterRequest,
+  RegisterResponse,
 } from './protocol.ts';
 
 const tags = ['agent'];
@@ -29,7 +37,13 @@ const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/agent/v1/register',
     {
       bodyLimit: 16 * 1024,
-      schema: { tags, security: [], summary: 'Register a VM with vault credentials; returns a token for its container', body: RegisterRequest, response: responses({ 200: RegisterResponse }) },
+      schema: {
+        tags,
+        security: [],
+        summary: 'Register a VM with vault credentials; returns a token for its container',
+        body: RegisterRequest,
+        response: responses({ 200: RegisterResponse }),
+      },
     },
     async (request) => registerAgent(app, request.body),
   );
@@ -39,7 +53,17 @@ const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     `${base}/heartbeat`,
-    { ...scoped, schema: { tags, security, summary: 'Report that the agent is alive', params: ContainerParams, body: HeartbeatRequest, response: responses({ 200: HeartbeatResponse }) } },
+    {
+      ...scoped,
+      schema: {
+        tags,
+        security,
+        summary: 'Report that the agent is alive',
+        params: ContainerParams,
+        body: HeartbeatRequest,
+        response: responses({ 200: HeartbeatResponse }),
+      },
+    },
     async (request) => {
       const now = app.clock.now();
       // Liveness keeps wall time (see containerHealth): the emulator clock may jump a day between two beats.
@@ -57,9 +81,14 @@ const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ...scoped,
       bodyLimit: 8 * 1024 * 1024,
       schema: {
-        tags, security, summary: 'Report the VM’s SQL instances and databases (the answer to a discover command)',
-        params: ContainerParams, body: InventoryReport,
-        response: responses({ 200: Type.Object({ instances: Type.Integer(), databases: Type.Integer(), protectable: Type.Integer() }) }),
+        tags,
+        security,
+        summary: 'Report the VM’s SQL instances and databases (the answer to a discover command)',
+        params: ContainerParams,
+        body: InventoryReport,
+        response: responses({
+          200: Type.Object({ instances: Type.Integer(), databases: Type.Integer(), protectable: Type.Integer() }),
+        }),
       },
     },
     async (request) => {
@@ -75,22 +104,51 @@ const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     `${base}/commands`,
-    { ...scoped, schema: { tags, security, summary: 'Long-poll for commands (delivered at least once; acknowledge each)', params: ContainerParams, querystring: CommandPollQuery, response: responses({ 200: CommandList }) } },
+    {
+      ...scoped,
+      schema: {
+        tags,
+        security,
+        summary: 'Long-poll for commands (delivered at least once; acknowledge each)',
+        params: ContainerParams,
+        querystring: CommandPollQuery,
+        response: responses({ 200: CommandList }),
+      },
+    },
     async (request, reply) => {
       const hungUp = new AbortController();
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) hungUp.abort();
       });
-      const commands = await app.agentCommands.poll(containerOf(request).id, request.query.waitSeconds ?? 0, hungUp.signal);
+      const commands = await app.agentCommands.poll(
+        containerOf(request).id,
+        request.query.waitSeconds ?? 0,
+        hungUp.signal,
+      );
       return {
-        commands: commands.map((c) => ({ id: c.id, type: c.type, payload: c.payload as object, issuedAt: c.issuedAt.toISOString(), attempt: c.attempts })),
+        commands: commands.map((c) => ({
+          id: c.id,
+          type: c.type,
+          payload: c.payload as object,
+          issuedAt: c.issuedAt.toISOString(),
+          attempt: c.attempts,
+        })),
       };
     },
   );
 
   app.post(
     `${base}/commands/:commandId/ack`,
-    { ...scoped, schema: { tags, security, summary: 'Acknowledge a command (it will not be redelivered)', params: CommandParams, response: responses({ 204: Empty }) } },
+    {
+      ...scoped,
+      schema: {
+        tags,
+        security,
+        summary: 'Acknowledge a command (it will not be redelivered)',
+        params: CommandParams,
+        response: responses({ 204: Empty }),
+      },
+    },
     async (request, reply) => {
       await app.agentCommands.acknowledge(containerOf(request).id, request.params.commandId);
       return reply.code(204).send();
@@ -99,9 +157,23 @@ const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     `${base}/commands/:commandId/result`,
-    { ...scoped, schema: { tags, security, summary: 'Report a command’s outcome (the first result counts)', params: CommandParams, body: CommandResult, response: responses({ 204: Empty }) } },
+    {
+      ...scoped,
+      schema: {
+        tags,
+        security,
+        summary: 'Report a command’s outcome (the first result counts)',
+        params: CommandParams,
+        body: CommandResult,
+        response: responses({ 204: Empty }),
+      },
+    },
     async (request, reply) => {
-      const completed = await app.agentCommands.complete(containerOf(request).id, request.params.commandId, request.body);
+      const completed = await app.agentCommands.complete(
+        containerOf(request).id,
+        request.params.commandId,
+        request.body,
+      );
       if (completed !== null) await onCommandCompleted(app, completed);
       return reply.code(204).send();
     },

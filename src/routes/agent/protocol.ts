@@ -17,7 +17,8 @@ import { Type, type Static } from 'typebox';
  */
 export const BACKUP_CANCELLED = 'UserErrorBackupCancelled';
 
-const Name = (max: number, description?: string) => Type.String({ minLength: 1, maxLength: max, ...(description ? { description } : {}) });
+const Name = (max: number, description?: string) =>
+  Type.String({ minLength: 1, maxLength: max, ...(description ? { description } : {}) });
 
 export const VaultCredentials = Type.Object(
   {
@@ -74,7 +75,9 @@ export const InventoryDatabase = Type.Object({
   state: Type.Optional(Type.String({ maxLength: 32, description: 'ONLINE, OFFLINE, RESTORING, …' })),
   isReadOnly: Type.Optional(Type.Boolean()),
   isSnapshot: Type.Optional(Type.Boolean({ description: 'a database snapshot (not protectable)' })),
-  isMirror: Type.Optional(Type.Boolean({ description: 'the mirror side of database mirroring (not protectable on an FCI)' })),
+  isMirror: Type.Optional(
+    Type.Boolean({ description: 'the mirror side of database mirroring (not protectable on an FCI)' }),
+  ),
   sizeBytes: Type.Optional(Type.Integer({ minimum: 0 })),
   fileCount: Type.Integer({ minimum: 1, maximum: 100_000 }),
   files: Type.Optional(Type.Array(DataDirectoryPath, { maxItems: 2000 })),
@@ -85,7 +88,9 @@ export const InventoryInstance = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 128 }),
   version: Type.String({ minLength: 1, maxLength: 32, description: 'SQL Server version: 2008, 2008R2, 2012, …, 2022' }),
   edition: Type.String({ maxLength: 64 }),
-  isSysadmin: Type.Boolean({ description: 'whether the plugin account (NT SERVICE\\AzureWLBackupPluginSvc) is sysadmin' }),
+  isSysadmin: Type.Boolean({
+    description: 'whether the plugin account (NT SERVICE\\AzureWLBackupPluginSvc) is sysadmin',
+  }),
   isFailoverClusterInstance: Type.Optional(Type.Boolean()),
   dataDirectoryPaths: Type.Array(DataDirectoryPath, { maxItems: 16 }),
   databases: Type.Array(InventoryDatabase, { maxItems: 5000, description: 'empty when the plugin lacks sysadmin' }),
@@ -111,7 +116,9 @@ export const Command = Type.Object({
 export type Command = Static<typeof Command>;
 
 export const CommandPollQuery = Type.Object({
-  waitSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 60, description: 'long-poll up to this long for a command' })),
+  waitSeconds: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 60, description: 'long-poll up to this long for a command' }),
+  ),
 });
 export const CommandList = Type.Object({ commands: Type.Array(Command) });
 
@@ -138,7 +145,12 @@ export const CommandParams = Type.Object({ containerName: Name(256), commandId: 
 
 export const BackupTypes = ['Full', 'Differential', 'Log', 'CopyOnlyFull'] as const;
 export type BackupType = (typeof BackupTypes)[number];
-const BackupTypeSchema = Type.Union([Type.Literal('Full'), Type.Literal('Differential'), Type.Literal('Log'), Type.Literal('CopyOnlyFull')]);
+const BackupTypeSchema = Type.Union([
+  Type.Literal('Full'),
+  Type.Literal('Differential'),
+  Type.Literal('Log'),
+  Type.Literal('CopyOnlyFull'),
+]);
 
 /** The payload of a `backup` command. */
 export const BackupCommandPayload = Type.Object({
@@ -171,7 +183,11 @@ export const UploadState = Type.Object({
 export type UploadState = Static<typeof UploadState>;
 
 export const UploadParams = Type.Object({ containerName: Name(256), uploadId: Type.String({ format: 'uuid' }) });
-export const BlockParams = Type.Object({ containerName: Name(256), uploadId: Type.String({ format: 'uuid' }), index: Type.Integer({ minimum: 0, maximum: 1_000_000 }) });
+export const BlockParams = Type.Object({
+  containerName: Name(256),
+  uploadId: Type.String({ format: 'uuid' }),
+  index: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+});
 export const BlockReceipt = Type.Object({ index: Type.Integer(), sha256: Type.String(), sizeBytes: Type.Integer() });
 
 const Lsn = Type.String({ pattern: '^[0-9]{1,30}$', description: 'a log sequence number, decimal' });
@@ -236,7 +252,14 @@ export const RestoreCommandPayload = Type.Object({
     /** Restore as files: the directory on the VM (a Windows path such as `F:\\restore`). */
     directory: Type.Optional(Type.String({ maxLength: 1024 })),
     directoryPaths: Type.Optional(
-      Type.Array(Type.Object({ mappingType: Type.String(), sourceLogicalName: Type.Optional(Type.String()), sourcePath: Type.Optional(Type.String()), targetPath: Type.String() })),
+      Type.Array(
+        Type.Object({
+          mappingType: Type.String(),
+          sourceLogicalName: Type.Optional(Type.String()),
+          sourcePath: Type.Optional(Type.String()),
+          targetPath: Type.String(),
+        }),
+      ),
     ),
   }),
   /** Point-in-time restore: apply log records up to this second (UTC). */
@@ -246,7 +269,11 @@ export const RestoreCommandPayload = Type.Object({
 export type RestoreCommandPayload = Static<typeof RestoreCommandPayload>;
 
 export const RestoreParams = Type.Object({ containerName: Name(256), restoreId: Type.String({ format: 'uuid' }) });
-export const RestorePartParams = Type.Object({ containerName: Name(256), restoreId: Type.String({ format: 'uuid' }), index: Type.Integer({ minimum: 0, maximum: 100_000 }) });
+export const RestorePartParams = Type.Object({
+  containerName: Name(256),
+  restoreId: Type.String({ format: 'uuid' }),
+  index: Type.Integer({ minimum: 0, maximum: 100_000 }),
+});
 
 export const RestoreState = Type.Object({
   restoreId: Type.String({ format: 'uuid' }),

@@ -18,12 +18,25 @@ const restoreRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     base,
-    { ...scoped, schema: { tags, security, summary: 'A restore’s state (after a cut stream: why it failed)', params: RestoreParams, response: responses({ 200: RestoreState }) } },
+    {
+      ...scoped,
+      schema: {
+        tags,
+        security,
+        summary: 'A restore’s state (after a cut stream: why it failed)',
+        params: RestoreParams,
+        response: responses({ 200: RestoreState }),
+      },
+    },
     async (request) => {
       const restore = await findRestoreFor(app, containerOf(request).id, request.params.restoreId.toLowerCase());
       return {
-        restoreId: restore.id, state: restore.state as 'InProgress' | 'Succeeded' | 'Failed', partCount: restore.parts.length,
-        ...(restore.errorCode === null ? {} : { error: { code: restore.errorCode, message: restore.errorMessage ?? '' } }),
+        restoreId: restore.id,
+        state: restore.state as 'InProgress' | 'Succeeded' | 'Failed',
+        partCount: restore.parts.length,
+        ...(restore.errorCode === null
+          ? {}
+          : { error: { code: restore.errorCode, message: restore.errorMessage ?? '' } }),
       };
     },
   );
@@ -33,9 +46,13 @@ const restoreRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...scoped,
       schema: {
-        tags, security, summary: 'One part of a restore: the backup stream, decrypted and verified (x-content-sha256: its SHA-256)',
+        tags,
+        security,
+        summary: 'One part of a restore: the backup stream, decrypted and verified (x-content-sha256: its SHA-256)',
         params: RestorePartParams,
-        response: responses({ 200: Type.Unsafe<unknown>({ type: 'string', format: 'binary', description: 'application/octet-stream' }) }),
+        response: responses({
+          200: Type.Unsafe<unknown>({ type: 'string', format: 'binary', description: 'application/octet-stream' }),
+        }),
       },
     },
     async (request, reply) => {

@@ -3,12 +3,26 @@ import { Type } from 'typebox';
 import type { Operation } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { startJob } from '../../jobs/job-records.ts';
-import { AnyObject, ApiVersionQuery, Empty, FilterQuery, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
+import {
+  AnyObject,
+  ApiVersionQuery,
+  Empty,
+  FilterQuery,
+  listOf,
+  ListQuery,
+  responses,
+  VaultParams,
+} from './shared/schemas.ts';
 import { VAULT, vaultId } from './shared/paths.ts';
 import { afterPair, page } from './shared/paging.ts';
 import { filterEquals, readFilter } from './shared/filter.ts';
 import { findVault, vaultScope } from './shared/vault-lookup.ts';
-import { containerNotFound, findContainer, findFabricVault, type ContainerPathParams } from './shared/container-lookup.ts';
+import {
+  containerNotFound,
+  findContainer,
+  findFabricVault,
+  type ContainerPathParams,
+} from './shared/container-lookup.ts';
 import { operationResult, operationStatus } from './shared/operation-views.ts';
 import { OperationStatusBody } from './vault-operations.ts';
 import { containerId, fabricId, renderContainer, renderProtectableContainer } from './views/containers.ts';
@@ -37,7 +51,9 @@ const RegisterBody = Type.Object(
         backupManagementType: Type.Optional(Type.String({ maxLength: 64 })),
         sourceResourceId: Type.Optional(Type.String({ maxLength: 1024 })),
         workloadType: Type.Optional(Type.String({ maxLength: 64 })),
-        operationType: Type.Optional(Type.Union([Type.Literal('Invalid'), Type.Literal('Register'), Type.Literal('Reregister')])),
+        operationType: Type.Optional(
+          Type.Union([Type.Literal('Invalid'), Type.Literal('Register'), Type.Literal('Reregister')]),
+        ),
         friendlyName: Type.Optional(Type.String({ maxLength: 256 })),
       },
       { additionalProperties: true },
@@ -49,7 +65,17 @@ const RegisterBody = Type.Object(
 );
 
 const tags = ['containers'];
-const managementTypes = ['AzureWorkload', 'AzureIaasVM', 'MAB', 'DPM', 'AzureBackupServer', 'AzureSql', 'AzureStorage', 'Invalid', 'DefaultBackup'];
+const managementTypes = [
+  'AzureWorkload',
+  'AzureIaasVM',
+  'MAB',
+  'DPM',
+  'AzureBackupServer',
+  'AzureSql',
+  'AzureStorage',
+  'Invalid',
+  'DefaultBackup',
+];
 /** Only AzureWorkload exists here; filtering on another management type matches nothing. */
 const isWorkloadFilter = (value: string | undefined) => value === undefined || value === 'AzureWorkload';
 
@@ -63,7 +89,8 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const containerOperation = async (params: ContainerPathParams & { operationId: string }): Promise<Operation> => {
     const operation = await app.operations.find(vaultScope(params), params.operationId);
     const target = operation.target as { containerNameKey?: string };
-    if (target.containerNameKey !== params.containerName.toLowerCase()) throw errors.operationNotFound(params.operationId);
+    if (target.containerNameKey !== params.containerName.toLowerCase())
+      throw errors.operationNotFound(params.operationId);
     return operation;
   };
 
@@ -71,13 +98,21 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${FABRIC}/refreshContainers`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/refreshContainers/action' },
-      schema: { tags, summary: 'Discover VMs whose agents registered with the vault (202; poll the Location)', params: FabricParams, querystring: FilterQuery, response: responses({ 202: Empty }) },
+      schema: {
+        tags,
+        summary: 'Discover VMs whose agents registered with the vault (202; poll the Location)',
+        params: FabricParams,
+        querystring: FilterQuery,
+        response: responses({ 202: Empty }),
+      },
     },
     async (request, reply) => {
       const vault = await findFabricVault(app, request.params);
       readFilter(request, { backupManagementType: ['eq'] });
       const operation = await app.operations.start(vaultScope(request.params), 'fabric.refresh', { vaultId: vault.id });
-      return app.operations.accepted(request, reply, operation, { result: `${fabricId(vault)}/operationResults/${operation.id}` });
+      return app.operations.accepted(request, reply, operation, {
+        result: `${fabricId(vault)}/operationResults/${operation.id}`,
+      });
     },
   );
 
@@ -85,7 +120,13 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${FABRIC}/operationResults/:operationId`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/operationResults/read' },
-      schema: { tags, summary: 'Result of a refresh: 202 while running, then 204', params: FabricOperationParams, querystring: ApiVersionQuery, response: responses({ 202: Empty, 204: Empty }) },
+      schema: {
+        tags,
+        summary: 'Result of a refresh: 202 while running, then 204',
+        params: FabricOperationParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 202: Empty, 204: Empty }),
+      },
     },
     async (request, reply) => {
       await findFabricVault(app, request.params);
@@ -97,7 +138,13 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${FABRIC}/protectableContainers`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectableContainers/read' },
-      schema: { tags, summary: 'VMs that can be registered (found by the last refresh)', params: FabricParams, querystring: ListQuery, response: responses({ 200: listOf(ProtectableContainerResource) }) },
+      schema: {
+        tags,
+        summary: 'VMs that can be registered (found by the last refresh)',
+        params: FabricParams,
+        querystring: ListQuery,
+        response: responses({ 200: listOf(ProtectableContainerResource) }),
+      },
     },
     async (request) => {
       const vault = await findFabricVault(app, request.params);
@@ -113,7 +160,9 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
                   vaultId: vault.id,
                   discovered: true,
                   registrationStatus: 'NotRegistered',
-                  ...(friendlyName === undefined ? {} : { friendlyName: { equals: friendlyName, mode: 'insensitive' as const } }),
+                  ...(friendlyName === undefined
+                    ? {}
+                    : { friendlyName: { equals: friendlyName, mode: 'insensitive' as const } }),
                   ...(after === undefined ? {} : { nameKey: { gt: after[0] } }),
                 },
                 orderBy: { nameKey: 'asc' },
@@ -131,38 +180,59 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/write' },
       schema: {
-        tags, summary: 'Register (or re-register) a VM: long-running, completes when its agent has installed the extension',
-        params: ContainerParams, querystring: ApiVersionQuery, body: RegisterBody, response: responses({ 200: ContainerResource, 202: Empty }),
+        tags,
+        summary: 'Register (or re-register) a VM: long-running, completes when its agent has installed the extension',
+        params: ContainerParams,
+        querystring: ApiVersionQuery,
+        body: RegisterBody,
+        response: responses({ 200: ContainerResource, 202: Empty }),
       },
     },
     async (request, reply) => {
       const { vault, container } = await findContainer(app, request.params, false);
       const properties = request.body.properties;
       if (properties.containerType !== 'VMAppContainer') {
-        throw errors.invalidInput(`containerType '${properties.containerType}' cannot be registered here; SQL Server VMs are 'VMAppContainer'.`);
+        throw errors.invalidInput(
+          `containerType '${properties.containerType}' cannot be registered here; SQL Server VMs are 'VMAppContainer'.`,
+        );
       }
       if (properties.backupManagementType !== undefined && properties.backupManagementType !== 'AzureWorkload') {
-        throw errors.invalidInput(`backupManagementType must be 'AzureWorkload' (got '${properties.backupManagementType}').`);
+        throw errors.invalidInput(
+          `backupManagementType must be 'AzureWorkload' (got '${properties.backupManagementType}').`,
+        );
       }
       if (properties.workloadType !== undefined && properties.workloadType !== 'SQLDataBase') {
         throw errors.invalidInput(`workloadType must be 'SQLDataBase' (got '${properties.workloadType}').`);
       }
-      if (properties.sourceResourceId !== undefined && properties.sourceResourceId.toLowerCase() !== container.vmResourceId.toLowerCase()) {
-        throw errors.invalidInput(`sourceResourceId '${properties.sourceResourceId}' is not the VM of container '${container.name}' (${container.vmResourceId}).`);
+      if (
+        properties.sourceResourceId !== undefined &&
+        properties.sourceResourceId.toLowerCase() !== container.vmResourceId.toLowerCase()
+      ) {
+        throw errors.invalidInput(
+          `sourceResourceId '${properties.sourceResourceId}' is not the VM of container '${container.name}' (${container.vmResourceId}).`,
+        );
       }
       const reregister = properties.operationType === 'Reregister';
       if (container.registrationStatus === 'Registering' || container.registrationStatus === 'Unregistering') {
-        throw errors.conflict('BMSUserErrorContainerOperationInProgress', `The container '${container.name}' is ${container.registrationStatus.toLowerCase()}; wait for that operation to finish.`);
+        throw errors.conflict(
+          'BMSUserErrorContainerOperationInProgress',
+          `The container '${container.name}' is ${container.registrationStatus.toLowerCase()}; wait for that operation to finish.`,
+        );
       }
       if (container.registrationStatus === 'Registered' && !reregister) {
         return reply.code(200).send(renderContainer(vault, container, unhealthyAfter));
       }
-      if (container.registrationStatus === 'NotRegistered' && !container.discovered) throw containerNotFound(container.name);
+      if (container.registrationStatus === 'NotRegistered' && !container.discovered)
+        throw containerNotFound(container.name);
       const claimed = await app.db.protectionContainer.updateMany({
         where: { id: container.id, registrationStatus: container.registrationStatus },
         data: { registrationStatus: 'Registering', updatedAt: app.clock.now() },
       });
-      if (claimed.count === 0) throw errors.conflict('BMSUserErrorContainerOperationInProgress', `The container '${container.name}' changed meanwhile; retry.`);
+      if (claimed.count === 0)
+        throw errors.conflict(
+          'BMSUserErrorContainerOperationInProgress',
+          `The container '${container.name}' changed meanwhile; retry.`,
+        );
       const job = await startJob(app, vault.id, 'Register', container.friendlyName);
       const operation = await app.operations.start(
         vaultScope(request.params),
@@ -182,7 +252,13 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     CONTAINER,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/read' },
-      schema: { tags, summary: 'Get a registered container', params: ContainerParams, querystring: ApiVersionQuery, response: responses({ 200: ContainerResource }) },
+      schema: {
+        tags,
+        summary: 'Get a registered container',
+        params: ContainerParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: ContainerResource }),
+      },
     },
     async (request) => {
       const { vault, container } = await findContainer(app, request.params, true);
@@ -195,8 +271,12 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/operationResults/read' },
       schema: {
-        tags, summary: 'Result of a container operation: 202 while running; then the container (register) or 204 (inquire, unregister)',
-        params: ContainerOperationParams, querystring: ApiVersionQuery, response: responses({ 200: ContainerResource, 202: Empty, 204: Empty }),
+        tags,
+        summary:
+          'Result of a container operation: 202 while running; then the container (register) or 204 (inquire, unregister)',
+        params: ContainerOperationParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: ContainerResource, 202: Empty, 204: Empty }),
       },
     },
     async (request, reply) => {
@@ -213,7 +293,13 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${CONTAINER}/operationsStatus/:operationId`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/operationsStatus/read' },
-      schema: { tags, summary: 'Status of a container operation', params: ContainerOperationParams, querystring: ApiVersionQuery, response: responses({ 200: OperationStatusBody }) },
+      schema: {
+        tags,
+        summary: 'Status of a container operation',
+        params: ContainerOperationParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: OperationStatusBody }),
+      },
     },
     async (request) => operationStatus(await containerOperation(request.params)),
   );
@@ -222,18 +308,31 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${CONTAINER}/inquire`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/inquire/action' },
-      schema: { tags, summary: 'Discover the databases on a registered VM (202; poll the Location)', params: ContainerParams, querystring: FilterQuery, response: responses({ 202: Empty }) },
+      schema: {
+        tags,
+        summary: 'Discover the databases on a registered VM (202; poll the Location)',
+        params: ContainerParams,
+        querystring: FilterQuery,
+        response: responses({ 202: Empty }),
+      },
     },
     async (request, reply) => {
       const { vault, container } = await findContainer(app, request.params, true);
       readFilter(request, { backupManagementType: ['eq'], workloadType: ['eq'] });
       if (container.registrationStatus !== 'Registered') {
-        throw errors.conflict('BMSUserErrorContainerOperationInProgress', `The container '${container.name}' is ${container.registrationStatus.toLowerCase()}.`);
+        throw errors.conflict(
+          'BMSUserErrorContainerOperationInProgress',
+          `The container '${container.name}' is ${container.registrationStatus.toLowerCase()}.`,
+        );
       }
       const operation = await app.operations.start(vaultScope(request.params), 'container.inquire', {
-        vaultId: vault.id, containerId: container.id, containerNameKey: container.nameKey,
+        vaultId: vault.id,
+        containerId: container.id,
+        containerNameKey: container.nameKey,
       });
-      return app.operations.accepted(request, reply, operation, { result: `${containerId(vault, container)}/operationResults/${operation.id}` });
+      return app.operations.accepted(request, reply, operation, {
+        result: `${containerId(vault, container)}/operationResults/${operation.id}`,
+      });
     },
   );
 
@@ -241,18 +340,34 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     CONTAINER,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/delete' },
-      schema: { tags, summary: 'Unregister a VM (202; poll the Location); refused while it has protected items', params: ContainerParams, querystring: ApiVersionQuery, response: responses({ 202: Empty, 204: Empty }) },
+      schema: {
+        tags,
+        summary: 'Unregister a VM (202; poll the Location); refused while it has protected items',
+        params: ContainerParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 202: Empty, 204: Empty }),
+      },
     },
     async (request, reply) => {
       const { vault, container } = await findContainer(app, request.params, true);
       if (container.registrationStatus !== 'Registered') {
-        throw errors.conflict('BMSUserErrorContainerOperationInProgress', `The container '${container.name}' is ${container.registrationStatus.toLowerCase()}.`);
+        throw errors.conflict(
+          'BMSUserErrorContainerOperationInProgress',
+          `The container '${container.name}' is ${container.registrationStatus.toLowerCase()}.`,
+        );
       }
       const protectedItems = await app.db.protectedItem.count({ where: { containerId: container.id } });
       if (protectedItems > 0) {
-        throw new ArmError(400, 'BMSUserErrorContainerHasDatasources', `The container '${container.name}' has ${protectedItems} protected items. Stop protection and delete their data before unregistering.`);
+        throw new ArmError(
+          400,
+          'BMSUserErrorContainerHasDatasources',
+          `The container '${container.name}' has ${protectedItems} protected items. Stop protection and delete their data before unregistering.`,
+        );
       }
-      await app.db.protectionContainer.update({ where: { id: container.id }, data: { registrationStatus: 'Unregistering', updatedAt: app.clock.now() } });
+      await app.db.protectionContainer.update({
+        where: { id: container.id },
+        data: { registrationStatus: 'Unregistering', updatedAt: app.clock.now() },
+      });
       const job = await startJob(app, vault.id, 'UnRegister', container.friendlyName);
       const operation = await app.operations.start(
         vaultScope(request.params),
@@ -260,7 +375,9 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         { vaultId: vault.id, containerId: container.id, containerNameKey: container.nameKey },
         job.id,
       );
-      return app.operations.accepted(request, reply, operation, { result: `${containerId(vault, container)}/operationResults/${operation.id}` });
+      return app.operations.accepted(request, reply, operation, {
+        result: `${containerId(vault, container)}/operationResults/${operation.id}`,
+      });
     },
   );
 
@@ -268,13 +385,24 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupProtectionContainers`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupProtectionContainers/read' },
-      schema: { tags, summary: 'Registered containers of a vault', params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(ContainerResource) }) },
+      schema: {
+        tags,
+        summary: 'Registered containers of a vault',
+        params: VaultParams,
+        querystring: ListQuery,
+        response: responses({ 200: listOf(ContainerResource) }),
+      },
     },
     async (request) => {
       const vault = await findVault(app, request.params);
       const filter = readFilter(request, { backupManagementType: ['eq'], friendlyName: ['eq'], status: ['eq'] });
       const friendlyName = filterEquals(filter, 'friendlyName');
-      const status = filterEquals(filter, 'status', ['Registered', 'Registering', 'Unregistering', 'NotRegistered'] as const);
+      const status = filterEquals(filter, 'status', [
+        'Registered',
+        'Registering',
+        'Unregistering',
+        'NotRegistered',
+      ] as const);
       return page(request, {
         path: `${vaultId(vault)}/backupProtectionContainers`,
         carry: { $filter: request.query.$filter },
@@ -284,7 +412,9 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
                 where: {
                   vaultId: vault.id,
                   registrationStatus: status ?? { not: 'NotRegistered' },
-                  ...(friendlyName === undefined ? {} : { friendlyName: { equals: friendlyName, mode: 'insensitive' as const } }),
+                  ...(friendlyName === undefined
+                    ? {}
+                    : { friendlyName: { equals: friendlyName, mode: 'insensitive' as const } }),
                   ...afterPair('nameKey', 'id', after),
                 },
                 orderBy: [{ nameKey: 'asc' }, { id: 'asc' }],

@@ -14,7 +14,10 @@ const IntentParams = Type.Object({
   fabricName: Type.String({ minLength: 1, maxLength: 64 }),
   intentObjectName: Type.String({ minLength: 1, maxLength: 260 }),
 });
-const IntentResource = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject }, { description: 'AzureWorkloadSQLAutoProtectionIntent' });
+const IntentResource = Type.Object(
+  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
+  { description: 'AzureWorkloadSQLAutoProtectionIntent' },
+);
 const IntentBody = Type.Object(
   {
     properties: Type.Object(
@@ -31,7 +34,11 @@ const IntentBody = Type.Object(
   { additionalProperties: true },
 );
 const INTENT = `${VAULT}/backupFabrics/:fabricName/backupProtectionIntent/:intentObjectName`;
-const INTENT_TYPES = ['RecoveryServiceVaultItem', 'AzureWorkloadAutoProtectionIntent', 'AzureWorkloadSQLAutoProtectionIntent'];
+const INTENT_TYPES = [
+  'RecoveryServiceVaultItem',
+  'AzureWorkloadAutoProtectionIntent',
+  'AzureWorkloadSQLAutoProtectionIntent',
+];
 const tags = ['protection'];
 const invalid = (message: string) => new ArmError(400, 'BMSUserErrorInvalidInput', message);
 
@@ -45,42 +52,88 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     INTENT,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/backupProtectionIntent/write' },
-      schema: { tags, summary: 'Enable auto-protection of a SQL instance (200)', params: IntentParams, querystring: ApiVersionQuery, body: IntentBody, response: responses({ 200: IntentResource }) },
+      schema: {
+        tags,
+        summary: 'Enable auto-protection of a SQL instance (200)',
+        params: IntentParams,
+        querystring: ApiVersionQuery,
+        body: IntentBody,
+        response: responses({ 200: IntentResource }),
+      },
     },
     async (request) => {
       const vault = await findFabricVault(app, request.params);
       const { itemId, policyId, protectionIntentItemType } = request.body.properties;
-      if (!INTENT_TYPES.includes(protectionIntentItemType)) throw invalid(`protectionIntentItemType must be one of ${INTENT_TYPES.join(', ')} (got '${protectionIntentItemType}').`);
+      if (!INTENT_TYPES.includes(protectionIntentItemType))
+        throw invalid(
+          `protectionIntentItemType must be one of ${INTENT_TYPES.join(', ')} (got '${protectionIntentItemType}').`,
+        );
       const containersPrefix = `${vaultId(vault)}/backupFabrics/Azure/protectionContainers/`.toLowerCase();
       const match = /^(.+)\/protectableItems\/(.+)$/i.exec(itemId.slice(containersPrefix.length));
       if (!itemId.toLowerCase().startsWith(containersPrefix) || match?.[1] === undefined || match[2] === undefined) {
-        throw invalid(`itemId must be a SQL instance's protectable item of this vault: '${vaultId(vault)}/backupFabrics/Azure/protectionContainers/<container>/protectableItems/SQLInstance;<instance>' (got '${itemId}').`);
+        throw invalid(
+          `itemId must be a SQL instance's protectable item of this vault: '${vaultId(vault)}/backupFabrics/Azure/protectionContainers/<container>/protectableItems/SQLInstance;<instance>' (got '${itemId}').`,
+        );
       }
-      const container = await app.db.protectionContainer.findUnique({ where: { vaultId_nameKey: { vaultId: vault.id, nameKey: match[1].toLowerCase() } } });
-      const instance = container === null ? null : await app.db.sqlInstance.findUnique({ where: { containerId_itemNameKey: { containerId: container.id, itemNameKey: match[2].toLowerCase() } } });
+      const container = await app.db.protectionContainer.findUnique({
+        where: { vaultId_nameKey: { vaultId: vault.id, nameKey: match[1].toLowerCase() } },
+      });
+      const instance =
+        container === null
+          ? null
+          : await app.db.sqlInstance.findUnique({
+              where: { containerId_itemNameKey: { containerId: container.id, itemNameKey: match[2].toLowerCase() } },
+            });
       if (container === null || container.registrationStatus !== 'Registered' || instance === null) {
-        throw new ArmError(404, 'BMSUserErrorDataSourceObjectNotFound', `The SQL instance '${match[2]}' was not found on a registered container of this vault; register the VM and run inquire first.`);
+        throw new ArmError(
+          404,
+          'BMSUserErrorDataSourceObjectNotFound',
+          `The SQL instance '${match[2]}' was not found on a registered container of this vault; register the VM and run inquire first.`,
+        );
       }
-      if (!instance.isProtectable) throw invalid(`The SQL instance '${instance.name}' cannot be auto-protected: ${(instance.inquiryError as { message?: string } | null)?.message ?? (instance.notProtectableReason as { message?: string } | null)?.message ?? 'not protectable'}`);
+      if (!instance.isProtectable)
+        throw invalid(
+          `The SQL instance '${instance.name}' cannot be auto-protected: ${(instance.inquiryError as { message?: string } | null)?.message ?? (instance.notProtectableReason as { message?: string } | null)?.message ?? 'not protectable'}`,
+        );
       const policyPrefix = `${vaultId(vault)}/backupPolicies/`.toLowerCase();
       const policy = policyId.toLowerCase().startsWith(policyPrefix)
-        ? await app.db.policy.findUnique({ where: { vaultId_nameKey: { vaultId: vault.id, nameKey: policyId.slice(policyPrefix.length).toLowerCase() } } })
+        ? await app.db.policy.findUnique({
+            where: {
+              vaultId_nameKey: { vaultId: vault.id, nameKey: policyId.slice(policyPrefix.length).toLowerCase() },
+            },
+          })
         : null;
       if (policy === null) throw invalid(`policyId '${policyId}' is not a policy of vault '${vault.name}'.`);
       const name = request.params.intentObjectName;
       const now = app.clock.now();
-      const fields = { containerId: container.id, itemName: instance.itemName, itemNameKey: instance.itemNameKey, policyId: policy.id, updatedAt: now };
+      const fields = {
+        containerId: container.id,
+        itemName: instance.itemName,
+        itemNameKey: instance.itemNameKey,
+        policyId: policy.id,
+        updatedAt: now,
+      };
       const intent = await app.db.protectionIntent.upsert({
         where: { vaultId_nameKey: { vaultId: vault.id, nameKey: name.toLowerCase() } },
         create: { ...fields, vaultId: vault.id, name, nameKey: name.toLowerCase(), createdAt: now },
         update: fields,
       });
-      await app.queues.maintenance.add('autoprotect', { intentId: intent.id }, { removeOnComplete: 1000, removeOnFail: 1000 });
+      await app.queues.maintenance.add(
+        'autoprotect',
+        { intentId: intent.id },
+        { removeOnComplete: 1000, removeOnFail: 1000 },
+      );
       return renderIntent(vault, intent, container, policy);
     },
   );
 
-  const findIntent = async (params: { subscriptionId: string; resourceGroupName: string; vaultName: string; fabricName: string; intentObjectName: string }) => {
+  const findIntent = async (params: {
+    subscriptionId: string;
+    resourceGroupName: string;
+    vaultName: string;
+    fabricName: string;
+    intentObjectName: string;
+  }) => {
     const vault = await findFabricVault(app, params);
     const intent = await app.db.protectionIntent.findUnique({
       where: { vaultId_nameKey: { vaultId: vault.id, nameKey: params.intentObjectName.toLowerCase() } },
@@ -93,7 +146,13 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     INTENT,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/backupProtectionIntent/read' },
-      schema: { tags, summary: 'Get an auto-protection intent', params: IntentParams, querystring: ApiVersionQuery, response: responses({ 200: IntentResource }) },
+      schema: {
+        tags,
+        summary: 'Get an auto-protection intent',
+        params: IntentParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: IntentResource }),
+      },
     },
     async (request) => {
       const { vault, intent } = await findIntent(request.params);
@@ -106,7 +165,13 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     INTENT,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/backupProtectionIntent/delete' },
-      schema: { tags, summary: 'Disable auto-protection (204); protected databases stay protected', params: IntentParams, querystring: ApiVersionQuery, response: responses({ 204: Empty }) },
+      schema: {
+        tags,
+        summary: 'Disable auto-protection (204); protected databases stay protected',
+        params: IntentParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 204: Empty }),
+      },
     },
     async (request, reply) => {
       const { intent } = await findIntent(request.params);
@@ -119,17 +184,31 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupProtectionIntents`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupProtectionIntents/read' },
-      schema: { tags, summary: 'Auto-protection intents of a vault', params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(IntentResource) }) },
+      schema: {
+        tags,
+        summary: 'Auto-protection intents of a vault',
+        params: VaultParams,
+        querystring: ListQuery,
+        response: responses({ 200: listOf(IntentResource) }),
+      },
     },
     async (request) => {
       const vault = await findVault(app, request.params);
-      const filter = readFilter(request, { backupManagementType: ['eq'], itemType: ['eq'], itemName: ['eq'], parentName: ['eq'], policyName: ['eq'] });
+      const filter = readFilter(request, {
+        backupManagementType: ['eq'],
+        itemType: ['eq'],
+        itemName: ['eq'],
+        parentName: ['eq'],
+        policyName: ['eq'],
+      });
       const management = filterEquals(filter, 'backupManagementType');
       const itemType = filterEquals(filter, 'itemType');
       const itemName = filterEquals(filter, 'itemName');
       const parentName = filterEquals(filter, 'parentName');
       const policyName = filterEquals(filter, 'policyName');
-      const matches = (management === undefined || management === 'AzureWorkload') && (itemType === undefined || itemType === 'SQLInstance');
+      const matches =
+        (management === undefined || management === 'AzureWorkload') &&
+        (itemType === undefined || itemType === 'SQLInstance');
       return page(request, {
         path: `${vaultId(vault)}/backupProtectionIntents`,
         carry: { $filter: request.query.$filter },

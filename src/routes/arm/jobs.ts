@@ -12,17 +12,30 @@ import { operationResult } from './shared/operation-views.ts';
 import { renderJob } from './views/jobs.ts';
 import { changeJobStatus, jobById } from '../../jobs/job-records.ts';
 
-const JobResource = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject }, { description: 'AzureWorkloadJob' });
+const JobResource = Type.Object(
+  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
+  { description: 'AzureWorkloadJob' },
+);
 const JobParams = Type.Object({ ...VaultParams.properties, jobName: Type.String({ minLength: 1, maxLength: 64 }) });
-const JobOperationParams = Type.Object({ ...JobParams.properties, operationId: Type.String({ minLength: 1, maxLength: 64 }) });
+const JobOperationParams = Type.Object({
+  ...JobParams.properties,
+  operationId: Type.String({ minLength: 1, maxLength: 64 }),
+});
 const STATUSES = ['InProgress', 'Completed', 'Failed', 'CompletedWithWarnings', 'Cancelled', 'Cancelling'] as const;
 const tags = ['jobs'];
 
 /** Backup jobs (reference §1.7): list with $filter (operation, status, startTime, endTime, backupManagementType), get, cancel. */
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const findJob = async (params: { subscriptionId: string; resourceGroupName: string; vaultName: string; jobName: string }) => {
+  const findJob = async (params: {
+    subscriptionId: string;
+    resourceGroupName: string;
+    vaultName: string;
+    jobName: string;
+  }) => {
     const job = UUID.test(params.jobName) ? await jobById(app, params.jobName.toLowerCase()) : null;
-    const { vault, child } = await inPathVault(app, params, job, () => errors.resourceNotFound(`The job '${params.jobName}'`));
+    const { vault, child } = await inPathVault(app, params, job, () =>
+      errors.resourceNotFound(`The job '${params.jobName}'`),
+    );
     return { vault, job: child };
   };
 
@@ -30,13 +43,23 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupJobs`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupJobs/read' },
-      schema: { tags, summary: 'Jobs of a vault, newest first', params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(JobResource) }) },
+      schema: {
+        tags,
+        summary: 'Jobs of a vault, newest first',
+        params: VaultParams,
+        querystring: ListQuery,
+        response: responses({ 200: listOf(JobResource) }),
+      },
     },
     async (request) => {
       const vault = await findVault(app, request.params);
       const filter = readFilter(request, {
-        operation: ['eq'], status: ['eq'], backupManagementType: ['eq'], workloadType: ['eq'],
-        startTime: ['eq', 'ge', 'gt'], endTime: ['eq', 'le', 'lt'],
+        operation: ['eq'],
+        status: ['eq'],
+        backupManagementType: ['eq'],
+        workloadType: ['eq'],
+        startTime: ['eq', 'ge', 'gt'],
+        endTime: ['eq', 'le', 'lt'],
       });
       const operation = filterEquals(filter, 'operation');
       const status = filterEquals(filter, 'status', STATUSES);
@@ -60,7 +83,10 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         fetch: (after, take) => {
           const cursor = timeCursor(after);
           return app.db.job.findMany({
-            where: cursor === undefined ? where : { ...where, OR: [{ startTime: { lt: cursor[0] } }, { startTime: cursor[0], id: { lt: cursor[1] } }] },
+            where:
+              cursor === undefined
+                ? where
+                : { ...where, OR: [{ startTime: { lt: cursor[0] } }, { startTime: cursor[0], id: { lt: cursor[1] } }] },
             orderBy: [{ startTime: 'desc' }, { id: 'desc' }],
             take,
           });
@@ -75,7 +101,13 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupJobs/:jobName`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupJobs/read' },
-      schema: { tags, summary: 'Get a job', params: JobParams, querystring: ApiVersionQuery, response: responses({ 200: JobResource }) },
+      schema: {
+        tags,
+        summary: 'Get a job',
+        params: JobParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: JobResource }),
+      },
     },
     async (request) => {
       const { vault, job } = await findJob(request.params);
@@ -87,21 +119,33 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupJobs/:jobName/cancel`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupJobs/cancel/action' },
-      schema: { tags, summary: 'Cancel a cancellable job (202; poll the Location)', params: JobParams, querystring: ApiVersionQuery, response: responses({ 202: Empty }) },
+      schema: {
+        tags,
+        summary: 'Cancel a cancellable job (202; poll the Location)',
+        params: JobParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 202: Empty }),
+      },
     },
     async (request, reply) => {
       const { vault, job } = await findJob(request.params);
       const notCancellable = (status: string) =>
-        new ArmError(400, 'BMSUserErrorJobNotCancellable', `The job '${job.id}' (${job.operation}, ${status}) cannot be cancelled.`);
+        new ArmError(
+          400,
+          'BMSUserErrorJobNotCancellable',
+          `The job '${job.id}' (${job.operation}, ${status}) cannot be cancelled.`,
+        );
       if (!job.cancellable || job.status !== 'InProgress') throw notCancellable(job.status);
       // Its work may have ended since it was read: then there is nothing to cancel.
-      if ((await changeJobStatus(app, job.id, 'InProgress', { status: 'Cancelling' })) === undefined) throw notCancellable('no longer InProgress');
-      const operation = await app.operations.start(
-        vaultScope(request.params),
-        'job.cancel',
-        { vaultId: vault.id, jobId: job.id },
-      );
-      return app.operations.accepted(request, reply, operation, { result: `${vaultId(vault)}/backupJobs/${job.id}/operationResults/${operation.id}` });
+      if ((await changeJobStatus(app, job.id, 'InProgress', { status: 'Cancelling' })) === undefined)
+        throw notCancellable('no longer InProgress');
+      const operation = await app.operations.start(vaultScope(request.params), 'job.cancel', {
+        vaultId: vault.id,
+        jobId: job.id,
+      });
+      return app.operations.accepted(request, reply, operation, {
+        result: `${vaultId(vault)}/backupJobs/${job.id}/operationResults/${operation.id}`,
+      });
     },
   );
 
@@ -109,15 +153,19 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupJobs/:jobName/operationResults/:operationId`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupJobs/operationResults/read' },
-      schema: { tags, summary: 'Result of a job cancellation: 202 while running, then 204', params: JobOperationParams, querystring: ApiVersionQuery, response: responses({ 202: Empty, 204: Empty }) },
+      schema: {
+        tags,
+        summary: 'Result of a job cancellation: 202 while running, then 204',
+        params: JobOperationParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 202: Empty, 204: Empty }),
+      },
     },
     async (request, reply) => {
       const { job } = await findJob(request.params);
-      const operation = await app.operations.find(
-        vaultScope(request.params),
-        request.params.operationId,
-      );
-      if ((operation.target as { jobId?: string }).jobId !== job.id) throw errors.operationNotFound(request.params.operationId);
+      const operation = await app.operations.find(vaultScope(request.params), request.params.operationId);
+      if ((operation.target as { jobId?: string }).jobId !== job.id)
+        throw errors.operationNotFound(request.params.operationId);
       return operationResult(reply, operation);
     },
   );

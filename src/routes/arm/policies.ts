@@ -12,11 +12,24 @@ import { operationResult, operationStatus } from './shared/operation-views.ts';
 import { OperationStatusBody } from './vault-operations.ts';
 import { policyId, renderPolicy } from './views/policies.ts';
 
-const PolicyParams = Type.Object({ ...VaultParams.properties, policyName: Type.String({ minLength: 1, maxLength: 150 }) });
-const PolicyOperationParams = Type.Object({ ...PolicyParams.properties, operationId: Type.String({ minLength: 1, maxLength: 64 }) });
-const PolicyResource = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject }, { description: 'AzureVmWorkloadProtectionPolicy' });
+const PolicyParams = Type.Object({
+  ...VaultParams.properties,
+  policyName: Type.String({ minLength: 1, maxLength: 150 }),
+});
+const PolicyOperationParams = Type.Object({
+  ...PolicyParams.properties,
+  operationId: Type.String({ minLength: 1, maxLength: 64 }),
+});
+const PolicyResource = Type.Object(
+  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
+  { description: 'AzureVmWorkloadProtectionPolicy' },
+);
 const PolicyBody = Type.Object(
-  { properties: Type.Object({ backupManagementType: Type.String({ maxLength: 64 }) }, { additionalProperties: true }), eTag: Type.Optional(Type.String()), location: Type.Optional(Type.String()) },
+  {
+    properties: Type.Object({ backupManagementType: Type.String({ maxLength: 64 }) }, { additionalProperties: true }),
+    eTag: Type.Optional(Type.String()),
+    location: Type.Optional(Type.String()),
+  },
   { additionalProperties: true },
 );
 const POLICY_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,149}$/;
@@ -31,34 +44,70 @@ const ACTIVE_STATES = ['IRPending', 'Protected', 'ProtectionError'] as const;
 const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const findPolicy = async (vault: Vault, name: string): Promise<Policy | null> =>
     app.db.policy.findUnique({ where: { vaultId_nameKey: { vaultId: vault.id, nameKey: name.toLowerCase() } } });
-  const activeItems = (policy: Policy) => app.db.protectedItem.count({ where: { policyId: policy.id, protectionState: { in: [...ACTIVE_STATES] }, deferredDeleteAt: null } });
+  const activeItems = (policy: Policy) =>
+    app.db.protectedItem.count({
+      where: { policyId: policy.id, protectionState: { in: [...ACTIVE_STATES] }, deferredDeleteAt: null },
+    });
 
   app.put(
     `${VAULT}/backupPolicies/:policyName`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupPolicies/write' },
-      schema: { tags, summary: 'Create or update a policy (200, or 202 when protected items must follow)', params: PolicyParams, querystring: ApiVersionQuery, body: PolicyBody, response: responses({ 200: PolicyResource, 202: Empty }) },
+      schema: {
+        tags,
+        summary: 'Create or update a policy (200, or 202 when protected items must follow)',
+        params: PolicyParams,
+        querystring: ApiVersionQuery,
+        body: PolicyBody,
+        response: responses({ 200: PolicyResource, 202: Empty }),
+      },
     },
     async (request, reply) => {
       const vault = await findVault(app, request.params);
       const { policyName } = request.params;
       if (!POLICY_NAME.test(policyName)) {
-        throw errors.badRequest('BMSUserErrorInvalidPolicyName', `The policy name '${policyName.slice(0, 80)}' is invalid: use 1 to 150 letters, digits, hyphens or underscores, starting with a letter or digit.`);
+        throw errors.badRequest(
+          'BMSUserErrorInvalidPolicyName',
+          `The policy name '${policyName.slice(0, 80)}' is invalid: use 1 to 150 letters, digits, hyphens or underscores, starting with a letter or digit.`,
+        );
       }
       if (request.body.properties.backupManagementType !== 'AzureWorkload') {
-        throw errors.badRequest('BMSUserErrorInvalidPolicyInput', `properties.backupManagementType must be 'AzureWorkload' (SQL Server in Azure VM); got '${request.body.properties.backupManagementType}'.`);
+        throw errors.badRequest(
+          'BMSUserErrorInvalidPolicyInput',
+          `properties.backupManagementType must be 'AzureWorkload' (SQL Server in Azure VM); got '${request.body.properties.backupManagementType}'.`,
+        );
       }
       const normalized = validateSqlPolicy(request.body.properties) as unknown as object;
       const now = app.clock.now();
       const existing = await findPolicy(vault, policyName);
-      const policy = existing === null
-        ? await app.db.policy.create({ data: { vaultId: vault.id, name: policyName, nameKey: policyName.toLowerCase(), properties: normalized, createdAt: now, updatedAt: now } })
-        : await app.db.policy.update({ where: { id: existing.id }, data: { properties: normalized, updatedAt: now } });
+      const policy =
+        existing === null
+          ? await app.db.policy.create({
+              data: {
+                vaultId: vault.id,
+                name: policyName,
+                nameKey: policyName.toLowerCase(),
+                properties: normalized,
+                createdAt: now,
+                updatedAt: now,
+              },
+            })
+          : await app.db.policy.update({
+              where: { id: existing.id },
+              data: { properties: normalized, updatedAt: now },
+            });
       const items = existing === null ? 0 : await activeItems(policy);
       if (items === 0) return reply.code(200).send(renderPolicy(vault, policy, 0));
-      const operation = await app.operations.start(vaultScope(request.params), 'policy.update', { vaultId: vault.id, policyId: policy.id, policyNameKey: policy.nameKey });
+      const operation = await app.operations.start(vaultScope(request.params), 'policy.update', {
+        vaultId: vault.id,
+        policyId: policy.id,
+        policyNameKey: policy.nameKey,
+      });
       const base = policyId(vault, policy.name);
-      return app.operations.accepted(request, reply, operation, { status: `${base}/operations/${operation.id}`, result: `${base}/operationResults/${operation.id}` });
+      return app.operations.accepted(request, reply, operation, {
+        status: `${base}/operations/${operation.id}`,
+        result: `${base}/operationResults/${operation.id}`,
+      });
     },
   );
 
@@ -66,7 +115,13 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupPolicies/:policyName`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupPolicies/read' },
-      schema: { tags, summary: 'Get a policy', params: PolicyParams, querystring: ApiVersionQuery, response: responses({ 200: PolicyResource }) },
+      schema: {
+        tags,
+        summary: 'Get a policy',
+        params: PolicyParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: PolicyResource }),
+      },
     },
     async (request) => {
       const vault = await findVault(app, request.params);
@@ -80,30 +135,51 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupPolicies`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupPolicies/read' },
-      schema: { tags, summary: 'Policies of a vault', params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(PolicyResource) }) },
+      schema: {
+        tags,
+        summary: 'Policies of a vault',
+        params: VaultParams,
+        querystring: ListQuery,
+        response: responses({ 200: listOf(PolicyResource) }),
+      },
     },
     async (request) => {
       const vault = await findVault(app, request.params);
       const filter = readFilter(request, { backupManagementType: ['eq'], workloadType: ['eq'] });
       const management = filterEquals(filter, 'backupManagementType');
       const workload = filterEquals(filter, 'workloadType');
-      const matches = (management === undefined || management === 'AzureWorkload') && (workload === undefined || workload === 'SQLDataBase');
+      const matches =
+        (management === undefined || management === 'AzureWorkload') &&
+        (workload === undefined || workload === 'SQLDataBase');
       const items = await page(request, {
         path: `${vaultId(vault)}/backupPolicies`,
         carry: { $filter: request.query.$filter },
         fetch: async (after, take) =>
           matches
-            ? app.db.policy.findMany({ where: { vaultId: vault.id, ...(after === undefined ? {} : { nameKey: { gt: after[0] } }) }, orderBy: { nameKey: 'asc' }, take })
+            ? app.db.policy.findMany({
+                where: { vaultId: vault.id, ...(after === undefined ? {} : { nameKey: { gt: after[0] } }) },
+                orderBy: { nameKey: 'asc' },
+                take,
+              })
             : [],
         cursorOf: (policy) => [policy.nameKey],
         render: (policy) => policy,
       });
       const counts = await app.db.protectedItem.groupBy({
         by: ['policyId'],
-        where: { policyId: { in: items.value.map((p) => p.id) }, protectionState: { in: [...ACTIVE_STATES] }, deferredDeleteAt: null },
+        where: {
+          policyId: { in: items.value.map((p) => p.id) },
+          protectionState: { in: [...ACTIVE_STATES] },
+          deferredDeleteAt: null,
+        },
         _count: { _all: true },
       });
-      return { ...items, value: items.value.map((p) => renderPolicy(vault, p, counts.find((c) => c.policyId === p.id)?._count._all ?? 0)) };
+      return {
+        ...items,
+        value: items.value.map((p) =>
+          renderPolicy(vault, p, counts.find((c) => c.policyId === p.id)?._count._all ?? 0),
+        ),
+      };
     },
   );
 
@@ -111,7 +187,13 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupPolicies/:policyName`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupPolicies/delete' },
-      schema: { tags, summary: 'Delete a policy (long-running; refused while items or auto-protection use it)', params: PolicyParams, querystring: ApiVersionQuery, response: responses({ 202: Empty, 204: Empty }) },
+      schema: {
+        tags,
+        summary: 'Delete a policy (long-running; refused while items or auto-protection use it)',
+        params: PolicyParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 202: Empty, 204: Empty }),
+      },
     },
     async (request, reply) => {
       const vault = await findVault(app, request.params);
@@ -122,17 +204,35 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         app.db.protectionIntent.count({ where: { policyId: policy.id } }),
       ]);
       if (items > 0 || intents > 0) {
-        throw new ArmError(400, 'BMSUserErrorPolicyInUse', `The policy '${policy.name}' is used by ${items} protected item(s) and ${intents} auto-protection intent(s). Move them to another policy or stop their protection first.`);
+        throw new ArmError(
+          400,
+          'BMSUserErrorPolicyInUse',
+          `The policy '${policy.name}' is used by ${items} protected item(s) and ${intents} auto-protection intent(s). Move them to another policy or stop their protection first.`,
+        );
       }
-      const operation = await app.operations.start(vaultScope(request.params), 'policy.delete', { vaultId: vault.id, policyId: policy.id, policyNameKey: policy.nameKey });
+      const operation = await app.operations.start(vaultScope(request.params), 'policy.delete', {
+        vaultId: vault.id,
+        policyId: policy.id,
+        policyNameKey: policy.nameKey,
+      });
       const base = policyId(vault, policy.name);
-      return app.operations.accepted(request, reply, operation, { status: `${base}/operations/${operation.id}`, result: `${base}/operationResults/${operation.id}` });
+      return app.operations.accepted(request, reply, operation, {
+        status: `${base}/operations/${operation.id}`,
+        result: `${base}/operationResults/${operation.id}`,
+      });
     },
   );
 
-  const policyOperation = async (params: { subscriptionId: string; resourceGroupName: string; vaultName: string; policyName: string; operationId: string }) => {
+  const policyOperation = async (params: {
+    subscriptionId: string;
+    resourceGroupName: string;
+    vaultName: string;
+    policyName: string;
+    operationId: string;
+  }) => {
     const operation = await app.operations.find(vaultScope(params), params.operationId);
-    if ((operation.target as { policyNameKey?: string }).policyNameKey !== params.policyName.toLowerCase()) throw errors.operationNotFound(params.operationId);
+    if ((operation.target as { policyNameKey?: string }).policyNameKey !== params.policyName.toLowerCase())
+      throw errors.operationNotFound(params.operationId);
     return operation;
   };
 
@@ -140,13 +240,21 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupPolicies/:policyName/operations/:operationId`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupPolicies/operationsStatus/read' },
-      schema: { tags, summary: 'Status of a policy operation (jobIds of the items it reconfigured)', params: PolicyOperationParams, querystring: ApiVersionQuery, response: responses({ 200: OperationStatusBody }) },
+      schema: {
+        tags,
+        summary: 'Status of a policy operation (jobIds of the items it reconfigured)',
+        params: PolicyOperationParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: OperationStatusBody }),
+      },
     },
     async (request) => {
       const operation = await policyOperation(request.params);
       const status = operationStatus(operation);
       const { jobIds } = operation.target as { jobIds?: string[] };
-      return jobIds === undefined ? status : { ...status, properties: { objectType: 'OperationStatusJobsExtendedInfo', jobIds } };
+      return jobIds === undefined
+        ? status
+        : { ...status, properties: { objectType: 'OperationStatusJobsExtendedInfo', jobIds } };
     },
   );
 
@@ -154,14 +262,22 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupPolicies/:policyName/operationResults/:operationId`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupPolicies/operationResults/read' },
-      schema: { tags, summary: 'Result of a policy operation: 202 while running; then the policy (update) or 204 (delete)', params: PolicyOperationParams, querystring: ApiVersionQuery, response: responses({ 200: PolicyResource, 202: Empty, 204: Empty }) },
+      schema: {
+        tags,
+        summary: 'Result of a policy operation: 202 while running; then the policy (update) or 204 (delete)',
+        params: PolicyOperationParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: PolicyResource, 202: Empty, 204: Empty }),
+      },
     },
     async (request, reply) => {
       const operation = await policyOperation(request.params);
       return operationResult(reply, operation, async () => {
         const vault = await findVault(app, request.params);
         const policy = await findPolicy(vault, request.params.policyName);
-        return policy === null ? reply.code(204).send() : reply.code(200).send(renderPolicy(vault, policy, await activeItems(policy)));
+        return policy === null
+          ? reply.code(204).send()
+          : reply.code(200).send(renderPolicy(vault, policy, await activeItems(policy)));
       });
     },
   );

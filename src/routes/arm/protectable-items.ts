@@ -7,7 +7,13 @@ import { afterPair, page, type Cursor } from './shared/paging.ts';
 import { filterEquals, readFilter } from './shared/filter.ts';
 import { findVault } from './shared/vault-lookup.ts';
 import { findContainer } from './shared/container-lookup.ts';
-import { containerId, renderProtectableDatabase, renderProtectableInstance, renderWorkloadDatabase, renderWorkloadInstance } from './views/containers.ts';
+import {
+  containerId,
+  renderProtectableDatabase,
+  renderProtectableInstance,
+  renderWorkloadDatabase,
+  renderWorkloadInstance,
+} from './views/containers.ts';
 
 const Item = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject });
 const ContainerParams = Type.Object({
@@ -26,27 +32,49 @@ type Kind = 'SQLInstance' | 'SQLDataBase';
  */
 const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /** Instances then databases after the cursor, in (container, item name) order. */
-  async function discoveredItems(where: { vaultId: string; containerId?: string }, kinds: Kind[], after: Cursor | undefined, take: number) {
+  async function discoveredItems(
+    where: { vaultId: string; containerId?: string },
+    kinds: Kind[],
+    after: Cursor | undefined,
+    take: number,
+  ) {
     const [afterKind, ...afterKey] = after ?? [];
-    const rows: ({ kind: 'SQLInstance'; row: Awaited<ReturnType<typeof instancesAfter>>[number] } | { kind: 'SQLDataBase'; row: Awaited<ReturnType<typeof databasesAfter>>[number] })[] = [];
+    const rows: (
+      | { kind: 'SQLInstance'; row: Awaited<ReturnType<typeof instancesAfter>>[number] }
+      | { kind: 'SQLDataBase'; row: Awaited<ReturnType<typeof databasesAfter>>[number] }
+    )[] = [];
     if (kinds.includes('SQLInstance') && afterKind !== 'SQLDataBase') {
-      for (const row of await instancesAfter(where, afterKind === undefined ? undefined : afterKey, take)) rows.push({ kind: 'SQLInstance', row });
+      for (const row of await instancesAfter(where, afterKind === undefined ? undefined : afterKey, take))
+        rows.push({ kind: 'SQLInstance', row });
     }
     if (kinds.includes('SQLDataBase') && rows.length < take) {
-      for (const row of await databasesAfter(where, afterKind === 'SQLDataBase' ? afterKey : undefined, take - rows.length)) rows.push({ kind: 'SQLDataBase', row });
+      for (const row of await databasesAfter(
+        where,
+        afterKind === 'SQLDataBase' ? afterKey : undefined,
+        take - rows.length,
+      ))
+        rows.push({ kind: 'SQLDataBase', row });
     }
     return rows;
   }
   const instancesAfter = (where: { vaultId: string; containerId?: string }, after: Cursor | undefined, take: number) =>
     app.db.sqlInstance.findMany({
-      where: { container: { vaultId: where.vaultId }, ...(where.containerId === undefined ? {} : { containerId: where.containerId }), ...afterPair('containerId', 'itemNameKey', after) },
+      where: {
+        container: { vaultId: where.vaultId },
+        ...(where.containerId === undefined ? {} : { containerId: where.containerId }),
+        ...afterPair('containerId', 'itemNameKey', after),
+      },
       orderBy: [{ containerId: 'asc' }, { itemNameKey: 'asc' }],
       include: { container: true },
       take,
     });
   const databasesAfter = (where: { vaultId: string; containerId?: string }, after: Cursor | undefined, take: number) =>
     app.db.sqlDatabase.findMany({
-      where: { vaultId: where.vaultId, ...(where.containerId === undefined ? {} : { containerId: where.containerId }), ...afterPair('containerId', 'itemNameKey', after) },
+      where: {
+        vaultId: where.vaultId,
+        ...(where.containerId === undefined ? {} : { containerId: where.containerId }),
+        ...afterPair('containerId', 'itemNameKey', after),
+      },
       orderBy: [{ containerId: 'asc' }, { itemNameKey: 'asc' }],
       include: { container: true },
       take,
@@ -59,7 +87,9 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       _count: { _all: true },
     });
     return (container: ProtectionContainer, instanceName: string) => {
-      const mine = groups.filter((g) => g.containerId === container.id && g.instanceName.toLowerCase() === instanceName.toLowerCase());
+      const mine = groups.filter(
+        (g) => g.containerId === container.id && g.instanceName.toLowerCase() === instanceName.toLowerCase(),
+      );
       return {
         total: mine.reduce((sum, g) => sum + g._count._all, 0),
         protectable: mine.filter((g) => g.isProtectable).reduce((sum, g) => sum + g._count._all, 0),
@@ -71,16 +101,34 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupProtectableItems`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupProtectableItems/read' },
-      schema: { tags, summary: 'SQL instances and databases found by inquiry, across the vault', params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(Item) }) },
+      schema: {
+        tags,
+        summary: 'SQL instances and databases found by inquiry, across the vault',
+        params: VaultParams,
+        querystring: ListQuery,
+        response: responses({ 200: listOf(Item) }),
+      },
     },
     async (request) => {
       const vault = await findVault(app, request.params);
-      const filter = readFilter(request, { backupManagementType: ['eq'], workloadType: ['eq'], protectableItemType: ['eq'] });
+      const filter = readFilter(request, {
+        backupManagementType: ['eq'],
+        workloadType: ['eq'],
+        protectableItemType: ['eq'],
+      });
       const management = filterEquals(filter, 'backupManagementType');
       const workload = filterEquals(filter, 'workloadType');
-      const itemType = filterEquals(filter, 'protectableItemType', ['SQLInstance', 'SQLDataBase', 'SQLAvailabilityGroupContainer']);
-      const matches = (management === undefined || management === 'AzureWorkload') && (workload === undefined || workload === 'SQLDataBase');
-      const kinds = (['SQLInstance', 'SQLDataBase'] as const).filter((k) => matches && (itemType === undefined || itemType === k));
+      const itemType = filterEquals(filter, 'protectableItemType', [
+        'SQLInstance',
+        'SQLDataBase',
+        'SQLAvailabilityGroupContainer',
+      ]);
+      const matches =
+        (management === undefined || management === 'AzureWorkload') &&
+        (workload === undefined || workload === 'SQLDataBase');
+      const kinds = (['SQLInstance', 'SQLDataBase'] as const).filter(
+        (k) => matches && (itemType === undefined || itemType === k),
+      );
       const items = await page(request, {
         path: `${vaultId(vault)}/backupProtectableItems`,
         carry: { $filter: request.query.$filter },
@@ -104,20 +152,36 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupFabrics/:fabricName/protectionContainers/:containerName/items`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/items/read' },
-      schema: { tags, summary: 'Workload items of a container: SQL instances (with data directories) and databases', params: ContainerParams, querystring: ListQuery, response: responses({ 200: listOf(Item) }) },
+      schema: {
+        tags,
+        summary: 'Workload items of a container: SQL instances (with data directories) and databases',
+        params: ContainerParams,
+        querystring: ListQuery,
+        response: responses({ 200: listOf(Item) }),
+      },
     },
     async (request) => {
       const { vault, container } = await findContainer(app, request.params, true);
       const filter = readFilter(request, { backupManagementType: ['eq'], workloadItemType: ['eq'] });
       const management = filterEquals(filter, 'backupManagementType');
-      const itemType = filterEquals(filter, 'workloadItemType', ['SQLInstance', 'SQLDataBase', 'SAPHanaSystem', 'SAPHanaDatabase', 'SAPAseSystem', 'SAPAseDatabase', 'Invalid']);
+      const itemType = filterEquals(filter, 'workloadItemType', [
+        'SQLInstance',
+        'SQLDataBase',
+        'SAPHanaSystem',
+        'SAPHanaDatabase',
+        'SAPAseSystem',
+        'SAPAseDatabase',
+        'Invalid',
+      ]);
       const kinds = (['SQLInstance', 'SQLDataBase'] as const).filter(
-        (k) => (management === undefined || management === 'AzureWorkload') && (itemType === undefined || itemType === k),
+        (k) =>
+          (management === undefined || management === 'AzureWorkload') && (itemType === undefined || itemType === k),
       );
       const items = await page(request, {
         path: `${containerId(vault, container)}/items`,
         carry: { $filter: request.query.$filter },
-        fetch: (after, take) => discoveredItems({ vaultId: vault.id, containerId: container.id }, [...kinds], after, take),
+        fetch: (after, take) =>
+          discoveredItems({ vaultId: vault.id, containerId: container.id }, [...kinds], after, take),
         cursorOf: (item) => [item.kind, item.row.containerId, item.row.itemNameKey],
         render: (item) => item,
       });

@@ -16,9 +16,17 @@ import { OperationStatusBody } from './vault-operations.ts';
 import { protectedItemId, renderProtectedItem } from './views/protected-items.ts';
 
 const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
-const ItemParams = Type.Object({ ...VaultParams.properties, fabricName: name(64), containerName: name(300), protectedItemName: name(600) });
+const ItemParams = Type.Object({
+  ...VaultParams.properties,
+  fabricName: name(64),
+  containerName: name(300),
+  protectedItemName: name(600),
+});
 const ItemOperationParams = Type.Object({ ...ItemParams.properties, operationId: name(64) });
-const ItemResource = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject }, { description: 'AzureVmWorkloadSQLDatabaseProtectedItem' });
+const ItemResource = Type.Object(
+  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
+  { description: 'AzureVmWorkloadSQLDatabaseProtectedItem' },
+);
 const ItemBody = Type.Object(
   {
     properties: Type.Object(
@@ -39,7 +47,8 @@ const ItemBody = Type.Object(
 );
 const ITEM = `${VAULT}/backupFabrics/:fabricName/protectionContainers/:containerName/protectedItems/:protectedItemName`;
 const tags = ['protection'];
-const invalidConfigure = (message: string) => new ArmError(400, 'BMSUserErrorInvalidConfigureProtectionRequest', message);
+const invalidConfigure = (message: string) =>
+  new ArmError(400, 'BMSUserErrorInvalidConfigureProtectionRequest', message);
 
 /**
  * Configure protection, change policy, stop (keeping data), resume, stop and delete data (soft delete), undelete
@@ -51,64 +60,122 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const policyFromId = async (vault: Vault, id: string) => {
     const prefix = `${vaultId(vault)}/backupPolicies/`.toLowerCase();
     if (!id.toLowerCase().startsWith(prefix) || id.length === prefix.length) {
-      throw invalidConfigure(`policyId '${id}' is not a policy of vault '${vault.name}' (expected '${vaultId(vault)}/backupPolicies/<name>').`);
+      throw invalidConfigure(
+        `policyId '${id}' is not a policy of vault '${vault.name}' (expected '${vaultId(vault)}/backupPolicies/<name>').`,
+      );
     }
-    const policy = await app.db.policy.findUnique({ where: { vaultId_nameKey: { vaultId: vault.id, nameKey: id.slice(prefix.length).toLowerCase() } } });
-    if (policy === null) throw invalidConfigure(`The policy '${id.slice(prefix.length)}' does not exist in vault '${vault.name}'.`);
+    const policy = await app.db.policy.findUnique({
+      where: { vaultId_nameKey: { vaultId: vault.id, nameKey: id.slice(prefix.length).toLowerCase() } },
+    });
+    if (policy === null)
+      throw invalidConfigure(`The policy '${id.slice(prefix.length)}' does not exist in vault '${vault.name}'.`);
     return policy;
   };
-  const accepted = (request: Parameters<typeof app.operations.accepted>[0], reply: Parameters<typeof app.operations.accepted>[1], operation: Operation, base: string) =>
-    app.operations.accepted(request, reply, operation, { status: `${base}/operationsStatus/${operation.id}`, result: `${base}/operationResults/${operation.id}` });
+  const accepted = (
+    request: Parameters<typeof app.operations.accepted>[0],
+    reply: Parameters<typeof app.operations.accepted>[1],
+    operation: Operation,
+    base: string,
+  ) =>
+    app.operations.accepted(request, reply, operation, {
+      status: `${base}/operationsStatus/${operation.id}`,
+      result: `${base}/operationResults/${operation.id}`,
+    });
 
   app.put(
     ITEM,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/write' },
-      schema: { tags, summary: 'Configure protection, change policy, stop protection keeping data, resume, or undelete (isRehydrate)', params: ItemParams, querystring: ApiVersionQuery, body: ItemBody, response: responses({ 202: Empty }) },
+      schema: {
+        tags,
+        summary: 'Configure protection, change policy, stop protection keeping data, resume, or undelete (isRehydrate)',
+        params: ItemParams,
+        querystring: ApiVersionQuery,
+        body: ItemBody,
+        response: responses({ 202: Empty }),
+      },
     },
     async (request, reply) => {
       const properties = request.body.properties;
       if (properties.protectedItemType !== 'AzureVmWorkloadSQLDatabase') {
-        throw invalidConfigure(`protectedItemType must be 'AzureVmWorkloadSQLDatabase' for a SQL database (got '${properties.protectedItemType}').`);
+        throw invalidConfigure(
+          `protectedItemType must be 'AzureVmWorkloadSQLDatabase' for a SQL database (got '${properties.protectedItemType}').`,
+        );
       }
       const { vault, container, item } = await findItem(request.params);
       const scope = vaultScope(request.params);
       const entity = `${item?.friendlyName ?? request.params.protectedItemName} [${container.friendlyName}]`;
       const base = protectedItemId(vault, container, { itemName: item?.itemName ?? request.params.protectedItemName });
-      const target = { vaultId: vault.id, containerId: container.id, itemNameKey: request.params.protectedItemName.toLowerCase() };
+      const target = {
+        vaultId: vault.id,
+        containerId: container.id,
+        itemNameKey: request.params.protectedItemName.toLowerCase(),
+      };
 
       if (properties.isRehydrate === true) {
-        if (item === null || item.deferredDeleteAt === null) throw invalidConfigure(`The item '${request.params.protectedItemName}' is not soft-deleted; only soft-deleted items can be undeleted.`);
+        if (item === null || item.deferredDeleteAt === null)
+          throw invalidConfigure(
+            `The item '${request.params.protectedItemName}' is not soft-deleted; only soft-deleted items can be undeleted.`,
+          );
         const job = await startJob(app, vault.id, 'Undelete', entity);
         return accepted(request, reply, await app.operations.start(scope, 'item.undelete', target, job.id), base);
       }
       if (item?.deferredDeleteAt != null) {
-        throw invalidConfigure(`The item '${item.itemName}' is soft-deleted; undelete it (isRehydrate: true) before changing its protection.`);
+        throw invalidConfigure(
+          `The item '${item.itemName}' is soft-deleted; undelete it (isRehydrate: true) before changing its protection.`,
+        );
       }
-      const stopping = properties.protectionState === 'ProtectionStopped' || properties.protectionState === 'BackupsSuspended';
+      const stopping =
+        properties.protectionState === 'ProtectionStopped' || properties.protectionState === 'BackupsSuspended';
       if (stopping && (properties.policyId === undefined || properties.policyId === '')) {
         if (item === null) throw errors.itemNotFound();
         const job = await startJob(app, vault.id, 'DisableBackup', entity);
-        return accepted(request, reply, await app.operations.start(scope, 'item.stop', { ...target, state: properties.protectionState }, job.id), base);
+        return accepted(
+          request,
+          reply,
+          await app.operations.start(scope, 'item.stop', { ...target, state: properties.protectionState }, job.id),
+          base,
+        );
       }
       if (properties.policyId === undefined || properties.policyId === '') {
-        throw invalidConfigure('properties.policyId is required to configure protection (or protectionState ProtectionStopped to stop it).');
+        throw invalidConfigure(
+          'properties.policyId is required to configure protection (or protectionState ProtectionStopped to stop it).',
+        );
       }
-      if (container.registrationStatus !== 'Registered') throw invalidConfigure(`The container '${container.name}' is not registered.`);
+      if (container.registrationStatus !== 'Registered')
+        throw invalidConfigure(`The container '${container.name}' is not registered.`);
       const policy = await policyFromId(vault, properties.policyId);
       const database = await app.db.sqlDatabase.findUnique({
-        where: { containerId_itemNameKey: { containerId: container.id, itemNameKey: request.params.protectedItemName.toLowerCase() } },
+        where: {
+          containerId_itemNameKey: {
+            containerId: container.id,
+            itemNameKey: request.params.protectedItemName.toLowerCase(),
+          },
+        },
       });
       if (database === null) {
-        throw new ArmError(404, 'BMSUserErrorDataSourceObjectNotFound', `The database '${request.params.protectedItemName}' was not discovered on '${container.name}'. Run inquire (Rediscover DBs) and take the name from backupProtectableItems.`);
+        throw new ArmError(
+          404,
+          'BMSUserErrorDataSourceObjectNotFound',
+          `The database '${request.params.protectedItemName}' was not discovered on '${container.name}'. Run inquire (Rediscover DBs) and take the name from backupProtectableItems.`,
+        );
       }
       if (!database.isProtectable) {
         const reason = database.notProtectableReason as { code?: string; message?: string } | null;
-        throw new ArmError(400, reason?.code ?? 'BMSUserErrorInvalidConfigureProtectionRequest', reason?.message ?? `The database '${database.itemName}' cannot be protected.`);
+        throw new ArmError(
+          400,
+          reason?.code ?? 'BMSUserErrorInvalidConfigureProtectionRequest',
+          reason?.message ?? `The database '${database.itemName}' cannot be protected.`,
+        );
       }
       const { item: protectedItem, created } = await protect(app, vault, database, policy);
       const job = await startJob(app, vault.id, 'ConfigureBackup', `${database.name} [${container.friendlyName}]`);
-      const operation = await app.operations.start(scope, 'item.configure', { ...target, itemId: protectedItem.id, created }, job.id);
+      const operation = await app.operations.start(
+        scope,
+        'item.configure',
+        { ...target, itemId: protectedItem.id, created },
+        job.id,
+      );
       return accepted(request, reply, operation, protectedItemId(vault, container, protectedItem));
     },
   );
@@ -117,7 +184,13 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ITEM,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/read' },
-      schema: { tags, summary: 'Get a protected item', params: ItemParams, querystring: ApiVersionQuery, response: responses({ 200: ItemResource }) },
+      schema: {
+        tags,
+        summary: 'Get a protected item',
+        params: ItemParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: ItemResource }),
+      },
     },
     async (request) => {
       const { vault, container, item } = await findItem(request.params);
@@ -130,13 +203,24 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ITEM,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/delete' },
-      schema: { tags, summary: 'Stop protection and delete backup data (soft-deleted while the vault keeps deleted data)', params: ItemParams, querystring: ApiVersionQuery, response: responses({ 202: Empty, 204: Empty }) },
+      schema: {
+        tags,
+        summary: 'Stop protection and delete backup data (soft-deleted while the vault keeps deleted data)',
+        params: ItemParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 202: Empty, 204: Empty }),
+      },
     },
     async (request, reply) => {
       const { vault, container, item } = await findItem(request.params);
       if (item === null || item.deferredDeleteAt !== null) return reply.code(204).send();
       const job = await startJob(app, vault.id, 'DeleteBackupData', `${item.friendlyName} [${container.friendlyName}]`);
-      const operation = await app.operations.start(vaultScope(request.params), 'item.delete', { vaultId: vault.id, containerId: container.id, itemNameKey: item.itemNameKey }, job.id);
+      const operation = await app.operations.start(
+        vaultScope(request.params),
+        'item.delete',
+        { vaultId: vault.id, containerId: container.id, itemNameKey: item.itemNameKey },
+        job.id,
+      );
       return app.operations.accepted(request, reply, operation, {
         status: `${vaultId(vault)}/backupOperations/${operation.id}`,
         result: `${vaultId(vault)}/backupOperationResults/${operation.id}`,
@@ -161,35 +245,63 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     `${ITEM}/backup`,
     {
-      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/backup/action' },
-      schema: { tags, summary: 'Back up now: Full, Differential, Log or CopyOnlyFull (202; the operation gives the Backup job)', params: ItemParams, querystring: ApiVersionQuery, body: BackupBody, response: responses({ 202: Empty }) },
+      config: {
+        action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/backup/action',
+      },
+      schema: {
+        tags,
+        summary: 'Back up now: Full, Differential, Log or CopyOnlyFull (202; the operation gives the Backup job)',
+        params: ItemParams,
+        querystring: ApiVersionQuery,
+        body: BackupBody,
+        response: responses({ 202: Empty }),
+      },
     },
     async (request, reply) => {
       const { properties } = request.body;
       if (properties.objectType !== 'AzureWorkloadBackupRequest') {
-        throw errors.invalidInput(`properties.objectType must be 'AzureWorkloadBackupRequest' for a SQL database (got '${properties.objectType}').`);
+        throw errors.invalidInput(
+          `properties.objectType must be 'AzureWorkloadBackupRequest' for a SQL database (got '${properties.objectType}').`,
+        );
       }
       const backupType = properties.backupType ?? 'Full';
       if (!['Full', 'Differential', 'Log', 'CopyOnlyFull'].includes(backupType)) {
-        throw errors.invalidInput(`properties.backupType must be Full, Differential, Log or CopyOnlyFull (got '${backupType}').`);
+        throw errors.invalidInput(
+          `properties.backupType must be Full, Differential, Log or CopyOnlyFull (got '${backupType}').`,
+        );
       }
       const { vault, container, item } = await findItem(request.params);
       if (item === null || item.deferredDeleteAt !== null) throw errors.itemNotFound();
-      if (item.protectionState !== 'IRPending' && item.protectionState !== 'Protected' && item.protectionState !== 'ProtectionError') {
-        throw new ArmError(400, 'BMSUserErrorBackupNotAllowed', `The item '${item.itemName}' is ${item.protectionState}; resume protection before backing it up.`);
+      if (
+        item.protectionState !== 'IRPending' &&
+        item.protectionState !== 'Protected' &&
+        item.protectionState !== 'ProtectionError'
+      ) {
+        throw new ArmError(
+          400,
+          'BMSUserErrorBackupNotAllowed',
+          `The item '${item.itemName}' is ${item.protectionState}; resume protection before backing it up.`,
+        );
       }
       const now = app.clock.now();
       let expiresAt: string | undefined;
       if (backupType === 'Full' || backupType === 'CopyOnlyFull') {
         // azure-cli's defaults when none is given: 45 days for a Full, 30 for a CopyOnlyFull.
-        const expiry = properties.recoveryPointExpiryTimeInUTC === undefined
-          ? new Date(now.getTime() + (backupType === 'Full' ? 45 : 30) * 86_400_000)
-          : new Date(properties.recoveryPointExpiryTimeInUTC);
-        if (expiry <= now) throw errors.invalidInput(`recoveryPointExpiryTimeInUTC must be in the future (got ${expiry.toISOString()}).`);
+        const expiry =
+          properties.recoveryPointExpiryTimeInUTC === undefined
+            ? new Date(now.getTime() + (backupType === 'Full' ? 45 : 30) * 86_400_000)
+            : new Date(properties.recoveryPointExpiryTimeInUTC);
+        if (expiry <= now)
+          throw errors.invalidInput(
+            `recoveryPointExpiryTimeInUTC must be in the future (got ${expiry.toISOString()}).`,
+          );
         expiresAt = expiry.toISOString();
       }
       const operation = await app.operations.start(vaultScope(request.params), 'item.backup', {
-        vaultId: vault.id, containerId: container.id, itemNameKey: item.itemNameKey, backupType,
+        vaultId: vault.id,
+        containerId: container.id,
+        itemNameKey: item.itemNameKey,
+        backupType,
         ...(expiresAt === undefined ? {} : { expiresAt }),
         ...(properties.enableCompression === undefined ? {} : { compress: properties.enableCompression }),
       });
@@ -199,28 +311,49 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const itemOperation = async (params: ItemPath & { operationId: string }) => {
     const operation = await app.operations.find(vaultScope(params), params.operationId);
-    if ((operation.target as { itemNameKey?: string }).itemNameKey !== params.protectedItemName.toLowerCase()) throw errors.operationNotFound(params.operationId);
+    if ((operation.target as { itemNameKey?: string }).itemNameKey !== params.protectedItemName.toLowerCase())
+      throw errors.operationNotFound(params.operationId);
     return operation;
   };
   app.get(
     `${ITEM}/operationsStatus/:operationId`,
     {
-      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/operationsStatus/read' },
-      schema: { tags, summary: 'Status of an operation on a protected item', params: ItemOperationParams, querystring: ApiVersionQuery, response: responses({ 200: OperationStatusBody }) },
+      config: {
+        action:
+          'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/operationsStatus/read',
+      },
+      schema: {
+        tags,
+        summary: 'Status of an operation on a protected item',
+        params: ItemOperationParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: OperationStatusBody }),
+      },
     },
     async (request) => operationStatus(await itemOperation(request.params)),
   );
   app.get(
     `${ITEM}/operationResults/:operationId`,
     {
-      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/operationResults/read' },
-      schema: { tags, summary: 'Result of an operation on a protected item: 202 while running, then the item (204 once it is gone)', params: ItemOperationParams, querystring: ApiVersionQuery, response: responses({ 200: ItemResource, 202: Empty, 204: Empty }) },
+      config: {
+        action:
+          'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/operationResults/read',
+      },
+      schema: {
+        tags,
+        summary: 'Result of an operation on a protected item: 202 while running, then the item (204 once it is gone)',
+        params: ItemOperationParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: ItemResource, 202: Empty, 204: Empty }),
+      },
     },
     async (request, reply) => {
       const operation = await itemOperation(request.params);
       return operationResult(reply, operation, async () => {
         const { vault, container, item } = await findItem(request.params);
-        return item === null ? reply.code(204).send() : reply.code(200).send(renderProtectedItem(vault, container, item, item.policy, app.clock.now()));
+        return item === null
+          ? reply.code(204).send()
+          : reply.code(200).send(renderProtectedItem(vault, container, item, item.policy, app.clock.now()));
       });
     },
   );
@@ -229,34 +362,54 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     `${VAULT}/backupProtectedItems`,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupProtectedItems/read' },
-      schema: { tags, summary: 'Protected items of a vault', params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(ItemResource) }) },
+      schema: {
+        tags,
+        summary: 'Protected items of a vault',
+        params: VaultParams,
+        querystring: ListQuery,
+        response: responses({ 200: listOf(ItemResource) }),
+      },
     },
     async (request) => {
       const vault = await findVault(app, request.params);
-      const filter = readFilter(request, { backupManagementType: ['eq'], itemType: ['eq'], workloadType: ['eq'], policyName: ['eq'], containerName: ['eq'], friendlyName: ['eq'] });
+      const filter = readFilter(request, {
+        backupManagementType: ['eq'],
+        itemType: ['eq'],
+        workloadType: ['eq'],
+        policyName: ['eq'],
+        containerName: ['eq'],
+        friendlyName: ['eq'],
+      });
       const management = filterEquals(filter, 'backupManagementType');
       const itemType = filterEquals(filter, 'itemType') ?? filterEquals(filter, 'workloadType');
       const policyName = filterEquals(filter, 'policyName');
       const containerName = filterEquals(filter, 'containerName');
       const friendlyName = filterEquals(filter, 'friendlyName');
-      const matches = (management === undefined || management === 'AzureWorkload') && (itemType === undefined || itemType === 'SQLDataBase');
+      const matches =
+        (management === undefined || management === 'AzureWorkload') &&
+        (itemType === undefined || itemType === 'SQLDataBase');
       const now = app.clock.now();
       return page(request, {
         path: `${vaultId(vault)}/backupProtectedItems`,
         carry: { $filter: request.query.$filter },
         fetch: async (after, take) =>
           matches
-            ? withContainerAndPolicy(app.db, await app.db.protectedItem.findMany({
-                where: {
-                  vaultId: vault.id,
-                  ...(policyName === undefined ? {} : { policy: { nameKey: policyName.toLowerCase() } }),
-                  ...(containerName === undefined ? {} : { container: { nameKey: containerName.toLowerCase() } }),
-                  ...(friendlyName === undefined ? {} : { friendlyName: { equals: friendlyName, mode: 'insensitive' as const } }),
-                  ...afterPair('itemNameKey', 'id', after),
-                },
-                orderBy: [{ itemNameKey: 'asc' }, { id: 'asc' }],
-                take,
-              }))
+            ? withContainerAndPolicy(
+                app.db,
+                await app.db.protectedItem.findMany({
+                  where: {
+                    vaultId: vault.id,
+                    ...(policyName === undefined ? {} : { policy: { nameKey: policyName.toLowerCase() } }),
+                    ...(containerName === undefined ? {} : { container: { nameKey: containerName.toLowerCase() } }),
+                    ...(friendlyName === undefined
+                      ? {}
+                      : { friendlyName: { equals: friendlyName, mode: 'insensitive' as const } }),
+                    ...afterPair('itemNameKey', 'id', after),
+                  },
+                  orderBy: [{ itemNameKey: 'asc' }, { id: 'asc' }],
+                  take,
+                }),
+              )
             : [],
         cursorOf: (item) => [item.itemNameKey, item.id],
         render: (item) => renderProtectedItem(vault, item.container, item, item.policy, now),

@@ -17,11 +17,24 @@ import { vaultScope } from './shared/vault-lookup.ts';
 import { vaultId } from './shared/paths.ts';
 
 const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
-const ItemParams = Type.Object({ ...VaultParams.properties, fabricName: name(64), containerName: name(300), protectedItemName: name(600) });
+const ItemParams = Type.Object({
+  ...VaultParams.properties,
+  fabricName: name(64),
+  containerName: name(300),
+  protectedItemName: name(600),
+});
 const PointParams = Type.Object({ ...ItemParams.properties, recoveryPointId: name(64) });
-const PointResource = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject }, { description: 'AzureWorkloadSQLRecoveryPoint or AzureWorkloadSQLPointInTimeRecoveryPoint' });
+const PointResource = Type.Object(
+  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
+  { description: 'AzureWorkloadSQLRecoveryPoint or AzureWorkloadSQLPointInTimeRecoveryPoint' },
+);
 const DirectoryMapping = Type.Object(
-  { mappingType: Type.String({ maxLength: 16 }), sourceLogicalName: Type.Optional(Type.String({ maxLength: 256 })), sourcePath: Type.Optional(Type.String({ maxLength: 1024 })), targetPath: Type.String({ maxLength: 1024 }) },
+  {
+    mappingType: Type.String({ maxLength: 16 }),
+    sourceLogicalName: Type.Optional(Type.String({ maxLength: 256 })),
+    sourcePath: Type.Optional(Type.String({ maxLength: 1024 })),
+    targetPath: Type.String({ maxLength: 1024 }),
+  },
   { additionalProperties: true },
 );
 const RestoreBody = Type.Object(
@@ -52,7 +65,11 @@ const RestoreBody = Type.Object(
       { additionalProperties: true },
     ),
   },
-  { additionalProperties: true, description: 'AzureWorkloadSQLRestoreRequest, or AzureWorkloadSQLPointInTimeRestoreRequest on DefaultRangeRecoveryPoint' },
+  {
+    additionalProperties: true,
+    description:
+      'AzureWorkloadSQLRestoreRequest, or AzureWorkloadSQLPointInTimeRestoreRequest on DefaultRangeRecoveryPoint',
+  },
 );
 const ITEM = `${VAULT}/backupFabrics/:fabricName/protectionContainers/:containerName/protectedItems/:protectedItemName`;
 const tags = ['recovery points'];
@@ -69,29 +86,53 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
   };
   const rangesOf = async (protectedItemId: string, window: { gte?: Date; lte?: Date } = {}) => {
     const points = await app.db.recoveryPoint.findMany({ where: { protectedItemId }, orderBy: { endTime: 'asc' } });
-    return logTimeRanges(points.map(asCommittedPoint))
-      .filter((r) => (window.gte === undefined || r.endTime >= window.gte) && (window.lte === undefined || r.startTime <= window.lte));
+    return logTimeRanges(points.map(asCommittedPoint)).filter(
+      (r) =>
+        (window.gte === undefined || r.endTime >= window.gte) &&
+        (window.lte === undefined || r.startTime <= window.lte),
+    );
   };
 
   app.get(
     `${ITEM}/recoveryPoints`,
     {
-      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/read' },
-      schema: { tags, summary: 'Recovery points of a protected database ($filter: startDate, endDate, restorePointQueryType)', params: ItemParams, querystring: ListQuery, response: responses({ 200: listOf(PointResource) }) },
+      config: {
+        action:
+          'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/read',
+      },
+      schema: {
+        tags,
+        summary: 'Recovery points of a protected database ($filter: startDate, endDate, restorePointQueryType)',
+        params: ItemParams,
+        querystring: ListQuery,
+        response: responses({ 200: listOf(PointResource) }),
+      },
     },
     async (request) => {
       const { vault, container, item } = await findItem(request.params);
-      const filter = readFilter(request, { startDate: ['eq', 'ge', 'gt'], endDate: ['eq', 'le', 'lt'], restorePointQueryType: ['eq'], extendedInfo: ['eq'] });
+      const filter = readFilter(request, {
+        startDate: ['eq', 'ge', 'gt'],
+        endDate: ['eq', 'le', 'lt'],
+        restorePointQueryType: ['eq'],
+        extendedInfo: ['eq'],
+      });
       const query = typesForQuery(filterEquals(filter, 'restorePointQueryType'));
       const from = filterTimeBound(filter, 'startDate', 'from');
       const until = filterTimeBound(filter, 'endDate', 'until');
-      const where = { protectedItemId: item.id, type: { in: query.discrete }, AND: [{ endTime: from }, { endTime: until }] };
+      const where = {
+        protectedItemId: item.id,
+        type: { in: query.discrete },
+        AND: [{ endTime: from }, { endTime: until }],
+      };
       const discrete = await page(request, {
         path: `${protectedItemId(vault, container, item)}/recoveryPoints`,
         carry: { $filter: request.query.$filter },
         fetch: (after, take) =>
           app.db.recoveryPoint.findMany({
-            where: after === undefined ? where : { ...where, ...afterPair('endTime', 'id', [after[0] ?? '', after[1] ?? '']) },
+            where:
+              after === undefined
+                ? where
+                : { ...where, ...afterPair('endTime', 'id', [after[0] ?? '', after[1] ?? '']) },
             orderBy: [{ endTime: 'asc' }, { id: 'asc' }],
             take,
           }),
@@ -99,23 +140,39 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
         render: (point) => renderRecoveryPoint(vault, container, item, point),
       });
       if (!query.logRange || request.query.$skipToken !== undefined) return discrete;
-      const ranges = await rangesOf(item.id, { ...(from.gte === undefined ? {} : { gte: from.gte }), ...(until.lte === undefined ? {} : { lte: until.lte }) });
-      return ranges.length === 0 ? discrete : { ...discrete, value: [...discrete.value, renderLogRange(vault, container, item, ranges)] };
+      const ranges = await rangesOf(item.id, {
+        ...(from.gte === undefined ? {} : { gte: from.gte }),
+        ...(until.lte === undefined ? {} : { lte: until.lte }),
+      });
+      return ranges.length === 0
+        ? discrete
+        : { ...discrete, value: [...discrete.value, renderLogRange(vault, container, item, ranges)] };
     },
   );
 
   app.get(
     `${ITEM}/recoveryPoints/:recoveryPointId`,
     {
-      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/read' },
-      schema: { tags, summary: 'Get a recovery point (or DefaultRangeRecoveryPoint, the log range)', params: PointParams, querystring: ApiVersionQuery, response: responses({ 200: PointResource }) },
+      config: {
+        action:
+          'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/read',
+      },
+      schema: {
+        tags,
+        summary: 'Get a recovery point (or DefaultRangeRecoveryPoint, the log range)',
+        params: PointParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: PointResource }),
+      },
     },
     async (request) => {
       const { vault, container, item } = await findItem(request.params);
       const { recoveryPointId } = request.params;
-      if (recoveryPointId.toLowerCase() === DEFAULT_RANGE_POINT.toLowerCase()) return renderLogRange(vault, container, item, await rangesOf(item.id));
+      if (recoveryPointId.toLowerCase() === DEFAULT_RANGE_POINT.toLowerCase())
+        return renderLogRange(vault, container, item, await rangesOf(item.id));
       const point = await app.db.recoveryPoint.findUnique({ where: { id: recoveryPointId } });
-      if (point === null || point.protectedItemId !== item.id || point.type === 'Log') throw errors.resourceNotFound(`The recovery point '${recoveryPointId}'`);
+      if (point === null || point.protectedItemId !== item.id || point.type === 'Log')
+        throw errors.resourceNotFound(`The recovery point '${recoveryPointId}'`);
       return renderRecoveryPoint(vault, container, item, point);
     },
   );
@@ -123,16 +180,26 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     `${ITEM}/recoveryPoints/:recoveryPointId/restore`,
     {
-      config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/restore/action' },
+      config: {
+        action:
+          'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/restore/action',
+      },
       schema: {
-        tags, summary: 'Restore a recovery point, or a point in time of DefaultRangeRecoveryPoint, to the original database, another database, or as files (202; ends with the Restore job)',
-        params: PointParams, querystring: ApiVersionQuery, body: RestoreBody, response: responses({ 202: Empty }),
+        tags,
+        summary:
+          'Restore a recovery point, or a point in time of DefaultRangeRecoveryPoint, to the original database, another database, or as files (202; ends with the Restore job)',
+        params: PointParams,
+        querystring: ApiVersionQuery,
+        body: RestoreBody,
+        response: responses({ 202: Empty }),
       },
     },
     async (request, reply) => {
       const { vault, container, item } = await findItem(request.params);
       if (item.deferredDeleteAt !== null) {
-        throw errors.invalidInput(`The backup data of '${item.friendlyName}' is soft-deleted (until ${item.deferredDeleteAt.toISOString()}); undelete it before restoring.`);
+        throw errors.invalidInput(
+          `The backup data of '${item.friendlyName}' is soft-deleted (until ${item.deferredDeleteAt.toISOString()}); undelete it before restoring.`,
+        );
       }
       const restore = parseRestoreRequest(request.body.properties, request.params.recoveryPointId, vaultId(vault));
       const plan = await planRestore(app, { vault, container, item }, restore);
@@ -141,16 +208,29 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
         protectedItemId: item.id,
         extendedInfo: {
           propertyBag: {
-            'Restore Type': plan.command.mode === 'Files' ? 'Restore as files' : restore.destination.kind === 'Original' ? 'Original location' : 'Alternate location',
-            'Target': plan.targetText,
+            'Restore Type':
+              plan.command.mode === 'Files'
+                ? 'Restore as files'
+                : restore.destination.kind === 'Original'
+                  ? 'Original location'
+                  : 'Alternate location',
+            Target: plan.targetText,
             'Recovery point time': plan.pointInTime ?? last.endTime,
             'Backups applied': String(plan.command.parts.length),
           },
         },
       });
-      const operation = await app.operations.start(vaultScope(request.params), 'item.restore', { vaultId: vault.id, protectedItemId: item.id, itemNameKey: item.itemNameKey, plan }, job.id);
+      const operation = await app.operations.start(
+        vaultScope(request.params),
+        'item.restore',
+        { vaultId: vault.id, protectedItemId: item.id, itemNameKey: item.itemNameKey, plan },
+        job.id,
+      );
       const base = protectedItemId(vault, container, item);
-      return app.operations.accepted(request, reply, operation, { status: `${base}/operationsStatus/${operation.id}`, result: `${base}/operationResults/${operation.id}` });
+      return app.operations.accepted(request, reply, operation, {
+        status: `${base}/operationsStatus/${operation.id}`,
+        result: `${base}/operationResults/${operation.id}`,
+      });
     },
   );
 };

@@ -16,7 +16,10 @@ export const VaultCredentialsFile = Type.Object(
     secret: Type.String(),
     expiresAt: Type.String({ format: 'date-time' }),
   },
-  { description: 'Vault credentials: what a VM agent needs to register with the vault (the content of the credentials file)' },
+  {
+    description:
+      'Vault credentials: what a VM agent needs to register with the vault (the content of the credentials file)',
+  },
 );
 
 /**
@@ -33,7 +36,14 @@ const registrationCredentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Create vault credentials for registering VMs (agents) with this vault',
         params: VaultParams,
         querystring: ApiVersionQuery,
-        response: responses({ 200: Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: VaultCredentialsFile }) }),
+        response: responses({
+          200: Type.Object({
+            id: Type.String(),
+            name: Type.String(),
+            type: Type.String(),
+            properties: VaultCredentialsFile,
+          }),
+        }),
       },
     },
     async (request) => {

@@ -22,9 +22,13 @@ const VaultConfigBody = Type.Object(
   { properties: Type.Optional(VaultConfigProperties), eTag: Type.Optional(Type.String()) },
   { additionalProperties: true },
 );
-const VaultConfigResource = Type.Object(
-  { id: Type.String(), name: Type.Literal('vaultconfig'), type: Type.String(), eTag: Type.String(), properties: Type.Object({}, { additionalProperties: true }) },
-);
+const VaultConfigResource = Type.Object({
+  id: Type.String(),
+  name: Type.Literal('vaultconfig'),
+  type: Type.String(),
+  eTag: Type.String(),
+  properties: Type.Object({}, { additionalProperties: true }),
+});
 const StorageConfigBody = Type.Object(
   {
     properties: Type.Optional(
@@ -41,9 +45,13 @@ const StorageConfigBody = Type.Object(
   },
   { additionalProperties: true },
 );
-const StorageConfigResource = Type.Object(
-  { id: Type.String(), name: Type.Literal('vaultstorageconfig'), type: Type.String(), eTag: Type.String(), properties: Type.Object({}, { additionalProperties: true }) },
-);
+const StorageConfigResource = Type.Object({
+  id: Type.String(),
+  name: Type.Literal('vaultstorageconfig'),
+  type: Type.String(),
+  eTag: Type.String(),
+  properties: Type.Object({}, { additionalProperties: true }),
+});
 const Usage = Type.Object({
   name: Type.Object({ value: Type.String(), localizedValue: Type.String() }),
   unit: Type.String(),
@@ -97,7 +105,10 @@ async function changeSettings(app: FastifyInstance, params: VaultPathParams, cha
   const vault = await findVault(app, params);
   const locked = (await vaultContents(app, vault)).protectedItems > 0;
   const settings = applySettingsChange(settingsOf(vault), change, { storageLocked: locked });
-  const updated = await app.db.vault.update({ where: { id: vault.id }, data: { ...settings, updatedAt: app.clock.now() } });
+  const updated = await app.db.vault.update({
+    where: { id: vault.id },
+    data: { ...settings, updatedAt: app.clock.now() },
+  });
   return { vault: updated, locked };
 }
 
@@ -125,7 +136,16 @@ const vaultConfigRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     VAULT_CONFIG,
-    { config: { action: read }, schema: { tags, summary: 'Get the backup configuration (soft delete)', params: VaultParams, querystring: ApiVersionQuery, response: responses({ 200: VaultConfigResource }) } },
+    {
+      config: { action: read },
+      schema: {
+        tags,
+        summary: 'Get the backup configuration (soft delete)',
+        params: VaultParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: VaultConfigResource }),
+      },
+    },
     async (request) => {
       const vault = await findVault(app, request.params);
       return renderVaultConfig(vault, (await vaultContents(app, vault)).protectedItems > 0);
@@ -136,7 +156,14 @@ const vaultConfigRoutes: FastifyPluginAsyncTypebox = async (app) => {
       method,
       url: VAULT_CONFIG,
       config: { action: write },
-      schema: { tags, summary: `${method === 'PUT' ? 'Replace' : 'Update'} the backup configuration`, params: VaultParams, querystring: ApiVersionQuery, body: VaultConfigBody, response: responses({ 200: VaultConfigResource }) },
+      schema: {
+        tags,
+        summary: `${method === 'PUT' ? 'Replace' : 'Update'} the backup configuration`,
+        params: VaultParams,
+        querystring: ApiVersionQuery,
+        body: VaultConfigBody,
+        response: responses({ 200: VaultConfigResource }),
+      },
       handler: async (request) => {
         const { vault, locked } = await changeSettings(app, request.params, vaultConfigChange(request.body));
         return renderVaultConfig(vault, locked);
@@ -148,7 +175,16 @@ const vaultConfigRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const storageWrite = 'Microsoft.RecoveryServices/vaults/backupstorageconfig/write';
   app.get(
     STORAGE_CONFIG,
-    { config: { action: storageRead }, schema: { tags, summary: 'Get the storage configuration (redundancy)', params: VaultParams, querystring: ApiVersionQuery, response: responses({ 200: StorageConfigResource }) } },
+    {
+      config: { action: storageRead },
+      schema: {
+        tags,
+        summary: 'Get the storage configuration (redundancy)',
+        params: VaultParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: StorageConfigResource }),
+      },
+    },
     async (request) => {
       const vault = await findVault(app, request.params);
       return renderStorageConfig(vault, (await vaultContents(app, vault)).protectedItems > 0);
@@ -156,7 +192,17 @@ const vaultConfigRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
   app.put(
     STORAGE_CONFIG,
-    { config: { action: storageWrite }, schema: { tags, summary: 'Replace the storage configuration', params: VaultParams, querystring: ApiVersionQuery, body: StorageConfigBody, response: responses({ 200: StorageConfigResource }) } },
+    {
+      config: { action: storageWrite },
+      schema: {
+        tags,
+        summary: 'Replace the storage configuration',
+        params: VaultParams,
+        querystring: ApiVersionQuery,
+        body: StorageConfigBody,
+        response: responses({ 200: StorageConfigResource }),
+      },
+    },
     async (request) => {
       const { vault, locked } = await changeSettings(app, request.params, storageConfigChange(request.body));
       return renderStorageConfig(vault, locked);
@@ -164,7 +210,17 @@ const vaultConfigRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
   app.patch(
     STORAGE_CONFIG,
-    { config: { action: storageWrite }, schema: { tags, summary: 'Update the storage configuration (204)', params: VaultParams, querystring: ApiVersionQuery, body: StorageConfigBody, response: responses({ 204: Empty }) } },
+    {
+      config: { action: storageWrite },
+      schema: {
+        tags,
+        summary: 'Update the storage configuration (204)',
+        params: VaultParams,
+        querystring: ApiVersionQuery,
+        body: StorageConfigBody,
+        response: responses({ 204: Empty }),
+      },
+    },
     async (request, reply) => {
       await changeSettings(app, request.params, storageConfigChange(request.body));
       return reply.code(204).send();
@@ -173,12 +229,26 @@ const vaultConfigRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     `${VAULT}/usages`,
-    { config: { action: 'Microsoft.RecoveryServices/vaults/usages/read' }, schema: { tags, summary: 'Usage of a vault', params: VaultParams, querystring: ApiVersionQuery, response: responses({ 200: listOf(Usage) }) } },
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/usages/read' },
+      schema: {
+        tags,
+        summary: 'Usage of a vault',
+        params: VaultParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: listOf(Usage) }),
+      },
+    },
     async (request) => {
       const vault = await findVault(app, request.params);
       const contents = await vaultContents(app, vault);
       const usage = (value: string, localizedValue: string, unit: string, currentValue: number, limit: number) => ({
-        name: { value, localizedValue }, unit, currentValue, limit, quotaPeriod: 'P1D', nextResetTime: '9999-12-31T23:59:59.9999999Z',
+        name: { value, localizedValue },
+        unit,
+        currentValue,
+        limit,
+        quotaPeriod: 'P1D',
+        nextResetTime: '9999-12-31T23:59:59.9999999Z',
       });
       return {
         value: [
@@ -193,7 +263,16 @@ const vaultConfigRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const summaryKinds = ['BackupProtectedItemCountSummary', 'BackupProtectionContainerCountSummary'] as const;
   app.get(
     `${VAULT}/backupUsageSummaries`,
-    { config: { action: 'Microsoft.RecoveryServices/vaults/backupUsageSummaries/read' }, schema: { tags, summary: 'Protected item and container counts against the limits', params: VaultParams, querystring: FilterQuery, response: responses({ 200: listOf(Usage) }) } },
+    {
+      config: { action: 'Microsoft.RecoveryServices/vaults/backupUsageSummaries/read' },
+      schema: {
+        tags,
+        summary: 'Protected item and container counts against the limits',
+        params: VaultParams,
+        querystring: FilterQuery,
+        response: responses({ 200: listOf(Usage) }),
+      },
+    },
     async (request) => {
       const vault = await findVault(app, request.params);
       const type = filterEquals(readFilter(request, { type: ['eq'] }), 'type', summaryKinds);
@@ -209,6 +288,6 @@ const vaultConfigRoutes: FastifyPluginAsyncTypebox = async (app) => {
       };
     },
   );
-}
+};
 
 export default vaultConfigRoutes;

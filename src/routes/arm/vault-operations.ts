@@ -5,17 +5,17 @@ import { vaultScope } from './shared/vault-lookup.ts';
 import { VAULT } from './shared/paths.ts';
 import { operationResult, operationStatus } from './shared/operation-views.ts';
 
-export const OperationStatusBody = Type.Object(
-  {
-    id: Type.String(),
-    name: Type.String(),
-    status: Type.String(),
-    startTime: Type.String(),
-    endTime: Type.String(),
-    error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
-    properties: Type.Optional(Type.Object({ objectType: Type.String(), jobId: Type.Optional(Type.String()) }, { additionalProperties: true })),
-  },
-);
+export const OperationStatusBody = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  status: Type.String(),
+  startTime: Type.String(),
+  endTime: Type.String(),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  properties: Type.Optional(
+    Type.Object({ objectType: Type.String(), jobId: Type.Optional(Type.String()) }, { additionalProperties: true }),
+  ),
+});
 
 /**
  * Every asynchronous operation of a vault is readable at vault level, whatever URL first announced it (azure-cli
@@ -23,23 +23,41 @@ export const OperationStatusBody = Type.Object(
  * client's backupOperations/backupOperationResults.
  */
 const vaultOperationRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const statusSchema = { tags: ['operations'], params: VaultOperationParams, querystring: ApiVersionQuery, response: responses({ 200: OperationStatusBody }) };
-  const resultSchema = { tags: ['operations'], params: VaultOperationParams, querystring: ApiVersionQuery, response: responses({ 202: Empty, 204: Empty }) };
+  const statusSchema = {
+    tags: ['operations'],
+    params: VaultOperationParams,
+    querystring: ApiVersionQuery,
+    response: responses({ 200: OperationStatusBody }),
+  };
+  const resultSchema = {
+    tags: ['operations'],
+    params: VaultOperationParams,
+    querystring: ApiVersionQuery,
+    response: responses({ 202: Empty, 204: Empty }),
+  };
 
   for (const segment of ['operationStatus', 'backupOperations']) {
     app.get(
       `${VAULT}/${segment}/:operationId`,
-      { config: { action: 'Microsoft.RecoveryServices/vaults/operationStatus/read' }, schema: { ...statusSchema, summary: 'Status of an asynchronous operation' } },
-      async (request) => operationStatus(await app.operations.find(vaultScope(request.params), request.params.operationId)),
+      {
+        config: { action: 'Microsoft.RecoveryServices/vaults/operationStatus/read' },
+        schema: { ...statusSchema, summary: 'Status of an asynchronous operation' },
+      },
+      async (request) =>
+        operationStatus(await app.operations.find(vaultScope(request.params), request.params.operationId)),
     );
   }
   for (const segment of ['operationResults', 'backupOperationResults']) {
     app.get(
       `${VAULT}/${segment}/:operationId`,
-      { config: { action: 'Microsoft.RecoveryServices/vaults/operationResults/read' }, schema: { ...resultSchema, summary: 'Result of an asynchronous operation: 202 while running, 204 when done' } },
-      async (request, reply) => operationResult(reply, await app.operations.find(vaultScope(request.params), request.params.operationId)),
+      {
+        config: { action: 'Microsoft.RecoveryServices/vaults/operationResults/read' },
+        schema: { ...resultSchema, summary: 'Result of an asynchronous operation: 202 while running, 204 when done' },
+      },
+      async (request, reply) =>
+        operationResult(reply, await app.operations.find(vaultScope(request.params), request.params.operationId)),
     );
   }
-}
+};
 
 export default vaultOperationRoutes;

@@ -4,15 +4,35 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static } from 'typebox';
 import type { Vault } from '../../generated/prisma/client.ts';
 import { errors } from '../../domain/errors.ts';
-import { applySettingsChange, assertVaultName, DEFAULT_VAULT_SETTINGS, vaultNameProblem, type SettingsChange, type VaultSettings } from '../../domain/vaults.ts';
+import {
+  applySettingsChange,
+  assertVaultName,
+  DEFAULT_VAULT_SETTINGS,
+  vaultNameProblem,
+  type SettingsChange,
+  type VaultSettings,
+} from '../../domain/vaults.ts';
 import { createWrappedDataKey } from '../../storage/keys.ts';
-import { AnyObject, listOf, PagedQuery, ResourceGroupParams, responses, SubscriptionParams, VaultParams, Empty, ApiVersionQuery } from './shared/schemas.ts';
+import {
+  AnyObject,
+  listOf,
+  PagedQuery,
+  ResourceGroupParams,
+  responses,
+  SubscriptionParams,
+  VaultParams,
+  Empty,
+  ApiVersionQuery,
+} from './shared/schemas.ts';
 import { PROVIDER, RESOURCE_GROUP, SUBSCRIPTION, VAULT, vaultId } from './shared/paths.ts';
 import { findVault, vaultContents, vaultScope } from './shared/vault-lookup.ts';
 import { afterPair, page } from './shared/paging.ts';
 
 const Sku = Type.Object(
-  { name: Type.Union([Type.Literal('RS0'), Type.Literal('Standard')]), tier: Type.Optional(Type.String({ maxLength: 64 })) },
+  {
+    name: Type.Union([Type.Literal('RS0'), Type.Literal('Standard')]),
+    tier: Type.Optional(Type.String({ maxLength: 64 })),
+  },
   { additionalProperties: true },
 );
 const Tags = Type.Record(Type.String({ maxLength: 512 }), Type.String({ maxLength: 256 }));
@@ -54,28 +74,36 @@ const VaultPut = Type.Object(
   { additionalProperties: true },
 );
 const VaultPatch = Type.Partial(VaultPut, { additionalProperties: true });
-export const VaultResource = Type.Object(
-  {
-    id: Type.String(),
-    name: Type.String(),
-    type: Type.Literal('Microsoft.RecoveryServices/vaults'),
-    location: Type.String(),
-    tags: Tags,
-    sku: AnyObject,
-    identity: Type.Optional(AnyObject),
-    etag: Type.String(),
-    properties: AnyObject,
-    systemData: AnyObject,
-  },
-);
+export const VaultResource = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  type: Type.Literal('Microsoft.RecoveryServices/vaults'),
+  location: Type.String(),
+  tags: Tags,
+  sku: AnyObject,
+  identity: Type.Optional(AnyObject),
+  etag: Type.String(),
+  properties: AnyObject,
+  systemData: AnyObject,
+});
 
 type VaultProperties = Static<typeof VaultPropertiesIn>;
 
 /** Read-only or interpreted vault properties: never stored among the echoed extras. */
 const MANAGED_PROPERTIES = new Set([
-  'provisioningState', 'publicNetworkAccess', 'redundancySettings', 'securitySettings', 'privateEndpointConnections',
-  'privateEndpointStateForBackup', 'privateEndpointStateForSiteRecovery', 'backupStorageVersion', 'upgradeDetails',
-  'moveDetails', 'moveState', 'secureScore', 'bcdrSecurityLevel',
+  'provisioningState',
+  'publicNetworkAccess',
+  'redundancySettings',
+  'securitySettings',
+  'privateEndpointConnections',
+  'privateEndpointStateForBackup',
+  'privateEndpointStateForSiteRecovery',
+  'backupStorageVersion',
+  'upgradeDetails',
+  'moveDetails',
+  'moveState',
+  'secureScore',
+  'bcdrSecurityLevel',
 ]);
 
 function settingsChange(properties: VaultProperties | undefined): SettingsChange {
@@ -87,7 +115,8 @@ function settingsChange(properties: VaultProperties | undefined): SettingsChange
     softDeleteRetentionDays: softDelete?.softDeleteRetentionPeriodInDays,
     enhancedSecurityState: softDelete?.enhancedSecurityState,
     storageType: redundancy?.standardTierStorageRedundancy,
-    crossRegionRestore: redundancy?.crossRegionRestore === undefined ? undefined : redundancy.crossRegionRestore === 'Enabled',
+    crossRegionRestore:
+      redundancy?.crossRegionRestore === undefined ? undefined : redundancy.crossRegionRestore === 'Enabled',
   };
 }
 
@@ -158,7 +187,9 @@ const newEtag = () => `W/"datetime'${randomUUID()}'"`;
 /** The fields every change of an existing vault writes: its settings through the domain rules, a new etag. */
 async function changedVault(app: FastifyInstance, vault: Vault, properties: VaultProperties | undefined) {
   const contents = await vaultContents(app, vault);
-  const settings = applySettingsChange(settingsOf(vault), settingsChange(properties), { storageLocked: contents.protectedItems > 0 });
+  const settings = applySettingsChange(settingsOf(vault), settingsChange(properties), {
+    storageLocked: contents.protectedItems > 0,
+  });
   return { ...settings, etag: newEtag(), updatedAt: app.clock.now() };
 }
 
@@ -203,7 +234,9 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         });
         return reply.code(200).send(renderVault(updated));
       }
-      const settings = applySettingsChange(DEFAULT_VAULT_SETTINGS, settingsChange(body.properties), { storageLocked: false });
+      const settings = applySettingsChange(DEFAULT_VAULT_SETTINGS, settingsChange(body.properties), {
+        storageLocked: false,
+      });
       try {
         const created = await app.db.vault.create({
           data: {
@@ -237,7 +270,13 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
     VAULT,
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/read' },
-      schema: { tags: ['vaults'], summary: 'Get a vault', params: VaultParams, querystring: ApiVersionQuery, response: responses({ 200: VaultResource }) },
+      schema: {
+        tags: ['vaults'],
+        summary: 'Get a vault',
+        params: VaultParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: VaultResource }),
+      },
     },
     async (request) => renderVault(await findVault(app, request.params)),
   );
@@ -303,7 +342,8 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         where: { id: vault.id, provisioningState: { not: 'Deleting' } },
         data: { provisioningState: 'Deleting', updatedAt: app.clock.now() },
       });
-      if (claimed.count === 0) throw errors.conflict('ResourceBeingDeleted', `The vault '${vault.name}' is already being deleted.`);
+      if (claimed.count === 0)
+        throw errors.conflict('ResourceBeingDeleted', `The vault '${vault.name}' is already being deleted.`);
       const operation = await app.operations.start(vaultScope(request.params), 'vault.delete', { vaultId: vault.id });
       const base = vaultId(vault);
       return app.operations.accepted(request, reply, operation, {
@@ -315,40 +355,54 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const listSchema = (params: typeof SubscriptionParams | typeof ResourceGroupParams, summary: string) => ({
     config: { action: 'Microsoft.RecoveryServices/vaults/read' },
-    schema: { tags: ['vaults'], summary, params, querystring: PagedQuery, response: responses({ 200: listOf(VaultResource) }) },
+    schema: {
+      tags: ['vaults'],
+      summary,
+      params,
+      querystring: PagedQuery,
+      response: responses({ 200: listOf(VaultResource) }),
+    },
   });
 
-  app.get(`${RESOURCE_GROUP}/${PROVIDER}/vaults`, listSchema(ResourceGroupParams, 'List the vaults of a resource group'), async (request) => {
-    const { subscriptionId, resourceGroupName } = request.params as Static<typeof ResourceGroupParams>;
-    const where = { subscriptionId: subscriptionId.toLowerCase(), resourceGroupKey: resourceGroupName.toLowerCase() };
-    return page(request, {
-      path: `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}/${PROVIDER}/vaults`,
-      fetch: (after, take) =>
-        app.db.vault.findMany({
-          where: after === undefined ? where : { ...where, nameKey: { gt: after[0] } },
-          orderBy: { nameKey: 'asc' },
-          take,
-        }),
-      cursorOf: (vault) => [vault.nameKey],
-      render: renderVault,
-    });
-  });
+  app.get(
+    `${RESOURCE_GROUP}/${PROVIDER}/vaults`,
+    listSchema(ResourceGroupParams, 'List the vaults of a resource group'),
+    async (request) => {
+      const { subscriptionId, resourceGroupName } = request.params as Static<typeof ResourceGroupParams>;
+      const where = { subscriptionId: subscriptionId.toLowerCase(), resourceGroupKey: resourceGroupName.toLowerCase() };
+      return page(request, {
+        path: `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}/${PROVIDER}/vaults`,
+        fetch: (after, take) =>
+          app.db.vault.findMany({
+            where: after === undefined ? where : { ...where, nameKey: { gt: after[0] } },
+            orderBy: { nameKey: 'asc' },
+            take,
+          }),
+        cursorOf: (vault) => [vault.nameKey],
+        render: renderVault,
+      });
+    },
+  );
 
-  app.get(`${SUBSCRIPTION}/${PROVIDER}/vaults`, listSchema(SubscriptionParams, 'List the vaults of a subscription'), async (request) => {
-    const { subscriptionId } = request.params as Static<typeof SubscriptionParams>;
-    const where = { subscriptionId: subscriptionId.toLowerCase() };
-    return page(request, {
-      path: `/subscriptions/${subscriptionId}/${PROVIDER}/vaults`,
-      fetch: (after, take) =>
-        app.db.vault.findMany({
-          where: { ...where, ...afterPair('nameKey', 'resourceGroupKey', after) },
-          orderBy: [{ nameKey: 'asc' }, { resourceGroupKey: 'asc' }],
-          take,
-        }),
-      cursorOf: (vault) => [vault.nameKey, vault.resourceGroupKey],
-      render: renderVault,
-    });
-  });
+  app.get(
+    `${SUBSCRIPTION}/${PROVIDER}/vaults`,
+    listSchema(SubscriptionParams, 'List the vaults of a subscription'),
+    async (request) => {
+      const { subscriptionId } = request.params as Static<typeof SubscriptionParams>;
+      const where = { subscriptionId: subscriptionId.toLowerCase() };
+      return page(request, {
+        path: `/subscriptions/${subscriptionId}/${PROVIDER}/vaults`,
+        fetch: (after, take) =>
+          app.db.vault.findMany({
+            where: { ...where, ...afterPair('nameKey', 'resourceGroupKey', after) },
+            orderBy: [{ nameKey: 'asc' }, { resourceGroupKey: 'asc' }],
+            take,
+          }),
+        cursorOf: (vault) => [vault.nameKey, vault.resourceGroupKey],
+        render: renderVault,
+      });
+    },
+  );
 
   const CheckNameBody = Type.Object(
     { name: Type.String({ minLength: 1, maxLength: 260 }), type: Type.String({ maxLength: 128 }) },
@@ -365,7 +419,11 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: ApiVersionQuery,
         body: CheckNameBody,
         response: responses({
-          200: Type.Object({ nameAvailable: Type.Boolean(), reason: Type.Optional(Type.String()), message: Type.Optional(Type.String()) }),
+          200: Type.Object({
+            nameAvailable: Type.Boolean(),
+            reason: Type.Optional(Type.String()),
+            message: Type.Optional(Type.String()),
+          }),
         }),
       },
     },
@@ -373,18 +431,24 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { subscriptionId, resourceGroupName } = request.params;
       const { name, type } = request.body;
       if (type.toLowerCase() !== 'microsoft.recoveryservices/vaults') {
-        throw errors.invalidInput(`The resource type '${type}' is not supported; use Microsoft.RecoveryServices/Vaults.`);
+        throw errors.invalidInput(
+          `The resource type '${type}' is not supported; use Microsoft.RecoveryServices/Vaults.`,
+        );
       }
       const problem = vaultNameProblem(name);
       if (problem !== undefined) return { nameAvailable: false, reason: 'Invalid', message: problem };
       const taken = await app.db.vault.count({
-        where: { subscriptionId: subscriptionId.toLowerCase(), resourceGroupKey: resourceGroupName.toLowerCase(), nameKey: name.toLowerCase() },
+        where: {
+          subscriptionId: subscriptionId.toLowerCase(),
+          resourceGroupKey: resourceGroupName.toLowerCase(),
+          nameKey: name.toLowerCase(),
+        },
       });
       return taken > 0
         ? { nameAvailable: false, reason: 'AlreadyExists', message: 'Resource already exists with the same name.' }
         : { nameAvailable: true };
     },
   );
-}
+};
 
 export default vaultRoutes;

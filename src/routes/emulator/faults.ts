@@ -11,26 +11,48 @@ import { protectedItemId as itemArmId } from '../arm/views/protected-items.ts';
 import { responses, Empty } from '../arm/shared/schemas.ts';
 
 const ArmId = Type.String({ minLength: 1, maxLength: 1024 });
-const Seconds = Type.Integer({ minimum: 1, maximum: 7 * 86_400, description: 'how long (wall time); absent: until deleted' });
-const Code = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{1,127}$', description: "an Azure error code, e.g. 'UserErrorSQLLSNValidationFailure'" });
+const Seconds = Type.Integer({
+  minimum: 1,
+  maximum: 7 * 86_400,
+  description: 'how long (wall time); absent: until deleted',
+});
+const Code = Type.String({
+  pattern: '^[A-Za-z][A-Za-z0-9_]{1,127}$',
+  description: "an Azure error code, e.g. 'UserErrorSQLLSNValidationFailure'",
+});
 
 const FaultRequest = Type.Union([
-  Type.Object({
-    kind: Type.Literal('BackupFailure', { description: 'the next `count` backups of the item (scheduled or on demand) fail with `code`' }),
-    protectedItemId: ArmId,
-    count: Type.Integer({ minimum: 1, maximum: 10_000 }),
-    code: Code,
-    message: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-  }, { additionalProperties: false }),
-  Type.Object({
-    kind: Type.Literal('StorageOutage', { description: 'blob storage is unreachable: uploads, commits and restores get 503 and retry' }),
-    seconds: Type.Optional(Seconds),
-  }, { additionalProperties: false }),
-  Type.Object({
-    kind: Type.Literal('AgentSilence', { description: "the VM's agent goes unheard: its heartbeats, polls and uploads get 503" }),
-    containerId: ArmId,
-    seconds: Type.Optional(Seconds),
-  }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('BackupFailure', {
+        description: 'the next `count` backups of the item (scheduled or on demand) fail with `code`',
+      }),
+      protectedItemId: ArmId,
+      count: Type.Integer({ minimum: 1, maximum: 10_000 }),
+      code: Code,
+      message: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('StorageOutage', {
+        description: 'blob storage is unreachable: uploads, commits and restores get 503 and retry',
+      }),
+      seconds: Type.Optional(Seconds),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('AgentSilence', {
+        description: "the VM's agent goes unheard: its heartbeats, polls and uploads get 503",
+      }),
+      containerId: ArmId,
+      seconds: Type.Optional(Seconds),
+    },
+    { additionalProperties: false },
+  ),
 ]);
 
 const Fault = Type.Object({
@@ -54,11 +76,15 @@ const tags = ['emulator'];
  */
 const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const subscriptionOf = (request: FastifyRequest, parts: ItemIdParts | undefined, id: string): ItemIdParts => {
-    if (parts === undefined) throw errors.invalidInput(`'${id}' is not the ARM id of a protection container or protected item of a Recovery Services vault.`);
+    if (parts === undefined)
+      throw errors.invalidInput(
+        `'${id}' is not the ARM id of a protection container or protected item of a Recovery Services vault.`,
+      );
     const assignments = request.caller?.assignments ?? [];
     if (!canSeeSubscription(assignments, parts.subscriptionId)) throw errors.subscriptionNotFound(parts.subscriptionId);
     const action = request.routeOptions.config.action ?? '';
-    if (!isAuthorized(assignments, parts.subscriptionId, action)) throw errors.authorizationFailed(request.caller?.principalId ?? '', action, id);
+    if (!isAuthorized(assignments, parts.subscriptionId, action))
+      throw errors.authorizationFailed(request.caller?.principalId ?? '', action, id);
     return parts;
   };
   /** A fault's targets, as ARM ids (its rows keep database ids). */
@@ -66,15 +92,23 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
     let protectedItemId: string | undefined;
     let containerId: string | undefined;
     if (fault.protectedItemId !== null) {
-      const item = await app.db.protectedItem.findUnique({ where: { id: fault.protectedItemId }, include: { container: { include: { vault: true } } } });
+      const item = await app.db.protectedItem.findUnique({
+        where: { id: fault.protectedItemId },
+        include: { container: { include: { vault: true } } },
+      });
       if (item !== null) protectedItemId = itemArmId(item.container.vault, item.container, item);
     }
     if (fault.containerId !== null) {
-      const container = await app.db.protectionContainer.findUnique({ where: { id: fault.containerId }, include: { vault: true } });
+      const container = await app.db.protectionContainer.findUnique({
+        where: { id: fault.containerId },
+        include: { vault: true },
+      });
       if (container !== null) containerId = containerArmId(container.vault, container);
     }
     return {
-      id: fault.id, kind: fault.kind, createdAt: fault.createdAt.toISOString(),
+      id: fault.id,
+      kind: fault.kind,
+      createdAt: fault.createdAt.toISOString(),
       ...(protectedItemId === undefined ? {} : { protectedItemId }),
       ...(containerId === undefined ? {} : { containerId }),
       ...(fault.code === null ? {} : { code: fault.code }),
@@ -87,15 +121,27 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const visible = async (request: FastifyRequest) => {
     const assignments = request.caller?.assignments ?? [];
     const faults = await app.db.emulatorFault.findMany({ orderBy: { createdAt: 'asc' } });
-    const vaults = await app.db.vault.findMany({ where: { id: { in: faults.flatMap((f) => (f.vaultId === null ? [] : [f.vaultId])) } }, select: { id: true, subscriptionId: true } });
+    const vaults = await app.db.vault.findMany({
+      where: { id: { in: faults.flatMap((f) => (f.vaultId === null ? [] : [f.vaultId])) } },
+      select: { id: true, subscriptionId: true },
+    });
     const seen = new Set(vaults.filter((v) => canSeeSubscription(assignments, v.subscriptionId)).map((v) => v.id));
     const now = Date.now();
-    return faults.filter((f) => (f.vaultId === null || seen.has(f.vaultId)) && (f.until === null || f.until.getTime() > now));
+    return faults.filter(
+      (f) => (f.vaultId === null || seen.has(f.vaultId)) && (f.until === null || f.until.getTime() > now),
+    );
   };
 
   app.get(
     '/emulator/v1/faults',
-    { config: { action: 'RecoveryVault.Emulator/faults/read' }, schema: { tags, summary: 'The injected faults in effect', response: responses({ 200: Type.Object({ value: Type.Array(Fault) }) }) } },
+    {
+      config: { action: 'RecoveryVault.Emulator/faults/read' },
+      schema: {
+        tags,
+        summary: 'The injected faults in effect',
+        response: responses({ 200: Type.Object({ value: Type.Array(Fault) }) }),
+      },
+    },
     async (request) => ({ value: await Promise.all((await visible(request)).map(render)) }),
   );
 
@@ -103,34 +149,56 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/emulator/v1/faults',
     {
       config: { action: 'RecoveryVault.Emulator/faults/write' },
-      schema: { tags, summary: 'Inject a fault: failing backups, a blob storage outage, or a silent agent', body: FaultRequest, response: responses({ 201: Fault }) },
+      schema: {
+        tags,
+        summary: 'Inject a fault: failing backups, a blob storage outage, or a silent agent',
+        body: FaultRequest,
+        response: responses({ 201: Fault }),
+      },
     },
     async (request, reply) => {
       const body = request.body;
       const createdAt = new Date();
-      const until = 'seconds' in body && body.seconds !== undefined ? new Date(createdAt.getTime() + body.seconds * 1000) : null;
+      const until =
+        'seconds' in body && body.seconds !== undefined ? new Date(createdAt.getTime() + body.seconds * 1000) : null;
       let fault: EmulatorFault;
       switch (body.kind) {
         case 'BackupFailure': {
           const parts = subscriptionOf(request, parseContainerOrItemId(body.protectedItemId), body.protectedItemId);
-          if (parts.protectedItemName === undefined) throw errors.invalidInput(`'${body.protectedItemId}' names a container; a BackupFailure needs a protected item's id.`);
+          if (parts.protectedItemName === undefined)
+            throw errors.invalidInput(
+              `'${body.protectedItemId}' names a container; a BackupFailure needs a protected item's id.`,
+            );
           const { item } = await findProtectedItem(app, { ...parts, protectedItemName: parts.protectedItemName });
           if (item === null) throw errors.itemNotFound();
           fault = await app.db.$transaction(async (tx) => {
             await tx.emulatorFault.deleteMany({ where: { kind: 'BackupFailure', protectedItemId: item.id } });
             return tx.emulatorFault.create({
-              data: { kind: 'BackupFailure', vaultId: item.vaultId, protectedItemId: item.id, code: body.code, message: body.message ?? null, remaining: body.count, createdAt },
+              data: {
+                kind: 'BackupFailure',
+                vaultId: item.vaultId,
+                protectedItemId: item.id,
+                code: body.code,
+                message: body.message ?? null,
+                remaining: body.count,
+                createdAt,
+              },
             });
           });
           break;
         }
         case 'AgentSilence': {
           const parts = subscriptionOf(request, parseContainerOrItemId(body.containerId), body.containerId);
-          if (parts.protectedItemName !== undefined) throw errors.invalidInput(`'${body.containerId}' names a protected item; an AgentSilence needs a container's id.`);
+          if (parts.protectedItemName !== undefined)
+            throw errors.invalidInput(
+              `'${body.containerId}' names a protected item; an AgentSilence needs a container's id.`,
+            );
           const { container } = await findContainer(app, parts, false);
           fault = await app.db.$transaction(async (tx) => {
             await tx.emulatorFault.deleteMany({ where: { kind: 'AgentSilence', containerId: container.id } });
-            return tx.emulatorFault.create({ data: { kind: 'AgentSilence', vaultId: container.vaultId, containerId: container.id, until, createdAt } });
+            return tx.emulatorFault.create({
+              data: { kind: 'AgentSilence', vaultId: container.vaultId, containerId: container.id, until, createdAt },
+            });
           });
           break;
         }
@@ -148,7 +216,10 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/emulator/v1/faults/:faultId',
-    { config: { action: 'RecoveryVault.Emulator/faults/write' }, schema: { tags, summary: 'End an injected fault', params: FaultParams, response: responses({ 204: Empty }) } },
+    {
+      config: { action: 'RecoveryVault.Emulator/faults/write' },
+      schema: { tags, summary: 'End an injected fault', params: FaultParams, response: responses({ 204: Empty }) },
+    },
     async (request, reply) => {
       const fault = (await visible(request)).find((f) => f.id === request.params.faultId.toLowerCase());
       if (fault === undefined) throw errors.resourceNotFound(`The fault '${request.params.faultId}'`);

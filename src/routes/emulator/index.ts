@@ -14,12 +14,27 @@ const ClockState = Type.Object({
   now: Type.String({ format: 'date-time' }),
   offsetSeconds: Type.Number({ description: 'service time minus wall time' }),
   backupsStarted: Type.Optional(Type.Integer({ description: 'scheduled backups dispatched while advancing' })),
-  retentionSweeps: Type.Optional(Type.Integer({ description: 'daily retention sweep instants crossed while advancing (consecutive ones with no backup between them run as one)' })),
+  retentionSweeps: Type.Optional(
+    Type.Integer({
+      description:
+        'daily retention sweep instants crossed while advancing (consecutive ones with no backup between them run as one)',
+    }),
+  ),
 });
 const ClockChange = Type.Object({
-  to: Type.Optional(Type.String({ format: 'date-time', description: 'move service time to this instant (never backwards)' })),
-  advanceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 366 * 86400, description: 'move service time forward by this much' })),
-  waitForBackupsSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600, description: 'per step, how long to wait for the dispatched backups to finish (default 60)' })),
+  to: Type.Optional(
+    Type.String({ format: 'date-time', description: 'move service time to this instant (never backwards)' }),
+  ),
+  advanceSeconds: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 366 * 86400, description: 'move service time forward by this much' }),
+  ),
+  waitForBackupsSeconds: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 600,
+      description: 'per step, how long to wait for the dispatched backups to finish (default 60)',
+    }),
+  ),
 });
 const tags = ['emulator'];
 
@@ -46,19 +61,34 @@ const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/emulator/v1/clock',
-    { config: { action: 'RecoveryVault.Emulator/clock/read' }, schema: { tags, summary: 'The service clock', response: responses({ 200: ClockState }) } },
+    {
+      config: { action: 'RecoveryVault.Emulator/clock/read' },
+      schema: { tags, summary: 'The service clock', response: responses({ 200: ClockState }) },
+    },
     async () => state(),
   );
 
   app.post(
     '/emulator/v1/clock',
-    { config: { action: 'RecoveryVault.Emulator/clock/write' }, schema: { tags, summary: 'Set or advance the service clock, running every schedule that becomes due, in order', body: ClockChange, response: responses({ 200: ClockState }) } },
+    {
+      config: { action: 'RecoveryVault.Emulator/clock/write' },
+      schema: {
+        tags,
+        summary: 'Set or advance the service clock, running every schedule that becomes due, in order',
+        body: ClockChange,
+        response: responses({ 200: ClockState }),
+      },
+    },
     async (request) => {
       const { to, advanceSeconds, waitForBackupsSeconds = 60 } = request.body;
-      if ((to === undefined) === (advanceSeconds === undefined)) throw errors.invalidInput('Give either `to` or `advanceSeconds`.');
+      if ((to === undefined) === (advanceSeconds === undefined))
+        throw errors.invalidInput('Give either `to` or `advanceSeconds`.');
       const start = app.clock.now();
       const target = to === undefined ? new Date(start.getTime() + (advanceSeconds ?? 0) * 1000) : new Date(to);
-      if (target < start) throw errors.invalidInput(`The clock only moves forward: it is ${start.toISOString()}, not yet ${target.toISOString()}.`);
+      if (target < start)
+        throw errors.invalidInput(
+          `The clock only moves forward: it is ${start.toISOString()}, not yet ${target.toISOString()}.`,
+        );
       const sweepHour = app.config.backup.retentionSweepHour;
       let nextSweep = sweepTimeAfter(start, sweepHour);
       let started = 0;
@@ -97,7 +127,9 @@ const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
   async function backupsSettled(step: Date, seconds: number): Promise<void> {
     const deadline = Date.now() + seconds * 1000;
     while (Date.now() < deadline) {
-      const open = await app.db.backupUpload.count({ where: { state: 'Open', isOnDemand: false, createdAt: { gte: step } } });
+      const open = await app.db.backupUpload.count({
+        where: { state: 'Open', isOnDemand: false, createdAt: { gte: step } },
+      });
       if (open === 0) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -37,10 +37,16 @@ const oauthError = (status: number, code: string, message: string) => new ArmErr
 const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Form bodies exist only here, as Entra ID's token endpoint takes them; the management plane is JSON only.
   await app.register(formbody, { bodyLimit: 64 * 1024 });
-  const issue = async (request: FastifyRequest<{ Body: Static<typeof TokenRequest>; Params: { tenantId?: string } }>) => {
+  const issue = async (
+    request: FastifyRequest<{ Body: Static<typeof TokenRequest>; Params: { tenantId?: string } }>,
+  ) => {
     const body = request.body;
     if (body.grant_type !== 'client_credentials') {
-      throw oauthError(400, 'unsupported_grant_type', `The grant type '${body.grant_type}' is not supported; use client_credentials.`);
+      throw oauthError(
+        400,
+        'unsupported_grant_type',
+        `The grant type '${body.grant_type}' is not supported; use client_credentials.`,
+      );
     }
     if (body.client_id === undefined || body.client_secret === undefined) {
       throw oauthError(400, 'invalid_request', 'client_id and client_secret are required.');
@@ -52,7 +58,12 @@ const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const tenantId = request.params.tenantId ?? '00000000-0000-0000-0000-000000000000';
     const token = await app.tokens.issue(principal, tenantId);
-    return { token_type: 'Bearer' as const, expires_in: token.expiresIn, ext_expires_in: token.expiresIn, access_token: token.accessToken };
+    return {
+      token_type: 'Bearer' as const,
+      expires_in: token.expiresIn,
+      ext_expires_in: token.expiresIn,
+      access_token: token.accessToken,
+    };
   };
 
   const tokenSchema = {
@@ -64,12 +75,23 @@ const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
   };
   app.post('/oauth2/token', { schema: { ...tokenSchema, summary: 'Issue a token (client credentials)' } }, issue);
   for (const path of ['/:tenantId/oauth2/token', '/:tenantId/oauth2/v2.0/token']) {
-    app.post(path, { schema: { ...tokenSchema, hide: true, params: Type.Object({ tenantId: Type.String({ maxLength: 64 }) }) } }, issue);
+    app.post(
+      path,
+      { schema: { ...tokenSchema, hide: true, params: Type.Object({ tenantId: Type.String({ maxLength: 64 }) }) } },
+      issue,
+    );
   }
 
   app.get(
     '/.well-known/jwks.json',
-    { schema: { tags: ['identity'], security: [], summary: 'Public keys of the built-in issuer', response: { 200: Jwks } } },
+    {
+      schema: {
+        tags: ['identity'],
+        security: [],
+        summary: 'Public keys of the built-in issuer',
+        response: { 200: Jwks },
+      },
+    },
     async () => app.tokens.jwks,
   );
   app.get(
@@ -78,7 +100,14 @@ const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['identity'],
         security: [],
-        response: { 200: Type.Object({ issuer: Type.String(), token_endpoint: Type.String(), jwks_uri: Type.String(), id_token_signing_alg_values_supported: Type.Array(Type.String()) }) },
+        response: {
+          200: Type.Object({
+            issuer: Type.String(),
+            token_endpoint: Type.String(),
+            jwks_uri: Type.String(),
+            id_token_signing_alg_values_supported: Type.Array(Type.String()),
+          }),
+        },
       },
     },
     async (request) => ({
@@ -88,6 +117,6 @@ const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       id_token_signing_alg_values_supported: ['ES256'],
     }),
   );
-}
+};
 
 export default identityRoutes;

@@ -17,13 +17,22 @@ const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/monitoringAlerts/read' },
       schema: {
-        tags, summary: "A vault's alerts, newest first; $filter on alertType, alertState, monitorCondition, severity (eq, joined by and)",
-        params: VaultParams, querystring: ListQuery, response: responses({ 200: listOf(AlertView) }),
+        tags,
+        summary:
+          "A vault's alerts, newest first; $filter on alertType, alertState, monitorCondition, severity (eq, joined by and)",
+        params: VaultParams,
+        querystring: ListQuery,
+        response: responses({ 200: listOf(AlertView) }),
       },
     },
     async (request) => {
       const vault = await findVault(app, request.params);
-      const filter = readFilter(request, { alertType: ['eq'], alertState: ['eq'], monitorCondition: ['eq'], severity: ['eq'] });
+      const filter = readFilter(request, {
+        alertType: ['eq'],
+        alertState: ['eq'],
+        monitorCondition: ['eq'],
+        severity: ['eq'],
+      });
       const type = filterEquals(filter, 'alertType', ALERT_TYPES);
       const state = filterEquals(filter, 'alertState', ['New', 'Acknowledged']);
       const condition = filterEquals(filter, 'monitorCondition', ['Fired', 'Resolved']);
@@ -50,8 +59,11 @@ const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/monitoringAlerts/write' },
       schema: {
-        tags, summary: 'Acknowledge an alert (idempotent: acknowledging it again changes nothing)',
-        params: AlertParams, querystring: ApiVersionQuery, response: responses({ 200: AlertView }),
+        tags,
+        summary: 'Acknowledge an alert (idempotent: acknowledging it again changes nothing)',
+        params: AlertParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: AlertView }),
       },
     },
     async (request) => {

@@ -32,9 +32,15 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       sse: { kind: 'manual' },
       config: { action: 'Microsoft.RecoveryServices/vaults/read' },
       schema: {
-        tags, summary: "A vault's job and alert changes as they happen (text/event-stream)", description: EVENT_STREAM_DOC,
-        params: VaultParams, querystring: ApiVersionQuery, headers: EventStreamHeaders,
-        response: responses({ 200: { description: EVENT_STREAM_DOC, content: { 'text/event-stream': { schema: Type.String() } } } }),
+        tags,
+        summary: "A vault's job and alert changes as they happen (text/event-stream)",
+        description: EVENT_STREAM_DOC,
+        params: VaultParams,
+        querystring: ApiVersionQuery,
+        headers: EventStreamHeaders,
+        response: responses({
+          200: { description: EVENT_STREAM_DOC, content: { 'text/event-stream': { schema: Type.String() } } },
+        }),
       },
     },
     async (request, reply) => {
@@ -48,7 +54,9 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (backlog >= MAX_BACKLOG) return stream.close();
         backlog += 1;
         sending = sending
-          .then(() => (stream.isConnected ? stream.send({ id: event.id, event: event.type, data: event.data }) : undefined))
+          .then(() =>
+            stream.isConnected ? stream.send({ id: event.id, event: event.type, data: event.data }) : undefined,
+          )
           .catch(() => stream.close())
           .finally(() => {
             backlog -= 1;

@@ -10,8 +10,12 @@ const summaryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { action: 'Microsoft.RecoveryServices/vaults/read' },
       schema: {
-        tags, summary: 'A vault at a glance: items by health and state, containers by health, the last 24 hours of jobs, open alerts, storage by backup type',
-        params: VaultParams, querystring: ApiVersionQuery, response: responses({ 200: Summary }),
+        tags,
+        summary:
+          'A vault at a glance: items by health and state, containers by health, the last 24 hours of jobs, open alerts, storage by backup type',
+        params: VaultParams,
+        querystring: ApiVersionQuery,
+        response: responses({ 200: Summary }),
       },
     },
     async (request) => vaultSummary(app, await findVault(app, request.params)),

@@ -30,7 +30,11 @@ function part(db: SimulatedDatabase, request: BackupRequest): RestorePart {
   return () => openBackup(db, request).stream;
 }
 
-async function expectRejects<T extends Error>(p: Promise<unknown>, type: new (...a: never[]) => T, message: RegExp): Promise<T> {
+async function expectRejects<T extends Error>(
+  p: Promise<unknown>,
+  type: new (...a: never[]) => T,
+  message: RegExp,
+): Promise<T> {
   try {
     await p;
   } catch (e) {
@@ -74,7 +78,9 @@ function week(db: SimulatedDatabase) {
 /** The restore chain for point in time t (what issue 6's domain code will compute). */
 function chainFor(w: ReturnType<typeof week>, t: number): Taken[] {
   const full = w.fulls.filter((f) => Date.parse(f.meta.endTime) <= t).at(-1)!;
-  const diff = w.diffs.filter((d) => d.meta.differentialBaseLsn === full.meta.checkpointLsn && Date.parse(d.meta.endTime) <= t).at(-1);
+  const diff = w.diffs
+    .filter((d) => d.meta.differentialBaseLsn === full.meta.checkpointLsn && Date.parse(d.meta.endTime) <= t)
+    .at(-1);
   const base = diff ?? full;
   const out: Taken[] = [full, ...(diff ? [diff] : [])];
   const baseLast = BigInt(base.meta.lastLsn);
@@ -87,11 +93,23 @@ function chainFor(w: ReturnType<typeof week>, t: number): Taken[] {
 }
 
 describe('backup streams', () => {
-  const db = SimulatedDatabase.create({ seed: 'streams', sizeMiB: 2, writesPerMinute: 120, createdAt: T0, marker: 'PLAIN-MARKER-7d1f' });
+  const db = SimulatedDatabase.create({
+    seed: 'streams',
+    sizeMiB: 2,
+    writesPerMinute: 120,
+    createdAt: T0,
+    marker: 'PLAIN-MARKER-7d1f',
+  });
 
   it('metadata follows the LSN conventions, and log backups chain', () => {
     const full = describeBackup(db, backupRequest.full(T0 + 10 * MIN));
-    expect(full).toMatchObject({ type: 'Full', isCopyOnly: false, pagesInBackup: db.pageCount, transactionCount: 0, databaseBackupLsn: '0' });
+    expect(full).toMatchObject({
+      type: 'Full',
+      isCopyOnly: false,
+      pagesInBackup: db.pageCount,
+      transactionCount: 0,
+      databaseBackupLsn: '0',
+    });
     expect(full.checkpointLsn).toBe(db.lsnAt(T0 + 10 * MIN).toString());
     expect(BigInt(full.lastLsn)).toBeGreaterThan(BigInt(full.checkpointLsn));
     expect(full.startTime).toBe(full.endTime);
@@ -147,8 +165,15 @@ describe('backup streams', () => {
   it('invalid requests throw before any byte', () => {
     const full = describeBackup(db, backupRequest.full(T0 + 10 * MIN));
     expect(() => openBackup(db, backupRequest.log(T0 + 5 * MIN, full))).toThrow(/before the previous backup/);
-    expect(() => openBackup(db, backupRequest.log(T0 + 20 * MIN, { lastLsn: full.lastLsn, endTime: new Date(T0 + 12 * MIN).toISOString() }))).toThrow(/does not match/);
-    expect(() => openBackup(db, backupRequest.differential(T0 + 20 * MIN, { checkpointLsn: '123', endTime: full.endTime }))).toThrow(/not an LSN/);
+    expect(() =>
+      openBackup(
+        db,
+        backupRequest.log(T0 + 20 * MIN, { lastLsn: full.lastLsn, endTime: new Date(T0 + 12 * MIN).toISOString() }),
+      ),
+    ).toThrow(/does not match/);
+    expect(() =>
+      openBackup(db, backupRequest.differential(T0 + 20 * MIN, { checkpointLsn: '123', endTime: full.endTime })),
+    ).toThrow(/not an LSN/);
     expect(() => openBackup(db, backupRequest.full(T0 - 1))).toThrow(/before the database came online/);
   });
 });
@@ -162,7 +187,12 @@ describe('restore: the proof', () => {
 
   async function restoreAt(t: number, name: string) {
     const chain = chainFor(w, t);
-    return restoreDatabase({ parts: chain.map((c) => part(db, c.request)), stopAt: t, targetDir: dir, fileName: `${name}.img` });
+    return restoreDatabase({
+      parts: chain.map((c) => part(db, c.request)),
+      stopAt: t,
+      targetDir: dir,
+      fileName: `${name}.img`,
+    });
   }
 
   it('restore(full + diff + logs, stopAt t) reproduces contentHashAt(t) for random seconds of a week', async () => {
@@ -196,15 +226,31 @@ describe('restore: the proof', () => {
   });
 
   it('without stopAt a chain restores to its end; a discrete point restores alone', async () => {
-    const r = await restoreDatabase({ parts: w.logs.slice(0, 8).reduce<RestorePart[]>((acc, l) => [...acc, part(db, l.request)], [part(db, w.fulls[0]!.request)]), targetDir: dir, fileName: 'to-end.img' });
+    const r = await restoreDatabase({
+      parts: w.logs
+        .slice(0, 8)
+        .reduce<RestorePart[]>((acc, l) => [...acc, part(db, l.request)], [part(db, w.fulls[0]!.request)]),
+      targetDir: dir,
+      fileName: 'to-end.img',
+    });
     expect(r.sha256).toBe(db.contentHashAt(Date.parse(w.logs[7]!.meta.endTime)));
     expect(r.transactionsApplied).toBe(db.txIndexAt(Date.parse(w.logs[7]!.meta.endTime)));
     const d = w.diffs[2]!;
     const full = w.fulls.find((f) => f.meta.checkpointLsn === d.meta.differentialBaseLsn)!;
-    const r2 = await restoreDatabase({ parts: [part(db, full.request), part(db, d.request)], targetDir: dir, fileName: 'diff.img' });
+    const r2 = await restoreDatabase({
+      parts: [part(db, full.request), part(db, d.request)],
+      targetDir: dir,
+      fileName: 'diff.img',
+    });
     // A tiny page cache (16 pages) forces evictions while applying a day of logs: same result.
     const t = Date.parse(w.logs[95]!.meta.endTime) + 1000;
-    const small = await restoreDatabase({ parts: chainFor(w, t).map((c) => part(db, c.request)), stopAt: t, targetDir: dir, fileName: 'small-cache.img', pageCacheMiB: 0 });
+    const small = await restoreDatabase({
+      parts: chainFor(w, t).map((c) => part(db, c.request)),
+      stopAt: t,
+      targetDir: dir,
+      fileName: 'small-cache.img',
+      pageCacheMiB: 0,
+    });
     expect(small.sha256).toBe(db.contentHashAt(t));
     expect(r2.sha256).toBe(db.contentHashAt(Date.parse(d.meta.endTime)));
     expect(r2.parts.map((p) => p.type)).toEqual(['Full', 'Differential']);
@@ -215,23 +261,37 @@ describe('restore: the proof', () => {
   it('restores from files on disk and from choppy streams alike', async () => {
     const t = Date.parse(w.logs[30]!.meta.endTime) - 7000;
     const chain = chainFor(w, t);
-    const files = await restoreAsFiles({ parts: chain.map((c) => part(db, c.request)), targetDir: join(dir, 'files'), stopAt: t, databaseName: 'proof' });
+    const files = await restoreAsFiles({
+      parts: chain.map((c) => part(db, c.request)),
+      targetDir: join(dir, 'files'),
+      stopAt: t,
+      databaseName: 'proof',
+    });
     const manifest = JSON.parse(readFileSync(files.manifestPath, 'utf8'));
     expect(manifest.files.map((f: { type: string }) => f.type)).toEqual(chain.map((c) => c.meta.type));
     expect(manifest.pointInTime).toBe(new Date(t).toISOString());
-    expect(manifest.restoreScript).toContain("RESTORE DATABASE [proof] FROM DISK = N'01-Full-20240101T000000Z.bak' WITH NORECOVERY;");
+    expect(manifest.restoreScript).toContain(
+      "RESTORE DATABASE [proof] FROM DISK = N'01-Full-20240101T000000Z.bak' WITH NORECOVERY;",
+    );
     expect(manifest.restoreScript).toMatch(/RESTORE LOG .* WITH RECOVERY, STOPAT = N'/);
     for (const [k, f] of manifest.files.entries()) {
       const d = await digestStream(createReadStream(files.paths[k]!));
       expect(d.sha256).toBe(f.sha256);
     }
-    const fromFiles = await restoreDatabase({ parts: files.paths.map((p) => () => createReadStream(p)), stopAt: t, targetDir: dir, fileName: 'from-files.img' });
+    const fromFiles = await restoreDatabase({
+      parts: files.paths.map((p) => () => createReadStream(p)),
+      stopAt: t,
+      targetDir: dir,
+      fileName: 'from-files.img',
+    });
     expect(fromFiles.sha256).toBe(db.contentHashAt(t));
     const rnd = prng(3);
     const choppyParts = files.paths.map((p) => () => choppy(readFileSync(p), rnd));
     const fromChoppy = await restoreDatabase({ parts: choppyParts, stopAt: t, targetDir: dir, fileName: 'choppy.img' });
     expect(fromChoppy.sha256).toBe(db.contentHashAt(t));
-    expect(readdirSync(join(dir, 'files')).sort()).toEqual([...manifest.files.map((f: { fileName: string }) => f.fileName), MANIFEST_FILE].sort());
+    expect(readdirSync(join(dir, 'files')).sort()).toEqual(
+      [...manifest.files.map((f: { fileName: string }) => f.fileName), MANIFEST_FILE].sort(),
+    );
   });
 });
 
@@ -261,19 +321,31 @@ describe('restore: chain validation', () => {
     ['the same log twice', [P(full1), l1, l1], /overlap or wrong order/],
     ['a first log that does not reach the full', [P(full2), l1], /too early/],
     ['a first log that starts after the full', [P(full1), l2], /the log chain has a gap/],
-    ['a differential of another full', [P(full2), P(diffOn1)], /differential base LSN .* is not the full backup's checkpoint LSN/],
+    [
+      'a differential of another full',
+      [P(full2), P(diffOn1)],
+      /differential base LSN .* is not the full backup's checkpoint LSN/,
+    ],
     ['two differentials', [P(full2), P(diffOn2), P(diffOn2)], /only one differential/],
     ['a differential after logs', [P(full1), l1, P(diffOn1)], /must come before the log backups/],
     ['starting with a log', [l1], /must start with a Full/],
     ['starting with a differential', [P(diffOn1)], /must start with a Full/],
     ['two fulls', [P(full1), P(full2)], /only the first part can be a full/],
-    ['another database', [P(full1), part(other, backupRequest.log(T0 + 16 * MIN, describeBackup(other, backupRequest.full(T0 + MIN))))], /belongs to database/],
+    [
+      'another database',
+      [P(full1), part(other, backupRequest.log(T0 + 16 * MIN, describeBackup(other, backupRequest.full(T0 + MIN))))],
+      /belongs to database/,
+    ],
   ];
 
   it.each(broken)('rejects %s, leaving the target untouched', async (_name, parts, message) => {
     const target = join(dir, 'target.img');
     writeFileSync(target, 'previous content');
-    const e = await expectRejects(restoreDatabase({ parts, targetDir: dir, fileName: 'target.img' }), RestoreChainError, message);
+    const e = await expectRejects(
+      restoreDatabase({ parts, targetDir: dir, fileName: 'target.img' }),
+      RestoreChainError,
+      message,
+    );
     expect(e.code).toBe('RestoreChainBroken');
     expect(readFileSync(target, 'utf8')).toBe('previous content');
     expect(readdirSync(dir).filter((f) => f.includes('.partial-'))).toEqual([]);
@@ -281,14 +353,40 @@ describe('restore: chain validation', () => {
 
   it('rejects points in time outside the chain', async () => {
     const last = describeBackup(db, logReqs[1]!);
-    await expectRejects(restoreDatabase({ parts: [P(full1), l1, l2], stopAt: T0 + 30_000, targetDir: dir }), RestoreChainError, /before the full backup/);
-    await expectRejects(restoreDatabase({ parts: [P(full1), l1, l2], stopAt: Date.parse(last.endTime) + 1000, targetDir: dir }), RestoreChainError, /after the end of the chain/);
-    await expectRejects(restoreDatabase({ parts: [P(full1)], stopAt: T0 + 2 * MIN, targetDir: dir }), RestoreChainError, /after the end of the chain/);
-    await expectRejects(restoreDatabase({ parts: [P(full2), P(diffOn2), l4], stopAt: T0 + 45 * MIN, targetDir: dir }), RestoreChainError, /before the differential/);
+    await expectRejects(
+      restoreDatabase({ parts: [P(full1), l1, l2], stopAt: T0 + 30_000, targetDir: dir }),
+      RestoreChainError,
+      /before the full backup/,
+    );
+    await expectRejects(
+      restoreDatabase({ parts: [P(full1), l1, l2], stopAt: Date.parse(last.endTime) + 1000, targetDir: dir }),
+      RestoreChainError,
+      /after the end of the chain/,
+    );
+    await expectRejects(
+      restoreDatabase({ parts: [P(full1)], stopAt: T0 + 2 * MIN, targetDir: dir }),
+      RestoreChainError,
+      /after the end of the chain/,
+    );
+    await expectRejects(
+      restoreDatabase({ parts: [P(full2), P(diffOn2), l4], stopAt: T0 + 45 * MIN, targetDir: dir }),
+      RestoreChainError,
+      /before the differential/,
+    );
     // A log that ends exactly where the full ends is allowed (it adds nothing); later logs may follow past stopAt.
-    const ok = await restoreDatabase({ parts: [P(full1), l1, l2, l3, l4], stopAt: T0 + 20 * MIN, targetDir: dir, fileName: 'ok.img' });
+    const ok = await restoreDatabase({
+      parts: [P(full1), l1, l2, l3, l4],
+      stopAt: T0 + 20 * MIN,
+      targetDir: dir,
+      fileName: 'ok.img',
+    });
     expect(ok.sha256).toBe(db.contentHashAt(T0 + 20 * MIN));
-    const ok2 = await restoreDatabase({ parts: [P(full2), P(diffOn2), l4], stopAt: T0 + 55 * MIN, targetDir: dir, fileName: 'ok2.img' });
+    const ok2 = await restoreDatabase({
+      parts: [P(full2), P(diffOn2), l4],
+      stopAt: T0 + 55 * MIN,
+      targetDir: dir,
+      fileName: 'ok2.img',
+    });
     expect(ok2.sha256).toBe(db.contentHashAt(T0 + 55 * MIN));
   });
 
@@ -362,7 +460,11 @@ describe('restore: corrupted streams', () => {
   });
 
   it('trailing bytes after END are rejected', async () => {
-    await expectRejects(restoreBytes(Buffer.concat([full, Buffer.from('x')]), log), CorruptBackupError, /trailing bytes/);
+    await expectRejects(
+      restoreBytes(Buffer.concat([full, Buffer.from('x')]), log),
+      CorruptBackupError,
+      /trailing bytes/,
+    );
   });
 
   it('a tamperer who recomputes the CRCs is caught by the SHA-256 in END', async () => {
@@ -377,49 +479,74 @@ describe('restore: corrupted streams', () => {
 
   // Fully resealed (CRCs and END recomputed): only content validation against META can catch these.
   const rewrites: Array<[string, () => [Buffer, Buffer], RegExp]> = [
-    ['a dropped PAGES frame', () => {
-      const f = frames(full);
-      const drop = f[1]!; // the first of two PAGES frames
-      const b = Buffer.concat([full.subarray(0, drop.offset), full.subarray(drop.offset + 16 + drop.payload.length)]);
-      // renumber the sequence of following frames
-      for (const x of frames(b)) if (x.offset >= drop.offset) b.writeUInt32LE(b.readUInt32LE(x.offset + 4) - 1, x.offset + 4);
-      return [reseal(b), log];
-    }, /pages out of order/],
-    ['a page number beyond the database', () => {
-      const b = Buffer.from(full);
-      frames(b)[1]!.payload.writeUInt32LE(db.pageCount, 0);
-      return [reseal(b), log];
-    }, /beyond the database|out of order/],
-    ['a record LSN outside the log range', () => {
-      const b = Buffer.from(log);
-      const lf = frames(b).find((x) => x.kind === FrameKind.Log)!;
-      lf.payload.writeBigUInt64LE(1n, 4);
-      return [full, reseal(b)];
-    }, /outside \[/],
-    ['a record time outside the log span', () => {
-      const b = Buffer.from(log);
-      const lf = frames(b).find((x) => x.kind === FrameKind.Log)!;
-      lf.payload.writeUInt32LE(0, 4 + 8);
-      lf.payload.writeUInt32LE(0, 4 + 12);
-      return [full, reseal(b)];
-    }, /outside the backup's time span/],
-    ['a record writing past the page', () => {
-      const b = Buffer.from(log);
-      const lf = frames(b).find((x) => x.kind === FrameKind.Log)!;
-      lf.payload.writeUInt16LE(8180, 4 + 20);
-      return [full, reseal(b)];
-    }, /writes outside the database/],
-    ['a META transaction count that lies', () => {
-      const f = frames(log);
-      const meta = JSON.parse(f[0]!.payload.toString('utf8'));
-      meta.transactionCount += 1;
-      const json = Buffer.from(JSON.stringify(meta));
-      const head = Buffer.alloc(12);
-      head.writeUInt8(1, 0);
-      head.writeUInt32LE(json.length, 8);
-      const rest = log.subarray(f[0]!.offset + 16 + f[0]!.payload.length);
-      return [full, reseal(Buffer.concat([log.subarray(0, 16), head, json, Buffer.alloc(4), rest]))];
-    }, /holds \d+ records, META says/],
+    [
+      'a dropped PAGES frame',
+      () => {
+        const f = frames(full);
+        const drop = f[1]!; // the first of two PAGES frames
+        const b = Buffer.concat([full.subarray(0, drop.offset), full.subarray(drop.offset + 16 + drop.payload.length)]);
+        // renumber the sequence of following frames
+        for (const x of frames(b))
+          if (x.offset >= drop.offset) b.writeUInt32LE(b.readUInt32LE(x.offset + 4) - 1, x.offset + 4);
+        return [reseal(b), log];
+      },
+      /pages out of order/,
+    ],
+    [
+      'a page number beyond the database',
+      () => {
+        const b = Buffer.from(full);
+        frames(b)[1]!.payload.writeUInt32LE(db.pageCount, 0);
+        return [reseal(b), log];
+      },
+      /beyond the database|out of order/,
+    ],
+    [
+      'a record LSN outside the log range',
+      () => {
+        const b = Buffer.from(log);
+        const lf = frames(b).find((x) => x.kind === FrameKind.Log)!;
+        lf.payload.writeBigUInt64LE(1n, 4);
+        return [full, reseal(b)];
+      },
+      /outside \[/,
+    ],
+    [
+      'a record time outside the log span',
+      () => {
+        const b = Buffer.from(log);
+        const lf = frames(b).find((x) => x.kind === FrameKind.Log)!;
+        lf.payload.writeUInt32LE(0, 4 + 8);
+        lf.payload.writeUInt32LE(0, 4 + 12);
+        return [full, reseal(b)];
+      },
+      /outside the backup's time span/,
+    ],
+    [
+      'a record writing past the page',
+      () => {
+        const b = Buffer.from(log);
+        const lf = frames(b).find((x) => x.kind === FrameKind.Log)!;
+        lf.payload.writeUInt16LE(8180, 4 + 20);
+        return [full, reseal(b)];
+      },
+      /writes outside the database/,
+    ],
+    [
+      'a META transaction count that lies',
+      () => {
+        const f = frames(log);
+        const meta = JSON.parse(f[0]!.payload.toString('utf8'));
+        meta.transactionCount += 1;
+        const json = Buffer.from(JSON.stringify(meta));
+        const head = Buffer.alloc(12);
+        head.writeUInt8(1, 0);
+        head.writeUInt32LE(json.length, 8);
+        const rest = log.subarray(f[0]!.offset + 16 + f[0]!.payload.length);
+        return [full, reseal(Buffer.concat([log.subarray(0, 16), head, json, Buffer.alloc(4), rest]))];
+      },
+      /holds \d+ records, META says/,
+    ],
   ];
   it.each(rewrites)('content validation catches %s', async (_name, make, message) => {
     const [f, l] = make();

@@ -68,7 +68,13 @@ describe('SimulatedDatabase: content', () => {
   });
 
   it('hash equals the sha256 of the rendered image; the marker sits in page 0', () => {
-    const db = SimulatedDatabase.create({ seed: 's', sizeMiB: 1, writesPerMinute: 60, createdAt: T0, marker: 'FIND-ME-42' });
+    const db = SimulatedDatabase.create({
+      seed: 's',
+      sizeMiB: 1,
+      writesPerMinute: 60,
+      createdAt: T0,
+      marker: 'FIND-ME-42',
+    });
     const img = image(db, db.txIndexAt(T0 + 3_600_000));
     expect(sha(img)).toBe(db.contentHashAt(T0 + 3_600_000));
     expect(img.indexOf('FIND-ME-42')).toBe(32);

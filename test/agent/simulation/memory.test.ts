@@ -24,12 +24,21 @@ async function rssGrowth(fn: () => Promise<void>): Promise<number> {
 
 describe('memory stays flat', () => {
   // 256 MiB with a simulated week of writes behind it (600 writes/min: ~6 million transactions).
-  const db = SimulatedDatabase.create({ seed: 'big', sizeMiB: 256, writesPerMinute: 600, createdAt: T0, marker: 'BIG-MARKER' });
+  const db = SimulatedDatabase.create({
+    seed: 'big',
+    sizeMiB: 256,
+    writesPerMinute: 600,
+    createdAt: T0,
+    marker: 'BIG-MARKER',
+  });
   const at = T0 + 7 * 86_400_000;
 
   it('streaming a 256 MiB full backup into a hash', async () => {
     // Warm up code paths and allocator first.
-    for await (const _ of openBackup(SimulatedDatabase.create({ seed: 'w', sizeMiB: 8, writesPerMinute: 600, createdAt: T0 }), backupRequest.full(at)).stream);
+    for await (const _ of openBackup(
+      SimulatedDatabase.create({ seed: 'w', sizeMiB: 8, writesPerMinute: 600, createdAt: T0 }),
+      backupRequest.full(at),
+    ).stream);
     let bytes = 0;
     const handle = openBackup(db, backupRequest.full(at));
     const growth = await rssGrowth(async () => {
@@ -49,7 +58,11 @@ describe('memory stays flat', () => {
     const dir = tempDir();
     let sha = '';
     const growth = await rssGrowth(async () => {
-      const r = await restoreDatabase({ parts: [() => openBackup(db, backupRequest.full(at)).stream], targetDir: dir, fileName: 'big.img' });
+      const r = await restoreDatabase({
+        parts: [() => openBackup(db, backupRequest.full(at)).stream],
+        targetDir: dir,
+        fileName: 'big.img',
+      });
       sha = r.sha256;
     });
     expect(sha).toBe(db.contentHashAt(at));

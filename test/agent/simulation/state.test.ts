@@ -39,7 +39,14 @@ const spec = (overrides: Record<string, unknown> = {}, extra: unknown[] = []) =>
       {
         name: 'MSSQLSERVER',
         databases: [
-          { name: 'sales', sizeMiB: 1, writesPerMinute: 60, createdAt: new Date(T0).toISOString(), marker: 'M1', ...overrides },
+          {
+            name: 'sales',
+            sizeMiB: 1,
+            writesPerMinute: 60,
+            createdAt: new Date(T0).toISOString(),
+            marker: 'M1',
+            ...overrides,
+          },
           { name: 'master', recoveryModel: 'SIMPLE', sizeMiB: 1, writesPerMinute: 0 },
           ...extra,
         ],
@@ -48,7 +55,12 @@ const spec = (overrides: Record<string, unknown> = {}, extra: unknown[] = []) =>
   });
 
 /** Takes a backup for the vault through the store: plan → stream → record. */
-async function vaultBackup(store: AgentStateStore, name: string, type: BackupType, at: number): Promise<BackupMetadata> {
+async function vaultBackup(
+  store: AgentStateStore,
+  name: string,
+  type: BackupType,
+  at: number,
+): Promise<BackupMetadata> {
   const rec = findDatabase(store.state, 'MSSQLSERVER', name)!;
   const request = planBackup({ name, readOnly: rec.readOnly }, rec.chain, type, at);
   const handle = openBackup(store.database(rec), request);
@@ -83,12 +95,18 @@ describe('backup rules (chain.ts)', () => {
     let simple = initialChainState('SIMPLE');
     simple = afterBackup(simple, openBackup(db, planBackup(traits, simple, 'Full', T0)).metadata);
     expect(simple.logChain).toBeNull();
-    expect(refusal(() => planBackup(traits, simple, 'Log', T0 + MIN)).code).toBe('UserErrorSQLPODoesNotSupportBackupType');
+    expect(refusal(() => planBackup(traits, simple, 'Log', T0 + MIN)).code).toBe(
+      'UserErrorSQLPODoesNotSupportBackupType',
+    );
     expect(planBackup(traits, simple, 'Differential', T0 + MIN).type).toBe('Differential');
     const full = afterBackup(initialChainState('FULL'), openBackup(db, backupRequest.full(T0)).metadata);
     for (const t of ['Differential', 'Log'] as const) {
-      expect(refusal(() => planBackup({ name: 'master', readOnly: false }, full, t, T0 + MIN)).code).toBe('UserErrorSQLPODoesNotSupportBackupType');
-      expect(refusal(() => planBackup({ name: 'ro', readOnly: true }, full, t, T0 + MIN)).code).toBe('UserErrorSQLPODoesNotSupportBackupType');
+      expect(refusal(() => planBackup({ name: 'master', readOnly: false }, full, t, T0 + MIN)).code).toBe(
+        'UserErrorSQLPODoesNotSupportBackupType',
+      );
+      expect(refusal(() => planBackup({ name: 'ro', readOnly: true }, full, t, T0 + MIN)).code).toBe(
+        'UserErrorSQLPODoesNotSupportBackupType',
+      );
     }
     expect(planBackup({ name: 'master', readOnly: false }, full, 'CopyOnlyFull', T0 + MIN).type).toBe('CopyOnlyFull');
   });
@@ -120,7 +138,10 @@ describe('backup rules (chain.ts)', () => {
     expect(refusal(() => planBackup(traits, chain, 'Log', T0 + 5 * MIN)).code).toBe('UserErrorSQLLSNValidationFailure');
     const diff = openBackup(db, planBackup(traits, chain, 'Differential', T0 + 6 * MIN)).metadata;
     chain = afterBackup(chain, diff);
-    expect(planBackup(traits, chain, 'Log', T0 + 9 * MIN)).toMatchObject({ type: 'Log', previous: { lastLsn: diff.lastLsn } });
+    expect(planBackup(traits, chain, 'Log', T0 + 9 * MIN)).toMatchObject({
+      type: 'Log',
+      previous: { lastLsn: diff.lastLsn },
+    });
   });
 });
 
@@ -141,12 +162,20 @@ describe('agent state (state.ts)', () => {
     expect(rec.createdAt).toBe(new Date(T0).toISOString()); // the spec's createdAt, not "now"
     expect(rec.lastBackups.Full).toEqual(full);
     expect(rec.lastBackups.Log).toEqual(log);
-    expect(rec.chain).toMatchObject({ recoveryModel: 'BULK_LOGGED', lastFull: { checkpointLsn: full.checkpointLsn }, logChain: { lastLsn: log.lastLsn } });
-    expect(rec.recoveryModelChanges).toEqual([{ at: new Date(T0 + 26 * MIN).toISOString(), from: 'FULL', to: 'BULK_LOGGED' }]);
+    expect(rec.chain).toMatchObject({
+      recoveryModel: 'BULK_LOGGED',
+      lastFull: { checkpointLsn: full.checkpointLsn },
+      logChain: { lastLsn: log.lastLsn },
+    });
+    expect(rec.recoveryModelChanges).toEqual([
+      { at: new Date(T0 + 26 * MIN).toISOString(), from: 'FULL', to: 'BULK_LOGGED' },
+    ]);
     // Continues where it stopped: the next log continues the chain, and the content is the same function.
     const next = await vaultBackup(again, 'sales', 'Log', T0 + 40 * MIN);
     expect(next.firstLsn).toBe(log.lastLsn);
-    expect(again.database(rec).contentHashAt(T0 + 40 * MIN)).toBe(store.database(findDatabase(store.state, 'MSSQLSERVER', 'sales')!).contentHashAt(T0 + 40 * MIN));
+    expect(again.database(rec).contentHashAt(T0 + 40 * MIN)).toBe(
+      store.database(findDatabase(store.state, 'MSSQLSERVER', 'sales')!).contentHashAt(T0 + 40 * MIN),
+    );
     // A database without createdAt in the spec was created "now".
     expect(findDatabase(again.state, 'MSSQLSERVER', 'master')!.createdAt).toBe(new Date(T0 + 5 * MIN).toISOString());
   });
@@ -174,7 +203,9 @@ describe('agent state (state.ts)', () => {
     const store = await AgentStateStore.open(dir2);
     await store.update((s) => syncWithSpec(s, spec(), T0));
     const before = structuredClone(store.state);
-    await expect(store.update((s: AgentState) => setRecoveryModel(s, 'MSSQLSERVER', 'nope', 'SIMPLE', T0))).rejects.toThrow(/no database/);
+    await expect(
+      store.update((s: AgentState) => setRecoveryModel(s, 'MSSQLSERVER', 'nope', 'SIMPLE', T0)),
+    ).rejects.toThrow(/no database/);
     expect(store.state).toEqual(before);
   });
 
@@ -186,18 +217,29 @@ describe('agent state (state.ts)', () => {
     const guid = findDatabase(store.state, 'MSSQLSERVER', 'sales')!.model.databaseGuid;
 
     const r1 = await store.update((s) => syncWithSpec(s, spec({ recoveryModel: 'SIMPLE' }), T0 + 2 * MIN));
-    expect(r1).toEqual({ added: [], removed: ['MSSQLSERVER/gone'], recreated: [], recoveryModelChanged: ['MSSQLSERVER/sales'] });
+    expect(r1).toEqual({
+      added: [],
+      removed: ['MSSQLSERVER/gone'],
+      recreated: [],
+      recoveryModelChanged: ['MSSQLSERVER/sales'],
+    });
     const sales = findDatabase(store.state, 'MSSQLSERVER', 'sales')!;
     expect(sales.model.databaseGuid).toBe(guid);
     expect(sales.chain.logChain).toBeNull();
-    await expect(vaultBackup(store, 'sales', 'Log', T0 + 3 * MIN)).rejects.toMatchObject({ code: 'UserErrorSQLPODoesNotSupportBackupType' });
+    await expect(vaultBackup(store, 'sales', 'Log', T0 + 3 * MIN)).rejects.toMatchObject({
+      code: 'UserErrorSQLPODoesNotSupportBackupType',
+    });
 
     await store.update((s) => syncWithSpec(s, spec({ recoveryModel: 'FULL' }), T0 + 4 * MIN));
-    await expect(vaultBackup(store, 'sales', 'Log', T0 + 5 * MIN)).rejects.toMatchObject({ code: 'UserErrorSQLLSNValidationFailure' });
+    await expect(vaultBackup(store, 'sales', 'Log', T0 + 5 * MIN)).rejects.toMatchObject({
+      code: 'UserErrorSQLLSNValidationFailure',
+    });
     const full = await vaultBackup(store, 'sales', 'Full', T0 + 6 * MIN);
     expect((await vaultBackup(store, 'sales', 'Log', T0 + 7 * MIN)).firstLsn).toBe(full.lastLsn);
 
-    const r2 = await store.update((s) => syncWithSpec(s, spec({ writesPerMinute: 120, recoveryModel: 'FULL' }), T0 + 8 * MIN));
+    const r2 = await store.update((s) =>
+      syncWithSpec(s, spec({ writesPerMinute: 120, recoveryModel: 'FULL' }), T0 + 8 * MIN),
+    );
     expect(r2.recreated).toEqual(['MSSQLSERVER/sales']);
     const recreated = findDatabase(store.state, 'MSSQLSERVER', 'sales')!;
     expect(recreated.model.writes.writesPerMinute).toBe(120);
@@ -221,11 +263,21 @@ describe('agent state (state.ts)', () => {
     expect(l2.firstLsn).not.toBe(l1.lastLsn); // what the service's commit check flags (UserErrorSQLLSNValidationFailure)
     expect(findDatabase(store.state, 'MSSQLSERVER', 'sales')!.lastBackups.Log).toEqual(l2);
 
-    const requests = [backupRequest.full(full.endTime), backupRequest.log(l1.endTime, full), backupRequest.log(l2.endTime, { lastLsn: foreign.metadata.lastLsn, endTime: foreign.metadata.endTime })];
-    await expect(restoreDatabase({ parts: requests.map((r) => () => openBackup(db, r).stream), targetDir: dir })).rejects.toThrow(RestoreChainError);
+    const requests = [
+      backupRequest.full(full.endTime),
+      backupRequest.log(l1.endTime, full),
+      backupRequest.log(l2.endTime, { lastLsn: foreign.metadata.lastLsn, endTime: foreign.metadata.endTime }),
+    ];
+    await expect(
+      restoreDatabase({ parts: requests.map((r) => () => openBackup(db, r).stream), targetDir: dir }),
+    ).rejects.toThrow(RestoreChainError);
     // With the foreign log the chain is whole again (the foreign backup is a real backup).
     const withForeign = [requests[0]!, requests[1]!, backupRequest.log(foreign.metadata.endTime, l1), requests[2]!];
-    const ok = await restoreDatabase({ parts: withForeign.map((r) => () => openBackup(db, r).stream), stopAt: T0 + 30 * MIN, targetDir: dir });
+    const ok = await restoreDatabase({
+      parts: withForeign.map((r) => () => openBackup(db, r).stream),
+      stopAt: T0 + 30 * MIN,
+      targetDir: dir,
+    });
     expect(ok.sha256).toBe(db.contentHashAt(T0 + 30 * MIN));
 
     // A foreign (non-copy-only) Full becomes the differential base.
@@ -247,16 +299,40 @@ describe('agent state (state.ts)', () => {
     const rec = findDatabase(store.state, 'MSSQLSERVER', 'sales')!;
     const stopAt = T0 + 9 * MIN + 30_000;
     const parts = [backupRequest.full(full.endTime), backupRequest.log(rec.lastBackups.Log!.endTime, full)];
-    const restore = await restoreDatabase({ parts: parts.map((r) => () => openBackup(source, r).stream), stopAt, targetDir: store.imagesDir, fileName: 'sales_copy.img' });
+    const restore = await restoreDatabase({
+      parts: parts.map((r) => () => openBackup(source, r).stream),
+      stopAt,
+      targetDir: store.imagesDir,
+      fileName: 'sales_copy.img',
+    });
     expect(restore.sha256).toBe(source.contentHashAt(stopAt));
 
     const restoredAt = T0 + 20 * MIN;
-    expect(() => addRestoredDatabase(structuredClone(store.state), { instanceName: 'MSSQLSERVER', name: 'sales', restore, restoredAt })).toThrow(/already exists/);
-    await store.update((s) => addRestoredDatabase(s, { instanceName: 'MSSQLSERVER', name: 'sales_copy', restore, restoredAt, writesPerMinute: 60, stateDir: dir }));
+    expect(() =>
+      addRestoredDatabase(structuredClone(store.state), {
+        instanceName: 'MSSQLSERVER',
+        name: 'sales',
+        restore,
+        restoredAt,
+      }),
+    ).toThrow(/already exists/);
+    await store.update((s) =>
+      addRestoredDatabase(s, {
+        instanceName: 'MSSQLSERVER',
+        name: 'sales_copy',
+        restore,
+        restoredAt,
+        writesPerMinute: 60,
+        stateDir: dir,
+      }),
+    );
 
     const again = await AgentStateStore.open(dir);
     const copy = findDatabase(again.state, 'MSSQLSERVER', 'sales_copy')!;
-    expect(copy).toMatchObject({ origin: 'restore', restoredFrom: { restoredLsn: restore.restoredLsn, sha256: restore.sha256 } });
+    expect(copy).toMatchObject({
+      origin: 'restore',
+      restoredFrom: { restoredLsn: restore.restoredLsn, sha256: restore.sha256 },
+    });
     expect(copy.model.base).toMatchObject({ kind: 'image', path: 'images/sales_copy.img' });
     expect(copy.model.familyGuid).toBe(source.familyGuid);
     expect(copy.model.databaseGuid).not.toBe(source.databaseGuid);
@@ -265,19 +341,32 @@ describe('agent state (state.ts)', () => {
     const later = restoredAt + 10 * MIN;
     expect(copyDb.contentHashAt(later)).not.toBe(restore.sha256);
     // It needs its own Full first, and then backs up and restores like any database.
-    await expect(vaultBackup(again, 'sales_copy', 'Log', later)).rejects.toMatchObject({ code: 'UserErrorParentFullBackupMissing' });
+    await expect(vaultBackup(again, 'sales_copy', 'Log', later)).rejects.toMatchObject({
+      code: 'UserErrorParentFullBackupMissing',
+    });
     const copyFull = await vaultBackup(again, 'sales_copy', 'Full', later);
     const copyLog = await vaultBackup(again, 'sales_copy', 'Log', later + 5 * MIN);
     const t = later + 3 * MIN + 17_000;
     const round = await restoreDatabase({
-      parts: [backupRequest.full(copyFull.endTime), backupRequest.log(copyLog.endTime, copyFull)].map((r) => () => openBackup(copyDb, r).stream),
+      parts: [backupRequest.full(copyFull.endTime), backupRequest.log(copyLog.endTime, copyFull)].map(
+        (r) => () => openBackup(copyDb, r).stream,
+      ),
       stopAt: t,
       targetDir: join(dir, 'second'),
     });
     expect(round.sha256).toBe(copyDb.contentHashAt(t));
 
     // Original-location overwrite: new incarnation of "sales", same family, chain reset, spec identity kept.
-    await again.update((s) => addRestoredDatabase(s, { instanceName: 'MSSQLSERVER', name: 'sales', restore, restoredAt: T0 + 50 * MIN, overwrite: true, stateDir: dir }));
+    await again.update((s) =>
+      addRestoredDatabase(s, {
+        instanceName: 'MSSQLSERVER',
+        name: 'sales',
+        restore,
+        restoredAt: T0 + 50 * MIN,
+        overwrite: true,
+        stateDir: dir,
+      }),
+    );
     const over = findDatabase(again.state, 'MSSQLSERVER', 'sales')!;
     expect(over.origin).toBe('spec');
     expect(over.model.writes.writesPerMinute).toBe(60); // kept from the replaced database

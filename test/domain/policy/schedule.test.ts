@@ -8,7 +8,12 @@ import {
   zonedTimeToUtc,
   zoneOffsetMs,
 } from '../../../src/domain/policy/schedule.ts';
-import { DAYS_OF_WEEK, type DayOfWeek, type LogFrequencyMinutes, type SqlPolicy } from '../../../src/domain/policy/types.ts';
+import {
+  DAYS_OF_WEEK,
+  type DayOfWeek,
+  type LogFrequencyMinutes,
+  type SqlPolicy,
+} from '../../../src/domain/policy/types.ts';
 import { validateSqlPolicy } from '../../../src/domain/policy/validate.ts';
 
 const LA = 'America/Los_Angeles';
@@ -46,7 +51,14 @@ function localDay(tz: string, y: number, m: number, d: number): [Date, Date] {
 }
 
 /** Runs of `kind` in [start, end) of a local day. */
-function runsOnDay(p: Schedules, kind: 'Full' | 'Differential' | 'Log', tz: string, y: number, m: number, d: number): Date[] {
+function runsOnDay(
+  p: Schedules,
+  kind: 'Full' | 'Differential' | 'Log',
+  tz: string,
+  y: number,
+  m: number,
+  d: number,
+): Date[] {
   const [start, end] = localDay(tz, y, m, d);
   return runsBetween(p, kind, new Date(start.getTime() - 1), new Date(end.getTime() - 1));
 }
@@ -58,8 +70,24 @@ describe('zonedTimeToUtc / utcToZoned', () => {
     expect(iso(zonedTimeToUtc(2026, 7, 15, 22, 0, LA))).toBe('2026-07-16T05:00:00.000Z'); // PDT, UTC-7
     expect(iso(zonedTimeToUtc(2026, 1, 15, 22, 0, BERLIN))).toBe('2026-01-15T21:00:00.000Z'); // CET
     expect(iso(zonedTimeToUtc(2026, 7, 15, 22, 0, BERLIN))).toBe('2026-07-15T20:00:00.000Z'); // CEST
-    expect(utcToZoned(at('2026-07-16T05:00:00Z'), LA)).toEqual({ year: 2026, month: 7, day: 15, hour: 22, minute: 0, second: 0, weekday: 'Wednesday' });
-    expect(utcToZoned(at('2026-12-31T23:30:00Z'), BERLIN)).toEqual({ year: 2027, month: 1, day: 1, hour: 0, minute: 30, second: 0, weekday: 'Friday' });
+    expect(utcToZoned(at('2026-07-16T05:00:00Z'), LA)).toEqual({
+      year: 2026,
+      month: 7,
+      day: 15,
+      hour: 22,
+      minute: 0,
+      second: 0,
+      weekday: 'Wednesday',
+    });
+    expect(utcToZoned(at('2026-12-31T23:30:00Z'), BERLIN)).toEqual({
+      year: 2027,
+      month: 1,
+      day: 1,
+      hour: 0,
+      minute: 30,
+      second: 0,
+      weekday: 'Friday',
+    });
   });
 
   it('reports offsets on both sides of each 2026 transition', () => {
@@ -119,7 +147,8 @@ describe('nextFullAfter', () => {
         expect(['Sunday', 'Wednesday']).toContain(z.weekday);
         expect([z.hour, z.minute]).toEqual([22, 0]);
       }
-      for (let i = 1; i < runs.length; i++) expect((runs[i] as Date).getTime()).toBeGreaterThan((runs[i - 1] as Date).getTime());
+      for (let i = 1; i < runs.length; i++)
+        expect((runs[i] as Date).getTime()).toBeGreaterThan((runs[i - 1] as Date).getTime());
     }
   });
 
@@ -151,10 +180,19 @@ describe('nextFullAfter', () => {
       subProtectionPolicy: [
         {
           policyType: 'Full',
-          schedulePolicy: { schedulePolicyType: 'SimpleSchedulePolicy', scheduleRunFrequency: 'Weekly', scheduleRunDays: ['Sunday'], scheduleRunTimes: ['2024-01-01T02:30:00.000Z'] },
+          schedulePolicy: {
+            schedulePolicyType: 'SimpleSchedulePolicy',
+            scheduleRunFrequency: 'Weekly',
+            scheduleRunDays: ['Sunday'],
+            scheduleRunTimes: ['2024-01-01T02:30:00.000Z'],
+          },
           retentionPolicy: {
             retentionPolicyType: 'LongTermRetentionPolicy',
-            weeklySchedule: { daysOfTheWeek: ['Sunday'], retentionTimes: ['2024-01-01T02:30:00.000Z'], retentionDuration: { count: 4, durationType: 'Weeks' } },
+            weeklySchedule: {
+              daysOfTheWeek: ['Sunday'],
+              retentionTimes: ['2024-01-01T02:30:00.000Z'],
+              retentionDuration: { count: 4, durationType: 'Weeks' },
+            },
           },
         },
       ],
@@ -165,12 +203,18 @@ describe('nextFullAfter', () => {
 
 describe('nextDifferentialAfter', () => {
   it('is undefined without a differential', () => {
-    expect(nextDifferentialAfter(policy(LA, { days: ['Sunday'], time: '22:00' }), at('2026-01-01T00:00:00Z'))).toBeUndefined();
+    expect(
+      nextDifferentialAfter(policy(LA, { days: ['Sunday'], time: '22:00' }), at('2026-01-01T00:00:00Z')),
+    ).toBeUndefined();
   });
 
   it('runs on its days at its time and never on a full day, in every zone across 2026', () => {
     for (const tz of [LA, BERLIN, 'UTC']) {
-      const p = policy(tz, { days: ['Sunday'], time: '23:30' }, { days: ['Monday', 'Wednesday', 'Saturday'], time: '00:00' });
+      const p = policy(
+        tz,
+        { days: ['Sunday'], time: '23:30' },
+        { days: ['Monday', 'Wednesday', 'Saturday'], time: '00:00' },
+      );
       const from = zonedTimeToUtc(2026, 1, 1, 0, 0, tz);
       const to = zonedTimeToUtc(2027, 1, 1, 0, 0, tz);
       const localDate = (r: Date) => {
@@ -219,17 +263,21 @@ describe('nextLogAfter', () => {
     [LA, 11, 1, 25, 100],
     [BERLIN, 3, 29, 23, 92],
     [BERLIN, 10, 25, 25, 100],
-  ] as const)('%s %i/%i: a %i-hour day has %i quarter-hourly runs, 15 minutes apart, on the quarter hour', (tz, m, d, hours, count) => {
-    const p = policy(tz, { time: '22:00' }, undefined, 15);
-    const [start, end] = localDay(tz, 2026, m, d);
-    expect(end.getTime() - start.getTime()).toBe(hours * HOUR);
-    const runs = runsOnDay(p, 'Log', tz, 2026, m, d);
-    expect(runs).toHaveLength(count);
-    expect(runs[0]?.getTime()).toBe(start.getTime());
-    for (let i = 1; i < runs.length; i++) expect((runs[i] as Date).getTime() - (runs[i - 1] as Date).getTime()).toBe(15 * MINUTE);
-    expect(end.getTime() - (runs.at(-1) as Date).getTime()).toBe(15 * MINUTE);
-    for (const r of runs) expect(utcToZoned(r, tz).minute % 15).toBe(0);
-  });
+  ] as const)(
+    '%s %i/%i: a %i-hour day has %i quarter-hourly runs, 15 minutes apart, on the quarter hour',
+    (tz, m, d, hours, count) => {
+      const p = policy(tz, { time: '22:00' }, undefined, 15);
+      const [start, end] = localDay(tz, 2026, m, d);
+      expect(end.getTime() - start.getTime()).toBe(hours * HOUR);
+      const runs = runsOnDay(p, 'Log', tz, 2026, m, d);
+      expect(runs).toHaveLength(count);
+      expect(runs[0]?.getTime()).toBe(start.getTime());
+      for (let i = 1; i < runs.length; i++)
+        expect((runs[i] as Date).getTime() - (runs[i - 1] as Date).getTime()).toBe(15 * MINUTE);
+      expect(end.getTime() - (runs.at(-1) as Date).getTime()).toBe(15 * MINUTE);
+      for (const r of runs) expect(utcToZoned(r, tz).minute % 15).toBe(0);
+    },
+  );
 
   it('keeps hourly and daily log schedules anchored to local midnight across DST', () => {
     const hourly = policy(LA, { time: '22:00' }, undefined, 60);

@@ -13,7 +13,8 @@ export interface ContainerPathParams extends FabricPathParams {
 /** The one fabric of Azure workloads is `Azure`. */
 export async function findFabricVault(app: FastifyInstance, params: FabricPathParams): Promise<Vault> {
   const vault = await findVault(app, params);
-  if (params.fabricName.toLowerCase() !== 'azure') throw errors.resourceNotFound(`The fabric '${params.fabricName}' (only 'Azure' exists)`);
+  if (params.fabricName.toLowerCase() !== 'azure')
+    throw errors.resourceNotFound(`The fabric '${params.fabricName}' (only 'Azure' exists)`);
   return vault;
 }
 
@@ -40,12 +41,17 @@ export async function findContainer(app: FastifyInstance, params: ContainerPathP
  * A protected item by its container and item names (case-insensitive), with its policy; `item` is null when the
  * container exists but protects no such database. An unknown container is Azure's item-not-found too.
  */
-export async function findProtectedItem(app: FastifyInstance, params: ContainerPathParams & { protectedItemName: string }) {
+export async function findProtectedItem(
+  app: FastifyInstance,
+  params: ContainerPathParams & { protectedItemName: string },
+) {
   const { vault, container } = await findContainer(app, params, false).catch(() => {
     throw errors.itemNotFound();
   });
   const item = await app.db.protectedItem.findUnique({
-    where: { containerId_itemNameKey: { containerId: container.id, itemNameKey: params.protectedItemName.toLowerCase() } },
+    where: {
+      containerId_itemNameKey: { containerId: container.id, itemNameKey: params.protectedItemName.toLowerCase() },
+    },
     include: { policy: true },
   });
   return { vault, container, item };

@@ -23,14 +23,22 @@ export function operationStatus(operation: Operation) {
  * A Location (operation result) answer: 202 while running, the operation's error when it failed, otherwise what
  * `done` sends (204 when the operation leaves nothing to return).
  */
-export function operationResult(reply: FastifyReply, operation: Operation, done: () => unknown = () => reply.code(204).send()) {
+export function operationResult(
+  reply: FastifyReply,
+  operation: Operation,
+  done: () => unknown = () => reply.code(204).send(),
+) {
   if (operation.status === 'InProgress') {
     const retryAfter = reply.server.config.retryAfterSeconds;
     if (retryAfter > 0) reply.header('retry-after', String(retryAfter));
     return reply.code(202).send();
   }
   if (operation.status === 'Failed') {
-    throw new ArmError(operation.errorStatus ?? 500, operation.errorCode ?? 'CloudInternalError', operation.errorMessage ?? '');
+    throw new ArmError(
+      operation.errorStatus ?? 500,
+      operation.errorCode ?? 'CloudInternalError',
+      operation.errorMessage ?? '',
+    );
   }
   return done();
 }

@@ -40,14 +40,21 @@ export async function page<Row, Out>(
     Object.entries(options.carry ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
   if (query.$top !== undefined) carry.$top = query.$top;
-  return { value, nextLink: armUrl(request, options.path, { ...carry, $skipToken: encodeSkipToken(key, options.path, options.cursorOf(last)) }) };
+  return {
+    value,
+    nextLink: armUrl(request, options.path, {
+      ...carry,
+      $skipToken: encodeSkipToken(key, options.path, options.cursorOf(last)),
+    }),
+  };
 }
 
 function pageSize(request: FastifyRequest, top: string | undefined): number {
   const max = request.server.config.pageSize;
   if (top === undefined) return max;
   // Decimal digits only: Number() would also take '0x10', '1e3' or ' 5'.
-  if (!/^[0-9]+$/.test(top) || Number(top) < 1) throw errors.invalidInput(`$top must be a positive integer (got '${top.slice(0, 64)}').`);
+  if (!/^[0-9]+$/.test(top) || Number(top) < 1)
+    throw errors.invalidInput(`$top must be a positive integer (got '${top.slice(0, 64)}').`);
   return Math.min(Number(top), max);
 }
 
@@ -78,7 +85,9 @@ function decodeSkipToken(key: Buffer, path: string, token: string | undefined): 
   const given = Buffer.from(signature);
   const expected = Buffer.from(mac(key, path, payload));
   if (rest.length > 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw errors.invalidInput(`The $skipToken '${token.slice(0, 64)}' is invalid; use the nextLink of the previous page.`);
+    throw errors.invalidInput(
+      `The $skipToken '${token.slice(0, 64)}' is invalid; use the nextLink of the previous page.`,
+    );
   }
   return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Cursor;
 }
@@ -88,7 +97,8 @@ export function timeCursor(after: Cursor | undefined): [Date, string] | undefine
   if (after === undefined) return undefined;
   const [time = '', id = ''] = after;
   const at = new Date(time);
-  if (Number.isNaN(at.getTime())) throw errors.invalidInput('The $skipToken is invalid; use the nextLink of the previous page.');
+  if (Number.isNaN(at.getTime()))
+    throw errors.invalidInput('The $skipToken is invalid; use the nextLink of the previous page.');
   return [at, id];
 }
 

@@ -4,7 +4,6 @@ export const RESOURCE_GROUP = `${SUBSCRIPTION}/resourceGroups/:resourceGroupName
 export const PROVIDER = 'providers/Microsoft.RecoveryServices';
 export const VAULT = `${RESOURCE_GROUP}/${PROVIDER}/vaults/:vaultName`;
 
-
 export interface VaultRef {
   subscriptionId: string;
   resourceGroup: string;

@@ -10,20 +10,34 @@ export const ErrorResponse = Type.Object(
 
 export const ApiVersionQuery = Type.Object(
   {
-    'api-version': Type.Optional(Type.String({ description: 'Any yyyy-MM-dd[-preview] version; echoed in generated URLs' })),
+    'api-version': Type.Optional(
+      Type.String({ description: 'Any yyyy-MM-dd[-preview] version; echoed in generated URLs' }),
+    ),
   },
   { additionalProperties: true },
 );
 
 const filterParameter = { $filter: Type.Optional(Type.String({ maxLength: 4096 })) };
-const pagingParameters = { $skipToken: Type.Optional(Type.String({ maxLength: 4096 })), $top: Type.Optional(Type.String({ maxLength: 16 })) };
+const pagingParameters = {
+  $skipToken: Type.Optional(Type.String({ maxLength: 4096 })),
+  $top: Type.Optional(Type.String({ maxLength: 16 })),
+};
 
 /** A list that filters and pages. */
-export const ListQuery = Type.Object({ 'api-version': Type.Optional(Type.String()), ...filterParameter, ...pagingParameters }, { additionalProperties: true });
+export const ListQuery = Type.Object(
+  { 'api-version': Type.Optional(Type.String()), ...filterParameter, ...pagingParameters },
+  { additionalProperties: true },
+);
 /** A list that pages but has nothing to filter on. */
-export const PagedQuery = Type.Object({ 'api-version': Type.Optional(Type.String()), ...pagingParameters }, { additionalProperties: true });
+export const PagedQuery = Type.Object(
+  { 'api-version': Type.Optional(Type.String()), ...pagingParameters },
+  { additionalProperties: true },
+);
 /** An action or a short list that takes a $filter and has no pages. */
-export const FilterQuery = Type.Object({ 'api-version': Type.Optional(Type.String()), ...filterParameter }, { additionalProperties: true });
+export const FilterQuery = Type.Object(
+  { 'api-version': Type.Optional(Type.String()), ...filterParameter },
+  { additionalProperties: true },
+);
 
 /** Free-form JSON object (tags, echoed properties). */
 export const AnyObject = Type.Object({}, { additionalProperties: true });

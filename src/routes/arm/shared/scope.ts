@@ -10,7 +10,11 @@ const RESOURCE_GROUP = /^[-\p{L}\p{N}_.()]{0,89}[-\p{L}\p{N}_()]$/u;
  * id is a GUID (400 otherwise), and a resource group named against ARM's rules cannot exist (404).
  */
 export async function requireValidScope(request: FastifyRequest): Promise<void> {
-  const { subscriptionId, resourceGroupName } = request.params as { subscriptionId?: string; resourceGroupName?: string };
+  const { subscriptionId, resourceGroupName } = request.params as {
+    subscriptionId?: string;
+    resourceGroupName?: string;
+  };
   if (subscriptionId !== undefined && !UUID.test(subscriptionId)) throw errors.invalidSubscriptionId(subscriptionId);
-  if (resourceGroupName !== undefined && !RESOURCE_GROUP.test(resourceGroupName)) throw errors.resourceGroupNotFound(resourceGroupName);
+  if (resourceGroupName !== undefined && !RESOURCE_GROUP.test(resourceGroupName))
+    throw errors.resourceGroupNotFound(resourceGroupName);
 }

@@ -18,5 +18,8 @@ export function armUrl(request: FastifyRequest, path: string, query: Record<stri
 }
 
 function encodeArmPath(path: string): string {
-  return path.split('/').map((segment) => encodeURIComponent(segment)).join('/');
+  return path
+    .split('/')
+    .map((segment) => encodeURIComponent(segment))
+    .join('/');
 }

@@ -12,7 +12,11 @@ export interface VaultPathParams {
 
 /** The vault a path names, as the operations helper scopes operations. */
 export function vaultScope(params: VaultPathParams) {
-  return { subscriptionId: params.subscriptionId, resourceGroup: params.resourceGroupName, vaultName: params.vaultName };
+  return {
+    subscriptionId: params.subscriptionId,
+    resourceGroup: params.resourceGroupName,
+    vaultName: params.vaultName,
+  };
 }
 
 /** The vault a path names (case-insensitively), or ARM's 404. */
@@ -41,12 +45,17 @@ const identities = new WeakMap<FastifyInstance, LRUCache<string, VaultIdentity>>
  * child instead of two. Otherwise the path's own 404: the vault's when it names none, else `notFound`.
  */
 export async function inPathVault<T extends { vaultId: string }>(
-  app: FastifyInstance, params: VaultPathParams, child: T | null, notFound: () => Error,
+  app: FastifyInstance,
+  params: VaultPathParams,
+  child: T | null,
+  notFound: () => Error,
 ): Promise<{ vault: VaultIdentity; child: T }> {
   const vault = child === null ? undefined : await vaultIdentity(app, child.vaultId);
   if (
-    child !== null && vault?.subscriptionId === params.subscriptionId.toLowerCase() &&
-    vault.resourceGroupKey === params.resourceGroupName.toLowerCase() && vault.nameKey === params.vaultName.toLowerCase()
+    child !== null &&
+    vault?.subscriptionId === params.subscriptionId.toLowerCase() &&
+    vault.resourceGroupKey === params.resourceGroupName.toLowerCase() &&
+    vault.nameKey === params.vaultName.toLowerCase()
   ) {
     return { vault, child };
   }
@@ -71,7 +80,12 @@ async function vaultIdentity(app: FastifyInstance, id: string): Promise<VaultIde
  * What a vault holds that blocks its deletion and locks its storage redundancy: registered containers and protected
  * items (soft-deleted ones included, until purged).
  */
-export async function vaultContents(app: FastifyInstance, vault: Vault): Promise<{ containers: number; protectedItems: number }> {
-  const containers = await app.db.protectionContainer.count({ where: { vaultId: vault.id, registrationStatus: { not: 'NotRegistered' } } });
+export async function vaultContents(
+  app: FastifyInstance,
+  vault: Vault,
+): Promise<{ containers: number; protectedItems: number }> {
+  const containers = await app.db.protectionContainer.count({
+    where: { vaultId: vault.id, registrationStatus: { not: 'NotRegistered' } },
+  });
   return { containers, protectedItems: vault.protectedItemCount };
 }

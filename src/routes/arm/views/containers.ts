@@ -5,12 +5,17 @@ import { vaultId } from '../shared/paths.ts';
 /** ARM resources of the registration and discovery flow, with their discriminators (reference §2.1, §2.3). */
 
 export const fabricId = (vault: Vault) => `${vaultId(vault)}/backupFabrics/Azure`;
-export const containerId = (vault: Vault, container: { name: string }) => `${fabricId(vault)}/protectionContainers/${container.name}`;
+export const containerId = (vault: Vault, container: { name: string }) =>
+  `${fabricId(vault)}/protectionContainers/${container.name}`;
 
 const health = (container: ProtectionContainer, unhealthyAfterSeconds: number) =>
   containerHealth(container.lastHeartbeatAt, new Date(), unhealthyAfterSeconds);
 
-export function renderProtectableContainer(vault: Vault, container: ProtectionContainer, unhealthyAfterSeconds: number) {
+export function renderProtectableContainer(
+  vault: Vault,
+  container: ProtectionContainer,
+  unhealthyAfterSeconds: number,
+) {
   return {
     id: `${fabricId(vault)}/protectableContainers/${container.name}`,
     name: container.name,
@@ -56,7 +61,12 @@ function prebackupValidation(isProtectable: boolean, reason: unknown) {
   return isProtectable ? { status: 'Success' } : { status: 'Failed', code, message };
 }
 
-export function renderProtectableInstance(vault: Vault, container: ProtectionContainer, instance: SqlInstance, databases: { total: number; protectable: number }) {
+export function renderProtectableInstance(
+  vault: Vault,
+  container: ProtectionContainer,
+  instance: SqlInstance,
+  databases: { total: number; protectable: number },
+) {
   return {
     id: `${containerId(vault, container)}/protectableItems/${instance.itemName}`,
     name: instance.itemName,
@@ -73,7 +83,10 @@ export function renderProtectableInstance(vault: Vault, container: ProtectionCon
       isProtectable: instance.isProtectable,
       subinquireditemcount: databases.total,
       subprotectableitemcount: databases.protectable,
-      prebackupvalidation: prebackupValidation(instance.isProtectable, instance.inquiryError ?? instance.notProtectableReason),
+      prebackupvalidation: prebackupValidation(
+        instance.isProtectable,
+        instance.inquiryError ?? instance.notProtectableReason,
+      ),
       protectionState: 'NotProtected',
     },
   };
@@ -103,7 +116,12 @@ export function renderProtectableDatabase(vault: Vault, container: ProtectionCon
   };
 }
 
-export function renderWorkloadInstance(vault: Vault, container: ProtectionContainer, instance: SqlInstance, databases: number) {
+export function renderWorkloadInstance(
+  vault: Vault,
+  container: ProtectionContainer,
+  instance: SqlInstance,
+  databases: number,
+) {
   return {
     id: `${containerId(vault, container)}/items/${instance.itemName}`,
     name: instance.itemName,

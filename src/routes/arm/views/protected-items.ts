@@ -7,7 +7,13 @@ export const protectedItemId = (vault: Vault, container: { name: string }, item:
   `${containerId(vault, container)}/protectedItems/${item.itemName}`;
 
 /** A protected SQL database as `AzureVmWorkloadSQLDatabaseProtectedItem` (reference §1.6). */
-export function renderProtectedItem(vault: Vault, container: ProtectionContainer, item: ProtectedItem, policy: Policy | null, now: Date) {
+export function renderProtectedItem(
+  vault: Vault,
+  container: ProtectionContainer,
+  item: ProtectedItem,
+  policy: Policy | null,
+  now: Date,
+) {
   const deferred = item.deferredDeleteAt;
   return {
     id: protectedItemId(vault, container, item),
@@ -40,7 +46,11 @@ export function renderProtectedItem(vault: Vault, container: ProtectionContainer
             deferredDeleteTimeRemaining: `${Math.max(0, Math.ceil((deferred.getTime() - now.getTime()) / 86_400_000))}.00:00:00`,
           }),
       softDeleteRetentionPeriodInDays: vault.softDeleteRetentionDays,
-      extendedInfo: { recoveryPointCount: 0, policyState: policy === null ? 'NotProtected' : 'Consistent', recoveryModel: item.recoveryModel },
+      extendedInfo: {
+        recoveryPointCount: 0,
+        policyState: policy === null ? 'NotProtected' : 'Consistent',
+        recoveryModel: item.recoveryModel,
+      },
       nodesList: [],
       kpisHealths: {},
     },

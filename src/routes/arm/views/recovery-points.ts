@@ -5,7 +5,12 @@ import { DEFAULT_RANGE_POINT } from '../../../domain/restore-request.ts';
 const TYPE = 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints';
 
 /** A discrete recovery point (Full, Differential, CopyOnlyFull) as `AzureWorkloadSQLRecoveryPoint` (reference §1.8). */
-export function renderRecoveryPoint(vault: Vault, container: ProtectionContainer, item: ProtectedItem, point: RecoveryPoint) {
+export function renderRecoveryPoint(
+  vault: Vault,
+  container: ProtectionContainer,
+  item: ProtectedItem,
+  point: RecoveryPoint,
+) {
   return {
     id: `${protectedItemId(vault, container, item)}/recoveryPoints/${point.id}`,
     name: point.id,
@@ -27,7 +32,12 @@ export function renderRecoveryPoint(vault: Vault, container: ProtectionContainer
 }
 
 /** The log range as `AzureWorkloadSQLPointInTimeRecoveryPoint` named DefaultRangeRecoveryPoint, with its time ranges. */
-export function renderLogRange(vault: Vault, container: ProtectionContainer, item: ProtectedItem, ranges: { startTime: Date; endTime: Date }[]) {
+export function renderLogRange(
+  vault: Vault,
+  container: ProtectionContainer,
+  item: ProtectedItem,
+  ranges: { startTime: Date; endTime: Date }[],
+) {
   const latest = ranges.at(-1)?.endTime;
   return {
     id: `${protectedItemId(vault, container, item)}/recoveryPoints/${DEFAULT_RANGE_POINT}`,
