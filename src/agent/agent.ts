@@ -40,7 +40,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command, CommandResult, RegisterResponse } from '../routes/agent/protocol.ts';
+import type { Command, CommandResult, RegisterResponse } from '../protocol/agent.ts';
 import { runBackup } from './backup.ts';
 import { runRestore } from './restore.ts';
 import {

@@ -40,7 +40,7 @@ import {
   type Command,
   type CommandResult,
   type UploadState,
-} from '../routes/agent/protocol.ts';
+} from '../protocol/agent.ts';
 import {
   abortError,
   AgentApiError,

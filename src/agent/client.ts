@@ -32,7 +32,7 @@ import type {
   RegisterResponse,
   RestoreState,
   UploadState,
-} from '../routes/agent/protocol.ts';
+} from '../protocol/agent.ts';
 
 export type HeartbeatBody = Static<typeof HeartbeatRequest>;
 export type HeartbeatAnswer = Static<typeof HeartbeatResponse>;

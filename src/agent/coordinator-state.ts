@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackupType, Command, CommandResult } from '../routes/agent/protocol.ts';
+import type { BackupType, Command, CommandResult } from '../protocol/agent.ts';
 import type { BackupRequest } from './simulation/backup.ts';
 
 export const COORDINATOR_STATE_FILE = 'coordinator.json';

@@ -10,7 +10,7 @@
  *   the default one.
  * - A database with more files than the protocol carries (2000) is reported with its `fileCount` only.
  */
-import type { InventoryDatabase, InventoryInstance } from '../routes/agent/protocol.ts';
+import type { InventoryDatabase, InventoryInstance } from '../protocol/agent.ts';
 import type { DatabaseSpec, InstanceSpec, RecoveryModel, VmSpec } from './simulation/spec.ts';
 
 const MIB = 1024 * 1024;

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
-import type { Command, CommandResult, RestoreCommandPayload } from '../routes/agent/protocol.ts';
+import type { Command, CommandResult, RestoreCommandPayload } from '../protocol/agent.ts';
 import { AgentApiError, isAbort, isRetryable, type ContainerClient } from './client.ts';
 import { restoreAsFiles, restoreDatabase, type RestorePart } from './simulation/restore.ts';
 import { SimulationError } from './simulation/errors.ts';

@@ -19,7 +19,7 @@
  *   `protectableItemCount` (reference §2.3 `inquiryValidation`; the SDK models it as a dictionary keyed by item type)
  *   counts those with `isProtectable: true`, per type: `{ SQLInstance, SQLDataBase }`.
  */
-import type { InventoryDatabase, InventoryInstance } from '../routes/agent/protocol.ts';
+import type { InventoryDatabase, InventoryInstance } from '../protocol/agent.ts';
 
 export type DataDirectoryPath = InventoryInstance['dataDirectoryPaths'][number];
 

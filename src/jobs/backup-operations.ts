@@ -1,7 +1,7 @@
 import type { Operation } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
 import { allowedBackupTypes } from '../domain/protection.ts';
-import type { BackupType } from '../routes/agent/protocol.ts';
+import type { BackupType } from '../protocol/agent.ts';
 import { policyOf } from '../services/protection.ts';
 import { startBackup } from '../services/backups.ts';
 import { finishJob, startJob } from './job-records.ts';

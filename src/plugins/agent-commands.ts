@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { AgentCommand } from '../generated/prisma/client.ts';
-import type { CommandResult, CommandType } from '../routes/agent/protocol.ts';
+import type { CommandResult, CommandType } from '../protocol/agent.ts';
 import { errors } from '../domain/errors.ts';
 
 export interface AgentCommands {

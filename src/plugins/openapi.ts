@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { ErrorResponse } from '../routes/arm/shared/schemas.ts';
+import { ErrorResponse } from '../arm/schemas.ts';
 
 /** The OpenAPI document, built from the routes' schemas; `npm run openapi` writes it to openapi/openapi.json. */
 export default fp(

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Operation } from '../generated/prisma/client.ts';
 import { errors, type ArmError } from '../domain/errors.ts';
 import { UUID } from '../domain/arm-ids.ts';
-import { armUrl } from '../routes/arm/shared/urls.ts';
+import { armUrl } from '../arm/urls.ts';
 import { failOperation } from '../jobs/agent-results.ts';
 
 export interface VaultScope {

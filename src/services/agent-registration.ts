@@ -3,8 +3,8 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { Vault } from '../generated/prisma/client.ts';
 import { ArmError, errors } from '../domain/errors.ts';
 import { containerName, vmResourceId, vmIdentityProblem } from '../domain/containers.ts';
-import type { RegisterRequest, RegisterResponse } from '../routes/agent/protocol.ts';
-import { vaultId as armVaultId } from '../routes/arm/shared/paths.ts';
+import type { RegisterRequest, RegisterResponse } from '../protocol/agent.ts';
+import { vaultId as armVaultId } from '../arm/paths.ts';
 
 const digest = (secret: string) => createHash('sha256').update(secret).digest();
 

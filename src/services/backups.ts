@@ -10,7 +10,7 @@ import {
   type ChainState,
   type CommittedPoint,
 } from '../domain/backup-chain.ts';
-import { BACKUP_CANCELLED, type BackupMetadata, type BackupType } from '../routes/agent/protocol.ts';
+import { BACKUP_CANCELLED, type BackupMetadata, type BackupType } from '../protocol/agent.ts';
 import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blobs.ts';
 import { vaultContainerName } from '../storage/containers.ts';
 import { unwrapDataKey } from '../storage/keys.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Prisma, type ProtectionContainer } from '../generated/prisma/client.ts';
 import { evaluateInventory } from '../domain/discovery.ts';
-import type { InventoryReport } from '../routes/agent/protocol.ts';
+import type { InventoryReport } from '../protocol/agent.ts';
 import { alertOnInquiry } from './alerts.ts';
 
 /**

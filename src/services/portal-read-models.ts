@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { PROTECTED_ITEMS_PER_VAULT } from '../domain/limits.ts';
 import {
   JobStatus,
   Prisma,
@@ -9,7 +10,6 @@ import {
 } from '../generated/prisma/client.ts';
 import { containerHealth } from '../domain/containers.ts';
 import { lastBackupStatusOf, protectedItemHealth } from '../domain/protection.ts';
-import { PROTECTED_ITEMS_PER_VAULT } from '../routes/arm/vault-config.ts';
 import { ALERT_TYPES } from './alerts.ts';
 
 /**

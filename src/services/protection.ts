@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { PROTECTED_ITEMS_PER_VAULT } from '../domain/limits.ts';
 import type { Policy, ProtectedItem, SqlDatabase, Vault } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
 import type { SqlPolicy } from '../domain/policy/types.ts';
@@ -6,7 +7,6 @@ import { scheduleFor } from '../domain/protection.ts';
 import { toWireFormat } from '../domain/policy/validate.ts';
 import { finishJob, startJob } from '../jobs/job-records.ts';
 import { deleteBackupBlobs } from './backups.ts';
-import { PROTECTED_ITEMS_PER_VAULT } from '../routes/arm/vault-config.ts';
 
 export const policyOf = (policy: Policy) => policy.properties as unknown as SqlPolicy;
 

@@ -4,7 +4,7 @@ import type { ProtectedItem, ProtectionContainer, RecoveryPoint, Restore, Vault 
 import { ArmError, errors } from '../domain/errors.ts';
 import { restoreChainForPoint, restoreChainForPointInTime } from '../domain/restore-chain.ts';
 import type { RestoreRequest } from '../domain/restore-request.ts';
-import type { BackupType, RestoreCommandPayload } from '../routes/agent/protocol.ts';
+import type { BackupType, RestoreCommandPayload } from '../protocol/agent.ts';
 import { BackupIntegrityError, openDecrypted, type StoredBlock } from '../storage/backup-blobs.ts';
 import { asCommittedPoint, dataKeyOf, vaultBlobs } from './backups.ts';
 

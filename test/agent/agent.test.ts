@@ -10,7 +10,7 @@ import type { FetchLike } from '../../src/agent/client.ts';
 import { parseCredentials, type VaultCredentialsFile } from '../../src/agent/files.ts';
 import { COORDINATOR_STATE_FILE, type CoordinatorState } from '../../src/agent/coordinator-state.ts';
 import { parseVmSpec, type VmSpec } from '../../src/agent/simulation/spec.ts';
-import type { Command, InventoryReport } from '../../src/routes/agent/protocol.ts';
+import type { Command, InventoryReport } from '../../src/protocol/agent.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { fetchToken, sdkClients } from '../support/sdk.ts';
 import { fetchVaultCredentials } from '../support/agent-process.ts';

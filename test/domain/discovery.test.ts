@@ -9,7 +9,7 @@ import {
   MAX_DATABASE_FILES,
   MAX_FILE_PATH_LENGTH,
 } from '../../src/domain/discovery.ts';
-import type { InventoryDatabase, InventoryInstance } from '../../src/routes/agent/protocol.ts';
+import type { InventoryDatabase, InventoryInstance } from '../../src/protocol/agent.ts';
 
 const WINDOWS = { os: 'WindowsServer2019' };
 const DATA_DIR = 'C:\\Program Files\\Microsoft SQL Server\\MSSQL15.MSSQLSERVER\\MSSQL\\DATA';

@@ -7,7 +7,7 @@ import { applyInventory } from '../../services/inventory.ts';
 import { registerAgent } from '../../services/agent-registration.ts';
 import { onCommandCompleted } from '../../jobs/agent-results.ts';
 import { afterInventory } from '../../jobs/maintenance.ts';
-import { Empty, responses } from '../arm/shared/schemas.ts';
+import { Empty, responses } from '../../arm/schemas.ts';
 import {
   CommandList,
   CommandParams,
@@ -19,7 +19,7 @@ import {
   InventoryReport,
   RegisterRequest,
   RegisterResponse,
-} from './protocol.ts';
+} from '../../protocol/agent.ts';
 
 const tags = ['agent'];
 const security = [{ agentToken: [] }];

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { findRestoreFor, openRestorePart } from '../../services/restores.ts';
-import { responses } from '../arm/shared/schemas.ts';
+import { responses } from '../../arm/schemas.ts';
 import { agentAuthentication, containerOf } from './auth.ts';
-import { RestoreParams, RestorePartParams, RestoreState } from './protocol.ts';
+import { RestoreParams, RestorePartParams, RestoreState } from '../../protocol/agent.ts';
 
 const tags = ['agent'];
 const security = [{ agentToken: [] }];

@@ -13,7 +13,7 @@ import {
   vaultBlobs,
 } from '../../services/backups.ts';
 import { BlockChecksumError, stageBlock } from '../../storage/backup-blobs.ts';
-import { responses } from '../arm/shared/schemas.ts';
+import { responses } from '../../arm/schemas.ts';
 import { agentAuthentication, containerOf } from './auth.ts';
 import {
   BlockParams,
@@ -24,7 +24,7 @@ import {
   OpenUploadRequest,
   UploadParams,
   UploadState,
-} from './protocol.ts';
+} from '../../protocol/agent.ts';
 
 const tags = ['agent'];
 const security = [{ agentToken: [] }];

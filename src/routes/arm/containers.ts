@@ -12,20 +12,20 @@ import {
   ListQuery,
   responses,
   VaultParams,
-} from './shared/schemas.ts';
-import { VAULT, vaultId } from './shared/paths.ts';
-import { afterPair, page } from './shared/paging.ts';
-import { filterEquals, readFilter } from './shared/filter.ts';
-import { findVault, vaultScope } from './shared/vault-lookup.ts';
+} from '../../arm/schemas.ts';
+import { VAULT, vaultId, containerId, fabricId } from '../../arm/paths.ts';
+import { afterPair, page } from '../../arm/paging.ts';
+import { filterEquals, readFilter } from '../../arm/filter.ts';
+import { findVault, vaultScope } from '../../arm/vault-lookup.ts';
 import {
   containerNotFound,
   findContainer,
   findFabricVault,
   type ContainerPathParams,
-} from './shared/container-lookup.ts';
-import { operationResult, operationStatus } from './shared/operation-views.ts';
+} from '../../arm/container-lookup.ts';
+import { operationResult, operationStatus } from '../../arm/operation-views.ts';
 import { OperationStatusBody } from './vault-operations.ts';
-import { containerId, fabricId, renderContainer, renderProtectableContainer } from './views/containers.ts';
+import { renderContainer, renderProtectableContainer } from './views/containers.ts';
 
 const FABRIC = `${VAULT}/backupFabrics/:fabricName`;
 const CONTAINER = `${FABRIC}/protectionContainers/:containerName`;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { requireApiVersion } from './shared/api-version.ts';
-import { requireValidScope } from './shared/scope.ts';
+import { requireApiVersion } from '../../arm/api-version.ts';
+import { requireValidScope } from '../../arm/scope.ts';
 import vaultRoutes from './vaults.ts';
 import vaultConfigRoutes from './vault-config.ts';
 import vaultOperationRoutes from './vault-operations.ts';

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ArmError, errors } from '../../domain/errors.ts';
-import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
-import { VAULT, vaultId } from './shared/paths.ts';
-import { afterPair, page } from './shared/paging.ts';
-import { filterEquals, readFilter } from './shared/filter.ts';
-import { findVault } from './shared/vault-lookup.ts';
-import { findFabricVault } from './shared/container-lookup.ts';
+import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { VAULT, vaultId } from '../../arm/paths.ts';
+import { afterPair, page } from '../../arm/paging.ts';
+import { filterEquals, readFilter } from '../../arm/filter.ts';
+import { findVault } from '../../arm/vault-lookup.ts';
+import { findFabricVault } from '../../arm/container-lookup.ts';
 import { renderIntent } from './views/intents.ts';
 
 const IntentParams = Type.Object({

@@ -3,14 +3,14 @@ import { Type } from 'typebox';
 import type { Policy, Vault } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { validateSqlPolicy } from '../../domain/policy/validate.ts';
-import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
-import { VAULT, vaultId } from './shared/paths.ts';
-import { page } from './shared/paging.ts';
-import { filterEquals, readFilter } from './shared/filter.ts';
-import { findVault, vaultScope } from './shared/vault-lookup.ts';
-import { operationResult, operationStatus } from './shared/operation-views.ts';
+import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { VAULT, vaultId, policyId } from '../../arm/paths.ts';
+import { page } from '../../arm/paging.ts';
+import { filterEquals, readFilter } from '../../arm/filter.ts';
+import { findVault, vaultScope } from '../../arm/vault-lookup.ts';
+import { operationResult, operationStatus } from '../../arm/operation-views.ts';
 import { OperationStatusBody } from './vault-operations.ts';
-import { policyId, renderPolicy } from './views/policies.ts';
+import { renderPolicy } from './views/policies.ts';
 
 const PolicyParams = Type.Object({
   ...VaultParams.properties,

@@ -1,14 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ProtectionContainer } from '../../generated/prisma/client.ts';
-import { AnyObject, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
-import { VAULT, vaultId } from './shared/paths.ts';
-import { afterPair, page, type Cursor } from './shared/paging.ts';
-import { filterEquals, readFilter } from './shared/filter.ts';
-import { findVault } from './shared/vault-lookup.ts';
-import { findContainer } from './shared/container-lookup.ts';
+import { AnyObject, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { VAULT, vaultId, containerId } from '../../arm/paths.ts';
+import { afterPair, page, type Cursor } from '../../arm/paging.ts';
+import { filterEquals, readFilter } from '../../arm/filter.ts';
+import { findVault } from '../../arm/vault-lookup.ts';
+import { findContainer } from '../../arm/container-lookup.ts';
 import {
-  containerId,
   renderProtectableDatabase,
   renderProtectableInstance,
   renderWorkloadDatabase,

@@ -4,16 +4,16 @@ import type { Operation, Vault } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { startJob } from '../../jobs/job-records.ts';
 import { protect } from '../../services/protection.ts';
-import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
-import { VAULT, vaultId } from './shared/paths.ts';
-import { afterPair, page } from './shared/paging.ts';
-import { filterEquals, readFilter } from './shared/filter.ts';
+import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { VAULT, vaultId, protectedItemId } from '../../arm/paths.ts';
+import { afterPair, page } from '../../arm/paging.ts';
+import { filterEquals, readFilter } from '../../arm/filter.ts';
 import { withContainerAndPolicy } from '../../services/item-relations.ts';
-import { findVault, vaultScope } from './shared/vault-lookup.ts';
-import { findProtectedItem, type ContainerPathParams } from './shared/container-lookup.ts';
-import { operationResult, operationStatus } from './shared/operation-views.ts';
+import { findVault, vaultScope } from '../../arm/vault-lookup.ts';
+import { findProtectedItem, type ContainerPathParams } from '../../arm/container-lookup.ts';
+import { operationResult, operationStatus } from '../../arm/operation-views.ts';
 import { OperationStatusBody } from './vault-operations.ts';
-import { protectedItemId, renderProtectedItem } from './views/protected-items.ts';
+import { renderProtectedItem } from './views/protected-items.ts';
 
 const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const ItemParams = Type.Object({

@@ -3,18 +3,17 @@ import { Type } from 'typebox';
 import { errors } from '../../domain/errors.ts';
 import { logTimeRanges, typesForQuery } from '../../domain/backup-chain.ts';
 import { asCommittedPoint } from '../../services/backups.ts';
-import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from './shared/schemas.ts';
-import { VAULT } from './shared/paths.ts';
-import { afterPair, page } from './shared/paging.ts';
-import { filterEquals, filterTimeBound, readFilter } from './shared/filter.ts';
-import { findProtectedItem, type ContainerPathParams } from './shared/container-lookup.ts';
-import { protectedItemId } from './views/protected-items.ts';
+import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { VAULT, protectedItemId } from '../../arm/paths.ts';
+import { afterPair, page } from '../../arm/paging.ts';
+import { filterEquals, filterTimeBound, readFilter } from '../../arm/filter.ts';
+import { findProtectedItem, type ContainerPathParams } from '../../arm/container-lookup.ts';
 import { renderLogRange, renderRecoveryPoint } from './views/recovery-points.ts';
 import { DEFAULT_RANGE_POINT, parseRestoreRequest } from '../../domain/restore-request.ts';
 import { planRestore } from '../../services/restores.ts';
 import { startJob } from '../../jobs/job-records.ts';
-import { vaultScope } from './shared/vault-lookup.ts';
-import { vaultId } from './shared/paths.ts';
+import { vaultScope } from '../../arm/vault-lookup.ts';
+import { vaultId } from '../../arm/paths.ts';
 
 const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const ItemParams = Type.Object({

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { createVaultCredential } from '../../services/agent-registration.ts';
-import { ApiVersionQuery, responses, VaultParams } from './shared/schemas.ts';
-import { VAULT, vaultId } from './shared/paths.ts';
-import { findVault } from './shared/vault-lookup.ts';
-import { origin } from './shared/urls.ts';
+import { ApiVersionQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { VAULT, vaultId } from '../../arm/paths.ts';
+import { findVault } from '../../arm/vault-lookup.ts';
+import { origin } from '../../arm/urls.ts';
 
 export const VaultCredentialsFile = Type.Object(
   {

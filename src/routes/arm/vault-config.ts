@@ -1,13 +1,14 @@
+import { PROTECTED_ITEMS_PER_VAULT } from '../../domain/limits.ts';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import type { Vault } from '../../generated/prisma/client.ts';
 import { applySettingsChange, type SettingsChange } from '../../domain/vaults.ts';
 import { errors } from '../../domain/errors.ts';
-import { filterEquals, readFilter } from './shared/filter.ts';
-import { ApiVersionQuery, Empty, FilterQuery, listOf, responses, VaultParams } from './shared/schemas.ts';
-import { VAULT, vaultId } from './shared/paths.ts';
-import { findVault, vaultContents, type VaultPathParams } from './shared/vault-lookup.ts';
+import { filterEquals, readFilter } from '../../arm/filter.ts';
+import { ApiVersionQuery, Empty, FilterQuery, listOf, responses, VaultParams } from '../../arm/schemas.ts';
+import { VAULT, vaultId } from '../../arm/paths.ts';
+import { findVault, vaultContents, type VaultPathParams } from '../../arm/vault-lookup.ts';
 import { settingsOf } from './vaults.ts';
 
 const VaultConfigProperties = Type.Object(
@@ -60,9 +61,6 @@ const Usage = Type.Object({
   quotaPeriod: Type.Optional(Type.String()),
   nextResetTime: Type.Optional(Type.String()),
 });
-
-/** The per-vault protected-item limit Azure documents for SQL in Azure VM (reference §6.2). */
-export const PROTECTED_ITEMS_PER_VAULT = 2000;
 
 function renderVaultConfig(vault: Vault, storageLocked: boolean) {
   return {

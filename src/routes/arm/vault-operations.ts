@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ApiVersionQuery, Empty, responses, VaultOperationParams } from './shared/schemas.ts';
-import { vaultScope } from './shared/vault-lookup.ts';
-import { VAULT } from './shared/paths.ts';
-import { operationResult, operationStatus } from './shared/operation-views.ts';
+import { ApiVersionQuery, Empty, responses, VaultOperationParams } from '../../arm/schemas.ts';
+import { vaultScope } from '../../arm/vault-lookup.ts';
+import { VAULT } from '../../arm/paths.ts';
+import { operationResult, operationStatus } from '../../arm/operation-views.ts';
 
 export const OperationStatusBody = Type.Object({
   id: Type.String(),

@@ -23,10 +23,10 @@ import {
   VaultParams,
   Empty,
   ApiVersionQuery,
-} from './shared/schemas.ts';
-import { PROVIDER, RESOURCE_GROUP, SUBSCRIPTION, VAULT, vaultId } from './shared/paths.ts';
-import { findVault, vaultContents, vaultScope } from './shared/vault-lookup.ts';
-import { afterPair, page } from './shared/paging.ts';
+} from '../../arm/schemas.ts';
+import { PROVIDER, RESOURCE_GROUP, SUBSCRIPTION, VAULT, vaultId } from '../../arm/paths.ts';
+import { findVault, vaultContents, vaultScope } from '../../arm/vault-lookup.ts';
+import { afterPair, page } from '../../arm/paging.ts';
 
 const Sku = Type.Object(
   {

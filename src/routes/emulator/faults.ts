@@ -1,14 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { containerId as containerArmId, protectedItemId as itemArmId } from '../../arm/paths.ts';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { EmulatorFault } from '../../generated/prisma/client.ts';
 import { errors } from '../../domain/errors.ts';
 import { canSeeSubscription, isAuthorized } from '../../domain/rbac.ts';
 import { parseContainerOrItemId, type ItemIdParts } from '../../domain/arm-ids.ts';
-import { findContainer, findProtectedItem } from '../arm/shared/container-lookup.ts';
-import { containerId as containerArmId } from '../arm/views/containers.ts';
-import { protectedItemId as itemArmId } from '../arm/views/protected-items.ts';
-import { responses, Empty } from '../arm/shared/schemas.ts';
+import { findContainer, findProtectedItem } from '../../arm/container-lookup.ts';
+import { responses, Empty } from '../../arm/schemas.ts';
 
 const ArmId = Type.String({ minLength: 1, maxLength: 1024 });
 const Seconds = Type.Integer({

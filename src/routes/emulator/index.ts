@@ -5,7 +5,7 @@ import { dispatchDue, nextDueTime } from '../../jobs/scheduler.ts';
 import { rpoWatch } from '../../jobs/rpo-watch.ts';
 import { retentionSweep, sweepTimeAfter, sweepTimeAtOrBefore } from '../../jobs/retention.ts';
 import { purgeExpiredSoftDeletes } from '../../services/protection.ts';
-import { responses } from '../arm/shared/schemas.ts';
+import { responses } from '../../arm/schemas.ts';
 import faultRoutes from './faults.ts';
 
 const DAY_MS = 86_400_000;

@@ -4,8 +4,8 @@ import formbody from '@fastify/formbody';
 import { Type, type Static } from 'typebox';
 import { ArmError } from '../../domain/errors.ts';
 import { verifySecret } from '../../auth/secrets.ts';
-import { responses } from '../arm/shared/schemas.ts';
-import { origin } from '../arm/shared/urls.ts';
+import { responses } from '../../arm/schemas.ts';
+import { origin } from '../../arm/urls.ts';
 
 const TokenRequest = Type.Object(
   {

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import { errors } from '../../domain/errors.ts';
-import { ApiVersionQuery, listOf, ListQuery, responses, VaultParams } from '../arm/shared/schemas.ts';
+import { ApiVersionQuery, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
 import { UUID } from '../../domain/arm-ids.ts';
-import { vaultId } from '../arm/shared/paths.ts';
-import { page, timeCursor } from '../arm/shared/paging.ts';
-import { filterEquals, readFilter } from '../arm/shared/filter.ts';
-import { findVault } from '../arm/shared/vault-lookup.ts';
+import { vaultId } from '../../arm/paths.ts';
+import { page, timeCursor } from '../../arm/paging.ts';
+import { filterEquals, readFilter } from '../../arm/filter.ts';
+import { findVault } from '../../arm/vault-lookup.ts';
 import { acknowledgeAlert, ALERT_TYPES, alertView } from '../../services/alerts.ts';
 import { alertRows } from '../../services/portal-read-models.ts';
 import { AlertParams, AlertView, PORTAL_VAULT, tags } from './schemas.ts';

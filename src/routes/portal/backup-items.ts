@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { listOf, PagedQuery, responses, VaultParams } from '../arm/shared/schemas.ts';
-import { vaultId } from '../arm/shared/paths.ts';
-import { page } from '../arm/shared/paging.ts';
-import { findVault } from '../arm/shared/vault-lookup.ts';
-import { protectedItemId } from '../arm/views/protected-items.ts';
+import { listOf, PagedQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { vaultId, protectedItemId } from '../../arm/paths.ts';
+import { page } from '../../arm/paging.ts';
+import { findVault } from '../../arm/vault-lookup.ts';
 import { backupItemRows, backupItemView } from '../../services/portal-read-models.ts';
 import { BackupItemView, PORTAL_VAULT, tags } from './schemas.ts';
 

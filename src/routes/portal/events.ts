@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { fastifySSE } from '@fastify/sse';
 import { Type } from 'typebox';
-import { ApiVersionQuery, responses, VaultParams } from '../arm/shared/schemas.ts';
-import { findVault } from '../arm/shared/vault-lookup.ts';
+import { ApiVersionQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { findVault } from '../../arm/vault-lookup.ts';
 import { EventStreamHeaders, PORTAL_VAULT, tags } from './schemas.ts';
 
 /** Events waiting for a slow client; one that falls further behind is disconnected and resumes with Last-Event-ID. */

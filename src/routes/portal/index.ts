@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { requireValidScope } from '../arm/shared/scope.ts';
+import { requireValidScope } from '../../arm/scope.ts';
 import summaryRoutes from './summary.ts';
 import alertRoutes from './alerts.ts';
 import backupItemRoutes from './backup-items.ts';

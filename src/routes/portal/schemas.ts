@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import { VaultParams } from '../arm/shared/schemas.ts';
-import { VAULT } from '../arm/shared/paths.ts';
+import { VaultParams } from '../../arm/schemas.ts';
+import { VAULT } from '../../arm/paths.ts';
 
 /** The portal's vault-scoped routes: the management API's vault path under /portal/v1 (same names, same RBAC). */
 export const PORTAL_VAULT = `/portal/v1${VAULT}`;

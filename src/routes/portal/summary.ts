@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ApiVersionQuery, responses, VaultParams } from '../arm/shared/schemas.ts';
-import { findVault } from '../arm/shared/vault-lookup.ts';
+import { ApiVersionQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { findVault } from '../../arm/vault-lookup.ts';
 import { vaultSummary } from '../../services/portal-read-models.ts';
 import { PORTAL_VAULT, Summary, tags } from './schemas.ts';
 

@@ -1,12 +1,8 @@
 import type { ProtectionContainer, SqlDatabase, SqlInstance, Vault } from '../../../generated/prisma/client.ts';
 import { containerHealth } from '../../../domain/containers.ts';
-import { vaultId } from '../shared/paths.ts';
+import { containerId, fabricId } from '../../../arm/paths.ts';
 
 /** ARM resources of the registration and discovery flow, with their discriminators (reference §2.1, §2.3). */
-
-export const fabricId = (vault: Vault) => `${vaultId(vault)}/backupFabrics/Azure`;
-export const containerId = (vault: Vault, container: { name: string }) =>
-  `${fabricId(vault)}/protectionContainers/${container.name}`;
 
 const health = (container: ProtectionContainer, unhealthyAfterSeconds: number) =>
   containerHealth(container.lastHeartbeatAt, new Date(), unhealthyAfterSeconds);

@@ -1,6 +1,5 @@
 import type { Policy, ProtectionContainer, ProtectionIntent, Vault } from '../../../generated/prisma/client.ts';
-import { containerId, fabricId } from './containers.ts';
-import { policyId } from './policies.ts';
+import { containerId, fabricId, policyId } from '../../../arm/paths.ts';
 
 /** An auto-protection intent as `AzureWorkloadSQLAutoProtectionIntent` (reference §1.9). */
 export function renderIntent(vault: Vault, intent: ProtectionIntent, container: ProtectionContainer, policy: Policy) {

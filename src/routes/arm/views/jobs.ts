@@ -1,5 +1,5 @@
 import type { Job } from '../../../generated/prisma/client.ts';
-import { vaultId, type VaultRef } from '../shared/paths.ts';
+import { vaultId, type VaultRef } from '../../../arm/paths.ts';
 
 /** ISO 8601 duration with fractional seconds, as Azure reports job durations (e.g. `PT1M5.25S`). */
 export function isoDuration(milliseconds: number): string {

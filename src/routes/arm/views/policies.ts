@@ -1,9 +1,7 @@
 import type { Policy, Vault } from '../../../generated/prisma/client.ts';
 import type { SqlPolicy } from '../../../domain/policy/types.ts';
 import { toWireFormat } from '../../../domain/policy/validate.ts';
-import { vaultId } from '../shared/paths.ts';
-
-export const policyId = (vault: Vault, name: string) => `${vaultId(vault)}/backupPolicies/${name}`;
+import { policyId } from '../../../arm/paths.ts';
 
 /** A policy as `AzureVmWorkloadProtectionPolicy`, in the wire form it was given, with its protected-item count. */
 export function renderPolicy(vault: Vault, policy: Policy, protectedItemsCount: number) {

@@ -1,10 +1,6 @@
 import type { Policy, ProtectedItem, ProtectionContainer, Vault } from '../../../generated/prisma/client.ts';
-import { containerId } from './containers.ts';
-import { policyId } from './policies.ts';
+import { policyId, protectedItemId } from '../../../arm/paths.ts';
 import { lastBackupStatusOf, protectedItemHealth } from '../../../domain/protection.ts';
-
-export const protectedItemId = (vault: Vault, container: { name: string }, item: { itemName: string }) =>
-  `${containerId(vault, container)}/protectedItems/${item.itemName}`;
 
 /** A protected SQL database as `AzureVmWorkloadSQLDatabaseProtectedItem` (reference §1.6). */
 export function renderProtectedItem(

@@ -1,5 +1,5 @@
 import type { ProtectedItem, ProtectionContainer, RecoveryPoint, Vault } from '../../../generated/prisma/client.ts';
-import { protectedItemId } from './protected-items.ts';
+import { protectedItemId } from '../../../arm/paths.ts';
 import { DEFAULT_RANGE_POINT } from '../../../domain/restore-request.ts';
 
 const TYPE = 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints';

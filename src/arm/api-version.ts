@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { errors } from '../../../domain/errors.ts';
+import { errors } from '../domain/errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { ProtectionContainer, Vault } from '../../../generated/prisma/client.ts';
-import { ArmError, errors } from '../../../domain/errors.ts';
+import type { ProtectionContainer, Vault } from '../generated/prisma/client.ts';
+import { ArmError, errors } from '../domain/errors.ts';
 import { findVault, type VaultPathParams } from './vault-lookup.ts';
 
 export interface FabricPathParams extends VaultPathParams {

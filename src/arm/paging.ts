@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { errors } from '../../../domain/errors.ts';
+import { errors } from '../domain/errors.ts';
 import { armUrl } from './urls.ts';
 
 export interface Page<T> {

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { errors } from '../../../domain/errors.ts';
-import { UUID } from '../../../domain/arm-ids.ts';
+import { errors } from '../domain/errors.ts';
+import { UUID } from '../domain/arm-ids.ts';
 
 /** ARM's resource group names: 1–90 letters, digits (Unicode ones too), '_', '-', '.', '(' and ')', not ending in '.'. */
 const RESOURCE_GROUP = /^[-\p{L}\p{N}_.()]{0,89}[-\p{L}\p{N}_()]$/u;

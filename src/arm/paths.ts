@@ -14,3 +14,13 @@ export interface VaultRef {
 export function vaultId(vault: VaultRef): string {
   return `/subscriptions/${vault.subscriptionId}/resourceGroups/${vault.resourceGroup}/${PROVIDER}/vaults/${vault.name}`;
 }
+
+export const fabricId = (vault: VaultRef) => `${vaultId(vault)}/backupFabrics/Azure`;
+
+export const containerId = (vault: VaultRef, container: { name: string }) =>
+  `${fabricId(vault)}/protectionContainers/${container.name}`;
+
+export const protectedItemId = (vault: VaultRef, container: { name: string }, item: { itemName: string }) =>
+  `${containerId(vault, container)}/protectedItems/${item.itemName}`;
+
+export const policyId = (vault: VaultRef, name: string) => `${vaultId(vault)}/backupPolicies/${name}`;

@@ -6,8 +6,8 @@ import {
   parseFilterDate,
   type FilterClause,
   type FilterOperator,
-} from '../../../domain/odata-filter.ts';
-import { errors } from '../../../domain/errors.ts';
+} from '../domain/odata-filter.ts';
+import { errors } from '../domain/errors.ts';
 
 export type BoundFilter<K extends string> = Partial<Record<K, FilterClause[]>>;
 

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
-import type { Operation } from '../../../generated/prisma/client.ts';
-import { ArmError } from '../../../domain/errors.ts';
+import type { Operation } from '../generated/prisma/client.ts';
+import { ArmError } from '../domain/errors.ts';
 
 /** The OperationStatus body every Azure-AsyncOperation URL answers with (reference §2.4). */
 export function operationStatus(operation: Operation) {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import type { Vault } from '../../../generated/prisma/client.ts';
-import { errors } from '../../../domain/errors.ts';
+import type { Vault } from '../generated/prisma/client.ts';
+import { errors } from '../domain/errors.ts';
 import type { VaultRef } from './paths.ts';
 
 export interface VaultPathParams {
