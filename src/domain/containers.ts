@@ -1,5 +1,5 @@
 /** Names and rules of protection containers (VMs running SQL Server), as Azure Backup forms them. */
-import { isLinuxOs } from './discovery.ts';
+import { isLinuxOs } from '../protocol/agent.ts';
 
 export function containerName(resourceGroup: string, vmName: string): string {
   return `VMAppContainer;Compute;${resourceGroup};${vmName}`;

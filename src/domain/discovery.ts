@@ -19,7 +19,7 @@
  *   `protectableItemCount` (reference §2.3 `inquiryValidation`; the SDK models it as a dictionary keyed by item type)
  *   counts those with `isProtectable: true`, per type: `{ SQLInstance, SQLDataBase }`.
  */
-import type { InventoryDatabase, InventoryInstance } from '../protocol/agent.ts';
+import { isLinuxOs, type InventoryDatabase, type InventoryInstance } from '../protocol/agent.ts';
 
 export type DataDirectoryPath = InventoryInstance['dataDirectoryPaths'][number];
 
@@ -170,11 +170,6 @@ function releaseOf(version: string): string | undefined {
   const product = /^(\d{1,2})\.\d+(\.\d+){0,2}$/.exec(v);
   if (product) return MAJOR_TO_RELEASE[Number(product[1])];
   return undefined;
-}
-
-/** Linux OS names (Azure Backup's SQL-in-VM workload supports Windows only). Same rule as the reference agent's. */
-export function isLinuxOs(os: string): boolean {
-  return /linux|ubuntu|rhel|red ?hat|sles|suse|centos|debian|oracle/i.test(os);
 }
 
 /**

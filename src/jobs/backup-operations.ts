@@ -5,7 +5,7 @@ import type { BackupType } from '../protocol/agent.ts';
 import { policyOf } from '../services/protection.ts';
 import { startBackup } from '../services/backups.ts';
 import { finishJob, startJob } from './job-records.ts';
-import type { OperationHandler } from './operation-handlers.ts';
+import type { OperationHandler } from './operation-handler.ts';
 
 interface BackupTarget {
   containerId: string;

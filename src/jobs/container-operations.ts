@@ -1,6 +1,6 @@
 import type { AgentCommand, Operation } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
-import type { OperationHandler } from './operation-handlers.ts';
+import type { OperationHandler } from './operation-handler.ts';
 import { finishJob } from './job-records.ts';
 
 interface ContainerTarget {

@@ -1,5 +1,4 @@
-import type { FastifyInstance } from 'fastify';
-import type { AgentCommand, Operation } from '../generated/prisma/client.ts';
+import type { OperationHandler } from './operation-handler.ts';
 import { deleteVault } from './vault-deletion.ts';
 import { cancellationFailed, cancelJob } from './job-cancellation.ts';
 import { onDemandBackup } from './backup-operations.ts';
@@ -19,17 +18,7 @@ import {
   containerUnregistration,
 } from './container-operations.ts';
 
-/**
- * The work behind one kind of asynchronous operation. `run` must be safe to repeat after a crash. An operation
- * that needs a VM's agent issues a command and returns `waitForAgent`; `onAgentResult` then finishes it when the
- * agent answers (throw an ArmError to fail it), and `onTimeout` cleans up if it never does.
- */
-export interface OperationHandler {
-  run(app: FastifyInstance, operation: Operation): Promise<{ waitForAgent?: boolean } | void>;
-  onAgentResult?(app: FastifyInstance, operation: Operation, command: AgentCommand): Promise<void>;
-  onFailure?(app: FastifyInstance, operation: Operation, code: string, message: string): Promise<void>;
-}
-
+/** Every kind of asynchronous operation and the handler that does its work. */
 export const operationHandlers: Record<string, OperationHandler> = {
   'vault.delete': { run: deleteVault },
   'job.cancel': { run: cancelJob, onFailure: cancellationFailed },

@@ -4,7 +4,7 @@ import { ArmError } from '../domain/errors.ts';
 import { toWireFormat } from '../domain/policy/validate.ts';
 import { scheduleFor } from '../domain/protection.ts';
 import { policyOf, purgeItems } from '../services/protection.ts';
-import type { OperationHandler } from './operation-handlers.ts';
+import type { OperationHandler } from './operation-handler.ts';
 import { finishJob, startJob } from './job-records.ts';
 
 interface ItemTarget {

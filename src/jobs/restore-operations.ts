@@ -4,7 +4,7 @@ import type { PlannedRestore } from '../services/restores.ts';
 import { failRestore } from '../services/restores.ts';
 import { databaseItemName } from '../domain/discovery.ts';
 import { finishJob } from './job-records.ts';
-import type { OperationHandler } from './operation-handlers.ts';
+import type { OperationHandler } from './operation-handler.ts';
 
 interface RestoreTarget {
   vaultId: string;

@@ -282,3 +282,8 @@ export const RestoreState = Type.Object({
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
 });
 export type RestoreState = Static<typeof RestoreState>;
+
+/** Whether an inventory's `os` names Linux: the service refuses such VMs and the reference agent lays out Linux paths. */
+export function isLinuxOs(os: string): boolean {
+  return /linux|ubuntu|rhel|red ?hat|sles|suse|centos|debian|oracle/i.test(os);
+}

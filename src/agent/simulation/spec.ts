@@ -14,7 +14,7 @@
  * ```
  */
 import { SpecError } from './errors.ts';
-import { isLinuxOs } from '../../domain/discovery.ts';
+import { isLinuxOs } from '../../protocol/agent.ts';
 
 export const RECOVERY_MODELS = ['FULL', 'SIMPLE', 'BULK_LOGGED'] as const;
 export type RecoveryModel = (typeof RECOVERY_MODELS)[number];
