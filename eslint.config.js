@@ -28,4 +28,6 @@ export default tseslint.config(
   },
   // Command-line scripts and benchmarks talk to a terminal.
   { files: ['scripts/**', 'bench/**'], rules: { 'no-console': 'off' } },
+  // dependency-cruiser reads its configuration as CommonJS.
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } } },
 );
