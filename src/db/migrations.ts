@@ -1,6 +1,6 @@
 // Prisma migrations without the network: the real Prisma schema engine (its wasm build) driven from code,
 // talking to Postgres through @prisma/adapter-pg. `prisma migrate deploy|diff` would need the native engine
-// binary, which Prisma downloads from its CDN; see /work/shared/reference/prisma-offline.md.
+// binary, which Prisma downloads from its CDN; see docs/development.md, "Database migrations".
 //
 // The recipe has four hazards, each handled below and named where it is handled:
 //   1. the package imports its .wasm as an ES module, which Node 20 refuses without a flag;

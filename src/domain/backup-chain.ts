@@ -1,5 +1,5 @@
 /**
- * The vault's view of a SQL Server database's backup chain (../shared/reference/sql-backup-chains.md): what a commit
+ * The vault's view of a SQL Server database's backup chain (docs/data-plane.md, its first section): what a commit
  * must satisfy, when a scheduled backup auto-heals into a Full, which log ranges a point in time can be restored into,
  * how `restorePointQueryType` selects recovery points, and when the RPO is breached.
  *

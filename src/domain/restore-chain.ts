@@ -1,5 +1,5 @@
 /**
- * The restore chain (../shared/reference/sql-backup-chains.md, "Restore"): which committed recovery points a restore
+ * The restore chain (docs/data-plane.md, "SQL Server backup chains"): which committed recovery points a restore
  * applies, in order — the base Full (`WITH NORECOVERY`), optionally a Differential based on it, then the log backups
  * through the one that contains the point in time (`STOPAT`, `RECOVERY`).
  *
