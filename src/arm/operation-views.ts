@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import type { Operation } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
 
-/** The OperationStatus body every Azure-AsyncOperation URL answers with (reference §2.4). */
+/** The OperationStatus body every Azure-AsyncOperation URL answers with. */
 export function operationStatus(operation: Operation) {
   return {
     id: operation.id,

@@ -9,7 +9,7 @@ export function vmResourceId(subscriptionId: string, resourceGroup: string, vmNa
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Compute/virtualMachines/${vmName}`;
 }
 
-/** Azure's limit on a VM's name and resource group together (reference §6.2). */
+/** Azure's limit on a VM's name and resource group together (documented; docs/registration.md). */
 export const MAX_VM_AND_RESOURCE_GROUP_LENGTH = 84;
 
 const AZURE_NAME = /^[A-Za-z0-9][A-Za-z0-9._()-]*$/;

@@ -1,12 +1,12 @@
 /**
  * Discovery fidelity (issue 3, point 4): turns the inventory an agent reports into what the vault shows after an
  * inquiry — the SQL instances and databases (each protectable or not, with a reason) and the container's
- * `extendedInfo.inquiryInfo` (reference §2.3).
+ * `extendedInfo.inquiryInfo` (docs/registration.md states the rules for users).
  *
  * Pure logic: no I/O. The caller maps the result onto `backupProtectableItems`, workload items and the container.
  *
- * Codes: `UserErrorSQLNoSysadminMembership` is Azure's (reference §6.1). Azure documents the other rules (support
- * matrix, naming rules of §6.2) but not the codes it reports for them, so every other code in `DISCOVERY_CODES` is
+ * Codes: `UserErrorSQLNoSysadminMembership` is Azure's documented code. Azure documents the other rules (support
+ * matrix, database naming rules) but not the codes it reports for them, so every other code in `DISCOVERY_CODES` is
  * CHOSEN by this emulator, in Azure's `UserError…` style.
  *
  * Choices where Azure is vague (each repeated at the rule):
@@ -16,7 +16,7 @@
  *   (not protectable, same code); inquiry itself succeeds. Only a missing sysadmin membership (the plugin cannot
  *   enumerate databases) or a Linux VM fails the inquiry.
  * - `itemCount` counts every item the inquiry lists (instances + databases, protectable or not);
- *   `protectableItemCount` (reference §2.3 `inquiryValidation`; the SDK models it as a dictionary keyed by item type)
+ *   `protectableItemCount` (`inquiryValidation`; the SDK models it as a dictionary keyed by item type)
  *   counts those with `isProtectable: true`, per type: `{ SQLInstance, SQLDataBase }`.
  */
 import { isLinuxOs, type InventoryDatabase, type InventoryInstance } from '../protocol/agent.ts';
@@ -94,7 +94,7 @@ export interface InquiryResult {
 
 /** The codes discovery reports. Only `noSysadmin` is Azure's documented code; the others are chosen here. */
 export const DISCOVERY_CODES = {
-  /** Azure's (reference §6.1). */
+  /** Azure's documented code. */
   noSysadmin: 'UserErrorSQLNoSysadminMembership',
   /** Chosen. */
   linuxNotSupported: 'UserErrorWorkloadNotSupportedOnLinux',
@@ -118,10 +118,10 @@ export const DISCOVERY_CODES = {
   filePathTooLong: 'UserErrorSQLDatabaseFilePathTooLong',
 } as const;
 
-/** The plugin's SQL login (reference §6.1). */
+/** The plugin's SQL login in Azure, which needs the sysadmin role. */
 export const PLUGIN_ACCOUNT = 'NT SERVICE\\AzureWLBackupPluginSvc';
 
-/** Azure's documented limit of files per database (reference §6.2): more than this is not protectable. */
+/** Azure's documented limit of files per database: more than this is not protectable. */
 export const MAX_DATABASE_FILES = 1000;
 
 /**
@@ -173,7 +173,7 @@ function releaseOf(version: string): string | undefined {
 }
 
 /**
- * Why Azure rejects a database name (reference §6.2), or undefined when the name is acceptable. The first rule that
+ * Why Azure rejects a database name (documented rules), or undefined when the name is acceptable. The first rule that
  * applies, in this order: leading whitespace, trailing whitespace, trailing `!`, `]`, `;`, `/`, `%`, `'`, `"`.
  * (Azure lists "quotes" without detail; CHOSEN: both the single and the double quote.)
  */

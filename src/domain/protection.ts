@@ -1,7 +1,7 @@
 import type { SqlPolicy } from './policy/types.ts';
 import { nextDifferentialAfter, nextFullAfter, nextLogAfter } from './policy/schedule.ts';
 
-/** What Azure lets a SQL database back up, by its nature (reference §6.2). */
+/** What Azure lets a SQL database back up, by its nature (docs/protection.md). */
 export interface DatabaseTraits {
   name: string;
   recoveryModel: string;

@@ -1,10 +1,10 @@
 /**
- * What a `restores.trigger` body asks for (reference azure-arm-api.md §1.8, "Restore request variants"), checked and
+ * What a `restores.trigger` body asks for (the SDK's restore request variants), checked and
  * reduced to one shape: which recovery point (a discrete one, or a point in time in the log range), where to (the
  * original database, another database on a container of the same vault, or files in a directory), and whether an
  * existing database may be overwritten.
  *
- * Decisions where Azure is silent or the reference marks `[?]`:
+ * Decisions where Azure's behaviour is unconfirmed (docs/api-coverage.md):
  * - `overwriteOption` defaults to `Overwrite` for an original-location restore (it can only restore over the
  *   database it came from) and to `FailOnConflict` for an alternate location.
  * - The rehydrate variants (archive tier) are refused: the emulator has no archive tier.

@@ -1,8 +1,8 @@
 /**
  * The daily retention sweep's decision: which recovery points of one protected SQL database expire at `now`, by the
- * item's policy (reference azure-arm-api.md §2.2, §6.2; sql-backup-chains.md "Retention consequences").
+ * item's policy (docs/data-plane.md, "Retention" and its first section).
  *
- * Rules, and the choices made where the reference is vague:
+ * Rules, and the choices made where Azure's documentation is vague:
  *
  * - **Cut-offs, not expiry dates.** For every rule the sweep computes one cut-off, `now` minus the rule's duration in
  *   calendar units of the policy's time zone (`ianaTimeZone`; days and weeks keep the wall-clock time across DST,
@@ -37,7 +37,7 @@
  *     while a newer log of the same segment (same base) is retained;
  *   - a retained Differential (by days or by a log) keeps its base Full: the latest Full whose `checkpointLsn` is its
  *     `differentialBaseLsn` (`databaseBackupLsn` when absent), reason `needed by differential <id>`.
- *   This is "a Full is kept until its last dependent log expires" (reference §6.2: a weekly Full with 30-day logs is
+ *   This is "a Full is kept until its last dependent log expires" (documented: a weekly Full with 30-day logs is
  *   kept 7 + 30 days). The reason recorded is the first that applies: own rule(s), then log, then differential.
  * - **Protection stopped with "retain data"** (`policy` null): nothing expires, ever.
  *

@@ -1,6 +1,6 @@
 import { errors } from './errors.ts';
 
-/** Vault name rule (reference §1.2): 2–50 characters, a letter first, then letters, digits or hyphens. */
+/** Azure's vault name rule: 2–50 characters, a letter first, then letters, digits or hyphens. */
 const VAULT_NAME = /^[a-zA-Z][a-zA-Z0-9-]{1,49}$/;
 
 export function vaultNameProblem(name: string): string | undefined {

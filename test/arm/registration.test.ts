@@ -56,7 +56,7 @@ const sqlVm = (secondIsSysadmin: boolean, databases: string[]) => ({
 });
 
 /**
- * Registration and discovery as the official SDK and azure-cli drive them (reference §1.4, §3.3), with a real
+ * Registration and discovery as the official SDK and azure-cli drive them (docs/registration.md), with a real
  * reference-agent process on the VM side. Nothing here reaches into the database.
  */
 describe('VM registration and discovery through the SDK', () => {

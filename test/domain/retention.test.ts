@@ -348,7 +348,7 @@ describe('expiredPoints: differentials, logs and dependencies', () => {
     assertRestorable(kept);
   });
 
-  it('keeps a weekly Full 7 + 30 days when logs are kept 30 days (reference §6.2)', () => {
+  it('keeps a weekly Full 7 + 30 days when logs are kept 30 days (as Azure documents)', () => {
     const policy = makePolicy(
       { weekly: { weeks: 1, daysOfTheWeek: ['Sunday'] } },
       { fullDays: ['Sunday'], logDays: 30 },

@@ -2,7 +2,7 @@
  * Backup policies for SQL Server in Azure VM ("AzureWorkload" protection policies), in two shapes:
  *
  * - the **wire** shape: the `properties` of a ProtectionPolicyResource exactly as the Azure SDKs send and read it
- *   (reference §2.2: `workLoadType` with a capital L, `settings.issqlcompression`, `subProtectionPolicy[]` discriminated by
+ *   (wire names: `workLoadType` with a capital L, `settings.issqlcompression`, `subProtectionPolicy[]` discriminated by
  *   `policyType`, `schedulePolicy` by `schedulePolicyType`, `retentionPolicy` by `retentionPolicyType`);
  * - the **normalized** shape (`SqlPolicy`): what the emulator reasons about once `validateSqlPolicy` accepted a body.
  *   `toWireFormat` turns it back into the wire shape, equal in every meaningful field to what was sent.
@@ -45,7 +45,7 @@ export type TieringMode = (typeof TIERING_MODES)[number];
 export const LOG_FREQUENCIES_MINUTES = [15, 30, 60, 120, 240, 480, 720, 1440] as const;
 export type LogFrequencyMinutes = (typeof LOG_FREQUENCIES_MINUTES)[number];
 
-/** Bounds Azure enforces (reference §6.2; PowerShell constants for the long-term ones). */
+/** Bounds Azure documents (docs/protection.md; PowerShell constants for the long-term ones). */
 export const POLICY_LIMITS = {
   /** Minimum retention of any backup type, in days. */
   minRetentionDays: 7,

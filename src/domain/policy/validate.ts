@@ -9,7 +9,7 @@
  *   Invalid backup policy: properties.subProtectionPolicy[2].retentionPolicy.retentionDuration.count: Log backup
  *   retention must be an integer from 7 to 35 days (got 40).
  *
- * Rules (reference §6.2, and the choices this file makes where Azure's are not documented):
+ * Rules (Azure's documented ones, and the choices this file makes where Azure's are not documented):
  * - `backupManagementType` is `AzureWorkload`; `workLoadType` is `SQLDataBase` (case-insensitive, echoed canonical).
  * - `settings.timeZone` is required: a Windows zone id (case-insensitive, see timezones.ts) or an IANA zone.
  *   `settings.issqlcompression` / `settings.isCompression` / `makePolicyConsistent`, when present, are booleans.

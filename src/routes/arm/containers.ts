@@ -80,8 +80,8 @@ const managementTypes = [
 const isWorkloadFilter = (value: string | undefined) => value === undefined || value === 'AzureWorkload';
 
 /**
- * Registration and discovery (reference §1.4): refresh → protectable containers → register (LRO, the agent installs
- * the extension) → inquire (the agent reports inventory) → unregister. Each asynchronous step answers as §3.3 says.
+ * Registration and discovery: refresh → protectable containers → register (LRO, the agent installs
+ * the extension) → inquire (the agent reports inventory) → unregister. Async steps answer as the SDKs poll.
  */
 const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const unhealthyAfter = app.config.agent.unhealthyAfterSeconds;

@@ -43,7 +43,7 @@ const tags = ['protection'];
 const invalid = (message: string) => new ArmError(400, 'BMSUserErrorInvalidInput', message);
 
 /**
- * Auto-protection (reference §1.9): an intent on a SQL instance protects its databases now and every database
+ * Auto-protection (docs/protection.md): an intent on a SQL instance protects its databases now and every database
  * discovered later (periodic discovery: RV_DISCOVERY_INTERVAL_SECONDS, 8 hours by default). Deleting the intent stops
  * new auto-protection and leaves protected databases protected.
  */

@@ -24,7 +24,7 @@ const JobOperationParams = Type.Object({
 const STATUSES = ['InProgress', 'Completed', 'Failed', 'CompletedWithWarnings', 'Cancelled', 'Cancelling'] as const;
 const tags = ['jobs'];
 
-/** Backup jobs (reference §1.7): list with $filter (operation, status, startTime, endTime, backupManagementType), get, cancel. */
+/** Backup jobs: list with $filter (operation, status, startTime, endTime, backupManagementType), get, cancel. */
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const findJob = async (params: {
     subscriptionId: string;

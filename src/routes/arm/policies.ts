@@ -38,7 +38,7 @@ const tags = ['policies'];
 const ACTIVE_STATES = ['IRPending', 'Protected', 'ProtectionError'] as const;
 
 /**
- * Backup policies (reference §1.5, §2.2): PUT answers 200 with the policy, or 202 when the change reaches protected
+ * Backup policies (docs/protection.md): PUT answers 200 with the policy, or 202 when the change reaches protected
  * items (each gets a ConfigureBackup job); DELETE is long-running and refused while anything uses the policy.
  */
 const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {

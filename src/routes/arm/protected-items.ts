@@ -52,7 +52,7 @@ const invalidConfigure = (message: string) =>
 
 /**
  * Configure protection, change policy, stop (keeping data), resume, stop and delete data (soft delete), undelete
- * (reference §1.6). Every change is a 202 with an operation and a job, as §3.3 describes.
+ * (docs/protection.md). Every change is a 202 with an operation and a job, as Azure answers them.
  */
 const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   type ItemPath = ContainerPathParams & { protectedItemName: string };

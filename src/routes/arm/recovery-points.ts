@@ -74,7 +74,7 @@ const ITEM = `${VAULT}/backupFabrics/:fabricName/protectionContainers/:container
 const tags = ['recovery points'];
 
 /**
- * Recovery points (reference §1.8): the discrete points (Full, Differential, CopyOnlyFull) one by one, and the log
+ * Recovery points (docs/data-plane.md): the discrete points (Full, Differential, CopyOnlyFull) one by one, and the log
  * chain as one `DefaultRangeRecoveryPoint` whose `timeRanges` split where the chain breaks.
  */
 const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -2,7 +2,7 @@ import type { ProtectionContainer, SqlDatabase, SqlInstance, Vault } from '../..
 import { containerHealth } from '../../../domain/containers.ts';
 import { containerId, fabricId } from '../../../arm/paths.ts';
 
-/** ARM resources of the registration and discovery flow, with their discriminators (reference §2.1, §2.3). */
+/** ARM resources of the registration and discovery flow, with their discriminators. */
 
 const health = (container: ProtectionContainer, unhealthyAfterSeconds: number) =>
   containerHealth(container.lastHeartbeatAt, new Date(), unhealthyAfterSeconds);

@@ -1,7 +1,7 @@
 import type { Policy, ProtectionContainer, ProtectionIntent, Vault } from '../../../generated/prisma/client.ts';
 import { containerId, fabricId, policyId } from '../../../arm/paths.ts';
 
-/** An auto-protection intent as `AzureWorkloadSQLAutoProtectionIntent` (reference §1.9). */
+/** An auto-protection intent as `AzureWorkloadSQLAutoProtectionIntent`. */
 export function renderIntent(vault: Vault, intent: ProtectionIntent, container: ProtectionContainer, policy: Policy) {
   return {
     id: `${fabricId(vault)}/backupProtectionIntent/${intent.name}`,

@@ -10,7 +10,7 @@ export function isoDuration(milliseconds: number): string {
   return `PT${hours > 0 ? `${hours}H` : ''}${minutes > 0 ? `${minutes}M` : ''}${seconds}S`;
 }
 
-/** A job as `AzureWorkloadJob` (reference §1.7). */
+/** A job as `AzureWorkloadJob`. */
 export function renderJob(vault: VaultRef, job: Job, now: Date) {
   return {
     id: `${vaultId(vault)}/backupJobs/${job.id}`,

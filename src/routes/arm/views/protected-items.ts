@@ -2,7 +2,7 @@ import type { Policy, ProtectedItem, ProtectionContainer, Vault } from '../../..
 import { policyId, protectedItemId } from '../../../arm/paths.ts';
 import { lastBackupStatusOf, protectedItemHealth } from '../../../domain/protection.ts';
 
-/** A protected SQL database as `AzureVmWorkloadSQLDatabaseProtectedItem` (reference §1.6). */
+/** A protected SQL database as `AzureVmWorkloadSQLDatabaseProtectedItem`. */
 export function renderProtectedItem(
   vault: Vault,
   container: ProtectionContainer,

@@ -4,7 +4,7 @@ import { DEFAULT_RANGE_POINT } from '../../../domain/restore-request.ts';
 
 const TYPE = 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints';
 
-/** A discrete recovery point (Full, Differential, CopyOnlyFull) as `AzureWorkloadSQLRecoveryPoint` (reference §1.8). */
+/** A discrete recovery point (Full, Differential, CopyOnlyFull) as `AzureWorkloadSQLRecoveryPoint`. */
 export function renderRecoveryPoint(
   vault: Vault,
   container: ProtectionContainer,
