@@ -1,5 +1,5 @@
 /**
- * The reference agent's `backup` command (the SQL plugin's side of the streaming protocol, src/routes/agent/protocol.ts):
+ * The reference agent's `backup` command (the SQL plugin's side of the streaming protocol, src/protocol/agent.ts):
  *
  * 1. Plan: find the simulated database of `SQLDataBase;<instance>;<db>` and ask the simulation whether SQL Server
  *    would take this backup now (`planBackup`: SIMPLE + Log, master/read-only + Differential/Log, no Full yet, a broken

@@ -1,5 +1,5 @@
 /**
- * A typed client of the agent protocol (`/agent/v1/...`, contract in src/routes/agent/protocol.ts).
+ * A typed client of the agent protocol (`/agent/v1/...`, contract in src/protocol/agent.ts).
  *
  * - Retries with exponential backoff and full jitter on network errors, timeouts, 429 and 5xx (honouring
  *   `Retry-After`); never on any other 4xx. Every call of the protocol is safe to repeat: registering again returns

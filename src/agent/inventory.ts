@@ -1,6 +1,6 @@
 /**
  * What the simulated SQL Server plugin finds on the VM: the spec's instances and databases as the protocol's
- * inventory (src/routes/agent/protocol.ts). The agent reports it as is — deciding what Azure can protect is the
+ * inventory (src/protocol/agent.ts). The agent reports it as is — deciding what Azure can protect is the
  * vault's job (src/domain/discovery.ts).
  *
  * - An instance whose plugin account lacks sysadmin lists no databases (the plugin cannot enumerate them).

@@ -1,5 +1,5 @@
 /**
- * The reference agent's `restore` command (the SQL plugin's side of restore streaming, src/routes/agent/protocol.ts):
+ * The reference agent's `restore` command (the SQL plugin's side of restore streaming, src/protocol/agent.ts):
  *
  * - Database: the parts (Full or CopyOnlyFull, optional Differential, Logs) are read one after the other from the
  *   vault, each checked against the SHA-256 the command names while it streams, and applied by the simulation up to
