@@ -8,12 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBackup } from '../src/agent/simulation/backup.ts';
 import { planBackup } from '../src/agent/simulation/chain.ts';
+import { startFloor } from './lib/floor.ts';
 import { compare, protectedDatabase, startBenchService, type Measured } from './lib/service.ts';
 
 const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? 1024);
 const BLOCK = 4 * 1024 * 1024;
 
 const service = await startBenchService();
+const floor = await startFloor(service.tls);
 const stateDir = mkdtempSync(join(tmpdir(), 'rv-bench-agent-'));
 try {
   const db = await protectedDatabase(service, { sizeMiB: SIZE_MIB, seed: 'bench/MSSQLSERVER/sales', stateDir });
@@ -57,7 +59,8 @@ try {
     baseline: { label: 'direct upload (storage-blob, 4 MiB blocks)', run: directUpload },
     ours: { label: 'agent → service (SHA-256, AES-256-GCM) → Azurite', run: throughService },
     ratioTarget: 0.8,
-    rssTargetMiB: 200,
+    rssTargetMiB: 150,
+    floor: { target: 1.5, measure: (bytes) => floor.ingest(bytes) },
     check: (baseline, ours) => {
       if (ours.bytes !== baseline.bytes)
         throw new Error(`the agent's backup holds ${ours.bytes} bytes, the baseline ${baseline.bytes}`);
@@ -65,6 +68,7 @@ try {
   });
   await db.agent.stop();
 } finally {
+  await floor.stop();
   await service.stop();
   rmSync(stateDir, { recursive: true, force: true });
 }

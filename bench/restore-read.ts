@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AgentClient } from '../src/agent/client.ts';
 import { BLOCK_OVERHEAD_BYTES } from '../src/storage/backup-blobs.ts';
+import { startFloor } from './lib/floor.ts';
 import { compare, protectedDatabase, sleep, startBenchService, type Measured } from './lib/service.ts';
 
 /** The service's block size (RV_BACKUP_BLOCK_SIZE_BYTES, not set by the bench: its default). */
@@ -30,6 +31,7 @@ async function drain(stream: Readable | NodeJS.ReadableStream): Promise<{ bytes:
 }
 
 const service = await startBenchService();
+const floor = await startFloor(service.tls);
 const stateDir = mkdtempSync(join(tmpdir(), 'rv-bench-agent-'));
 try {
   const db = await protectedDatabase(service, { sizeMiB: SIZE_MIB, seed: 'bench/MSSQLSERVER/sales', stateDir });
@@ -55,7 +57,7 @@ try {
     },
   });
   const restoreId = new URL(triggered.headers.get('azure-asyncoperation') ?? '').pathname.split('/').pop() ?? '';
-  const agentPlane = new AgentClient({ serverUrl: service.base }).container(
+  const agentPlane = new AgentClient({ serverUrl: service.httpsBase, ca: service.tls.cert }).container(
     registration.containerName,
     registration.agentToken,
   );
@@ -100,6 +102,8 @@ try {
     baseline: { label: 'direct download of the stored blob (storage-blob)', run: directRead },
     ours: { label: 'Azurite → service (AES-256-GCM, SHA-256) → agent client', run: throughService },
     ratioTarget: 0.8,
+    rssTargetMiB: 150,
+    floor: { target: 1.5, measure: (bytes) => floor.restoreRead(bytes) },
     // The same backup both ways: the stored blob is the plaintext and each block's 32-byte frame.
     check: (baseline, ours) => {
       const frames = Math.ceil(ours.bytes / BLOCK) * BLOCK_OVERHEAD_BYTES;
@@ -110,6 +114,7 @@ try {
     },
   });
 } finally {
+  await floor.stop();
   await service.stop();
   rmSync(stateDir, { recursive: true, force: true });
 }

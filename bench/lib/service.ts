@@ -15,6 +15,7 @@ import { parseVmSpec } from '../../src/agent/simulation/spec.ts';
 import { startAzurite } from '../../src/storage/azurite.ts';
 import { azuritePid, usage } from './proc.ts';
 import { armCaller, devToken, type ArmCall } from './arm.ts';
+import type { Floor } from './floor.ts';
 
 const mib = (bytes: number) => bytes / (1024 * 1024);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,7 +46,12 @@ export interface CpuSeconds {
 }
 
 export interface BenchService {
+  /** Plain HTTP (the management calls of the bench). */
   base: string;
+  /** HTTPS, as agents reach the service (the agent plane of the bench). */
+  httpsBase: string;
+  /** The service's TLS certificate and key (PEM): the agent trusts the one, the floor serves with both. */
+  tls: { cert: string; key: string };
   blobs: BlobServiceClient;
   pid: number;
   /** CPU seconds of the three processes at work so far: this one (agent or baseline client), the service, Azurite. */
@@ -100,12 +106,12 @@ export async function startBenchService(): Promise<BenchService> {
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    const base = await new Promise<string>((resolve, reject) => {
+    const [httpsBase, base] = await new Promise<[string, string]>((resolve, reject) => {
       let out = '';
       service.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        const match = /(http:\/\/\S+) \(HTTP\)/.exec(out);
-        if (match?.[1] !== undefined) resolve(match[1]);
+        const match = /(https:\/\/\S+) \(HTTPS\), (http:\/\/\S+) \(HTTP\)/.exec(out);
+        if (match?.[1] !== undefined && match[2] !== undefined) resolve([match[1], match[2]]);
       });
       service.once('exit', (code) => reject(new Error(`service exited (${code}): ${out}`)));
     });
@@ -114,8 +120,14 @@ export async function startBenchService(): Promise<BenchService> {
       const bench = process.cpuUsage();
       return { bench: (bench.user + bench.system) / 1e6, service: usage(pid).cpu, azurite: usage(azuriteProcess).cpu };
     };
+    const tls = {
+      cert: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
+      key: readFileSync(join(dataDir, 'tls', 'key.pem'), 'utf8'),
+    };
     return {
       base,
+      httpsBase,
+      tls,
       blobs: BlobServiceClient.fromConnectionString(azurite.connectionString),
       pid,
       cpu,
@@ -197,7 +209,8 @@ export async function protectedDatabase(
   ).properties;
   let onBackup: (entry: AgentLogEntry) => void = () => {};
   const agent = new Agent({
-    serverUrl: base,
+    serverUrl: service.httpsBase,
+    ca: service.tls.cert,
     credentials: parseCredentials(credentials),
     stateDir: options.stateDir,
     log: (entry) => {
@@ -308,6 +321,8 @@ export async function compare(
     ours: { label: string; run(): Promise<Measured> };
     ratioTarget: number;
     rssTargetMiB?: number;
+    /** The floor of the service path's work (bench/lib/floor.ts), measured after each run with the same bytes. */
+    floor?: { target: number; measure(bytes: number): Promise<Floor> };
     /** Throws when the two did not move the same data. */
     check?(baseline: Measured, ours: Measured): void;
   },
@@ -318,6 +333,7 @@ export async function compare(
   const ratios: number[] = [];
   const rates: number[] = [];
   const serviceCpu: number[] = [];
+  const floors: Floor[] = [];
   const rate = (m: Measured) => mib(m.bytes) / m.seconds;
   for (let run = 1; run <= RUNS; run++) {
     const base = run % 2 === 1 ? await options.baseline.run() : undefined;
@@ -345,9 +361,25 @@ export async function compare(
     ratios.push(rate(ours) / rate(baseline));
     rates.push(rate(ours));
     serviceCpu.push(ours.cpu.service / (ours.bytes / 1024 ** 3));
+    if (options.floor !== undefined) floors.push(await options.floor.measure(ours.bytes));
   }
   const peak = peakRss();
   printTable(rows);
+  if (options.floor !== undefined && floors.length > 0) {
+    console.log(`\n${options.name} floor (this process, the same bytes through the unavoidable steps alone):`);
+    printTable([
+      ['step', ...floors.map((_, i) => `run ${i + 1} CPU-s/GiB`), 'median'],
+      ...floors[0]!.steps.map((step, s) => {
+        const values = floors.map((f) => f.steps[s]!.cpuPerGib);
+        return [step.step, ...values.map((v) => v.toFixed(2)), median(values).toFixed(2)];
+      }),
+      ['floor', ...floors.map((f) => f.cpuPerGib.toFixed(2)), median(floors.map((f) => f.cpuPerGib)).toFixed(2)],
+    ]);
+    const overFloor = serviceCpu.map((cpu, i) => cpu / floors[i]!.cpuPerGib);
+    console.log(
+      `${options.name} service CPU-s/GiB ÷ floor: ${spread(overFloor, 2)} (target <= ${options.floor.target}); service ${median(serviceCpu).toFixed(2)}, floor ${median(floors.map((f) => f.cpuPerGib)).toFixed(2)} CPU-s/GiB; throughput ratio ${median(ratios).toFixed(2)}`,
+    );
+  }
   const rssTarget = options.rssTargetMiB === undefined ? '' : ` (target < ${options.rssTargetMiB})`;
   console.log(`${options.name} MiB/s (${options.ours.label}): ${spread(rates, 1)}`);
   console.log(`${options.name} service CPU-s/GiB: ${spread(serviceCpu, 2)}`);
@@ -357,12 +389,15 @@ export async function compare(
   );
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length % 2 === 1
+    ? sorted[(sorted.length - 1) / 2]!
+    : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+}
+
 /** "median x (min–max over n runs)". */
 function spread(values: number[], digits: number): string {
   const sorted = [...values].sort((a, b) => a - b);
-  const median =
-    sorted.length % 2 === 1
-      ? sorted[(sorted.length - 1) / 2]!
-      : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-  return `${median.toFixed(digits)} (${sorted[0]!.toFixed(digits)}–${sorted.at(-1)!.toFixed(digits)} over ${sorted.length} run${sorted.length === 1 ? '' : 's'})`;
+  return `${median(values).toFixed(digits)} (${sorted[0]!.toFixed(digits)}–${sorted.at(-1)!.toFixed(digits)} over ${sorted.length} run${sorted.length === 1 ? '' : 's'})`;
 }
