@@ -106,6 +106,8 @@ const MAX_BLOCK_BYTES = 4000 * 1024 * 1024;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** zlib's output chunk size: the default 16 KiB halves brotli's throughput on 4 MiB blocks (thread-pool round trips). */
 const ZLIB_CHUNK_BYTES = 256 * 1024;
+/** What the block streams hash, encrypt and pass on at a time (see BlockMeter). */
+const PIECE_BYTES = 64 * 1024;
 
 /** The block id of `index` for this `attempt` (see the layout comment). */
 export function blockIdFor(index: number, attempt: string): string {
@@ -188,10 +190,17 @@ function asError(value: unknown): Error {
 /**
  * Counts and hashes the plaintext as it flows and checks it against the announced length. With a cipher it also
  * frames the record (header first, ciphertext, tag at the end); without one it passes the plaintext on.
+ *
+ * Sealing, the plaintext is gathered into pieces of PIECE_BYTES (one reused buffer) before it is hashed, encrypted and passed
+ * on: an agent's block arrives over TLS in 16 KiB records, and hashing, encrypting and writing each to Azurite on its
+ * own cost four times the calls and socket writes (bench/RESULTS.md). Pieces stay below the allocator's mmap
+ * threshold (`npm start`'s MALLOC_MMAP_THRESHOLD_): larger cipher outputs were measured slower (page faults).
  */
 class BlockMeter extends Transform {
   readonly done: Promise<{ sha256: string; bytes: number }>;
   private readonly hash: Hash = createHash('sha256');
+  private readonly piece: Buffer;
+  private pieceBytes = 0;
   private received = 0;
   private settle!: { resolve: (v: { sha256: string; bytes: number }) => void; reject: (e: Error) => void };
 
@@ -205,6 +214,7 @@ class BlockMeter extends Transform {
       this.settle = { resolve, reject };
     });
     this.done.catch(() => undefined); // observed by the caller; never an unhandled rejection
+    this.piece = seal === undefined ? Buffer.alloc(0) : Buffer.allocUnsafeSlow(PIECE_BYTES);
     if (seal !== undefined) this.push(seal.header);
   }
 
@@ -216,8 +226,26 @@ class BlockMeter extends Transform {
       );
       return;
     }
-    this.hash.update(chunk);
-    callback(null, this.seal === undefined ? chunk : this.seal.cipher.update(chunk));
+    if (this.seal === undefined) {
+      this.hash.update(chunk);
+      callback(null, chunk);
+      return;
+    }
+    for (let at = 0; at < chunk.length;) {
+      const n = chunk.copy(this.piece, this.pieceBytes, at);
+      at += n;
+      this.pieceBytes += n;
+      if (this.pieceBytes === PIECE_BYTES) this.passPiece();
+    }
+    callback();
+  }
+
+  /** Hashes and encrypts the gathered piece (the buffer is reused at once: the cipher's output is a new one). */
+  private passPiece(): void {
+    const piece = this.piece.subarray(0, this.pieceBytes);
+    this.pieceBytes = 0;
+    this.hash.update(piece);
+    this.push(this.seal!.cipher.update(piece));
   }
 
   override _flush(callback: TransformCallback): void {
@@ -227,6 +255,7 @@ class BlockMeter extends Transform {
       );
       return;
     }
+    if (this.pieceBytes > 0) this.passPiece();
     if (this.seal !== undefined) {
       const rest = this.seal.cipher.final();
       if (rest.length > 0) this.push(rest);
