@@ -1,6 +1,9 @@
-// The floor of the data-plane benchmarks: the CPU the service's work cannot go below, measured in the bench's own
-// process in the same run. The same bytes go through each direction's unavoidable steps alone, one after the other,
-// each timed with process.cpuUsage (the far end of each network leg is another process, bench/lib/floor-peer.ts):
+// The floor of the data-plane benchmarks: the CPU the service's work cannot go below, measured in the same run by a
+// process of the bench's own that does nothing else (this file, forked): the bench process itself carries the agent and
+// its simulated database, and collecting that heap's garbage — which the Buffers of every step provoke — was measured
+// to raise the floor's receive and decryption steps by up to 2×. The same bytes go through each direction's
+// unavoidable steps alone, one after the other, each timed with process.cpuUsage (the far end of each network leg is
+// another process, bench/lib/floor-peer.ts):
 //   ingest:       TLS receive (the agent's blocks, 4 MiB requests) → SHA-256 → AES-256-GCM encryption → plain-HTTP
 //                 send (4 MiB requests, as blocks are staged in Azurite);
 //   restore read: plain-HTTP receive (one download, as the service reads the blob) → AES-256-GCM decryption and tag
@@ -76,8 +79,39 @@ export interface FloorBench {
   stop(): Promise<void>;
 }
 
-/** Starts the peer process and this process's TLS server (with the service's certificate). */
+/**
+ * Starts the floor's measuring process (with the service's TLS certificate for its TLS end); it starts its peer.
+ */
 export async function startFloor(tls: { cert: string; key: string }): Promise<FloorBench> {
+  const child = fork(import.meta.filename, ['measure'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let asked = 0;
+  const ask = (direction: 'ingest' | 'restoreRead', bytes: number) =>
+    new Promise<Floor>((resolve, reject) => {
+      const id = ++asked;
+      const onMessage = (m: { id: number; floor?: Floor; error?: string }) => {
+        if (m.id !== id) return;
+        child.off('message', onMessage);
+        if (m.floor !== undefined) resolve(m.floor);
+        else reject(new Error(`the floor's measuring process: ${m.error}`));
+      };
+      child.on('message', onMessage);
+      child.send({ id, direction, bytes, tls });
+    });
+  return {
+    ingest: (bytes) => ask('ingest', bytes),
+    restoreRead: (bytes) => ask('restoreRead', bytes),
+    async stop() {
+      child.disconnect();
+      await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
+    },
+  };
+}
+
+/** The measuring end: its peer process and its TLS server (with the service's certificate). */
+async function openFloor(tls: { cert: string; key: string }): Promise<FloorBench> {
   const data = randomBytes(BLOCK);
   const key = randomBytes(32);
   const peer: ChildProcess = fork(join(import.meta.dirname, 'floor-peer.ts'), [], {
@@ -120,6 +154,8 @@ export async function startFloor(tls: { cert: string; key: string }): Promise<Fl
     };
     more();
   });
+  // The peer keeps its connection between steps (a TLS handshake per request would count here): keep it open.
+  server.keepAliveTimeout = 600_000;
   const tlsPort = await new Promise<number>((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
   );
@@ -212,4 +248,24 @@ export async function startFloor(tls: { cert: string; key: string }): Promise<Fl
       await new Promise((resolve) => (peer.exitCode === null ? peer.once('exit', resolve) : resolve(undefined)));
     },
   };
+}
+
+if (process.argv[2] === 'measure') {
+  let floor: Promise<FloorBench> | undefined;
+  process.on(
+    'message',
+    (m: { id: number; direction: 'ingest' | 'restoreRead'; bytes: number; tls: { cert: string; key: string } }) => {
+      floor ??= openFloor(m.tls);
+      floor
+        .then((f) => f[m.direction](m.bytes))
+        .then(
+          (result) => process.send!({ id: m.id, floor: result }),
+          (error: unknown) => process.send!({ id: m.id, error: String(error) }),
+        );
+    },
+  );
+  process.once('disconnect', () => {
+    void floor?.then((f) => f.stop()).finally(() => process.exit(0));
+    if (floor === undefined) process.exit(0);
+  });
 }

@@ -4,7 +4,7 @@
 // through the agent; the figures and their summary lines.
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -70,6 +70,8 @@ export async function startBenchService(): Promise<BenchService> {
   const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
   // BENCH_SERVICE_NODE_ARGS: extra node flags for the service (e.g. `--cpu-prof`), for investigations only.
+  // BENCH_SERVICE_STDOUT: a file to append the service's standard output to (e.g. with --trace-gc).
+  const stdoutFile = process.env.BENCH_SERVICE_STDOUT;
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg.length > 0);
   const start = startCommand();
   console.log(
@@ -109,6 +111,7 @@ export async function startBenchService(): Promise<BenchService> {
     const [httpsBase, base] = await new Promise<[string, string]>((resolve, reject) => {
       let out = '';
       service.stdout.on('data', (chunk: Buffer) => {
+        if (stdoutFile !== undefined) appendFileSync(stdoutFile, chunk);
         out += chunk.toString();
         const match = /(https:\/\/\S+) \(HTTPS\), (http:\/\/\S+) \(HTTP\)/.exec(out);
         if (match?.[1] !== undefined && match[2] !== undefined) resolve([match[1], match[2]]);
