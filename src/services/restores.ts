@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { ProtectedItem, ProtectionContainer, RecoveryPoint, Restore, Vault } from '../generated/prisma/client.ts';
 import { ArmError, errors } from '../domain/errors.ts';
 import { restoreChainForPoint, restoreChainForPointInTime } from '../domain/restore-chain.ts';
@@ -179,14 +179,7 @@ export async function openRestorePart(
     await failRestore(app, restore.id, error);
     throw new ArmError(404, error.code, error.message);
   }
-  const decrypted = openDecrypted(
-    vaultBlobs(app, restore.vaultId),
-    point.blobName,
-    await dataKeyOf(app, restore.vaultId),
-    point.blocks as unknown as StoredBlock[],
-  );
-  const chunks = decrypted[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const failed = async (error: unknown) => {
+  const failed = async (error: Error): Promise<Error> => {
     if (!(error instanceof BackupIntegrityError)) return error;
     if (error.reason === 'storage') return errors.serviceUnavailable('Blob storage');
     const found = {
@@ -196,21 +189,14 @@ export async function openRestorePart(
     await failRestore(app, restore.id, found);
     return new ArmError(422, found.code, found.message);
   };
-  let first: IteratorResult<Buffer>;
-  try {
-    first = await chunks.next();
-  } catch (error) {
-    throw await failed(error);
-  }
-  async function* rest(): AsyncGenerator<Buffer> {
-    try {
-      if (first.done !== true) yield first.value;
-      for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) yield next.value;
-    } catch (error) {
-      throw await failed(error);
-    } finally {
-      decrypted.destroy();
-    }
-  }
-  return { point, stream: Readable.from(rest(), { objectMode: false }) };
+  const stream = openDecrypted(
+    vaultBlobs(app, restore.vaultId),
+    point.blobName,
+    await dataKeyOf(app, restore.vaultId),
+    point.blocks as unknown as StoredBlock[],
+    { mapError: failed },
+  );
+  stream.read(0); // starts reading: the first block is verified before this returns
+  await stream.firstBlock;
+  return { point, stream };
 }

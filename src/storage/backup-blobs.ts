@@ -510,19 +510,93 @@ export async function deleteBlob(container: ContainerClient, blobName: string): 
  * Reads a committed backup back as the original plaintext, block by block: the committed block list is checked
  * against `blocks` first; then the blob is downloaded (one request) and each block decrypted, its GCM tag verified,
  * decompressed and its SHA-256 and length checked — all before any of its bytes are emitted. Any failure destroys the
- * stream with a BackupIntegrityError naming the block. Memory: about one block.
+ * stream with a BackupIntegrityError naming the block, or with what `mapError` makes of it. `firstBlock` settles once
+ * the first block is verified (or the stream failed before). Memory: about two blocks (the one being verified, the
+ * one being sent).
  */
 export function openDecrypted(
   container: ContainerClient,
   blobName: string,
   dataKey: Buffer,
   blocks: StoredBlock[],
-): Readable {
+  options: { mapError?: (error: Error) => Promise<Error> } = {},
+): DecryptedBackup {
   checkBlobName(blobName);
   checkDataKey(dataKey);
-  return Readable.from(readBlocks(container.getBlockBlobClient(blobName), blobName, dataKey, blocks), {
-    objectMode: false,
-  });
+  return new DecryptedBackup(
+    (onBody) => readBlocks(container.getBlockBlobClient(blobName), blobName, dataKey, blocks, onBody),
+    options.mapError,
+  );
+}
+
+/**
+ * The verified blocks as one byte stream: each block's buffers are pushed together once it is verified (a stream
+ * step per block, not per piece), and the next block is read only when the reader has taken them.
+ */
+export class DecryptedBackup extends Readable {
+  readonly firstBlock: Promise<void>;
+  private readonly blocks: AsyncGenerator<Buffer[]>;
+  private body: Readable | undefined;
+  private reading = false;
+  private settleFirst!: { resolve: () => void; reject: (error: Error) => void };
+
+  constructor(
+    read: (onBody: (body: Readable) => void) => AsyncGenerator<Buffer[]>,
+    private readonly mapError?: (error: Error) => Promise<Error>,
+  ) {
+    super();
+    this.firstBlock = new Promise((resolve, reject) => {
+      this.settleFirst = { resolve, reject };
+    });
+    // A failure before the first block is told by firstBlock: until then the stream's own error event needs no
+    // listener (an error event without one would end the process).
+    const untilFirst = () => undefined;
+    this.on('error', untilFirst);
+    this.firstBlock.then(
+      () => this.off('error', untilFirst),
+      () => undefined,
+    );
+    this.blocks = read((body) => {
+      this.body = body;
+    });
+  }
+
+  override _read(): void {
+    if (this.reading) return;
+    this.reading = true;
+    this.blocks.next().then(
+      (next) => {
+        this.reading = false;
+        if (this.destroyed) return;
+        this.settleFirst.resolve();
+        if (next.done === true) {
+          this.push(null);
+          return;
+        }
+        const pieces = next.value.filter((buffer) => buffer.length > 0);
+        if (pieces.length === 0) this._read(); // an empty block: nothing for the reader to take, read on
+        for (const buffer of pieces) this.push(buffer);
+      },
+      (error: unknown) => this.destroy(asError(error)),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.body?.destroy();
+    void this.blocks.return(undefined).catch(() => undefined);
+    const mapped = error === null || this.mapError === undefined ? Promise.resolve(error) : this.mapError(error);
+    mapped.then(
+      (final) => {
+        if (final !== null) this.settleFirst.reject(final);
+        else this.settleFirst.resolve();
+        callback(final);
+      },
+      (failure: unknown) => {
+        this.settleFirst.reject(asError(failure));
+        callback(asError(failure));
+      },
+    );
+  }
 }
 
 async function* readBlocks(
@@ -530,7 +604,8 @@ async function* readBlocks(
   blobName: string,
   dataKey: Buffer,
   blocks: StoredBlock[],
-): AsyncGenerator<Buffer> {
+  onBody: (body: Readable) => void,
+): AsyncGenerator<Buffer[]> {
   let ordered: StoredBlock[];
   try {
     ordered = orderBlocks(blocks);
@@ -570,8 +645,9 @@ async function* readBlocks(
       cause: error,
     });
   }
+  onBody(body);
   try {
-    for await (const plaintext of openBlocks(body, blobName, dataKey, ordered)) yield* plaintext;
+    yield* openBlocks(body, blobName, dataKey, ordered);
   } finally {
     body.destroy();
   }
@@ -591,6 +667,8 @@ async function* openBlocks(
 ): AsyncGenerator<Buffer[]> {
   let position = 0;
   let opener: BlockOpener | undefined;
+  /** Where each block's ciphertext is gathered into pieces (see BlockOpener), reused from block to block. */
+  const piece = Buffer.allocUnsafeSlow(PIECE_BYTES);
   const fail = (reason: IntegrityFailure, message: string, cause?: unknown) => {
     const block = ordered[Math.min(position, ordered.length - 1)]!;
     return new BackupIntegrityError(`block ${block.index} of ${blobName}: ${message}`, {
@@ -612,7 +690,7 @@ async function* openBlocks(
         if (opener === undefined) {
           if (block.storedBytes < BLOCK_OVERHEAD_BYTES)
             throw fail('length', `recorded size ${block.storedBytes} is below the block overhead`);
-          opener = new BlockOpener(block, blobName, dataKey, fail);
+          opener = new BlockOpener(block, blobName, dataKey, fail, piece);
         }
         const n = Math.min((chunk as Buffer).length - at, block.storedBytes - opener.bytesIn);
         opener.write((chunk as Buffer).subarray(at, at + n));
@@ -699,6 +777,7 @@ class BlockOpener {
   private readonly decrypted: Buffer[] = [];
   private decipher: DecipherGCM | undefined;
   private received = 0;
+  private pieceBytes = 0;
   /** SHA-256 of what has been decrypted, for an uncompressed block (whose plaintext that is). */
   private readonly plaintextHash: Hash | undefined;
 
@@ -707,6 +786,8 @@ class BlockOpener {
     private readonly blobName: string,
     private readonly dataKey: Buffer,
     private readonly fail: FailFn,
+    /** Ciphertext is decrypted PIECE_BYTES at a time (as BlockMeter encrypts it): even writes to the reader. */
+    private readonly piece: Buffer,
   ) {
     this.ciphertextBytes = block.storedBytes - BLOCK_OVERHEAD_BYTES;
     this.plaintextHash = block.compressed ? undefined : createHash('sha256');
@@ -729,10 +810,16 @@ class BlockOpener {
         this.received += n;
         if (this.received === BLOCK_HEADER_BYTES) this.openHeader();
       } else if (position < BLOCK_HEADER_BYTES + this.ciphertextBytes) {
-        const n = Math.min(chunk.length - at, BLOCK_HEADER_BYTES + this.ciphertextBytes - position);
-        this.push(this.decipher!.update(chunk.subarray(at, at + n)));
+        const end = BLOCK_HEADER_BYTES + this.ciphertextBytes;
+        const n = Math.min(chunk.length - at, end - position, PIECE_BYTES - this.pieceBytes);
+        chunk.copy(this.piece, this.pieceBytes, at, at + n);
+        this.pieceBytes += n;
         at += n;
         this.received += n;
+        if (this.pieceBytes === PIECE_BYTES || this.received === end) {
+          this.push(this.decipher!.update(this.piece.subarray(0, this.pieceBytes)));
+          this.pieceBytes = 0;
+        }
       } else {
         const n = chunk.copy(this.tag, position - BLOCK_HEADER_BYTES - this.ciphertextBytes, at);
         at += n;

@@ -451,6 +451,58 @@ describe('tampering', () => {
     },
   );
 
+  it('a corrupted block spanning many pieces is refused before any of its bytes reach a reader that reads as they come', async () => {
+    // 512 KiB blocks are decrypted in 64 KiB pieces: every piece of block 1 decrypts before its (flipped) tag is
+    // checked, so a stream that passed pieces on as they were decrypted would hand the reader most of the block.
+    const size = 512 * 1024;
+    const whole = withMarkers(tableRows(3 * size, 5), size);
+    const blobName = 'tamper-pieces/full.bak';
+    const blocks = await storeBackup(blobName, whole, size, false);
+    const stored = await storedBytesOf(blobName, blocks, 1);
+    stored[stored.length - 1]! ^= 0x01; // the last byte of the GCM tag
+    await replaceStoredBlocks(blobName, blocks, new Map([[1, stored]]));
+
+    const refused = new Error('refused by the caller');
+    const seen: unknown[] = [];
+    const stream = openDecrypted(container, blobName, dataKey, blocks, {
+      mapError: async (error) => {
+        seen.push(error);
+        return refused;
+      },
+    });
+    stream.read(0);
+    await stream.firstBlock; // block 0 is sound
+    let received = 0;
+    const error = await new Promise<unknown>((resolve) => {
+      stream.on('readable', () => {
+        for (let chunk = stream.read(1024) as Buffer | null; chunk !== null; chunk = stream.read(1024) as Buffer | null)
+          received += chunk.length;
+      });
+      stream.once('error', resolve);
+      stream.once('end', () => resolve(undefined));
+    });
+    expect(error).toBe(refused); // the caller's mapping of the failure is what the reader sees
+    expectIntegrityError(seen[0], 1, 'tag');
+    expect(received).toBe(size); // block 0 whole, not one byte of block 1
+  });
+
+  it('a corrupted first block fails before the stream yields anything: firstBlock rejects', async () => {
+    const blobName = 'tamper-first/full.bak';
+    const blocks = await storeBackup(blobName, data, blockSize, false);
+    const stored = await storedBytesOf(blobName, blocks, 0);
+    stored[20]! ^= 0x01;
+    await replaceStoredBlocks(blobName, blocks, new Map([[0, stored]]));
+    const stream = openDecrypted(container, blobName, dataKey, blocks);
+    stream.read(0);
+    const failure = await stream.firstBlock.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expectIntegrityError(failure, 0, 'tag');
+    expect(stream.destroyed).toBe(true);
+    expect(stream.readableLength).toBe(0);
+  });
+
   it('a flipped byte in a compressed block fails the read', async () => {
     const blobName = 'tamper-compressed/full.bak';
     const blocks = await storeBackup(blobName, data, blockSize, true);
