@@ -1,11 +1,10 @@
-// Control-plane benchmark (issue 8, benchmark 3): the service in its own process with `npm start`'s node flags
-// (bench/lib/control-plane-service.ts:
-// the app as buildApp makes it, plus one bare route doing `select 1` on the same Prisma pool — the baseline), 2,000
-// protected items and 1,000 jobs in a vault, and autocannon in this process with 50 connections:
-//   - list protected items the way the SDK pages them (backupProtectedItems with the CLI's $filter, then each nextLink);
-//   - get a job (jobDetails.get);
-//   - baseline: the bare route, in the same run.
-// Prints requests/s and p99 of each with the ratio to the baseline.
+// Control-plane benchmark (issues 8 and 20): the service in its own process with `npm start`'s node flags
+// (bench/lib/control-plane-service.ts: the app as buildApp makes it, plus bare routes on the same Prisma pool — the
+// baselines), 2,000 protected items and 1,000 jobs in a vault, and autocannon in this process:
+//   - list protected items the way the SDK pages them (backupProtectedItems with the CLI's $filter, then each
+//     nextLink), 10 connections, against its baseline: the same pages' rows by one SQL query, JSON.stringify'd;
+//   - get a job (jobDetails.get), 50 connections, against a bare route running `select 1`.
+// Each baseline runs first and last. Prints requests/s and p99 of each with the ratio to its baseline.
 //   npm run bench -- control-plane          (BENCH_SECONDS=10 per path)
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +20,7 @@ import { startCommand } from './lib/service.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 50;
+const LIST_CONNECTIONS = 10;
 const API = 'api-version=2023-06-01';
 const VAULT =
   '/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/control';
@@ -96,11 +96,27 @@ async function main() {
       next = page.nextLink;
     }
     console.log(`${items} protected items in ${pages.length} pages; 1000 jobs`);
+    // The baseline's pages: the cursor (name key, id) of the last item of each page of the list's order.
+    const vaultRow = (await sql.query<{ id: string }>('SELECT "id" FROM "Vault"')).rows[0]!;
+    const cursors = await sql.query<{ itemNameKey: string; id: string }>(
+      `SELECT "itemNameKey", "id" FROM (SELECT "itemNameKey", "id", row_number() OVER (ORDER BY "itemNameKey", "id") n
+       FROM "ProtectedItem" WHERE "vaultId" = $1) ranked WHERE n % $2 = 0 ORDER BY n`,
+      [vaultRow.id, items / pages.length],
+    );
+    const basePages = [
+      `/bench/items/${vaultRow.id}`,
+      ...cursors.rows
+        .slice(0, pages.length - 1)
+        .map(
+          (c) =>
+            `/bench/items/${vaultRow.id}?after=${encodeURIComponent(c.itemNameKey)}&id=${encodeURIComponent(c.id)}`,
+        ),
+    ];
 
-    const run = (title: string, paths: string[]) =>
+    const run = (title: string, paths: string[], connections = CONNECTIONS) =>
       autocannon({
         url: base,
-        connections: CONNECTIONS,
+        connections,
         duration: SECONDS,
         headers,
         requests: paths.map((path) => ({ method: 'GET', path })),
@@ -109,25 +125,34 @@ async function main() {
           throw new Error(`${title}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
         return { title, rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50 };
       });
-    // Baseline first and last, so that a drift in the machine's load shows.
-    const results = [
+    // Each baseline first and last, so that a drift in the machine's load shows.
+    const listTitle = `list protected items (SDK paging, ${pages.length} pages of up to 200)`;
+    const listRuns = [
+      await run('baseline: the same rows by one SQL query, JSON.stringify', basePages, LIST_CONNECTIONS),
+      await run(listTitle, pages, LIST_CONNECTIONS),
+      await run('baseline again', basePages, LIST_CONNECTIONS),
+    ];
+    const jobRuns = [
       await run('baseline: bare route, select 1', ['/bench/select-1']),
-      await run(`list protected items (SDK paging, ${pages.length} pages of up to 200)`, pages),
       await run('get job', [`${VAULT}/backupJobs/${jobId}?${API}`]),
       await run('baseline again', ['/bench/select-1']),
     ];
-    const baseline = (results[0]!.rps + results[3]!.rps) / 2;
+    const table = (results: typeof listRuns, connections: number) => {
+      const baseline = (results[0]!.rps + results[2]!.rps) / 2;
+      console.log(
+        `\n${connections} connections, ${SECONDS} s each\n\n| request | req/s | p50 ms | p99 ms | ratio to baseline |\n|---|---:|---:|---:|---:|`,
+      );
+      for (const r of results)
+        console.log(`| ${r.title} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${(r.rps / baseline).toFixed(2)} |`);
+      return { measured: results[1]!, ratio: results[1]!.rps / baseline };
+    };
+    const list = table(listRuns, LIST_CONNECTIONS);
+    const job = table(jobRuns, CONNECTIONS);
     console.log(
-      `\n${CONNECTIONS} connections, ${SECONDS} s each\n\n| request | req/s | p50 ms | p99 ms | ratio to baseline |\n|---|---:|---:|---:|---:|`,
+      `\nlist protected items: ${list.measured.rps.toFixed(0)} pages/s, ratio ${list.ratio.toFixed(2)} to the same rows' SQL (target ≥ 0.5), p99 ${list.measured.p99} ms at ${LIST_CONNECTIONS} connections (target < 100 ms)`,
     );
-    for (const r of results)
-      console.log(`| ${r.title} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${(r.rps / baseline).toFixed(2)} |`);
-    const [, list, job] = results;
     console.log(
-      `\nlist protected items: ${list!.rps.toFixed(0)} req/s, ratio ${(list!.rps / baseline).toFixed(2)} (target ≥ 0.5), p99 ${list!.p99} ms (target < 50 ms)`,
-    );
-    console.log(
-      `get job: ${job!.rps.toFixed(0)} req/s, ratio ${(job!.rps / baseline).toFixed(2)} (target ≥ 0.5), p99 ${job!.p99} ms (target < 50 ms)`,
+      `get job: ${job.measured.rps.toFixed(0)} req/s, ratio ${job.ratio.toFixed(2)} (target ≥ 0.5), p99 ${job.measured.p99} ms (target < 50 ms)`,
     );
   } finally {
     service.kill('SIGTERM');

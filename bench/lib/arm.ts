@@ -6,7 +6,9 @@ const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.
 
 /** The URL of bench database `recovery_vault_bench_<name>`, dropped and migrated anew (each run starts empty). */
 export async function freshBenchDatabase(name: string): Promise<string> {
-  const database = `recovery_vault_bench_${name}`;
+  // BENCH_DATABASE_TAG keeps benches of several checkouts on one server apart (each drops its database first).
+  const tag = process.env.BENCH_DATABASE_TAG;
+  const database = `recovery_vault_bench_${name}${tag === undefined ? '' : `_${tag}`}`;
   const admin = new pg.Client({ connectionString: BASE_URL.replace(/\/[^/]*$/, '/postgres') });
   await admin.connect();
   try {
