@@ -26,6 +26,24 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  // The console runs in the browser, as plain ES modules.
+  {
+    files: ['src/console/**/*.js'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        sessionStorage: 'readonly',
+        performance: 'readonly',
+        atob: 'readonly',
+        AbortController: 'readonly',
+        FormData: 'readonly',
+        URLSearchParams: 'readonly',
+        TextDecoderStream: 'readonly',
+      },
+    },
+  },
   // Command-line scripts and benchmarks talk to a terminal.
   { files: ['scripts/**', 'bench/**'], rules: { 'no-console': 'off' } },
   // dependency-cruiser reads its configuration as CommonJS.

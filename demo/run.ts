@@ -11,7 +11,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
+import { DEV_PRINCIPAL, loadConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
 import { loadOrCreateCertificate } from '../src/tls.ts';
 import { playDemo, RESOURCE_GROUP, SUBSCRIPTION, VAULT } from './scenario.ts';
@@ -82,7 +82,11 @@ The service keeps running with the demo's vault — explore it (Ctrl-C stops eve
   export NODE_EXTRA_CA_CERTS=${certFile}
   TOKEN=$(RV_DATA_DIR=${dataDir} npx recovery-vault token)
   curl -s -H "authorization: Bearer $TOKEN" "${server.httpsUrl}/subscriptions/${SUBSCRIPTION}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.RecoveryServices/vaults/${VAULT}/backupJobs?api-version=2023-06-01"
-  Swagger UI: ${server.httpsUrl}/docs   ·   the emulator clock: POST ${server.httpsUrl}/emulator/v1/clock {"advanceSeconds": 3600}`);
+  Swagger UI: ${server.httpsUrl}/docs   ·   the emulator clock: POST ${server.httpsUrl}/emulator/v1/clock {"advanceSeconds": 3600}
+
+The Backup center console: ${server.httpUrl}/console/
+  sign in with client id ${DEV_PRINCIPAL.clientId}, client secret ${DEV_PRINCIPAL.clientSecret},
+  subscription ${SUBSCRIPTION}`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void stop().then(() => process.exit(0));

@@ -82,12 +82,49 @@ export interface DemoResult {
   agents: Agent[];
 }
 
-export async function playDemo(
+/** The demo's estate after two simulated days: what the demo's restore and the console's browser test start from. */
+export interface Estate {
+  token: string;
+  vaults: ReturnType<typeof sdkClients>['vaults'];
+  backup: ReturnType<typeof sdkClients>['backup'];
+  vaultId: string;
+  /** When the simulated days began (the clock's start). */
+  start: Date;
+  agents: Agent[];
+  timings: Timing[];
+  timed: <T>(step: string, work: () => Promise<T>) => Promise<T>;
+  discovery: DemoResult['discovery'];
+  backupsStarted: number;
+  points: DemoResult['points'];
+}
+
+export const containerOf = (spec: { vmName: string; resourceGroup: string }) =>
+  `VMAppContainer;Compute;${spec.resourceGroup};${spec.vmName}`;
+export const SOURCE_CONTAINER = containerOf(VM1);
+export const TARGET_CONTAINER = containerOf(VM2);
+
+/**
+ * The proof of a restore: the restored image's SHA-256 (the target VM's agent) against the content of the source
+ * database at that second (the source VM's agent).
+ */
+export function restoredContent(agents: Agent[], database: string, restoredAs: string, pointInTime: Date) {
+  const [source, target] = agents;
+  const sourceStore = source!.simulatedState!;
+  const sourceDb = sourceStore.state.databases.find((d) => d.name === database)!;
+  const restored = target!.simulatedState!.state.databases.find((d) => d.name === restoredAs);
+  return {
+    sourceSha256: sourceStore.database(sourceDb).contentHashAt(pointInTime),
+    restoredSha256: restored?.restoredFrom?.sha256 ?? '(not restored)',
+  };
+}
+
+/** Vault, policy, two VMs registered and discovered, two databases protected, two simulated days of backups. */
+export async function buildEstate(
   server: RunningServer,
   ca: string,
   stateRoot: string,
   log: (line: string) => void,
-): Promise<DemoResult> {
+): Promise<Estate> {
   const timings: Timing[] = [];
   const timed = async <T>(step: string, work: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -167,9 +204,6 @@ export async function playDemo(
       }),
     );
   });
-  const containerOf = (spec: { vmName: string; resourceGroup: string }) =>
-    `VMAppContainer;Compute;${spec.resourceGroup};${spec.vmName}`;
-
   const discovery = await timed('refresh, register and discover (SDK: refresh → register → inquire)', async () => {
     await backup.protectionContainers.refresh(VAULT, RESOURCE_GROUP, 'Azure');
     await until('both VMs in protectableContainers', async () => {
@@ -266,6 +300,17 @@ export async function playDemo(
     });
     points.push({ database: db, fulls, logs, ranges });
   }
+  return { token, vaults, backup, vaultId, start, agents, timings, timed, discovery, backupsStarted, points };
+}
+
+export async function playDemo(
+  server: RunningServer,
+  ca: string,
+  stateRoot: string,
+  log: (line: string) => void,
+): Promise<DemoResult> {
+  const estate = await buildEstate(server, ca, stateRoot, log);
+  const { backup, vaultId, start, agents, timed } = estate;
 
   const restore = await timed(
     'restored sales to a random second of day one on sqlvm2 (SDK: restores.beginTriggerAndWait)',
@@ -308,13 +353,7 @@ export async function playDemo(
         },
         poll,
       );
-      // The proof: the restored image's SHA-256 (sqlvm2's agent) equals the content of sales at that second (sqlvm1's).
-      const [source, target] = agents;
-      const sourceStore = source!.simulatedState!;
-      const sales = sourceStore.state.databases.find((d) => d.name === 'sales')!;
-      const sourceSha256 = sourceStore.database(sales).contentHashAt(pointInTime);
-      const restored = target!.simulatedState!.state.databases.find((d) => d.name === 'sales_restored');
-      const restoredSha256 = restored?.restoredFrom?.sha256 ?? '(not restored)';
+      const { sourceSha256, restoredSha256 } = restoredContent(agents, 'sales', 'sales_restored', pointInTime);
       return {
         database: 'sales',
         pointInTime: pointInTime.toISOString(),
@@ -339,6 +378,7 @@ export async function playDemo(
       duration: p?.duration ?? '',
     });
   }
+  const { timings, discovery, backupsStarted, points } = estate;
   return { timings, discovery, backupsStarted, points, jobs, restore, agents };
 }
 

@@ -26,6 +26,7 @@ import armRoutes from './routes/arm/index.ts';
 import portalRoutes from './routes/portal/index.ts';
 import agentRoutes from './routes/agent/index.ts';
 import emulatorRoutes from './routes/emulator/index.ts';
+import consoleAssets from './plugins/console.ts';
 
 export interface BuildOptions {
   /** Serve HTTPS with this certificate (the server also listens on plain HTTP; see server.ts). */
@@ -80,5 +81,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(portalRoutes);
   await app.register(agentRoutes);
   await app.register(emulatorRoutes);
+  await app.register(consoleAssets);
   return app as unknown as FastifyInstance;
 }

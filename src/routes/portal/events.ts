@@ -76,6 +76,9 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       stream.keepAlive();
       stream.sendHeaders();
+      // Node holds written headers back until the first body write: send them now, so that a client knows at once
+      // that it is subscribed (not only with the first heartbeat or event).
+      reply.raw.flushHeaders();
     },
   );
 };
