@@ -62,7 +62,9 @@ export function SummaryStrip({ summary }) {
       <section aria-label="Open alerts">
         <h3>Open alerts</h3>
         <p class=${`big ${openAlerts > 0 ? 'bad' : 'ok'}`}>${openAlerts}</p>
-        <p class="hint">${summary.alerts.openRpoBreaches} RPO breaches</p>
+        <p class="hint">
+          ${summary.alerts.openRpoBreaches} RPO breach${summary.alerts.openRpoBreaches === 1 ? '' : 'es'}
+        </p>
       </section>
       <section aria-label="Storage used">
         <h3>Storage used</h3>
