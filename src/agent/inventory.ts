@@ -9,9 +9,17 @@
  *   names, in the instance's data/log directories. A spec database of the same name (case-insensitive) replaces
  *   the default one.
  * - A database with more files than the protocol carries (2000) is reported with its `fileCount` only.
+ * - The availability groups whose local replica is on an instance are reported with it (the whole group: replicas,
+ *   roles, backup preference, databases), as `sys.availability_groups` / `sys.availability_replicas` show them.
  */
-import type { InventoryDatabase, InventoryInstance } from '../protocol/agent.ts';
-import type { DatabaseSpec, InstanceSpec, RecoveryModel, VmSpec } from './simulation/spec.ts';
+import type { InventoryAvailabilityGroup, InventoryDatabase, InventoryInstance } from '../protocol/agent.ts';
+import {
+  localReplica,
+  type DatabaseSpec,
+  type InstanceSpec,
+  type RecoveryModel,
+  type VmSpec,
+} from './simulation/spec.ts';
 
 const MIB = 1024 * 1024;
 /** The protocol's `files` maxItems. */
@@ -89,7 +97,24 @@ function userDatabase(db: DatabaseSpec): InventoryDatabase {
   return reported;
 }
 
-export function instanceInventory(instance: InstanceSpec): InventoryInstance {
+/** The availability groups whose local replica is on this instance, as the instance's SQL Server reports them. */
+function groupsOf(spec: VmSpec, instance: InstanceSpec): InventoryAvailabilityGroup[] {
+  return spec.availabilityGroups
+    .filter((g) => localReplica(g, spec.vmName)?.instance.toUpperCase() === instance.name.toUpperCase())
+    .map((g) => ({
+      name: g.name,
+      groupId: g.groupId,
+      backupPreference: g.backupPreference,
+      isBasic: g.basic,
+      replicas: g.replicas.map((r) => ({ serverName: r.vmName, instanceName: r.instance, role: r.role })),
+      databases: g.databases,
+    }));
+}
+
+export function instanceInventory(
+  instance: InstanceSpec,
+  groups: InventoryAvailabilityGroup[] = [],
+): InventoryInstance {
   const own = new Set(instance.databases.map((d) => d.name.toLowerCase()));
   const databases = instance.pluginIsSysadmin
     ? [
@@ -108,10 +133,11 @@ export function instanceInventory(instance: InstanceSpec): InventoryInstance {
       { type: 'Log', path: instance.logDirectory },
     ],
     databases,
+    ...(groups.length > 0 && instance.pluginIsSysadmin ? { availabilityGroups: groups } : {}),
   };
 }
 
 /** The inventory of the whole VM. */
 export function vmInventory(spec: VmSpec): InventoryInstance[] {
-  return spec.instances.map(instanceInventory);
+  return spec.instances.map((instance) => instanceInventory(instance, groupsOf(spec, instance)));
 }

@@ -84,6 +84,27 @@ export const InventoryDatabase = Type.Object({
 });
 export type InventoryDatabase = Static<typeof InventoryDatabase>;
 
+export const AvailabilityGroupReplica = Type.Object({
+  serverName: Name(64, 'the VM the replica runs on'),
+  instanceName: Name(128),
+  role: Type.Union([Type.Literal('Primary'), Type.Literal('Secondary')]),
+});
+
+/** An Always On availability group the instance hosts a replica of, as its SQL Server sees the whole group. */
+export const InventoryAvailabilityGroup = Type.Object({
+  name: Name(128),
+  groupId: Type.String({ format: 'uuid', description: 'sys.availability_groups.group_id' }),
+  backupPreference: Type.Union(
+    [Type.Literal('Primary'), Type.Literal('SecondaryOnly'), Type.Literal('Secondary'), Type.Literal('None')],
+    { description: 'AUTOMATED_BACKUP_PREFERENCE (None = any replica)' },
+  ),
+  isBasic: Type.Boolean(),
+  replicas: Type.Array(AvailabilityGroupReplica, { minItems: 1, maxItems: 9 }),
+  /** The group's databases (listed among the instance's databases too). */
+  databases: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 5000 }),
+});
+export type InventoryAvailabilityGroup = Static<typeof InventoryAvailabilityGroup>;
+
 export const InventoryInstance = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 128 }),
   version: Type.String({ minLength: 1, maxLength: 32, description: 'SQL Server version: 2008, 2008R2, 2012, …, 2022' }),
@@ -94,6 +115,7 @@ export const InventoryInstance = Type.Object({
   isFailoverClusterInstance: Type.Optional(Type.Boolean()),
   dataDirectoryPaths: Type.Array(DataDirectoryPath, { maxItems: 16 }),
   databases: Type.Array(InventoryDatabase, { maxItems: 5000, description: 'empty when the plugin lacks sysadmin' }),
+  availabilityGroups: Type.Optional(Type.Array(InventoryAvailabilityGroup, { maxItems: 100 })),
 });
 export type InventoryInstance = Static<typeof InventoryInstance>;
 

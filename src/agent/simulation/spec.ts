@@ -10,9 +10,13 @@
  * ```json
  * { "vmName": "sqlvm1", "resourceGroup": "sql-rg", "os": "WindowsServer2019",
  *   "instances": [ { "name": "MSSQLSERVER", "version": "2019", "edition": "Enterprise", "pluginIsSysadmin": true,
- *     "databases": [ { "name": "sales", "recoveryModel": "FULL", "sizeMiB": 64, "files": 2, "writesPerMinute": 600 } ] } ] }
+ *     "databases": [ { "name": "sales", "recoveryModel": "FULL", "sizeMiB": 64, "files": 2, "writesPerMinute": 600 } ] } ],
+ *   "availabilityGroups": [ { "name": "ag1", "backupPreference": "SecondaryOnly", "createdAt": "2026-01-01T00:00:00Z",
+ *     "replicas": [ { "vmName": "sqlvm1", "role": "Primary" }, { "vmName": "sqlvm2", "role": "Secondary" } ],
+ *     "databases": [ "sales" ] } ] }
  * ```
  */
+import { createHash } from 'node:crypto';
 import { SpecError } from './errors.ts';
 import { isLinuxOs } from '../../protocol/agent.ts';
 
@@ -66,6 +70,8 @@ export interface DatabaseSpec {
   logDirectory: string;
   /** Every file: explicit (`filePaths` in the JSON) or generated from the directories and `files`. */
   filePaths: DatabaseFile[];
+  /** The availability group the database belongs to (set from the VM's `availabilityGroups`). */
+  availabilityGroup?: string;
 }
 
 export interface InstanceSpec {
@@ -80,11 +86,49 @@ export interface InstanceSpec {
   databases: DatabaseSpec[];
 }
 
+/** SQL Server's `AUTOMATED_BACKUP_PREFERENCE` of an availability group (SMO's names; `None` is "Any replica"). */
+export const BACKUP_PREFERENCES = ['Primary', 'SecondaryOnly', 'Secondary', 'None'] as const;
+export type BackupPreference = (typeof BACKUP_PREFERENCES)[number];
+
+export const REPLICA_ROLES = ['Primary', 'Secondary'] as const;
+export type ReplicaRole = (typeof REPLICA_ROLES)[number];
+
+export interface ReplicaSpec {
+  /** The VM (each VM is an agent of its own) and the SQL instance the replica runs on. */
+  vmName: string;
+  instance: string;
+  role: ReplicaRole;
+}
+
+/**
+ * An Always On availability group as every replica's SQL Server sees it (`sys.availability_groups`,
+ * `sys.availability_replicas`): each VM's spec carries the whole group, and the local replica (this VM's entry)
+ * says which instance hosts the group's databases here. A failover rewrites the roles in every replica's spec
+ * (`failover`).
+ */
+export interface AvailabilityGroupSpec {
+  name: string;
+  /** `sys.availability_groups.group_id`; default: derived from the name (the same on every replica). */
+  groupId: string;
+  backupPreference: BackupPreference;
+  /** A Basic availability group (Standard edition; Azure Backup refuses its databases). */
+  basic: boolean;
+  replicas: ReplicaSpec[];
+  /** The group's databases, by name, in the local replica's instance. */
+  databases: string[];
+  /**
+   * When the group's databases were created. Every replica's copy must have the same history (same seed, rate and
+   * start), so their default seed is `ag/<group>/<db>` and their default createdAt this time.
+   */
+  createdAt: Date;
+}
+
 export interface VmSpec {
   vmName: string;
   resourceGroup: string;
   os: string;
   instances: InstanceSpec[];
+  availabilityGroups: AvailabilityGroupSpec[];
 }
 
 export const SPEC_DEFAULTS = {
@@ -241,7 +285,9 @@ function array(obj: Json, key: string, path: string, required: boolean): unknown
   return value;
 }
 
-const VM_FIELDS = ['vmName', 'resourceGroup', 'os', 'instances'] as const;
+const VM_FIELDS = ['vmName', 'resourceGroup', 'os', 'instances', 'availabilityGroups'] as const;
+const AG_FIELDS = ['name', 'groupId', 'backupPreference', 'basic', 'replicas', 'databases', 'createdAt'] as const;
+const REPLICA_FIELDS = ['vmName', 'instance', 'role'] as const;
 const INSTANCE_FIELDS = [
   'name',
   'version',
@@ -281,10 +327,18 @@ export function parseVmSpec(json: unknown): VmSpec {
   const resourceGroup = string(root, 'resourceGroup', '');
   const os = string(root, 'os', '', SPEC_DEFAULTS.os);
   const instancesJson = array(root, 'instances', '', true);
+  const groups = array(root, 'availabilityGroups', '', false).map((value, i) =>
+    parseAvailabilityGroup(value, join('availabilityGroups', i), vmName),
+  );
+  const groupOf = new Map<string, AvailabilityGroupSpec>();
+  for (const group of groups) {
+    const local = localReplica(group, vmName)!;
+    for (const db of group.databases) groupOf.set(`${local.instance.toUpperCase()}/${db}`, group);
+  }
   const seenInstances = new Map<string, number>();
   const instances = instancesJson.map((value, i) => {
     const path = join('instances', i);
-    const instance = parseInstance(value, path, vmName, os);
+    const instance = parseInstance(value, path, vmName, os, groupOf);
     const key = instance.name.toUpperCase();
     const previous = seenInstances.get(key);
     if (previous !== undefined) {
@@ -296,10 +350,111 @@ export function parseVmSpec(json: unknown): VmSpec {
     seenInstances.set(key, i);
     return instance;
   });
-  return { vmName, resourceGroup, os, instances };
+  checkAvailabilityGroups(groups, vmName, instances);
+  return { vmName, resourceGroup, os, instances, availabilityGroups: groups };
 }
 
-function parseInstance(value: unknown, path: string, vmName: string, os: string): InstanceSpec {
+/** This VM's replica of the group (parseVmSpec makes sure there is exactly one). */
+export function localReplica(group: AvailabilityGroupSpec, vmName: string): ReplicaSpec | undefined {
+  return group.replicas.find((r) => r.vmName.toLowerCase() === vmName.toLowerCase());
+}
+
+/** A GUID-shaped id derived from text (the same on every replica that derives it). */
+function derivedGroupId(name: string): string {
+  const h = createHash('sha256').update(`rv-sim/ag/${name.toLowerCase()}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function parseAvailabilityGroup(value: unknown, path: string, vmName: string): AvailabilityGroupSpec {
+  const obj = object(value, path, AG_FIELDS);
+  const name = string(obj, 'name', path);
+  const groupId = string(obj, 'groupId', path, derivedGroupId(name));
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(groupId))
+    throw new SpecError(join(path, 'groupId'), `expected a GUID, got ${describe(groupId)}`);
+  const backupPreference = oneOf(obj, 'backupPreference', path, BACKUP_PREFERENCES, 'Secondary');
+  const basic = boolean(obj, 'basic', path, false);
+  const replicas = array(obj, 'replicas', path, true).map((r, i) => {
+    const rPath = join(join(path, 'replicas'), i);
+    const replica = object(r, rPath, REPLICA_FIELDS);
+    return {
+      vmName: string(replica, 'vmName', rPath),
+      instance: string(replica, 'instance', rPath, 'MSSQLSERVER'),
+      role:
+        replica.role === undefined
+          ? missing(join(rPath, 'role'))
+          : oneOf(replica, 'role', rPath, REPLICA_ROLES, 'Secondary'),
+    };
+  });
+  const vms = new Set(replicas.map((r) => r.vmName.toLowerCase()));
+  if (vms.size !== replicas.length) throw new SpecError(join(path, 'replicas'), 'lists a VM twice');
+  if (replicas.filter((r) => r.role === 'Primary').length !== 1)
+    throw new SpecError(join(path, 'replicas'), 'needs exactly one Primary replica');
+  // SQL Server: a Basic availability group has exactly two replicas.
+  if (basic && replicas.length !== 2) throw new SpecError(join(path, 'replicas'), 'a Basic group has two replicas');
+  if (!vms.has(vmName.toLowerCase()))
+    throw new SpecError(join(path, 'replicas'), `does not list this VM ('${vmName}')`);
+  const databases = array(obj, 'databases', path, false).map((d, i) => {
+    if (typeof d !== 'string' || d.length === 0)
+      throw new SpecError(join(join(path, 'databases'), i), `expected a database name, got ${describe(d)}`);
+    return d;
+  });
+  const createdAt = dateTime(obj, 'createdAt', path);
+  if (createdAt === undefined) missing(join(path, 'createdAt'));
+  return { name, groupId, backupPreference, basic, replicas, databases, createdAt };
+}
+
+/** Each group's databases exist in its local instance; a database belongs to one group; group names are unique. */
+function checkAvailabilityGroups(groups: AvailabilityGroupSpec[], vmName: string, instances: InstanceSpec[]): void {
+  const names = new Set<string>();
+  groups.forEach((group, i) => {
+    const path = join('availabilityGroups', i);
+    if (names.has(group.name.toLowerCase())) throw new SpecError(join(path, 'name'), 'duplicate group name');
+    names.add(group.name.toLowerCase());
+    const local = localReplica(group, vmName)!;
+    const instance = instances.find((x) => x.name.toUpperCase() === local.instance.toUpperCase());
+    if (!instance) throw new SpecError(join(path, 'replicas'), `this VM has no instance '${local.instance}'`);
+    group.databases.forEach((db, k) => {
+      const spec = instance.databases.find((d) => d.name === db);
+      if (!spec)
+        throw new SpecError(join(join(path, 'databases'), k), `instance '${instance.name}' has no database '${db}'`);
+      if (spec.availabilityGroup !== group.name)
+        throw new SpecError(join(join(path, 'databases'), k), `'${db}' belongs to another group`);
+    });
+  });
+}
+
+/**
+ * A failover of `group` to the replica on `newPrimaryVm`, as one VM's spec sees it afterwards: the roles change,
+ * nothing else. Apply it to every replica's spec (the agents re-read their spec at each discovery and backup).
+ */
+export function failover(spec: VmSpec, group: string, newPrimaryVm: string): VmSpec {
+  const target = spec.availabilityGroups.find((g) => g.name.toLowerCase() === group.toLowerCase());
+  if (!target) throw new SpecError('availabilityGroups', `no group '${group}'`);
+  if (!target.replicas.some((r) => r.vmName.toLowerCase() === newPrimaryVm.toLowerCase()))
+    throw new SpecError('availabilityGroups', `group '${group}' has no replica on '${newPrimaryVm}'`);
+  return {
+    ...spec,
+    availabilityGroups: spec.availabilityGroups.map((g) =>
+      g !== target
+        ? g
+        : {
+            ...g,
+            replicas: g.replicas.map((r) => ({
+              ...r,
+              role: r.vmName.toLowerCase() === newPrimaryVm.toLowerCase() ? 'Primary' : 'Secondary',
+            })),
+          },
+    ),
+  };
+}
+
+function parseInstance(
+  value: unknown,
+  path: string,
+  vmName: string,
+  os: string,
+  groupOf: Map<string, AvailabilityGroupSpec>,
+): InstanceSpec {
   const obj = object(value, path, INSTANCE_FIELDS);
   const name = string(obj, 'name', path);
   let version: string;
@@ -318,7 +473,9 @@ function parseInstance(value: unknown, path: string, vmName: string, os: string)
   const seen = new Map<string, number>();
   const databases = array(obj, 'databases', path, false).map((db, i) => {
     const dbPath = join(join(path, 'databases'), i);
-    const parsed = parseDatabase(db, dbPath, { vmName, instanceName: name, dataDirectory, logDirectory });
+    const group =
+      typeof db === 'object' && db !== null ? groupOf.get(`${name.toUpperCase()}/${(db as Json).name}`) : undefined;
+    const parsed = parseDatabase(db, dbPath, { vmName, instanceName: name, dataDirectory, logDirectory, group });
     // Exact duplicates are impossible in SQL Server; case-only duplicates are allowed (Azure rejects them: discovery's job).
     const previous = seen.get(parsed.name);
     if (previous !== undefined)
@@ -341,7 +498,13 @@ function parseInstance(value: unknown, path: string, vmName: string, os: string)
 function parseDatabase(
   value: unknown,
   path: string,
-  ctx: { vmName: string; instanceName: string; dataDirectory: string; logDirectory: string },
+  ctx: {
+    vmName: string;
+    instanceName: string;
+    dataDirectory: string;
+    logDirectory: string;
+    group: AvailabilityGroupSpec | undefined;
+  },
 ): DatabaseSpec {
   const obj = object(value, path, DATABASE_FIELDS);
   const name = string(obj, 'name', path);
@@ -362,7 +525,12 @@ function parseDatabase(
       'a read-only database cannot have writes (use 0 or leave it out)',
     );
   }
-  const seed = string(obj, 'seed', path, `${ctx.vmName}/${ctx.instanceName}/${name}`);
+  const seed = string(
+    obj,
+    'seed',
+    path,
+    ctx.group ? `ag/${ctx.group.name}/${name}` : `${ctx.vmName}/${ctx.instanceName}/${name}`,
+  );
   const state = oneOf(obj, 'state', path, DATABASE_STATES, SPEC_DEFAULTS.state);
   const isSnapshot = boolean(obj, 'isSnapshot', path, false);
   const isMirror = boolean(obj, 'isMirror', path, false);
@@ -370,18 +538,7 @@ function parseDatabase(
   if (marker !== undefined && Buffer.byteLength(marker) > SPEC_LIMITS.maxMarkerBytes) {
     throw new SpecError(join(path, 'marker'), `must be at most ${SPEC_LIMITS.maxMarkerBytes} bytes of UTF-8`);
   }
-  let createdAt: Date | undefined;
-  if (obj.createdAt !== undefined) {
-    const text = string(obj, 'createdAt', path);
-    const ms = Date.parse(text);
-    if (!/^\d{4}-\d\d-\d\dT/.test(text) || Number.isNaN(ms)) {
-      throw new SpecError(
-        join(path, 'createdAt'),
-        `expected an ISO 8601 date-time such as "2024-01-01T00:00:00Z", got ${describe(text)}`,
-      );
-    }
-    createdAt = new Date(ms);
-  }
+  const createdAt = dateTime(obj, 'createdAt', path) ?? ctx.group?.createdAt;
   const dataDirectory = string(obj, 'dataDirectory', path, ctx.dataDirectory);
   const logDirectory = string(obj, 'logDirectory', path, ctx.logDirectory);
 
@@ -419,7 +576,21 @@ function parseDatabase(
   };
   if (marker !== undefined) spec.marker = marker;
   if (createdAt !== undefined) spec.createdAt = createdAt;
+  if (ctx.group) spec.availabilityGroup = ctx.group.name;
   return spec;
+}
+
+function dateTime(obj: Json, key: string, path: string): Date | undefined {
+  if (obj[key] === undefined) return undefined;
+  const text = string(obj, key, path);
+  const ms = Date.parse(text);
+  if (!/^\d{4}-\d\d-\d\dT/.test(text) || Number.isNaN(ms)) {
+    throw new SpecError(
+      join(path, key),
+      `expected an ISO 8601 date-time such as "2024-01-01T00:00:00Z", got ${describe(text)}`,
+    );
+  }
+  return new Date(ms);
 }
 
 function missing(path: string): never {

@@ -127,7 +127,9 @@ function newSpecRecord(
   const params: SpecParams = { seed: db.seed, sizeMiB: db.sizeMiB, writesPerMinute: db.writesPerMinute };
   if (db.marker !== undefined) params.marker = db.marker;
   if (db.createdAt !== undefined) params.createdAt = createdAt;
-  const guid = deriveGuid(`rv-sim/guid/${vmName}/${instanceName}/${db.name}/${db.seed}/${createdAt}`);
+  // An availability group's database is one database on every replica: one GUID (as SQL Server's AG has it).
+  const owner = db.availabilityGroup === undefined ? `${vmName}/${instanceName}` : `ag/${db.availabilityGroup}`;
+  const guid = deriveGuid(`rv-sim/guid/${owner}/${db.name}/${db.seed}/${createdAt}`);
   const create = {
     seed: db.seed,
     sizeMiB: db.sizeMiB,
