@@ -10,7 +10,7 @@
  *   secondary too (`FabricSvcBackupPreferenceCheckFailedUserError` otherwise).
  * - Basic availability groups are not supported.
  */
-import type { BackupType, InventoryAvailabilityGroup } from '../routes/agent/protocol.ts';
+import type { BackupType, InventoryAvailabilityGroup } from '../protocol/agent.ts';
 import type { NotProtectableReason } from './discovery.ts';
 
 export type BackupPreference = InventoryAvailabilityGroup['backupPreference'];
