@@ -54,7 +54,13 @@ import {
   type RetryOptions,
 } from './client.ts';
 import type { BackupInProgress, CoordinatorState } from './coordinator-state.ts';
-import { type BackupMetadata, describeBackup, openBackup } from './simulation/backup.ts';
+import {
+  type BackupMetadata,
+  describeBackup,
+  type FullRef,
+  type LogChainRef,
+  openBackup,
+} from './simulation/backup.ts';
 import { planBackup } from './simulation/chain.ts';
 import type { SimulatedDatabase } from './simulation/database.ts';
 import { SimulationError } from './simulation/errors.ts';
@@ -77,6 +83,8 @@ export interface BackupContext {
   /** The coordinator's state: the plan goes into `backups` (and out again with the command's result). */
   state: CoordinatorState;
   save(): Promise<void>;
+  /** The local instance hosting availability group `group`'s replica on this VM (undefined: not a group here). */
+  groupInstance(group: string): Promise<string | undefined>;
   /** The agent's clock: the time a backup is taken as of when its command does not say (`at`). */
   now(): Date;
   log(level: 'info' | 'warn', event: BackupEvent, message: string, data?: Record<string, unknown>): void;
@@ -115,10 +123,11 @@ interface Payload {
   blockSizeBytes: number;
   blocksInFlight: number;
   at?: Date;
+  chain?: { lastFull?: FullRef; logChain?: LogChainRef };
 }
 
 function parsePayload(payload: Record<string, unknown>): Payload | string {
-  const { backupId, itemName, backupType, blockSizeBytes, blocksInFlight, at } = payload;
+  const { backupId, itemName, backupType, blockSizeBytes, blocksInFlight, at, chain } = payload;
   if (typeof backupId !== 'string' || !UUID.test(backupId)) return 'backupId must be a UUID';
   if (typeof itemName !== 'string' || itemName.length === 0)
     return 'itemName must be SQLDataBase;<instance>;<database>';
@@ -148,6 +157,7 @@ function parsePayload(payload: Record<string, unknown>): Payload | string {
     // A vault that does not say: one at a time, as before the protocol had it.
     blocksInFlight: Math.min(MAX_BLOCKS_IN_FLIGHT, (blocksInFlight as number | undefined) ?? 1),
     ...(at === undefined ? {} : { at: new Date(at as string) }),
+    ...(typeof chain === 'object' && chain !== null ? { chain: chain as Payload['chain'] } : {}),
   };
 }
 
@@ -167,7 +177,9 @@ export async function runBackup(context: BackupContext, command: Command): Promi
   if (typeof payload === 'string') return failed('UserErrorInvalidCommand', `A backup command needs ${payload}.`);
   let job = context.state.backups[payload.backupId];
   if (job === undefined) {
-    const planned = plan(context, command, payload);
+    const names = parseItemName(payload.itemName);
+    const local = names === undefined ? undefined : await context.groupInstance(names.instanceName);
+    const planned = plan(context, command, payload, local);
     if ('status' in planned) return planned;
     job = planned;
     context.state.backups[job.backupId] = job;
@@ -180,7 +192,13 @@ export async function runBackup(context: BackupContext, command: Command): Promi
 }
 
 /** What SQL Server would back up now, or the error it would give. */
-function plan(context: BackupContext, command: Command, payload: Payload): BackupInProgress | CommandResult {
+function plan(
+  context: BackupContext,
+  command: Command,
+  payload: Payload,
+  /** The local instance of the availability group the item names (`SQLDataBase;<AG>;<db>`), if it names one. */
+  groupInstance: string | undefined,
+): BackupInProgress | CommandResult {
   const names = parseItemName(payload.itemName);
   if (names === undefined)
     return failed(
@@ -188,8 +206,9 @@ function plan(context: BackupContext, command: Command, payload: Payload): Backu
       `The item name '${payload.itemName}' is not SQLDataBase;<instance>;<database>.`,
     );
   const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  const instanceName = groupInstance ?? names.instanceName;
   const record = context.simulation.state.databases.find(
-    (d) => same(d.instanceName, names.instanceName) && same(d.name, names.databaseName),
+    (d) => same(d.instanceName, instanceName) && same(d.name, names.databaseName),
   );
   if (record === undefined) {
     return failed(
@@ -199,12 +218,12 @@ function plan(context: BackupContext, command: Command, payload: Payload): Backu
   }
   const plannedAt = payload.at ?? context.now();
   try {
-    const request = planBackup(
-      { name: record.name, readOnly: record.readOnly },
-      record.chain,
-      payload.backupType,
-      plannedAt,
-    );
+    // An AG database's chain is the database's, replicated: the vault's view of it replaces this replica's own.
+    const chain =
+      payload.chain === undefined
+        ? record.chain
+        : { ...record.chain, lastFull: null, logChain: null, ...payload.chain };
+    const request = planBackup({ name: record.name, readOnly: record.readOnly }, chain, payload.backupType, plannedAt);
     describeBackup(context.simulation.database(record), request); // refuses what the database cannot produce, before anything is saved
     return {
       backupId: payload.backupId,

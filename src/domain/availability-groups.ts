@@ -29,6 +29,8 @@ export const AG_CODES = {
   preferenceNotMet: 'FabricSvcBackupPreferenceCheckFailedUserError',
   /** CHOSEN: Azure documents that Basic AGs are unsupported, not the code it reports. */
   basicNotSupported: 'UserErrorSQLBasicAvailabilityGroupNotSupported',
+  /** CHOSEN: a node of the group is not registered to this vault (shown in nodesList). */
+  nodeNotRegistered: 'UserErrorAGNodeNotRegistered',
 } as const;
 
 export const AG_CONTAINER_PREFIX = 'SQLAGWorkLoadContainer;';
@@ -117,4 +119,50 @@ export function backupNode(
     case 'None':
       return pick(primary ?? secondary, 'a replica');
   }
+}
+
+/** A node as `nodesList` shows it (`DistributedNodesInfo`). */
+export type DistributedNode = {
+  nodeName: string;
+  status: 'Succeeded' | 'Failed';
+  sourceResourceId?: string;
+  errorDetail?: { code: string; message: string; recommendations: string[] };
+};
+
+/**
+ * The group's nodes for `nodesList`: Succeeded when the node's VM is registered to this vault, else Failed.
+ * CHOSEN (Azure names no code for an unregistered AG node): `UserErrorAGNodeNotRegistered`.
+ */
+export function nodesList(
+  group: Pick<InventoryAvailabilityGroup, 'name' | 'replicas'>,
+  registered: ReadonlyMap<string, string>,
+): DistributedNode[] {
+  return group.replicas.map((r) => {
+    const resourceId = registered.get(r.serverName.toLowerCase());
+    return resourceId !== undefined
+      ? { nodeName: r.serverName, status: 'Succeeded', sourceResourceId: resourceId }
+      : {
+          nodeName: r.serverName,
+          status: 'Failed',
+          errorDetail: {
+            code: AG_CODES.nodeNotRegistered,
+            message: `Node '${r.serverName}' of availability group '${group.name}' is not registered to this vault.`,
+            recommendations: [
+              `Register '${r.serverName}' to this vault (it must be in the vault's region and subscription).`,
+            ],
+          },
+        };
+  });
+}
+
+/** The replicas with whether each node is registered to this vault (`registered`: VM name, lower-cased → VM id). */
+export function replicaNodes(
+  group: Pick<InventoryAvailabilityGroup, 'replicas'>,
+  registered: ReadonlyMap<string, string>,
+): ReplicaNode[] {
+  return group.replicas.map((r) => ({
+    serverName: r.serverName,
+    role: r.role,
+    registered: registered.has(r.serverName.toLowerCase()),
+  }));
 }

@@ -19,7 +19,13 @@
  *   `protectableItemCount` (`inquiryValidation`; the SDK models it as a dictionary keyed by item type)
  *   counts those with `isProtectable: true`, per type: `{ SQLInstance, SQLDataBase }`.
  */
-import { isLinuxOs, type InventoryDatabase, type InventoryInstance } from '../protocol/agent.ts';
+import {
+  isLinuxOs,
+  type InventoryAvailabilityGroup,
+  type InventoryDatabase,
+  type InventoryInstance,
+} from '../protocol/agent.ts';
+import { agContainerName, agItemName, groupProblem } from './availability-groups.ts';
 
 export type DataDirectoryPath = InventoryInstance['dataDirectoryPaths'][number];
 
@@ -446,7 +452,9 @@ export function evaluateInventory(vm: { os: string }, instances: InventoryInstan
       failures.push(discovered);
       continue;
     }
-    databases.push(...discoverDatabases(instance, instanceReason).sort((a, b) => compareNames(a.name, b.name)));
+    // An availability group's databases are listed once, under the group (evaluateAvailabilityGroups), not per node.
+    const own = { ...instance, databases: instance.databases.filter((db) => !inGroup(instance, db.name)) };
+    databases.push(...discoverDatabases(own, instanceReason).sort((a, b) => compareNames(a.name, b.name)));
   }
 
   const items = discoveredInstances.length + databases.length;
@@ -480,4 +488,57 @@ export function evaluateInventory(vm: { os: string }, instances: InventoryInstan
     databases,
     inquiryInfo: inquiryInfo(items, protectable, error, additionalDetail),
   };
+}
+
+function inGroup(instance: InventoryInstance, database: string): boolean {
+  return (instance.availabilityGroups ?? []).some((g) => g.databases.includes(database));
+}
+
+export interface DiscoveredAvailabilityGroup {
+  group: InventoryAvailabilityGroup;
+  /** `SQLAGWorkLoadContainer;<group id>`. */
+  containerName: string;
+  /** The group's protectable item (`SQLAvailabilityGroupContainer`), stored like an instance of the AG container. */
+  item: DiscoveredInstance;
+  /** Its databases, named `SQLDataBase;<AG>;<db>` (Azure's unique name of an AG database is AG\\database). */
+  databases: DiscoveredDatabase[];
+}
+
+/**
+ * The availability groups a node reports, each with its databases judged by the same rules as a standalone
+ * instance's (the hosting instance's version/FCI problems first, then a Basic group's, then the database's own).
+ * A node whose plugin lacks sysadmin reports no groups (it cannot read them); Linux VMs report nothing.
+ */
+export function evaluateAvailabilityGroups(
+  vm: { os: string },
+  instances: InventoryInstance[],
+): DiscoveredAvailabilityGroup[] {
+  if (isLinuxOs(vm.os)) return [];
+  const out: DiscoveredAvailabilityGroup[] = [];
+  for (const instance of instances) {
+    if (!instance.isSysadmin) continue;
+    for (const group of instance.availabilityGroups ?? []) {
+      const reason = instanceProblem(instance) ?? groupProblem(group);
+      const members = {
+        ...instance,
+        name: group.name,
+        databases: instance.databases.filter((db) => group.databases.includes(db.name)),
+      };
+      out.push({
+        group,
+        containerName: agContainerName(group.groupId),
+        item: {
+          name: group.name,
+          itemName: agItemName(group.name),
+          version: instance.version,
+          edition: instance.edition,
+          isProtectable: reason === undefined,
+          ...(reason ? { notProtectableReason: reason } : {}),
+          dataDirectoryPaths: instance.dataDirectoryPaths,
+        },
+        databases: discoverDatabases(members, reason).sort((a, b) => compareNames(a.name, b.name)),
+      });
+    }
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import { ArmError } from '../domain/errors.ts';
 import { toWireFormat } from '../domain/policy/validate.ts';
 import { scheduleFor } from '../domain/protection.ts';
 import { policyOf, purgeItems } from '../services/protection.ts';
+import { agentContainerIds } from '../services/availability-groups.ts';
 import type { OperationHandler } from './operation-handler.ts';
 import { finishJob, startJob } from './job-records.ts';
 
@@ -26,7 +27,7 @@ async function itemOf(app: FastifyInstance, operation: Operation) {
   });
 }
 
-/** Tells the VM's agent what to back up (it caches the policy); fire-and-forget for stops and deletes. */
+/** Tells the VM's agent (an AG's nodes' agents) what to back up (it caches the policy); fire-and-forget for stops and deletes. */
 async function sendProtection(
   app: FastifyInstance,
   containerId: string,
@@ -34,7 +35,11 @@ async function sendProtection(
   policy: object | null,
   operationId?: string,
 ) {
-  await app.agentCommands.issue(containerId, 'configure', { itemName, protect: policy !== null, policy }, operationId);
+  const [first, ...others] = await agentContainerIds(app, containerId);
+  const payload = { itemName, protect: policy !== null, policy };
+  // The operation waits for one agent (an AG's primary); the other nodes of an AG get the policy as well.
+  if (first !== undefined) await app.agentCommands.issue(first, 'configure', payload, operationId);
+  for (const other of others) await app.agentCommands.issue(other, 'configure', payload);
 }
 
 /** Configure protection or change policy: the agent confirms it has the policy; the item stays IRPending until its first backup. */

@@ -174,6 +174,8 @@ const BackupTypeSchema = Type.Union([
   Type.Literal('CopyOnlyFull'),
 ]);
 
+const Lsn = Type.String({ pattern: '^[0-9]{1,30}$', description: 'a log sequence number, decimal' });
+
 /** The payload of a `backup` command. */
 export const BackupCommandPayload = Type.Object({
   backupId: Type.String({ format: 'uuid' }),
@@ -184,6 +186,16 @@ export const BackupCommandPayload = Type.Object({
   blocksInFlight: Type.Integer({ minimum: 1 }),
   /** When the backup is taken, in the vault's time (which the emulator clock may have moved ahead of the wall clock). */
   at: Type.String({ format: 'date-time' }),
+  /**
+   * An availability group database's backup chain as the vault has it (the database's own, replicated to every
+   * replica): the differential base and where the next log backup starts, whichever node took the previous backup.
+   */
+  chain: Type.Optional(
+    Type.Object({
+      lastFull: Type.Optional(Type.Object({ checkpointLsn: Lsn, endTime: Type.String({ format: 'date-time' }) })),
+      logChain: Type.Optional(Type.Object({ lastLsn: Lsn, endTime: Type.String({ format: 'date-time' }) })),
+    }),
+  ),
 });
 export type BackupCommandPayload = Static<typeof BackupCommandPayload>;
 
@@ -211,8 +223,6 @@ export const BlockParams = Type.Object({
   index: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
 });
 export const BlockReceipt = Type.Object({ index: Type.Integer(), sha256: Type.String(), sizeBytes: Type.Integer() });
-
-const Lsn = Type.String({ pattern: '^[0-9]{1,30}$', description: 'a log sequence number, decimal' });
 
 /** What SQL Server records of a backup (msdb.dbo.backupset), sent with the commit. */
 export const BackupMetadata = Type.Object({

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { routeGroupBackups } from './availability-groups.ts';
 import { randomInt, randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { BackupUpload, Prisma, RecoveryPoint } from '../generated/prisma/client.ts';
@@ -261,7 +262,22 @@ export async function startBackupsIn(
       SELECT "protectedItemId" FROM "BackupUpload" WHERE "state" = 'Open' AND "protectedItemId" = ANY(${starts.map((s) => s.item.id)}::text[])`
     ).map((u) => u.protectedItemId),
   );
-  const notReached = new Map(unreachable(app, starts));
+  // An AG database's backup goes to the node its group's backup preference selects (the item's container is the AG's).
+  const routes = await routeGroupBackups(app, starts);
+  const routed = starts.map((start) => {
+    const route = routes.get(start.item.id);
+    return route === undefined || 'failure' in route
+      ? start
+      : { ...start, item: { ...start.item, containerId: route.containerId, container: route.container } };
+  });
+  const chainOf = (itemId: string) => {
+    const route = routes.get(itemId);
+    return route === undefined || 'failure' in route ? null : JSON.stringify(route.chain);
+  };
+  const notReached = new Map([
+    ...unreachable(app, routed),
+    ...[...routes].flatMap(([id, r]) => ('failure' in r ? [[id, r.failure] as const] : [])),
+  ]);
   // An injected failure is used up only by a backup that would otherwise start.
   const failures = new Map([
     ...(await injectedFailures(
@@ -274,7 +290,7 @@ export async function startBackupsIn(
   const jobs: Prisma.JobCreateManyInput[] = [];
   const failed = new Map<string, { failure: { code: string; message: string }; itemIds: string[] }>();
   const uploads: { start: BackupStart; jobId: string | null }[] = [];
-  for (const start of starts) {
+  for (const start of routed) {
     const { item } = start;
     // As in Azure, scheduled log backups are not listed as jobs (there would be 96 a day per database).
     const jobId = start.onDemand || start.type !== 'Log' ? randomUUID() : null;
@@ -326,8 +342,8 @@ export async function startBackupsIn(
                              ${column((u) => u.start.item.containerId)}::text[], ${column((u) => u.jobId)}::text[], ${column((u) => u.start.type)}::text[],
                              ${column((u) => u.start.onDemand)}::boolean[], ${column((u) => u.start.expiresAt?.toISOString() ?? null)}::timestamptz[],
                              ${column((u) => u.start.compress)}::boolean[], ${column((u) => u.start.item.itemName)}::text[],
-                             ${column((u) => (u.start.at ?? now).toISOString())}::text[])
-          AS u("vaultId", "itemId", "containerId", "jobId", "type", "onDemand", "expiresAt", "compress", "itemName", "at")
+                             ${column((u) => (u.start.at ?? now).toISOString())}::text[], ${column((u) => chainOf(u.start.item.id))}::jsonb[])
+          AS u("vaultId", "itemId", "containerId", "jobId", "type", "onDemand", "expiresAt", "compress", "itemName", "at", "chain")
       ), uploads AS (
         INSERT INTO "BackupUpload" ("id", "vaultId", "protectedItemId", "containerId", "jobId", "backupType", "isOnDemand", "expiresAt", "compress", "blobName", "createdAt", "updatedAt")
         SELECT "id", "vaultId", "itemId", "containerId", "jobId", "type", "onDemand", "expiresAt", "compress", "itemId" || '/' || "id" || '.bak', ${now}, ${now} FROM u
@@ -335,7 +351,8 @@ export async function startBackupsIn(
       INSERT INTO "AgentCommand" ("id", "containerId", "type", "payload", "issuedAt")
       SELECT gen_random_uuid()::text, "containerId", 'backup',
              jsonb_build_object('backupId', "id", 'itemName', "itemName", 'backupType', "type", 'blockSizeBytes', ${app.config.backup.blockSizeBytes}::int,
-                                'blocksInFlight', ${app.config.backup.blocksInFlight}::int, 'at', "at"), ${now}
+                                'blocksInFlight', ${app.config.backup.blocksInFlight}::int, 'at', "at")
+             || CASE WHEN "chain" IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('chain', "chain") END, ${now}
       FROM u`;
   }
   return started;

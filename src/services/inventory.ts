@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Prisma, type ProtectionContainer } from '../generated/prisma/client.ts';
-import { evaluateInventory } from '../domain/discovery.ts';
+import {
+  evaluateAvailabilityGroups,
+  evaluateInventory,
+  type DiscoveredDatabase,
+  type DiscoveredInstance,
+} from '../domain/discovery.ts';
 import type { InventoryReport } from '../protocol/agent.ts';
 import { alertOnInquiry } from './alerts.ts';
 
@@ -8,16 +13,72 @@ import { alertOnInquiry } from './alerts.ts';
  * Turns an agent's inventory into the container's protectable items, in one transaction: instances and databases
  * found are upserted, those gone are removed, and the inquiry result lands in the container's extendedInfo.
  * (Once protection exists, a protected database that disappears is kept and reported instead of removed.)
+ *
+ * The availability groups the node reports become containers of their own (`SQLAGWorkLoadContainer;<group id>`,
+ * one per group and vault, whichever node reports it): the group's protectable item and its databases live there,
+ * each database once, and the group's topology (replicas, roles, backup preference) is the last node's report.
  */
 export async function applyInventory(app: FastifyInstance, container: ProtectionContainer, report: InventoryReport) {
   const result = evaluateInventory({ os: container.os }, report.instances);
+  const groups = evaluateAvailabilityGroups({ os: container.os }, report.instances);
   const now = app.clock.now();
-  const instanceKeys = result.instances.map((i) => i.itemName.toLowerCase());
-  const databaseKeys = result.databases.map((d) => d.itemName.toLowerCase());
+  const groupContainers = await app.db.$transaction(
+    groups.map(({ group, containerName }) => {
+      const data = {
+        friendlyName: group.name,
+        os: container.os,
+        availabilityGroup: group,
+        inquiryInfo: result.inquiryInfo as object,
+        lastInquiryAt: now,
+        updatedAt: now,
+      };
+      const key = containerName.toLowerCase();
+      return app.db.protectionContainer.upsert({
+        where: { vaultId_nameKey: { vaultId: container.vaultId, nameKey: key } },
+        create: {
+          ...data,
+          vaultId: container.vaultId,
+          name: containerName,
+          nameKey: key,
+          containerType: 'SQLAGWorkLoadContainer',
+          // An AG has no VM of its own; the key only has to be unique (one AG container per vault).
+          vmResourceId: '',
+          vmResourceIdKey: `sqlag/${container.vaultId}/${key}`,
+          agentVersion: '',
+          registrationStatus: 'Registered',
+          registeredAt: now,
+          createdAt: now,
+        },
+        update: data,
+      });
+    }),
+  );
   await app.db.$transaction([
+    ...replaceItems(app, container, result.instances, result.databases, now),
+    ...groups.flatMap(({ item, databases }, i) => replaceItems(app, groupContainers[i]!, [item], databases, now)),
+    app.db.protectionContainer.update({
+      where: { id: container.id },
+      data: { inquiryInfo: result.inquiryInfo as object, lastInquiryAt: now, updatedAt: now },
+    }),
+  ]);
+  await alertOnInquiry(app, container, result.instances);
+  return result;
+}
+
+/** The statements that make a container's discovered instances and databases exactly these. */
+function replaceItems(
+  app: FastifyInstance,
+  container: ProtectionContainer,
+  instances: DiscoveredInstance[],
+  databases: DiscoveredDatabase[],
+  now: Date,
+) {
+  const instanceKeys = instances.map((i) => i.itemName.toLowerCase());
+  const databaseKeys = databases.map((d) => d.itemName.toLowerCase());
+  return [
     app.db.sqlInstance.deleteMany({ where: { containerId: container.id, itemNameKey: { notIn: instanceKeys } } }),
     app.db.sqlDatabase.deleteMany({ where: { containerId: container.id, itemNameKey: { notIn: databaseKeys } } }),
-    ...result.instances.map((instance) => {
+    ...instances.map((instance) => {
       const data = {
         name: instance.name,
         itemName: instance.itemName,
@@ -34,7 +95,7 @@ export async function applyInventory(app: FastifyInstance, container: Protection
         update: data,
       });
     }),
-    ...result.databases.map((database) => {
+    ...databases.map((database) => {
       const data = {
         instanceName: database.instanceName,
         name: database.name,
@@ -60,11 +121,5 @@ export async function applyInventory(app: FastifyInstance, container: Protection
         update: data,
       });
     }),
-    app.db.protectionContainer.update({
-      where: { id: container.id },
-      data: { inquiryInfo: result.inquiryInfo as object, lastInquiryAt: now, updatedAt: now },
-    }),
-  ]);
-  await alertOnInquiry(app, container, result.instances);
-  return result;
+  ];
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { groupOf } from './availability-groups.ts';
 import type { Readable } from 'node:stream';
 import type { ProtectedItem, ProtectionContainer, RecoveryPoint, Restore, Vault } from '../generated/prisma/client.ts';
 import { ArmError, errors } from '../domain/errors.ts';
@@ -69,6 +70,13 @@ export async function planRestore(
         `The target container '${containerNameOf(destination.containerArmId)}' is not a container of vault '${vault.name}'.`,
       );
     targetContainer = found;
+  }
+  // Azure: SQL availability groups do not support restoring a database directly into the group; restore to a
+  // standalone instance (or as files), then join the database to the group.
+  if (groupOf(targetContainer) !== undefined) {
+    throw errors.invalidInput(
+      `Azure Backup cannot restore into availability group '${targetContainer.friendlyName}': restore to a standalone SQL instance (alternate location) or as files, then join the database to the group.`,
+    );
   }
   if (targetContainer.registrationStatus !== 'Registered') {
     throw errors.invalidInput(

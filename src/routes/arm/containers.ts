@@ -25,6 +25,7 @@ import {
 } from '../../arm/container-lookup.ts';
 import { operationResult, operationStatus } from '../../arm/operation-views.ts';
 import { OperationStatusBody } from './vault-operations.ts';
+import { containerNodes } from '../../services/availability-groups.ts';
 import { renderContainer, renderProtectableContainer } from './views/containers.ts';
 
 const FABRIC = `${VAULT}/backupFabrics/:fabricName`;
@@ -262,7 +263,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { vault, container } = await findContainer(app, request.params, true);
-      return renderContainer(vault, container, unhealthyAfter);
+      return renderContainer(vault, container, unhealthyAfter, await containerNodes(app, container));
     },
   );
 
@@ -403,7 +404,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'Unregistering',
         'NotRegistered',
       ] as const);
-      return page(request, {
+      const containers = await page(request, {
         path: `${vaultId(vault)}/backupProtectionContainers`,
         carry: { $filter: request.query.$filter },
         fetch: async (after, take) =>
@@ -422,8 +423,13 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
               })
             : [],
         cursorOf: (c) => [c.nameKey, c.id],
-        render: (c) => renderContainer(vault, c, unhealthyAfter),
+        render: (c) => c,
       });
+      const nodes = await Promise.all(containers.value.map((c) => containerNodes(app, c)));
+      return {
+        ...containers,
+        value: containers.value.map((c, i) => renderContainer(vault, c, unhealthyAfter, nodes[i])),
+      };
     },
   );
 };

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ProtectionContainer } from '../../generated/prisma/client.ts';
+import { containerNodes, groupOf } from '../../services/availability-groups.ts';
 import { AnyObject, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
 import { VAULT, vaultId, containerId } from '../../arm/paths.ts';
 import { afterPair, page, type Cursor } from '../../arm/paging.ts';
@@ -23,6 +24,8 @@ const ContainerParams = Type.Object({
 const tags = ['discovery'];
 
 type Kind = 'SQLInstance' | 'SQLDataBase';
+/** Which items: the vault's, one container's, and (for instances) only VMs' or only AGs'. */
+type Where = { vaultId: string; containerId?: string; containerType?: 'VMAppContainer' | 'SQLAGWorkLoadContainer' };
 
 /**
  * What inquiry found: protectable items across the vault (SQL instances, then databases) and a container's workload
@@ -31,12 +34,7 @@ type Kind = 'SQLInstance' | 'SQLDataBase';
  */
 const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /** Instances then databases after the cursor, in (container, item name) order. */
-  async function discoveredItems(
-    where: { vaultId: string; containerId?: string },
-    kinds: Kind[],
-    after: Cursor | undefined,
-    take: number,
-  ) {
+  async function discoveredItems(where: Where, kinds: Kind[], after: Cursor | undefined, take: number) {
     const [afterKind, ...afterKey] = after ?? [];
     const rows: (
       | { kind: 'SQLInstance'; row: Awaited<ReturnType<typeof instancesAfter>>[number] }
@@ -56,10 +54,13 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     return rows;
   }
-  const instancesAfter = (where: { vaultId: string; containerId?: string }, after: Cursor | undefined, take: number) =>
+  const instancesAfter = (where: Where, after: Cursor | undefined, take: number) =>
     app.db.sqlInstance.findMany({
       where: {
-        container: { vaultId: where.vaultId },
+        container: {
+          vaultId: where.vaultId,
+          ...(where.containerType === undefined ? {} : { containerType: where.containerType }),
+        },
         ...(where.containerId === undefined ? {} : { containerId: where.containerId }),
         ...afterPair('containerId', 'itemNameKey', after),
       },
@@ -67,7 +68,7 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       include: { container: true },
       take,
     });
-  const databasesAfter = (where: { vaultId: string; containerId?: string }, after: Cursor | undefined, take: number) =>
+  const databasesAfter = (where: Where, after: Cursor | undefined, take: number) =>
     app.db.sqlDatabase.findMany({
       where: {
         vaultId: where.vaultId,
@@ -78,6 +79,11 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       include: { container: true },
       take,
     });
+  /** The nodes of the AG containers among `containers` (container id → nodesList). */
+  async function groupNodes(containers: ProtectionContainer[]) {
+    const groups = [...new Map(containers.filter((c) => groupOf(c)).map((c) => [c.id, c])).values()];
+    return new Map(await Promise.all(groups.map(async (c) => [c.id, await containerNodes(app, c)] as const)));
+  }
   /** Database counts per instance, for subinquireditemcount / subprotectableitemcount. */
   async function databaseCounts(containerIds: string[]) {
     const groups = await app.db.sqlDatabase.groupBy({
@@ -125,22 +131,40 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const matches =
         (management === undefined || management === 'AzureWorkload') &&
         (workload === undefined || workload === 'SQLDataBase');
+      // Availability groups are stored like instances, in their own containers: one kind, told apart by container.
       const kinds = (['SQLInstance', 'SQLDataBase'] as const).filter(
-        (k) => matches && (itemType === undefined || itemType === k),
+        (k) =>
+          matches &&
+          (itemType === undefined ||
+            itemType === k ||
+            (k === 'SQLInstance' && itemType === 'SQLAvailabilityGroupContainer')),
       );
+      const containerType =
+        itemType === 'SQLInstance'
+          ? 'VMAppContainer'
+          : itemType === 'SQLAvailabilityGroupContainer'
+            ? 'SQLAGWorkLoadContainer'
+            : undefined;
       const items = await page(request, {
         path: `${vaultId(vault)}/backupProtectableItems`,
         carry: { $filter: request.query.$filter },
-        fetch: (after, take) => discoveredItems({ vaultId: vault.id }, [...kinds], after, take),
+        fetch: (after, take) => discoveredItems({ vaultId: vault.id, containerType }, [...kinds], after, take),
         cursorOf: (item) => [item.kind, item.row.containerId, item.row.itemNameKey],
         render: (item) => item,
       });
       const counts = await databaseCounts([...new Set(items.value.map((i) => i.row.containerId))]);
+      const nodes = await groupNodes(items.value.filter((i) => i.kind === 'SQLInstance').map((i) => i.row.container));
       return {
         ...items,
         value: items.value.map((item) =>
           item.kind === 'SQLInstance'
-            ? renderProtectableInstance(vault, item.row.container, item.row, counts(item.row.container, item.row.name))
+            ? renderProtectableInstance(
+                vault,
+                item.row.container,
+                item.row,
+                counts(item.row.container, item.row.name),
+                nodes.get(item.row.containerId),
+              )
             : renderProtectableDatabase(vault, item.row.container, item.row),
         ),
       };

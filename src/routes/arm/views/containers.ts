@@ -1,6 +1,7 @@
 import type { ProtectionContainer, SqlDatabase, SqlInstance, Vault } from '../../../generated/prisma/client.ts';
 import { containerHealth } from '../../../domain/containers.ts';
 import { containerId, fabricId } from '../../../arm/paths.ts';
+import type { DistributedNode } from '../../../domain/availability-groups.ts';
 
 /** ARM resources of the registration and discovery flow, with their discriminators. */
 
@@ -26,25 +27,37 @@ export function renderProtectableContainer(
   };
 }
 
-export function renderContainer(vault: Vault, container: ProtectionContainer, unhealthyAfterSeconds: number) {
+/** A VM's container, or an availability group's (`SQLAGWorkLoadContainer`, with its `nodes`; it has no VM). */
+export function renderContainer(
+  vault: Vault,
+  container: ProtectionContainer,
+  unhealthyAfterSeconds: number,
+  nodes: DistributedNode[] = [],
+) {
+  const isGroup = container.containerType === 'SQLAGWorkLoadContainer';
   return {
     id: containerId(vault, container),
     name: container.name,
     type: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers',
     properties: {
-      containerType: 'VMAppContainer',
+      containerType: container.containerType,
       friendlyName: container.friendlyName,
       backupManagementType: 'AzureWorkload',
       registrationStatus: container.registrationStatus,
-      healthStatus: health(container, unhealthyAfterSeconds),
-      protectableObjectType: 'VMAppContainer',
-      sourceResourceId: container.vmResourceId,
+      // An AG is as healthy as its nodes: CHOSEN, Healthy while every node is registered here.
+      healthStatus: isGroup
+        ? nodes.every((n) => n.status === 'Succeeded')
+          ? 'Healthy'
+          : 'Unhealthy'
+        : health(container, unhealthyAfterSeconds),
+      protectableObjectType: container.containerType,
+      ...(isGroup ? {} : { sourceResourceId: container.vmResourceId }),
       lastUpdatedTime: container.updatedAt.toISOString(),
       workloadType: 'SQLDataBase',
       extendedInfo: {
         hostServerName: container.fqdn ?? container.friendlyName,
         inquiryInfo: container.inquiryInfo ?? { status: 'NotStarted', inquiryDetails: [] },
-        nodesList: [],
+        nodesList: nodes,
       },
     },
   };
@@ -57,18 +70,24 @@ function prebackupValidation(isProtectable: boolean, reason: unknown) {
   return isProtectable ? { status: 'Success' } : { status: 'Failed', code, message };
 }
 
+/**
+ * A SQL instance, or an availability group (`SQLAvailabilityGroupContainer`, the row of an AG container) with its
+ * nodes (`nodes`, given for AG containers).
+ */
 export function renderProtectableInstance(
   vault: Vault,
   container: ProtectionContainer,
   instance: SqlInstance,
   databases: { total: number; protectable: number },
+  nodes?: DistributedNode[],
 ) {
   return {
     id: `${containerId(vault, container)}/protectableItems/${instance.itemName}`,
     name: instance.itemName,
     type: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectableItems',
     properties: {
-      protectableItemType: 'SQLInstance',
+      protectableItemType: nodes === undefined ? 'SQLInstance' : 'SQLAvailabilityGroupContainer',
+      ...(nodes === undefined ? {} : { nodesList: nodes }),
       backupManagementType: 'AzureWorkload',
       workloadType: 'SQLDataBase',
       friendlyName: instance.name,

@@ -1,0 +1,206 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failover, parseVmSpec } from '../../src/agent/simulation/spec.ts';
+import { agNodeSpec } from '../support/availability-groups.ts';
+import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
+import { dailyFullWithLogs } from '../support/policies.ts';
+import { tomorrowFrom } from '../support/processes.ts';
+import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
+
+const poll = { updateIntervalInMs: 50 };
+const vault = 'ag-vault';
+const ITEM = 'SQLDataBase;ag1;sales';
+type Props = Record<string, unknown>;
+
+/**
+ * Always On availability groups through the official SDK, with two reference agents as the group's two nodes:
+ * discovery lists the group and its database once; the Full runs on the primary and the logs on the secondary
+ * ("Secondary only"); a failover moves them and keeps one log chain; a point-in-time restore across the failover is
+ * byte-exact.
+ */
+describe('availability groups', () => {
+  let d: ClockDeployment;
+  let vaultArmId: string;
+  let vm1: SqlVm;
+  let vm2: SqlVm;
+  let agContainer: string;
+  let rangeStart: Date;
+  const specs = {
+    sqlvm1: parseVmSpec(agNodeSpec('sqlvm1', 'sqlvm1')),
+    sqlvm2: parseVmSpec(agNodeSpec('sqlvm2', 'sqlvm1')),
+  };
+  /** The backups each node took of `sales` (its simulated SQL Server's history of vault backups). */
+  const lastBackupOn = (vm: SqlVm, type: 'Full' | 'Log') =>
+    vm.agent.simulatedState!.state.databases.find((db) => db.name === 'sales')?.lastBackups[type];
+  const hashAt = (t: Date) => {
+    const store = vm1.agent.simulatedState!;
+    return store.database(store.state.databases.find((db) => db.name === 'sales')!).contentHashAt(t);
+  };
+  const protectableItems = async (filter: string) => {
+    const items = [];
+    for await (const item of d.backup.backupProtectableItems.list(vault, 'rg', { filter })) items.push(item);
+    return items;
+  };
+  /** "Rediscover DBs" on a node: the vault learns the group's topology as that node reports it. */
+  const rediscover = async (vm: SqlVm) => {
+    let location: string | undefined;
+    await d.backup.protectionContainers.inquire(vault, 'rg', 'Azure', vm.containerName, {
+      onResponse: (raw) => {
+        location = raw.headers.get('location');
+      },
+    });
+    const operationId = new URL(location!).pathname.split('/').pop()!;
+    await until('the inquiry', async () => {
+      let status = 0;
+      await d.backup.protectionContainerOperationResults.get(vault, 'rg', 'Azure', vm.containerName, operationId, {
+        onResponse: (raw) => {
+          status = raw.status;
+        },
+      });
+      return status !== 202;
+    });
+  };
+
+  beforeAll(async () => {
+    d = await clockDeployment('availability-groups');
+    vaultArmId =
+      (await d.vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll))
+        .id ?? '';
+    await d.backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyHourly', dailyFullWithLogs(60));
+    await d.clock({ to: tomorrowFrom(21, 59).start.toISOString() });
+    vm1 = await registeredSqlVm(d.server, d.backup, d.token, vaultArmId, agNodeSpec('sqlvm1', 'sqlvm1'));
+    vm2 = await registeredSqlVm(d.server, d.backup, d.token, vaultArmId, agNodeSpec('sqlvm2', 'sqlvm1'));
+  }, 120_000);
+  afterAll(async () => {
+    await vm1?.agent.stop();
+    await vm2?.agent.stop();
+    await d?.stop();
+  });
+
+  it('discovers the group as a SQLAvailabilityGroupContainer with both nodes, and its database once', async () => {
+    const [group, ...more] = await protectableItems("protectableItemType eq 'SQLAvailabilityGroupContainer'");
+    expect(more).toHaveLength(0);
+    const props = group!.properties as unknown as Props;
+    agContainer = group!.id!.split('/protectionContainers/')[1]!.split('/')[0]!;
+    expect(agContainer).toBe(`SQLAGWorkLoadContainer;${specs.sqlvm1.availabilityGroups[0]!.groupId}`);
+    expect(group!.name).toBe('SQLAvailabilityGroupContainer;ag1');
+    expect(props).toMatchObject({
+      protectableItemType: 'SQLAvailabilityGroupContainer',
+      friendlyName: 'ag1',
+      serverName: 'ag1',
+      isProtectable: true,
+      subinquireditemcount: 1,
+    });
+    expect(props.nodesList).toEqual([
+      { nodeName: 'sqlvm1', status: 'Succeeded', sourceResourceId: expect.stringMatching(/virtualMachines\/sqlvm1$/) },
+      { nodeName: 'sqlvm2', status: 'Succeeded', sourceResourceId: expect.stringMatching(/virtualMachines\/sqlvm2$/) },
+    ]);
+    const databases = (await protectableItems("protectableItemType eq 'SQLDataBase'")).filter(
+      (i) =>
+        (i.properties as unknown as Props).friendlyName === 'sales' ||
+        (i.properties as unknown as Props).friendlyName === 'local',
+    );
+    const sales = databases.filter((i) => (i.properties as unknown as Props).friendlyName === 'sales');
+    expect(sales.map((i) => i.name)).toEqual([ITEM]);
+    expect(sales[0]!.properties).toMatchObject({ parentName: 'ag1', serverName: 'ag1', isProtectable: true });
+    expect(sales[0]!.id).toContain(`/protectionContainers/${agContainer}/protectableItems/${ITEM}`);
+    // A standalone database stays with its node: one per VM.
+    expect(databases.filter((i) => (i.properties as unknown as Props).friendlyName === 'local')).toHaveLength(2);
+    // The instances are still listed as instances, not as groups.
+    const instances = await protectableItems("protectableItemType eq 'SQLInstance'");
+    expect(instances.map((i) => (i.properties as unknown as Props).protectableItemType)).toEqual([
+      'SQLInstance',
+      'SQLInstance',
+    ]);
+    const container = await d.backup.protectionContainers.get(vault, 'rg', 'Azure', agContainer);
+    expect(container.properties).toMatchObject({ containerType: 'SQLAGWorkLoadContainer', friendlyName: 'ag1' });
+  });
+
+  it('protects the AG database once; Full on the primary, logs on the secondary; a failover keeps one chain', async () => {
+    await d.backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', agContainer, ITEM, {
+      properties: {
+        protectedItemType: 'AzureVmWorkloadSQLDatabase',
+        policyId: `${vaultArmId}/backupPolicies/DailyHourly`,
+      } as never,
+    });
+    await until('the configuration', async () => {
+      for await (const job of d.backup.backupJobs.list(vault, 'rg', { filter: "operation eq 'ConfigureBackup'" }))
+        if (job.properties?.status === 'Completed') return true;
+      return false;
+    });
+    // 22:00 the daily Full, then hourly logs at 23:00 and 00:00.
+    const first = await d.clock({ advanceSeconds: 2 * 3600 + 120 });
+    expect(first.backupsStarted).toBe(3);
+    expect(lastBackupOn(vm1, 'Full')).toBeDefined();
+    expect(lastBackupOn(vm2, 'Full')).toBeUndefined();
+    expect(lastBackupOn(vm2, 'Log')).toBeDefined();
+    expect(lastBackupOn(vm1, 'Log')).toBeUndefined();
+    const logBeforeFailover = lastBackupOn(vm2, 'Log')!;
+
+    // Failover to sqlvm2: both nodes' SQL Servers now see sqlvm2 as primary; the next discovery tells the vault.
+    vm1.setSpec(agNodeSpec('sqlvm1', 'sqlvm2'));
+    vm2.setSpec(agNodeSpec('sqlvm2', 'sqlvm2'));
+    expect(failover(specs.sqlvm1, 'ag1', 'sqlvm2').availabilityGroups[0]!.replicas[1]!.role).toBe('Primary');
+    await rediscover(vm2);
+    const second = await d.clock({ advanceSeconds: 3600 });
+    expect(second.backupsStarted).toBe(1);
+    const logAfterFailover = lastBackupOn(vm1, 'Log')!;
+    expect(logAfterFailover).toBeDefined();
+    // One chain: the log taken on sqlvm1 starts where the one taken on sqlvm2 ended.
+    expect(logAfterFailover.firstLsn).toBe(logBeforeFailover.lastLsn);
+
+    const points = [];
+    for await (const p of d.backup.recoveryPoints.list(vault, 'rg', 'Azure', agContainer, ITEM)) points.push(p);
+    const range = points.find((p) => p.name === 'DefaultRangeRecoveryPoint');
+    const ranges = (range?.properties as { timeRanges?: { startTime: Date; endTime: Date }[] }).timeRanges ?? [];
+    expect(ranges).toHaveLength(1);
+    rangeStart = ranges[0]!.startTime;
+
+    // A second inside the log taken after the failover: restored from the Full (sqlvm1) + logs of both nodes.
+    const t = new Date(Math.floor((Date.parse(logAfterFailover.startTime) + 600_000) / 1000) * 1000);
+    await d.backup.restores.beginTriggerAndWait(
+      vault,
+      'rg',
+      'Azure',
+      agContainer,
+      ITEM,
+      'DefaultRangeRecoveryPoint',
+      {
+        properties: {
+          objectType: 'AzureWorkloadSQLPointInTimeRestoreRequest',
+          recoveryType: 'AlternateLocation',
+          shouldUseAlternateTargetLocation: true,
+          pointInTime: t,
+          targetInfo: {
+            overwriteOption: 'FailOnConflict',
+            containerId: `${vaultArmId}/backupFabrics/Azure/protectionContainers/${vm1.containerName}`,
+            databaseName: 'MSSQLSERVER/sales_restored',
+          },
+        } as never,
+      },
+      poll,
+    );
+    const restored = vm1.agent.simulatedState!.state.databases.find((db) => db.name === 'sales_restored');
+    expect(restored?.restoredFrom?.pointInTime).toBe(t.toISOString());
+    expect(restored?.restoredFrom?.sha256).toBe(hashAt(t));
+  }, 120_000);
+
+  it('refuses to restore into the group itself, as Azure does', async () => {
+    const attempt = d.backup.restores.beginTriggerAndWait(
+      vault,
+      'rg',
+      'Azure',
+      agContainer,
+      ITEM,
+      'DefaultRangeRecoveryPoint',
+      {
+        properties: {
+          objectType: 'AzureWorkloadSQLPointInTimeRestoreRequest',
+          recoveryType: 'OriginalLocation',
+          pointInTime: new Date(rangeStart.getTime() + 60_000),
+        } as never,
+      },
+      poll,
+    );
+    await expect(attempt).rejects.toThrow(/cannot restore into availability group 'ag1'/);
+  });
+});
