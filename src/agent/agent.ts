@@ -57,7 +57,7 @@ import {
 } from './client.ts';
 import { vaultNameOf, type VaultCredentialsFile } from './files.ts';
 import { vmInventory } from './inventory.ts';
-import { localReplica, type VmSpec } from './simulation/spec.ts';
+import type { VmSpec } from './simulation/spec.ts';
 import { AgentStateStore, syncWithSpec, type SyncResult } from './simulation/state.ts';
 import {
   APPLIED_COMMANDS_KEPT,
@@ -746,11 +746,7 @@ export class Agent {
         simulation: this.simulation as AgentStateStore,
         state: this.state as CoordinatorState,
         save: () => this.save(),
-        groupInstance: async (group) => {
-          const spec = await this.currentSpec();
-          const found = spec.availabilityGroups.find((g) => g.name.toLowerCase() === group.toLowerCase());
-          return found === undefined ? undefined : localReplica(found, spec.vmName)?.instance;
-        },
+        spec: () => this.currentSpec(),
         now: () => this.clock.now(),
         log: (level, event, message, data) => this.log(level, event, message, data),
         halt: this.halt.signal,

@@ -62,6 +62,7 @@ import {
   openBackup,
 } from './simulation/backup.ts';
 import { planBackup } from './simulation/chain.ts';
+import { localReplica, type VmSpec } from './simulation/spec.ts';
 import type { SimulatedDatabase } from './simulation/database.ts';
 import { SimulationError } from './simulation/errors.ts';
 import { type AgentStateStore, type DatabaseRecord, recordBackup } from './simulation/state.ts';
@@ -83,8 +84,8 @@ export interface BackupContext {
   /** The coordinator's state: the plan goes into `backups` (and out again with the command's result). */
   state: CoordinatorState;
   save(): Promise<void>;
-  /** The local instance hosting availability group `group`'s replica on this VM (undefined: not a group here). */
-  groupInstance(group: string): Promise<string | undefined>;
+  /** The VM as its spec says now (SQL logins and availability group roles can change after protection). */
+  spec(): Promise<VmSpec>;
   /** The agent's clock: the time a backup is taken as of when its command does not say (`at`). */
   now(): Date;
   log(level: 'info' | 'warn', event: BackupEvent, message: string, data?: Record<string, unknown>): void;
@@ -161,6 +162,16 @@ function parsePayload(payload: Record<string, unknown>): Payload | string {
   };
 }
 
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** Azure's code and the plugin's login (the agent is the SQL plugin: it names them itself, as the vault does). */
+const NO_SYSADMIN = 'UserErrorSQLNoSysadminMembership';
+const PLUGIN_ACCOUNT = 'NT SERVICE\\AzureWLBackupPluginSvc';
+
+const noSysadminMessage = (instance: string) =>
+  `The backup failed: the login '${PLUGIN_ACCOUNT}' is not a member of the sysadmin server role on SQL instance '${instance}'. ` +
+  'Add it to the sysadmin role; the next backup then runs normally.';
+
 /** `SQLDataBase;<instance>;<database>` → its parts (case-insensitive prefix), or undefined. */
 export function parseItemName(itemName: string): { instanceName: string; databaseName: string } | undefined {
   const match = /^SQLDataBase;([^;]+);(.+)$/i.exec(itemName);
@@ -178,7 +189,13 @@ export async function runBackup(context: BackupContext, command: Command): Promi
   let job = context.state.backups[payload.backupId];
   if (job === undefined) {
     const names = parseItemName(payload.itemName);
-    const local = names === undefined ? undefined : await context.groupInstance(names.instanceName);
+    const spec = await context.spec();
+    const group = spec.availabilityGroups.find((g) => same(g.name, names?.instanceName ?? ''));
+    const local = group === undefined ? undefined : localReplica(group, spec.vmName)?.instance;
+    const instance = spec.instances.find((i) => same(i.name, local ?? names?.instanceName ?? ''));
+    // SQL Server refuses the plugin's BACKUP statement once its login has lost sysadmin (Azure: the job fails).
+    if (instance !== undefined && !instance.pluginIsSysadmin)
+      return failed(NO_SYSADMIN, noSysadminMessage(instance.name));
     const planned = plan(context, command, payload, local);
     if ('status' in planned) return planned;
     job = planned;
@@ -205,7 +222,6 @@ function plan(
       'UserErrorInvalidCommand',
       `The item name '${payload.itemName}' is not SQLDataBase;<instance>;<database>.`,
     );
-  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
   const instanceName = groupInstance ?? names.instanceName;
   const record = context.simulation.state.databases.find(
     (d) => same(d.instanceName, instanceName) && same(d.name, names.databaseName),
