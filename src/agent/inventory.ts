@@ -3,7 +3,8 @@
  * inventory (src/protocol/agent.ts). The agent reports it as is — deciding what Azure can protect is the
  * vault's job (src/domain/discovery.ts).
  *
- * - An instance whose plugin account lacks sysadmin lists no databases (the plugin cannot enumerate them).
+ * - An instance whose plugin account lacks sysadmin, or that has no `NT AUTHORITY\SYSTEM` login (discovery connects
+ *   as SYSTEM), lists no databases (the plugin cannot enumerate them).
  * - Every instance also has SQL Server's system databases `master`, `model` and `msdb` (tempdb is never backed up
  *   and not listed), with SQL Server's default recovery models (master SIMPLE, model FULL, msdb SIMPLE) and file
  *   names, in the instance's data/log directories. A spec database of the same name (case-insensitive) replaces
@@ -116,7 +117,8 @@ export function instanceInventory(
   groups: InventoryAvailabilityGroup[] = [],
 ): InventoryInstance {
   const own = new Set(instance.databases.map((d) => d.name.toLowerCase()));
-  const databases = instance.pluginIsSysadmin
+  const readable = instance.pluginIsSysadmin && instance.systemLogin;
+  const databases = readable
     ? [
         ...SYSTEM_DATABASES.filter((s) => !own.has(s.name)).map((s) => systemDatabase(instance, s)),
         ...instance.databases.map(userDatabase),
@@ -127,13 +129,14 @@ export function instanceInventory(
     version: instance.version,
     edition: instance.edition,
     isSysadmin: instance.pluginIsSysadmin,
+    ...(instance.systemLogin ? {} : { hasSystemLogin: false }),
     isFailoverClusterInstance: instance.isFailoverClusterInstance,
     dataDirectoryPaths: [
       { type: 'Data', path: instance.dataDirectory },
       { type: 'Log', path: instance.logDirectory },
     ],
     databases,
-    ...(groups.length > 0 && instance.pluginIsSysadmin ? { availabilityGroups: groups } : {}),
+    ...(groups.length > 0 && readable ? { availabilityGroups: groups } : {}),
   };
 }
 

@@ -102,6 +102,12 @@ export interface InquiryResult {
 export const DISCOVERY_CODES = {
   /** Azure's documented code. */
   noSysadmin: 'UserErrorSQLNoSysadminMembership',
+  /**
+   * Azure's code for "cannot connect to the SQL instance" (login failures among its causes): discovery connects as
+   * NT AUTHORITY\SYSTEM, so an instance without that login fails inquiry with it (the choice: Azure names no code
+   * of its own for the missing login).
+   */
+  noSystemLogin: 'UserErrorOpeningSQLConnection',
   /** Chosen. */
   linuxNotSupported: 'UserErrorWorkloadNotSupportedOnLinux',
   /** Chosen. */
@@ -229,6 +235,22 @@ function noSysadminError(instance: string): InquiryErrorDetail {
       'is not a member of the sysadmin server role on that instance.',
     recommendations: [
       `Add the login '${PLUGIN_ACCOUNT}' to the sysadmin server role on SQL instance '${instance}'.`,
+      'Then run "Rediscover DBs" (inquire the container again) to list the instance\'s databases.',
+    ],
+  };
+}
+
+/** The account discovery connects as (reference §6.1: it must be a login, public role, on every instance). */
+export const DISCOVERY_ACCOUNT = 'NT AUTHORITY\\SYSTEM';
+
+function noSystemLoginError(instance: string): InquiryErrorDetail {
+  return {
+    code: DISCOVERY_CODES.noSystemLogin,
+    message:
+      `Azure Backup could not connect to SQL instance '${instance}' to discover its databases: '${DISCOVERY_ACCOUNT}', ` +
+      'the account discovery runs as, is not a login of the instance.',
+    recommendations: [
+      `Create a login for '${DISCOVERY_ACCOUNT}' (public server role) on SQL instance '${instance}'.`,
       'Then run "Rediscover DBs" (inquire the container again) to list the instance\'s databases.',
     ],
   };
@@ -433,7 +455,12 @@ export function evaluateInventory(vm: { os: string }, instances: InventoryInstan
   const failures: DiscoveredInstance[] = [];
   for (const instance of sorted) {
     const instanceReason = instanceProblem(instance);
-    const inquiryError = instance.isSysadmin ? undefined : noSysadminError(instance.name);
+    const inquiryError =
+      instance.hasSystemLogin === false
+        ? noSystemLoginError(instance.name)
+        : instance.isSysadmin
+          ? undefined
+          : noSysadminError(instance.name);
     // CHOSEN: an unsupported version or FCI is the more fundamental reason; missing sysadmin comes after.
     const reason =
       instanceReason ?? (inquiryError ? { code: inquiryError.code, message: inquiryError.message } : undefined);
@@ -516,7 +543,7 @@ export function evaluateAvailabilityGroups(
   if (isLinuxOs(vm.os)) return [];
   const out: DiscoveredAvailabilityGroup[] = [];
   for (const instance of instances) {
-    if (!instance.isSysadmin) continue;
+    if (!instance.isSysadmin || instance.hasSystemLogin === false) continue;
     for (const group of instance.availabilityGroups ?? []) {
       const reason = instanceProblem(instance) ?? groupProblem(group);
       const members = {

@@ -112,6 +112,11 @@ export const InventoryInstance = Type.Object({
   isSysadmin: Type.Boolean({
     description: 'whether the plugin account (NT SERVICE\\AzureWLBackupPluginSvc) is sysadmin',
   }),
+  hasSystemLogin: Type.Optional(
+    Type.Boolean({
+      description: 'whether NT AUTHORITY\\SYSTEM (the account discovery connects as) is a login; absent = yes',
+    }),
+  ),
   isFailoverClusterInstance: Type.Optional(Type.Boolean()),
   dataDirectoryPaths: Type.Array(DataDirectoryPath, { maxItems: 16 }),
   databases: Type.Array(InventoryDatabase, { maxItems: 5000, description: 'empty when the plugin lacks sysadmin' }),

@@ -4,7 +4,7 @@ import { agNodeSpec } from '../support/availability-groups.ts';
 import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
 import { tomorrowFrom } from '../support/processes.ts';
-import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
+import { rediscover, registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const vault = 'ag-vault';
@@ -40,26 +40,6 @@ describe('availability groups', () => {
     for await (const item of d.backup.backupProtectableItems.list(vault, 'rg', { filter })) items.push(item);
     return items;
   };
-  /** "Rediscover DBs" on a node: the vault learns the group's topology as that node reports it. */
-  const rediscover = async (vm: SqlVm) => {
-    let location: string | undefined;
-    await d.backup.protectionContainers.inquire(vault, 'rg', 'Azure', vm.containerName, {
-      onResponse: (raw) => {
-        location = raw.headers.get('location');
-      },
-    });
-    const operationId = new URL(location!).pathname.split('/').pop()!;
-    await until('the inquiry', async () => {
-      let status = 0;
-      await d.backup.protectionContainerOperationResults.get(vault, 'rg', 'Azure', vm.containerName, operationId, {
-        onResponse: (raw) => {
-          status = raw.status;
-        },
-      });
-      return status !== 202;
-    });
-  };
-
   beforeAll(async () => {
     d = await clockDeployment('availability-groups');
     vaultArmId =
@@ -140,7 +120,7 @@ describe('availability groups', () => {
     vm1.setSpec(agNodeSpec('sqlvm1', 'sqlvm2'));
     vm2.setSpec(agNodeSpec('sqlvm2', 'sqlvm2'));
     expect(failover(specs.sqlvm1, 'ag1', 'sqlvm2').availabilityGroups[0]!.replicas[1]!.role).toBe('Primary');
-    await rediscover(vm2);
+    await rediscover(d.backup, vault, vm2.containerName);
     const second = await d.clock({ advanceSeconds: 3600 });
     expect(second.backupsStarted).toBe(1);
     const logAfterFailover = lastBackupOn(vm1, 'Log')!;

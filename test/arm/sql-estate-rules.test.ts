@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
-import { registeredSqlVm, sqlVmSpec, until, type SqlVm } from '../support/vm.ts';
+import { rediscover, registeredSqlVm, sqlVmSpec, until, type SqlVm } from '../support/vm.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const vault = 'estate-vault';
@@ -89,5 +89,41 @@ describe('SQL estate rules', () => {
     const healed = await item();
     expect(healed.lastBackupStatus).toBe('Healthy');
     expect(healed.lastBackupErrorDetail).toBeUndefined();
+  }, 60_000);
+
+  it('NT AUTHORITY\\SYSTEM not a login: discovery fails with its code, and lists the databases once it is', async () => {
+    const noSystem = (systemLogin: boolean) => {
+      const s = sqlVmSpec('nosystemvm', ['orders']);
+      (s.instances[0] as Record<string, unknown>).systemLogin = systemLogin;
+      return s;
+    };
+    const other = await registeredSqlVm(d.server, d.backup, d.token, vaultArmId, noSystem(false));
+    try {
+      const inquiry = async () =>
+        (
+          (await d.backup.protectionContainers.get(vault, 'rg', 'Azure', other.containerName)).properties as {
+            extendedInfo?: { inquiryInfo?: { status?: string; errorDetail?: { code?: string; message?: string } } };
+          }
+        ).extendedInfo?.inquiryInfo;
+      const failed = await inquiry();
+      expect(failed?.status).toBe('Failed');
+      expect(failed?.errorDetail?.code).toBe('UserErrorOpeningSQLConnection');
+      expect(failed?.errorDetail?.message).toMatch(/NT AUTHORITY\\SYSTEM/);
+      const orders = async () => {
+        const names = [];
+        for await (const i of d.backup.backupProtectableItems.list(vault, 'rg', {
+          filter: "protectableItemType eq 'SQLDataBase'",
+        }))
+          names.push(i.name);
+        return names.filter((n) => n?.endsWith(';orders'));
+      };
+      expect(await orders()).toEqual([]);
+      other.setSpec(noSystem(true));
+      await rediscover(d.backup, vault, other.containerName);
+      expect((await inquiry())?.status).toBe('Success');
+      expect(await orders()).toEqual(['SQLDataBase;MSSQLSERVER;orders']);
+    } finally {
+      await other.agent.stop();
+    }
   }, 60_000);
 });

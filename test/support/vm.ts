@@ -108,3 +108,27 @@ export function sqlVmSpec(vmName: string, databases: (string | { name: string; r
     ],
   };
 }
+
+/** "Rediscover DBs": inquire a registered container through the SDK and wait for the inquiry to end. */
+export async function rediscover(
+  backup: RecoveryServicesBackupClient,
+  vaultName: string,
+  containerName: string,
+): Promise<void> {
+  let location: string | undefined;
+  await backup.protectionContainers.inquire(vaultName, 'rg', 'Azure', containerName, {
+    onResponse: (raw) => {
+      location = raw.headers.get('location');
+    },
+  });
+  const operationId = new URL(location!).pathname.split('/').pop()!;
+  await until('the inquiry', async () => {
+    let status = 0;
+    await backup.protectionContainerOperationResults.get(vaultName, 'rg', 'Azure', containerName, operationId, {
+      onResponse: (raw) => {
+        status = raw.status;
+      },
+    });
+    return status !== 202;
+  });
+}

@@ -80,6 +80,8 @@ export interface InstanceSpec {
   version: string;
   edition: string;
   pluginIsSysadmin: boolean;
+  /** `NT AUTHORITY\\SYSTEM` is a login of the instance (discovery connects as it); default true. */
+  systemLogin: boolean;
   isFailoverClusterInstance: boolean;
   dataDirectory: string;
   logDirectory: string;
@@ -293,6 +295,7 @@ const INSTANCE_FIELDS = [
   'version',
   'edition',
   'pluginIsSysadmin',
+  'systemLogin',
   'isFailoverClusterInstance',
   'dataDirectory',
   'logDirectory',
@@ -467,6 +470,7 @@ function parseInstance(
   }
   const edition = string(obj, 'edition', path, SPEC_DEFAULTS.edition);
   const pluginIsSysadmin = boolean(obj, 'pluginIsSysadmin', path, SPEC_DEFAULTS.pluginIsSysadmin);
+  const systemLogin = boolean(obj, 'systemLogin', path, true);
   const isFailoverClusterInstance = boolean(obj, 'isFailoverClusterInstance', path, false);
   const dataDirectory = string(obj, 'dataDirectory', path, defaultDataDirectory(os, version, name));
   const logDirectory = string(obj, 'logDirectory', path, dataDirectory);
@@ -488,6 +492,7 @@ function parseInstance(
     version,
     edition,
     pluginIsSysadmin,
+    systemLogin,
     isFailoverClusterInstance,
     dataDirectory,
     logDirectory,
