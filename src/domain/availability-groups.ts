@@ -11,7 +11,6 @@
  * - Basic availability groups are not supported.
  */
 import type { BackupType, InventoryAvailabilityGroup } from '../protocol/agent.ts';
-import type { NotProtectableReason } from './discovery.ts';
 
 export type BackupPreference = InventoryAvailabilityGroup['backupPreference'];
 export type ReplicaRole = InventoryAvailabilityGroup['replicas'][number]['role'];
@@ -52,7 +51,7 @@ export function isAgContainerName(name: string): boolean {
 /** Why the AG's databases cannot be protected, or undefined. */
 export function groupProblem(
   group: Pick<InventoryAvailabilityGroup, 'name' | 'isBasic'>,
-): NotProtectableReason | undefined {
+): { code: string; message: string } | undefined {
   if (!group.isBasic) return undefined;
   return {
     code: AG_CODES.basicNotSupported,

@@ -3,7 +3,7 @@ import type { ProtectionContainer } from '../generated/prisma/client.ts';
 import type { InventoryAvailabilityGroup } from '../protocol/agent.ts';
 import { backupNode, nodesList, replicaNodes, type DistributedNode } from '../domain/availability-groups.ts';
 import type { BackupType } from '../protocol/agent.ts';
-import { chainStateFor } from './backups.ts';
+import type { ChainState } from '../domain/backup-chain.ts';
 
 /** The group an AG container stands for (as its nodes last reported it); undefined for a VM's container. */
 export function groupOf(container: Pick<ProtectionContainer, 'containerType' | 'availabilityGroup'>) {
@@ -77,6 +77,8 @@ export interface BackupRoute {
 export async function routeGroupBackups(
   app: FastifyInstance,
   starts: readonly { item: { id: string; vaultId: string; containerId: string }; type: BackupType }[],
+  /** The item's committed chain (backups.ts's chainStateFor). */
+  chainStateFor: (app: FastifyInstance, itemId: string) => Promise<ChainState>,
 ): Promise<Map<string, BackupRoute | { failure: { code: string; message: string } }>> {
   const routes = new Map<string, BackupRoute | { failure: { code: string; message: string } }>();
   const groups = await app.db.protectionContainer.findMany({

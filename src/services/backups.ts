@@ -263,7 +263,7 @@ export async function startBackupsIn(
     ).map((u) => u.protectedItemId),
   );
   // An AG database's backup goes to the node its group's backup preference selects (the item's container is the AG's).
-  const routes = await routeGroupBackups(app, starts);
+  const routes = await routeGroupBackups(app, starts, chainStateFor);
   const routed = starts.map((start) => {
     const route = routes.get(start.item.id);
     return route === undefined || 'failure' in route
