@@ -1,9 +1,13 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 
-/** A change a portal shows live: a job created or moved to another status; an alert raised, acknowledged or resolved. */
+/**
+ * A change a portal shows live: a job created or moved to another status; an alert raised, acknowledged or resolved;
+ * a discovery ("Rediscover DBs") that found databases.
+ */
 export interface PortalEvent {
-  type: 'job.created' | 'job.updated' | 'alert.raised' | 'alert.acknowledged' | 'alert.resolved';
+  type:
+    'job.created' | 'job.updated' | 'alert.raised' | 'alert.acknowledged' | 'alert.resolved' | 'discovery.completed';
   data: object;
 }
 

@@ -22,6 +22,24 @@ export async function applyInventory(app: FastifyInstance, container: Protection
   const result = evaluateInventory({ os: container.os }, report.instances);
   const groups = evaluateAvailabilityGroups({ os: container.os }, report.instances);
   const now = app.clock.now();
+  const known = new Set(
+    (
+      await app.db.sqlDatabase.findMany({
+        where: {
+          OR: [
+            { containerId: container.id },
+            {
+              container: {
+                vaultId: container.vaultId,
+                nameKey: { in: groups.map((g) => g.containerName.toLowerCase()) },
+              },
+            },
+          ],
+        },
+        select: { itemNameKey: true },
+      })
+    ).map((d) => d.itemNameKey),
+  );
   const groupContainers = await app.db.$transaction(
     groups.map(({ group, containerName }) => {
       const data = {
@@ -62,6 +80,7 @@ export async function applyInventory(app: FastifyInstance, container: Protection
     }),
   ]);
   await alertOnInquiry(app, container, result.instances);
+  await announceDiscovery(app, container, [...result.databases, ...groups.flatMap((g) => g.databases)], known);
   return result;
 }
 
@@ -122,4 +141,27 @@ function replaceItems(
       });
     }),
   ];
+}
+
+/**
+ * A discovery that found databases is announced on the portal's event stream (`discovery.completed`), as Azure's
+ * portal notifies when "Discover DBs" finishes: how many databases, how many protectable, which are new on this VM.
+ */
+async function announceDiscovery(
+  app: FastifyInstance,
+  container: ProtectionContainer,
+  databases: DiscoveredDatabase[],
+  known: Set<string>,
+) {
+  if (databases.length === 0) return;
+  await app.portalEvents.publish(container.vaultId, {
+    type: 'discovery.completed',
+    data: {
+      containerName: container.name,
+      friendlyName: container.friendlyName,
+      databaseCount: databases.length,
+      protectableCount: databases.filter((d) => d.isProtectable).length,
+      newDatabases: databases.filter((d) => !known.has(d.itemName.toLowerCase())).map((d) => d.itemName),
+    },
+  });
 }

@@ -10,8 +10,9 @@ const MAX_BACKLOG = 1000;
 
 const EVENT_STREAM_DOC =
   'Server-Sent Events, one per change: `id` (send it back as Last-Event-ID to resume), `event` (job.created, job.updated, ' +
-  'alert.raised, alert.acknowledged, alert.resolved) and `data` (JSON: a job with jobId, operation, status, previousStatus, ' +
-  'entityFriendlyName, startTime, endTime, errorCode; or an alert as the alerts list shows it). Comment lines keep the stream open.';
+  'alert.raised, alert.acknowledged, alert.resolved, discovery.completed) and `data` (JSON: a job with jobId, operation, status, ' +
+  'previousStatus, entityFriendlyName, startTime, endTime, errorCode; an alert as the alerts list shows it; or a discovery that ' +
+  'found databases: containerName, friendlyName, databaseCount, protectableCount, newDatabases). Comment lines keep the stream open.';
 
 /**
  * The live feed of a vault's job and alert changes, fed by every API and worker process through Redis
