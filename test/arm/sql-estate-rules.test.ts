@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
+import { openEventStream } from '../support/sse.ts';
 import { rediscover, registeredSqlVm, sqlVmSpec, until, type SqlVm } from '../support/vm.ts';
 
 const poll = { updateIntervalInMs: 50 };
@@ -118,10 +119,27 @@ describe('SQL estate rules', () => {
         return names.filter((n) => n?.endsWith(';orders'));
       };
       expect(await orders()).toEqual([]);
-      other.setSpec(noSystem(true));
-      await rediscover(d.backup, vault, other.containerName);
-      expect((await inquiry())?.status).toBe('Success');
-      expect(await orders()).toEqual(['SQLDataBase;MSSQLSERVER;orders']);
+      // The portal's live feed announces the discovery that finds the databases.
+      const stream = await openEventStream(`${d.server.httpsUrl}/portal/v1${vaultArmId}/events`, d.token);
+      try {
+        other.setSpec(noSystem(true));
+        await rediscover(d.backup, vault, other.containerName);
+        expect((await inquiry())?.status).toBe('Success');
+        expect(await orders()).toEqual(['SQLDataBase;MSSQLSERVER;orders']);
+        const announced = await stream.next(
+          (m) =>
+            m.event === 'discovery.completed' &&
+            (JSON.parse(m.data) as { containerName?: string }).containerName === other.containerName,
+          { timeoutMs: 10_000 },
+        );
+        expect(JSON.parse(announced.data)).toMatchObject({
+          containerName: other.containerName,
+          friendlyName: 'nosystemvm',
+          newDatabases: expect.arrayContaining(['SQLDataBase;MSSQLSERVER;orders']),
+        });
+      } finally {
+        stream.close();
+      }
     } finally {
       await other.agent.stop();
     }
