@@ -11,6 +11,7 @@ import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/err
 import validation from './plugins/validation.ts';
 import requestIds from './plugins/request-ids.ts';
 import openapi from './plugins/openapi.ts';
+import serializationCheck from './plugins/serialization-check.ts';
 import db from './plugins/db.ts';
 import queues from './plugins/queues.ts';
 import faults from './plugins/faults.ts';
@@ -63,6 +64,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(errorsPlugin);
   await app.register(validation);
   await app.register(requestIds);
+  await app.register(serializationCheck);
   await app.register(openapi);
   await app.register(db);
   await app.register(queues);

@@ -57,6 +57,8 @@ export interface Config {
   };
   /** Emulator controls (/emulator/v1: the clock, later faults); off unless enabled. */
   emulatorControls: boolean;
+  /** Answer 500 when a response schema would drop or change part of a view (the test servers turn it on). */
+  checkSerialization: boolean;
   protection: {
     limitErrorCode: string;
     discoveryIntervalSeconds: number;
@@ -251,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
       uploadHistoryDays: int(env, 'RV_UPLOAD_HISTORY_DAYS', 7, 1, 3650),
     },
     emulatorControls: bool(env, 'RV_EMULATOR_CONTROLS', false),
+    checkSerialization: bool(env, 'RV_CHECK_SERIALIZATION', false),
     protection: {
       limitErrorCode: str(env, 'RV_MAX_ITEMS_ERROR_CODE', 'UserErrorMaxProtectedItemsReached'),
       discoveryIntervalSeconds: int(env, 'RV_DISCOVERY_INTERVAL_SECONDS', 8 * 3600, 1, 30 * 86400),

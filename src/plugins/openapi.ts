@@ -2,11 +2,13 @@ import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { ErrorResponse } from '../arm/schemas.ts';
+import { sharedModels } from '../arm/models/index.ts';
 
 /** The OpenAPI document, built from the routes' schemas; `npm run openapi` writes it to openapi/openapi.json. */
 export default fp(
   async (app) => {
     app.addSchema(ErrorResponse);
+    for (const model of sharedModels) app.addSchema(model);
     await app.register(swagger, {
       openapi: {
         openapi: '3.0.3',

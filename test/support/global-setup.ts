@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -6,6 +6,7 @@ import { applyMigrations } from '../../src/db/migrations.ts';
 import { startAzurite } from '../../src/storage/azurite.ts';
 import { loadConfig } from '../../src/config.ts';
 import { loadOrCreateCertificate } from '../../src/tls.ts';
+import { modelCheckSummary } from './azure-model/summary.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,6 +14,7 @@ declare module 'vitest' {
     blobConnectionString: string;
     tlsCertFile: string;
     tlsKeyFile: string;
+    modelCheckDir: string;
   }
 }
 
@@ -35,8 +37,15 @@ export default async function setup(project: TestProject) {
   project.provide('blobConnectionString', azurite.connectionString);
   project.provide('tlsCertFile', tls.certFile);
   project.provide('tlsKeyFile', join(dir, 'tls', 'key.pem'));
+  const modelCheckDir = join(dir, 'azure-model-check');
+  mkdirSync(modelCheckDir);
+  project.provide('modelCheckDir', modelCheckDir);
   return async () => {
     await azurite.stop();
+    // Each test file fails on its own drift; this is the run's total over every SDK-driven file.
+    const summary = modelCheckSummary(modelCheckDir);
+    process.stdout.write(`\n${summary.text}\n`);
     rmSync(dir, { recursive: true, force: true });
+    if (summary.problems > 0) throw new Error(`${summary.problems} SDK responses drift from Azure's model (above)`);
   };
 }

@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { RecoveryServicesClient } from '@azure/arm-recoveryservices';
 import { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
 import { DEV_PRINCIPAL } from '../../src/config.ts';
+import { recordResponses } from './azure-model/traffic.ts';
 
 /** A token from the service's own /oauth2/token endpoint, as a client-credentials script would get it. */
 export async function fetchToken(
@@ -27,11 +28,15 @@ export function staticCredential(token: string): TokenCredential {
   return { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) };
 }
 
-/** The official clients, unchanged, pointed at the emulator's HTTPS endpoint. */
+/**
+ * The official clients, unchanged, pointed at the emulator's HTTPS endpoint. Every response they receive is recorded
+ * for the check against Azure's model that runs after each test file (test/support/azure-model/per-file.ts).
+ */
 export function sdkClients(httpsUrl: string, token: string, subscriptionId: string) {
   const credential = staticCredential(token);
-  return {
-    vaults: new RecoveryServicesClient(credential, subscriptionId, { endpoint: httpsUrl }),
-    backup: new RecoveryServicesBackupClient(credential, subscriptionId, { endpoint: httpsUrl }),
-  };
+  const vaults = new RecoveryServicesClient(credential, subscriptionId, { endpoint: httpsUrl });
+  const backup = new RecoveryServicesBackupClient(credential, subscriptionId, { endpoint: httpsUrl });
+  recordResponses('vaults', vaults.pipeline);
+  recordResponses('backup', backup.pipeline);
+  return { vaults, backup };
 }

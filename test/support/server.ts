@@ -32,6 +32,8 @@ export async function startTestServer(
     RV_TLS_KEY: inject('tlsKeyFile'),
     RV_QUEUE_PREFIX: `rv-test-${randomUUID()}`,
     RV_RETRY_AFTER_SECONDS: '0',
+    // A response schema that drops or changes part of a view answers 500 (src/plugins/serialization-check.ts).
+    RV_CHECK_SERIALIZATION: 'true',
     // The suite shares one database: no server dispatches scheduled backups on its own (tests drive the emulator
     // clock on a database of their own instead).
     RV_SCHEDULER_TICK_SECONDS: '3600',

@@ -3,16 +3,7 @@ import { Type } from 'typebox';
 import type { Operation } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { startJob } from '../../jobs/job-records.ts';
-import {
-  AnyObject,
-  ApiVersionQuery,
-  Empty,
-  FilterQuery,
-  listOf,
-  ListQuery,
-  responses,
-  VaultParams,
-} from '../../arm/schemas.ts';
+import { ApiVersionQuery, Empty, FilterQuery, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
 import { VAULT, vaultId, containerId, fabricId } from '../../arm/paths.ts';
 import { afterPair, page } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
@@ -24,9 +15,14 @@ import {
   type ContainerPathParams,
 } from '../../arm/container-lookup.ts';
 import { operationResult, operationStatus } from '../../arm/operation-views.ts';
-import { OperationStatusBody } from './vault-operations.ts';
 import { containerNodes } from '../../services/availability-groups.ts';
+import { accepted, StillRunning } from '../../arm/models/common.ts';
 import { renderContainer, renderProtectableContainer } from './views/containers.ts';
+import { model } from '../../arm/models/index.ts';
+
+const ContainerResource = model('ProtectionContainerResource');
+const ProtectableContainerResource = model('ProtectableContainerResource');
+const OperationStatus = model('OperationStatus');
 
 const FABRIC = `${VAULT}/backupFabrics/:fabricName`;
 const CONTAINER = `${FABRIC}/protectionContainers/:containerName`;
@@ -36,14 +32,6 @@ const ContainerParams = Type.Object({ ...FabricParams.properties, containerName:
 const ContainerOperationParams = Type.Object({ ...ContainerParams.properties, operationId: name(64) });
 const FabricOperationParams = Type.Object({ ...FabricParams.properties, operationId: name(64) });
 
-const ContainerResource = Type.Object(
-  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
-  { description: 'AzureVMAppContainerProtectionContainer (containerType VMAppContainer)' },
-);
-const ProtectableContainerResource = Type.Object(
-  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
-  { description: 'A VM whose agent registered with the vault (protectableContainerType VMAppContainer)' },
-);
 const RegisterBody = Type.Object(
   {
     properties: Type.Object(
@@ -104,7 +92,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Discover VMs whose agents registered with the vault (202; poll the Location)',
         params: FabricParams,
         querystring: FilterQuery,
-        response: responses({ 202: Empty }),
+        response: responses({ 202: accepted('Refresh accepted', false) }),
       },
     },
     async (request, reply) => {
@@ -126,7 +114,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Result of a refresh: 202 while running, then 204',
         params: FabricOperationParams,
         querystring: ApiVersionQuery,
-        response: responses({ 202: Empty, 204: Empty }),
+        response: responses({ 202: StillRunning, 204: Empty }),
       },
     },
     async (request, reply) => {
@@ -186,7 +174,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: ContainerParams,
         querystring: ApiVersionQuery,
         body: RegisterBody,
-        response: responses({ 200: ContainerResource, 202: Empty }),
+        response: responses({ 200: ContainerResource, 202: accepted('Registration accepted') }),
       },
     },
     async (request, reply) => {
@@ -277,7 +265,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Result of a container operation: 202 while running; then the container (register) or 204 (inquire, unregister)',
         params: ContainerOperationParams,
         querystring: ApiVersionQuery,
-        response: responses({ 200: ContainerResource, 202: Empty, 204: Empty }),
+        response: responses({ 200: ContainerResource, 202: StillRunning, 204: Empty }),
       },
     },
     async (request, reply) => {
@@ -299,7 +287,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Status of a container operation',
         params: ContainerOperationParams,
         querystring: ApiVersionQuery,
-        response: responses({ 200: OperationStatusBody }),
+        response: responses({ 200: OperationStatus }),
       },
     },
     async (request) => operationStatus(await containerOperation(request.params)),
@@ -314,7 +302,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Discover the databases on a registered VM (202; poll the Location)',
         params: ContainerParams,
         querystring: FilterQuery,
-        response: responses({ 202: Empty }),
+        response: responses({ 202: accepted('Inquiry accepted', false) }),
       },
     },
     async (request, reply) => {
@@ -346,7 +334,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Unregister a VM (202; poll the Location); refused while it has protected items',
         params: ContainerParams,
         querystring: ApiVersionQuery,
-        response: responses({ 202: Empty, 204: Empty }),
+        response: responses({ 202: accepted('Unregistration accepted', false), 204: Empty }),
       },
     },
     async (request, reply) => {

@@ -1,23 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ArmError, errors } from '../../domain/errors.ts';
-import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
 import { VAULT, vaultId } from '../../arm/paths.ts';
 import { afterPair, page } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
 import { findVault } from '../../arm/vault-lookup.ts';
 import { findFabricVault } from '../../arm/container-lookup.ts';
 import { renderIntent } from './views/intents.ts';
+import { model } from '../../arm/models/index.ts';
+
+const IntentResource = model('ProtectionIntentResource');
 
 const IntentParams = Type.Object({
   ...VaultParams.properties,
   fabricName: Type.String({ minLength: 1, maxLength: 64 }),
   intentObjectName: Type.String({ minLength: 1, maxLength: 260 }),
 });
-const IntentResource = Type.Object(
-  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
-  { description: 'AzureWorkloadSQLAutoProtectionIntent' },
-);
 const IntentBody = Type.Object(
   {
     properties: Type.Object(

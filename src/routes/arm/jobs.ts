@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
-import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { accepted, StillRunning } from '../../arm/models/common.ts';
+import { model } from '../../arm/models/index.ts';
 import { UUID } from '../../domain/arm-ids.ts';
 import { VAULT, vaultId } from '../../arm/paths.ts';
 import { page, timeCursor } from '../../arm/paging.ts';
@@ -12,10 +14,8 @@ import { operationResult } from '../../arm/operation-views.ts';
 import { renderJob } from './views/jobs.ts';
 import { changeJobStatus, jobById } from '../../jobs/job-records.ts';
 
-const JobResource = Type.Object(
-  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
-  { description: 'AzureWorkloadJob' },
-);
+const JobResource = model('JobResource');
+
 const JobParams = Type.Object({ ...VaultParams.properties, jobName: Type.String({ minLength: 1, maxLength: 64 }) });
 const JobOperationParams = Type.Object({
   ...JobParams.properties,
@@ -124,7 +124,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Cancel a cancellable job (202; poll the Location)',
         params: JobParams,
         querystring: ApiVersionQuery,
-        response: responses({ 202: Empty }),
+        response: responses({ 202: accepted('Cancellation accepted', false) }),
       },
     },
     async (request, reply) => {
@@ -158,7 +158,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Result of a job cancellation: 202 while running, then 204',
         params: JobOperationParams,
         querystring: ApiVersionQuery,
-        response: responses({ 202: Empty, 204: Empty }),
+        response: responses({ 202: StillRunning, 204: Empty }),
       },
     },
     async (request, reply) => {

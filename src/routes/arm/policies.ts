@@ -3,14 +3,18 @@ import { Type } from 'typebox';
 import type { Policy, Vault } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { validateSqlPolicy } from '../../domain/policy/validate.ts';
-import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
 import { VAULT, vaultId, policyId } from '../../arm/paths.ts';
 import { page } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
 import { findVault, vaultScope } from '../../arm/vault-lookup.ts';
 import { operationResult, operationStatus } from '../../arm/operation-views.ts';
-import { OperationStatusBody } from './vault-operations.ts';
+import { accepted, StillRunning } from '../../arm/models/common.ts';
 import { renderPolicy } from './views/policies.ts';
+import { model } from '../../arm/models/index.ts';
+
+const PolicyResource = model('ProtectionPolicyResource');
+const OperationStatus = model('OperationStatus');
 
 const PolicyParams = Type.Object({
   ...VaultParams.properties,
@@ -20,10 +24,6 @@ const PolicyOperationParams = Type.Object({
   ...PolicyParams.properties,
   operationId: Type.String({ minLength: 1, maxLength: 64 }),
 });
-const PolicyResource = Type.Object(
-  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
-  { description: 'AzureVmWorkloadProtectionPolicy' },
-);
 const PolicyBody = Type.Object(
   {
     properties: Type.Object({ backupManagementType: Type.String({ maxLength: 64 }) }, { additionalProperties: true }),
@@ -59,7 +59,7 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: PolicyParams,
         querystring: ApiVersionQuery,
         body: PolicyBody,
-        response: responses({ 200: PolicyResource, 202: Empty }),
+        response: responses({ 200: PolicyResource, 202: accepted('Protected items must follow the change') }),
       },
     },
     async (request, reply) => {
@@ -192,7 +192,7 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Delete a policy (long-running; refused while items or auto-protection use it)',
         params: PolicyParams,
         querystring: ApiVersionQuery,
-        response: responses({ 202: Empty, 204: Empty }),
+        response: responses({ 202: accepted('Deletion accepted'), 204: Empty }),
       },
     },
     async (request, reply) => {
@@ -245,7 +245,7 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Status of a policy operation (jobIds of the items it reconfigured)',
         params: PolicyOperationParams,
         querystring: ApiVersionQuery,
-        response: responses({ 200: OperationStatusBody }),
+        response: responses({ 200: OperationStatus }),
       },
     },
     async (request) => {
@@ -267,7 +267,7 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Result of a policy operation: 202 while running; then the policy (update) or 204 (delete)',
         params: PolicyOperationParams,
         querystring: ApiVersionQuery,
-        response: responses({ 200: PolicyResource, 202: Empty, 204: Empty }),
+        response: responses({ 200: PolicyResource, 202: StillRunning, 204: Empty }),
       },
     },
     async (request, reply) => {

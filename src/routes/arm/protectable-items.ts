@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ProtectionContainer } from '../../generated/prisma/client.ts';
 import { containerNodes, groupOf } from '../../services/availability-groups.ts';
-import { AnyObject, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
 import { VAULT, vaultId, containerId } from '../../arm/paths.ts';
 import { afterPair, page, type Cursor } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
@@ -14,8 +14,11 @@ import {
   renderWorkloadDatabase,
   renderWorkloadInstance,
 } from './views/containers.ts';
+import { model } from '../../arm/models/index.ts';
 
-const Item = Type.Object({ id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject });
+const WorkloadItemResource = model('WorkloadItemResource');
+const WorkloadProtectableItemResource = model('WorkloadProtectableItemResource');
+
 const ContainerParams = Type.Object({
   ...VaultParams.properties,
   fabricName: Type.String({ minLength: 1, maxLength: 64 }),
@@ -111,7 +114,7 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'SQL instances and databases found by inquiry, across the vault',
         params: VaultParams,
         querystring: ListQuery,
-        response: responses({ 200: listOf(Item) }),
+        response: responses({ 200: listOf(WorkloadProtectableItemResource) }),
       },
     },
     async (request) => {
@@ -180,7 +183,7 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Workload items of a container: SQL instances (with data directories) and databases',
         params: ContainerParams,
         querystring: ListQuery,
-        response: responses({ 200: listOf(Item) }),
+        response: responses({ 200: listOf(WorkloadItemResource) }),
       },
     },
     async (request) => {

@@ -6,7 +6,7 @@ import type { Operation, Vault } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { startJob } from '../../jobs/job-records.ts';
 import { protect } from '../../services/protection.ts';
-import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
 import { VAULT, vaultId, protectedItemId } from '../../arm/paths.ts';
 import { afterPair, page } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
@@ -14,8 +14,12 @@ import { withContainerAndPolicy } from '../../services/item-relations.ts';
 import { findVault, vaultScope } from '../../arm/vault-lookup.ts';
 import { findProtectedItem, type ContainerPathParams } from '../../arm/container-lookup.ts';
 import { operationResult, operationStatus } from '../../arm/operation-views.ts';
-import { OperationStatusBody } from './vault-operations.ts';
+import { accepted as acceptedAnswer, StillRunning } from '../../arm/models/common.ts';
 import { renderProtectedItem } from './views/protected-items.ts';
+import { model } from '../../arm/models/index.ts';
+
+const ItemResource = model('ProtectedItemResource');
+const OperationStatus = model('OperationStatus');
 
 const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const ItemParams = Type.Object({
@@ -25,10 +29,6 @@ const ItemParams = Type.Object({
   protectedItemName: name(600),
 });
 const ItemOperationParams = Type.Object({ ...ItemParams.properties, operationId: name(64) });
-const ItemResource = Type.Object(
-  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
-  { description: 'AzureVmWorkloadSQLDatabaseProtectedItem' },
-);
 const ItemBody = Type.Object(
   {
     properties: Type.Object(
@@ -94,7 +94,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: ItemParams,
         querystring: ApiVersionQuery,
         body: ItemBody,
-        response: responses({ 202: Empty }),
+        response: responses({ 202: acceptedAnswer('Accepted: the operation gives the job') }),
       },
     },
     async (request, reply) => {
@@ -216,7 +216,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Stop protection and delete backup data (soft-deleted while the vault keeps deleted data)',
         params: ItemParams,
         querystring: ApiVersionQuery,
-        response: responses({ 202: Empty, 204: Empty }),
+        response: responses({ 202: acceptedAnswer('Deletion accepted'), 204: Empty }),
       },
     },
     async (request, reply) => {
@@ -262,7 +262,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: ItemParams,
         querystring: ApiVersionQuery,
         body: BackupBody,
-        response: responses({ 202: Empty }),
+        response: responses({ 202: acceptedAnswer('Backup accepted: the operation gives the Backup job') }),
       },
     },
     async (request, reply) => {
@@ -335,7 +335,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Status of an operation on a protected item',
         params: ItemOperationParams,
         querystring: ApiVersionQuery,
-        response: responses({ 200: OperationStatusBody }),
+        response: responses({ 200: OperationStatus }),
       },
     },
     async (request) => operationStatus(await itemOperation(request.params)),
@@ -352,7 +352,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Result of an operation on a protected item: 202 while running, then the item (204 once it is gone)',
         params: ItemOperationParams,
         querystring: ApiVersionQuery,
-        response: responses({ 200: ItemResource, 202: Empty, 204: Empty }),
+        response: responses({ 200: ItemResource, 202: StillRunning, 204: Empty }),
       },
     },
     async (request, reply) => {

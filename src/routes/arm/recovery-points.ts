@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { errors } from '../../domain/errors.ts';
 import { logTimeRanges, typesForQuery } from '../../domain/backup-chain.ts';
 import { asCommittedPoint } from '../../services/backups.ts';
-import { AnyObject, ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { ApiVersionQuery, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { accepted } from '../../arm/models/common.ts';
 import { VAULT, protectedItemId } from '../../arm/paths.ts';
 import { afterPair, page } from '../../arm/paging.ts';
 import { filterEquals, filterTimeBound, readFilter } from '../../arm/filter.ts';
@@ -14,6 +15,9 @@ import { planRestore } from '../../services/restores.ts';
 import { startJob } from '../../jobs/job-records.ts';
 import { vaultScope } from '../../arm/vault-lookup.ts';
 import { vaultId } from '../../arm/paths.ts';
+import { model } from '../../arm/models/index.ts';
+
+const PointResource = model('RecoveryPointResource');
 
 const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const ItemParams = Type.Object({
@@ -23,10 +27,6 @@ const ItemParams = Type.Object({
   protectedItemName: name(600),
 });
 const PointParams = Type.Object({ ...ItemParams.properties, recoveryPointId: name(64) });
-const PointResource = Type.Object(
-  { id: Type.String(), name: Type.String(), type: Type.String(), properties: AnyObject },
-  { description: 'AzureWorkloadSQLRecoveryPoint or AzureWorkloadSQLPointInTimeRecoveryPoint' },
-);
 const DirectoryMapping = Type.Object(
   {
     mappingType: Type.String({ maxLength: 16 }),
@@ -190,7 +190,7 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: PointParams,
         querystring: ApiVersionQuery,
         body: RestoreBody,
-        response: responses({ 202: Empty }),
+        response: responses({ 202: accepted('Restore accepted: the operation gives the Restore job') }),
       },
     },
     async (request, reply) => {

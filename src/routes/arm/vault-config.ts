@@ -10,6 +10,11 @@ import { ApiVersionQuery, Empty, FilterQuery, listOf, responses, VaultParams } f
 import { VAULT, vaultId } from '../../arm/paths.ts';
 import { findVault, vaultContents, type VaultPathParams } from '../../arm/vault-lookup.ts';
 import { settingsOf } from './vaults.ts';
+import { model } from '../../arm/models/index.ts';
+
+const StorageConfigResource = model('BackupResourceConfigResource');
+const VaultConfigResource = model('BackupResourceVaultConfigResource');
+const Usage = model('Usage');
 
 const VaultConfigProperties = Type.Object(
   {
@@ -23,13 +28,6 @@ const VaultConfigBody = Type.Object(
   { properties: Type.Optional(VaultConfigProperties), eTag: Type.Optional(Type.String()) },
   { additionalProperties: true },
 );
-const VaultConfigResource = Type.Object({
-  id: Type.String(),
-  name: Type.Literal('vaultconfig'),
-  type: Type.String(),
-  eTag: Type.String(),
-  properties: Type.Object({}, { additionalProperties: true }),
-});
 const StorageConfigBody = Type.Object(
   {
     properties: Type.Optional(
@@ -46,21 +44,6 @@ const StorageConfigBody = Type.Object(
   },
   { additionalProperties: true },
 );
-const StorageConfigResource = Type.Object({
-  id: Type.String(),
-  name: Type.Literal('vaultstorageconfig'),
-  type: Type.String(),
-  eTag: Type.String(),
-  properties: Type.Object({}, { additionalProperties: true }),
-});
-const Usage = Type.Object({
-  name: Type.Object({ value: Type.String(), localizedValue: Type.String() }),
-  unit: Type.String(),
-  currentValue: Type.Integer(),
-  limit: Type.Integer(),
-  quotaPeriod: Type.Optional(Type.String()),
-  nextResetTime: Type.Optional(Type.String()),
-});
 
 function renderVaultConfig(vault: Vault, storageLocked: boolean) {
   return {

@@ -1,21 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { ApiVersionQuery, Empty, responses, VaultOperationParams } from '../../arm/schemas.ts';
+import { StillRunning } from '../../arm/models/common.ts';
 import { vaultScope } from '../../arm/vault-lookup.ts';
 import { VAULT } from '../../arm/paths.ts';
 import { operationResult, operationStatus } from '../../arm/operation-views.ts';
+import { model } from '../../arm/models/index.ts';
 
-export const OperationStatusBody = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  status: Type.String(),
-  startTime: Type.String(),
-  endTime: Type.String(),
-  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
-  properties: Type.Optional(
-    Type.Object({ objectType: Type.String(), jobId: Type.Optional(Type.String()) }, { additionalProperties: true }),
-  ),
-});
+const OperationStatus = model('OperationStatus');
 
 /**
  * Every asynchronous operation of a vault is readable at vault level, whatever URL first announced it (azure-cli
@@ -27,13 +18,13 @@ const vaultOperationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     tags: ['operations'],
     params: VaultOperationParams,
     querystring: ApiVersionQuery,
-    response: responses({ 200: OperationStatusBody }),
+    response: responses({ 200: OperationStatus }),
   };
   const resultSchema = {
     tags: ['operations'],
     params: VaultOperationParams,
     querystring: ApiVersionQuery,
-    response: responses({ 202: Empty, 204: Empty }),
+    response: responses({ 202: StillRunning, 204: Empty }),
   };
 
   for (const segment of ['operationStatus', 'backupOperations']) {

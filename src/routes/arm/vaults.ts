@@ -24,9 +24,14 @@ import {
   Empty,
   ApiVersionQuery,
 } from '../../arm/schemas.ts';
+import { accepted } from '../../arm/models/common.ts';
 import { PROVIDER, RESOURCE_GROUP, SUBSCRIPTION, VAULT, vaultId } from '../../arm/paths.ts';
 import { findVault, vaultContents, vaultScope } from '../../arm/vault-lookup.ts';
 import { afterPair, page } from '../../arm/paging.ts';
+import { CheckNameAvailabilityResult } from '../../arm/models/vaults.ts';
+import { model } from '../../arm/models/index.ts';
+
+const VaultResource = model('Vault');
 
 const Sku = Type.Object(
   {
@@ -74,18 +79,6 @@ const VaultPut = Type.Object(
   { additionalProperties: true },
 );
 const VaultPatch = Type.Partial(VaultPut, { additionalProperties: true });
-export const VaultResource = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  type: Type.Literal('Microsoft.RecoveryServices/vaults'),
-  location: Type.String(),
-  tags: Tags,
-  sku: AnyObject,
-  identity: Type.Optional(AnyObject),
-  etag: Type.String(),
-  properties: AnyObject,
-  systemData: AnyObject,
-});
 
 type VaultProperties = Static<typeof VaultPropertiesIn>;
 
@@ -326,7 +319,7 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Delete a vault (asynchronous; refused while it holds containers or items)',
         params: VaultParams,
         querystring: ApiVersionQuery,
-        response: responses({ 202: Empty, 204: Empty }),
+        response: responses({ 202: accepted('Deletion accepted'), 204: Empty }),
       },
     },
     async (request, reply) => {
@@ -418,13 +411,7 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: Type.Object({ ...ResourceGroupParams.properties, location: Type.String({ maxLength: 64 }) }),
         querystring: ApiVersionQuery,
         body: CheckNameBody,
-        response: responses({
-          200: Type.Object({
-            nameAvailable: Type.Boolean(),
-            reason: Type.Optional(Type.String()),
-            message: Type.Optional(Type.String()),
-          }),
-        }),
+        response: responses({ 200: CheckNameAvailabilityResult }),
       },
     },
     async (request) => {
