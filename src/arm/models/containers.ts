@@ -39,28 +39,39 @@ const AzureWorkloadContainerExtendedInfo = Type.Object(
   { title: 'AzureWorkloadContainerExtendedInfo' },
 );
 
+/** What every workload container says of itself, a VM's or an availability group's (`AzureWorkloadContainer`). */
+const workloadContainer = {
+  friendlyName: Type.Optional(Type.String()),
+  backupManagementType: Type.Optional(KnownString('AzureWorkload')),
+  registrationStatus: Type.Optional(Type.String()),
+  healthStatus: Type.Optional(Type.String()),
+  protectableObjectType: Type.Optional(Type.String()),
+  sourceResourceId: Type.Optional(Type.String()),
+  lastUpdatedTime: Type.Optional(DateTime()),
+  extendedInfo: Type.Optional(AzureWorkloadContainerExtendedInfo),
+  workloadType: Type.Optional(Type.String()),
+  operationType: Type.Optional(KnownString('Invalid', 'Register', 'Reregister')),
+};
+
 /** `AzureVMAppContainerProtectionContainer` (containerType VMAppContainer): a registered SQL Server VM. */
 export const AzureVMAppContainerProtectionContainer = Discriminated(
   'AzureVMAppContainerProtectionContainer',
   'containerType',
   'VMAppContainer',
-  {
-    friendlyName: Type.Optional(Type.String()),
-    backupManagementType: Type.Optional(KnownString('AzureWorkload')),
-    registrationStatus: Type.Optional(Type.String()),
-    healthStatus: Type.Optional(Type.String()),
-    protectableObjectType: Type.Optional(Type.String()),
-    sourceResourceId: Type.Optional(Type.String()),
-    lastUpdatedTime: Type.Optional(DateTime()),
-    extendedInfo: Type.Optional(AzureWorkloadContainerExtendedInfo),
-    workloadType: Type.Optional(Type.String()),
-    operationType: Type.Optional(KnownString('Invalid', 'Register', 'Reregister')),
-  },
+  workloadContainer,
+);
+
+/** `AzureSQLAGWorkloadContainerProtectionContainer` (containerType SQLAGWorkLoadContainer): an availability group. */
+export const AzureSQLAGWorkloadContainerProtectionContainer = Discriminated(
+  'AzureSQLAGWorkloadContainerProtectionContainer',
+  'containerType',
+  'SQLAGWorkLoadContainer',
+  workloadContainer,
 );
 
 export const ProtectionContainerResource = backupResource(
   'ProtectionContainerResource',
-  AzureVMAppContainerProtectionContainer,
+  Type.Union([AzureVMAppContainerProtectionContainer, AzureSQLAGWorkloadContainerProtectionContainer]),
 );
 
 /** `AzureVMAppContainerProtectableContainer` (protectableContainerType VMAppContainer): a VM found by a refresh. */

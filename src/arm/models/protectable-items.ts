@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { backupResource, KnownString } from './common.ts';
 import { SQLDataDirectory } from './recovery-points.ts';
+import { DistributedNodesInfo } from './protected-items.ts';
 
 const PreBackupValidation = Type.Object(
   {
@@ -29,8 +30,19 @@ const protectableItem = {
   isProtectable: Type.Optional(Type.Boolean()),
 };
 
-/** A protectable item of a SQL Server VM, discriminated by `protectableItemType`: an instance or a database. */
+/**
+ * A protectable item of a SQL Server VM, discriminated by `protectableItemType`: an instance, an availability group
+ * (with its nodes) or a database.
+ */
 export const WorkloadProtectableItem = Type.Union([
+  Type.Object(
+    {
+      protectableItemType: Type.Literal('SQLAvailabilityGroupContainer'),
+      ...protectableItem,
+      nodesList: Type.Optional(Type.Array(DistributedNodesInfo)),
+    },
+    { title: 'AzureVmWorkloadSQLAvailabilityGroupProtectableItem' },
+  ),
   Type.Object(
     { protectableItemType: Type.Literal('SQLInstance'), ...protectableItem },
     { title: 'AzureVmWorkloadSQLInstanceProtectableItem' },
