@@ -2,7 +2,8 @@ import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import type { FastifyRequest } from 'fastify';
 import { loadOrCreateSigningKey } from '../auth/signing-key.ts';
-import { TokenError, TokenService } from '../auth/tokens.ts';
+import { TokenService } from '../auth/tokens.ts';
+import { bearerToken, verifiedOr401 } from '../auth/bearer.ts';
 import { seedPrincipals } from '../auth/principals.ts';
 import { canSeeSubscription, isAuthorized, type Assignment } from '../domain/rbac.ts';
 import { errors } from '../domain/errors.ts';
@@ -54,16 +55,9 @@ export default fp(
     app.decorate('authorize', async (request: FastifyRequest) => {
       const header = request.headers.authorization;
       if (header === undefined) throw errors.missingToken();
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (match?.[1] === undefined)
-        throw errors.unauthenticated("The 'Authorization' header must be 'Bearer <token>'.");
-      let principalId: string;
-      try {
-        principalId = (await app.tokens.verify(match[1])).principalId;
-      } catch (error) {
-        if (error instanceof TokenError) throw errors.unauthenticated(error.message);
-        throw error;
-      }
+      const token = bearerToken(header);
+      if (token === undefined) throw errors.unauthenticated("The 'Authorization' header must be 'Bearer <token>'.");
+      const { principalId } = await verifiedOr401(app.tokens.verify(token));
       const assignments = await assignmentsOf(principalId);
       request.caller = { principalId, assignments };
 

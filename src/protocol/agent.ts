@@ -10,6 +10,7 @@
  * remembers command ids; the first result wins).
  */
 import { Type, type Static } from 'typebox';
+import { Lsn } from './lsn.ts';
 
 /**
  * The vault's answer (409, an emulator code: the agent protocol is ours) to a block or commit of a backup whose job
@@ -189,8 +190,6 @@ export const BlockParams = Type.Object({
   index: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
 });
 export const BlockReceipt = Type.Object({ index: Type.Integer(), sha256: Type.String(), sizeBytes: Type.Integer() });
-
-const Lsn = Type.String({ pattern: '^[0-9]{1,30}$', description: 'a log sequence number, decimal' });
 
 /** What SQL Server records of a backup (msdb.dbo.backupset), sent with the commit. */
 export const BackupMetadata = Type.Object({
