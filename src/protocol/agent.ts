@@ -146,7 +146,8 @@ export const CommandParams = Type.Object({ containerName: Name(256), commandId: 
 
 export const BackupTypes = ['Full', 'Differential', 'Log', 'CopyOnlyFull'] as const;
 export type BackupType = (typeof BackupTypes)[number];
-const BackupTypeSchema = Type.Union([
+export const isBackupType = (value: string): value is BackupType => (BackupTypes as readonly string[]).includes(value);
+export const BackupTypeSchema = Type.Union([
   Type.Literal('Full'),
   Type.Literal('Differential'),
   Type.Literal('Log'),
