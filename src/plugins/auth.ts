@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { loadOrCreateSigningKey } from '../auth/signing-key.ts';
 import { TokenService } from '../auth/tokens.ts';
 import { bearerToken, verifiedOr401 } from '../auth/bearer.ts';
@@ -16,8 +16,12 @@ export interface Caller {
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenService;
-    /** onRequest hook for management routes: bearer token → caller → subscription visibility → role action. */
-    authorize: (request: FastifyRequest) => Promise<void>;
+    /**
+     * Makes every route of `scope` (registered after this call, in it or its children) a management route: an
+     * onRequest hook checks bearer token → caller → subscription visibility → the route's action; a route that
+     * declares no action (`config.action`) is refused when it is registered, so the service does not start.
+     */
+    authorizeRoutes: (scope: FastifyInstance) => void;
   }
   interface FastifyRequest {
     caller: Caller | undefined;
@@ -52,7 +56,7 @@ export default fp(
       return assignments;
     };
 
-    app.decorate('authorize', async (request: FastifyRequest) => {
+    const authorize = async (request: FastifyRequest) => {
       const header = request.headers.authorization;
       if (header === undefined) throw errors.missingToken();
       const token = bearerToken(header);
@@ -62,6 +66,7 @@ export default fp(
       request.caller = { principalId, assignments };
 
       const action = request.routeOptions.config.action;
+      // Unreachable (authorizeRoutes refuses such a route at start-up), but never authorise an unknown action.
       if (action === undefined) throw new Error(`route ${request.routeOptions.url} declares no action`);
       const subscriptionId = (request.params as { subscriptionId?: string }).subscriptionId;
       if (subscriptionId !== undefined && !canSeeSubscription(assignments, subscriptionId)) {
@@ -70,6 +75,15 @@ export default fp(
       if (!isAuthorized(assignments, subscriptionId, action)) {
         throw errors.authorizationFailed(principalId, action, request.url.split('?')[0] ?? '');
       }
+    };
+
+    app.decorate('authorizeRoutes', (scope: FastifyInstance) => {
+      scope.addHook('onRoute', (route) => {
+        if (route.config?.action === undefined) {
+          throw new Error(`route ${route.method.toString()} ${route.url} declares no RBAC action (config.action)`);
+        }
+      });
+      scope.addHook('onRequest', authorize);
     });
   },
   { name: 'auth', dependencies: ['config', 'db'] },
