@@ -28,6 +28,7 @@
  * Pure logic: no I/O, no clock (times are parameters).
  */
 import { errors } from './errors.ts';
+import { lsnFromText } from '../protocol/lsn.ts';
 import type { BackupType } from './protection.ts';
 
 export type { BackupType } from './protection.ts';
@@ -324,14 +325,13 @@ export function rpoBreached(args: {
 // ---------------------------------------------------------------------------------------------------------------------
 // LSN text
 
-const LSN_TEXT = /^[0-9]{1,30}$/;
-
-/** A decimal LSN as the agent sends it (1–30 digits, as protocol.ts's schema allows); ArmError 400 otherwise. */
+/** A decimal LSN as the agent sends it (1–30 digits, as the protocol's schema allows); ArmError 400 otherwise. */
 export function parseLsn(text: string, field = 'LSN'): bigint {
-  if (typeof text !== 'string' || !LSN_TEXT.test(text)) {
+  const lsn = lsnFromText(text);
+  if (lsn === undefined) {
     throw errors.invalidInput(
       `${field} ${JSON.stringify(text)} is not a log sequence number: expected 1 to 30 decimal digits.`,
     );
   }
-  return BigInt(text);
+  return lsn;
 }

@@ -6,14 +6,7 @@ import { policyOf } from '../services/protection.ts';
 import { startBackup } from '../services/backups.ts';
 import { finishJob, startJob } from './job-records.ts';
 import type { OperationHandler } from './operation-handler.ts';
-
-interface BackupTarget {
-  containerId: string;
-  itemNameKey: string;
-  backupType: BackupType;
-  expiresAt?: string;
-  compress?: boolean;
-}
+import { targetOf } from './operation-targets.ts';
 
 /**
  * Backup now (`backups.trigger`): the operation ends once the Backup job exists; the job then follows the agent's
@@ -22,7 +15,7 @@ interface BackupTarget {
  */
 export const onDemandBackup: OperationHandler = {
   async run(app, operation: Operation) {
-    const target = operation.target as unknown as BackupTarget;
+    const target = targetOf(operation, 'item.backup');
     const item = await app.db.protectedItem.findUnique({
       where: { containerId_itemNameKey: { containerId: target.containerId, itemNameKey: target.itemNameKey } },
       include: { container: true, policy: true },

@@ -1,14 +1,8 @@
-import type { AgentCommand, Operation } from '../generated/prisma/client.ts';
+import type { AgentCommand } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
 import type { OperationHandler } from './operation-handler.ts';
 import { finishJob } from './job-records.ts';
-
-interface ContainerTarget {
-  containerId: string;
-  vaultId: string;
-}
-
-const targetOf = (operation: Operation) => operation.target as unknown as ContainerTarget;
+import { targetOf } from './operation-targets.ts';
 
 /** An agent's failed answer becomes the operation's failure, with the agent's own code. */
 function throwIfFailed(command: AgentCommand, fallbackCode: string): void {
@@ -24,7 +18,7 @@ function throwIfFailed(command: AgentCommand, fallbackCode: string): void {
 /** refreshContainers: VMs whose agents registered with the vault become protectable containers. */
 export const containerRefresh: OperationHandler = {
   async run(app, operation) {
-    const { vaultId } = operation.target as { vaultId: string };
+    const { vaultId } = targetOf(operation, 'fabric.refresh');
     await app.db.protectionContainer.updateMany({
       where: { vaultId, discovered: false },
       data: { discovered: true, updatedAt: app.clock.now() },
@@ -35,12 +29,17 @@ export const containerRefresh: OperationHandler = {
 /** Register (or re-register): the agent installs the workload extension; then the databases are discovered. */
 export const containerRegistration: OperationHandler = {
   async run(app, operation) {
-    await app.agentCommands.issue(targetOf(operation).containerId, 'registerExtension', {}, operation.id);
+    await app.agentCommands.issue(
+      targetOf(operation, 'container.register').containerId,
+      'registerExtension',
+      {},
+      operation.id,
+    );
     return { waitForAgent: true };
   },
   async onAgentResult(app, operation, command) {
     throwIfFailed(command, 'UserErrorWorkloadExtensionNotInstalled');
-    const { containerId } = targetOf(operation);
+    const { containerId } = targetOf(operation, 'container.register');
     const now = app.clock.now();
     await app.db.protectionContainer.update({
       where: { id: containerId },
@@ -51,7 +50,7 @@ export const containerRegistration: OperationHandler = {
     await app.agentCommands.issue(containerId, 'discover');
   },
   async onFailure(app, operation, code, message) {
-    const { containerId } = targetOf(operation);
+    const { containerId } = targetOf(operation, 'container.register');
     await app.db.protectionContainer.updateMany({
       where: { id: containerId, registrationStatus: 'Registering' },
       data: { registrationStatus: 'NotRegistered', updatedAt: app.clock.now() },
@@ -63,7 +62,7 @@ export const containerRegistration: OperationHandler = {
 /** inquire: the agent reports its inventory (POST …/inventory); the operation ends with the command. */
 export const containerInquiry: OperationHandler = {
   async run(app, operation) {
-    await app.agentCommands.issue(targetOf(operation).containerId, 'discover', {}, operation.id);
+    await app.agentCommands.issue(targetOf(operation, 'container.inquire').containerId, 'discover', {}, operation.id);
     return { waitForAgent: true };
   },
   async onAgentResult(_app, _operation, command) {
@@ -74,17 +73,24 @@ export const containerInquiry: OperationHandler = {
 /** Unregister: the agent removes the extension; the container and everything discovered on it go. */
 export const containerUnregistration: OperationHandler = {
   async run(app, operation) {
-    await app.agentCommands.issue(targetOf(operation).containerId, 'unregister', {}, operation.id);
+    await app.agentCommands.issue(
+      targetOf(operation, 'container.unregister').containerId,
+      'unregister',
+      {},
+      operation.id,
+    );
     return { waitForAgent: true };
   },
   async onAgentResult(app, operation, command) {
     throwIfFailed(command, 'UserErrorWorkloadExtensionNotReachable');
-    await app.db.protectionContainer.deleteMany({ where: { id: targetOf(operation).containerId } });
+    await app.db.protectionContainer.deleteMany({
+      where: { id: targetOf(operation, 'container.unregister').containerId },
+    });
     await finishJob(app, operation.jobId);
   },
   async onFailure(app, operation, code, message) {
     await app.db.protectionContainer.updateMany({
-      where: { id: targetOf(operation).containerId, registrationStatus: 'Unregistering' },
+      where: { id: targetOf(operation, 'container.unregister').containerId, registrationStatus: 'Unregistering' },
       data: { registrationStatus: 'Registered', updatedAt: app.clock.now() },
     });
     await finishJob(app, operation.jobId, { code, message });

@@ -1,4 +1,5 @@
 import type { OperationHandler } from './operation-handler.ts';
+import type { OperationKind } from './operation-targets.ts';
 import { deleteVault } from './vault-deletion.ts';
 import { cancellationFailed, cancelJob } from './job-cancellation.ts';
 import { onDemandBackup } from './backup-operations.ts';
@@ -18,7 +19,7 @@ import {
   containerUnregistration,
 } from './container-operations.ts';
 
-/** Every kind of asynchronous operation and the handler that does its work. */
+/** Every kind of asynchronous operation (each with its target's schema) and the handler that does its work. */
 export const operationHandlers: Record<string, OperationHandler> = {
   'vault.delete': { run: deleteVault },
   'job.cancel': { run: cancelJob, onFailure: cancellationFailed },
@@ -34,4 +35,4 @@ export const operationHandlers: Record<string, OperationHandler> = {
   'item.undelete': itemUndelete,
   'policy.update': policyUpdate,
   'policy.delete': policyDeletion,
-};
+} satisfies Record<OperationKind, OperationHandler>;

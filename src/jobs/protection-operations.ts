@@ -1,26 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import type { Operation } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
 import { toWireFormat } from '../domain/policy/validate.ts';
 import { scheduleFor } from '../domain/protection.ts';
 import { policyOf, purgeItems } from '../services/protection.ts';
 import { agentContainerIds } from '../services/availability-groups.ts';
 import type { OperationHandler } from './operation-handler.ts';
+import { targetOf } from './operation-targets.ts';
 import { finishJob, startJob } from './job-records.ts';
 
-interface ItemTarget {
-  vaultId: string;
-  containerId: string;
-  itemNameKey: string;
-  itemId?: string;
-  created?: boolean;
-  state?: 'ProtectionStopped' | 'BackupsSuspended';
-}
-
-const targetOf = (operation: Operation) => operation.target as unknown as ItemTarget;
-
-async function itemOf(app: FastifyInstance, operation: Operation) {
-  const { containerId, itemNameKey } = targetOf(operation);
+async function itemOf(
+  app: FastifyInstance,
+  { containerId, itemNameKey }: { containerId: string; itemNameKey: string },
+) {
   return app.db.protectedItem.findUnique({
     where: { containerId_itemNameKey: { containerId, itemNameKey } },
     include: { policy: true },
@@ -45,7 +36,7 @@ async function sendProtection(
 /** Configure protection or change policy: the agent confirms it has the policy; the item stays IRPending until its first backup. */
 export const itemConfiguration: OperationHandler = {
   async run(app, operation) {
-    const item = await itemOf(app, operation);
+    const item = await itemOf(app, targetOf(operation, 'item.configure'));
     if (item === null || item.policy === null)
       throw new ArmError(
         404,
@@ -66,8 +57,8 @@ export const itemConfiguration: OperationHandler = {
     await finishJob(app, operation.jobId);
   },
   async onFailure(app, operation, code, message) {
-    const target = targetOf(operation);
-    const item = await itemOf(app, operation);
+    const target = targetOf(operation, 'item.configure');
+    const item = await itemOf(app, target);
     if (item !== null && target.created === true) {
       await purgeItems(app, [item]);
     } else if (item !== null) {
@@ -83,9 +74,10 @@ export const itemConfiguration: OperationHandler = {
 /** Stop protection keeping the data: no more schedules; recovery points stay (ProtectionStopped keeps them forever). */
 export const itemStop: OperationHandler = {
   async run(app, operation) {
-    const item = await itemOf(app, operation);
+    const target = targetOf(operation, 'item.stop');
+    const item = await itemOf(app, target);
     if (item !== null) {
-      const state = targetOf(operation).state ?? 'ProtectionStopped';
+      const state = target.state ?? 'ProtectionStopped';
       await app.db.protectedItem.update({
         where: { id: item.id },
         data: {
@@ -106,7 +98,7 @@ export const itemStop: OperationHandler = {
 /** Stop and delete data: soft-deleted for the vault's retention when soft delete is on, purged at once otherwise. */
 export const itemDeletion: OperationHandler = {
   async run(app, operation) {
-    const item = await itemOf(app, operation);
+    const item = await itemOf(app, targetOf(operation, 'item.delete'));
     if (item !== null) {
       const vault = await app.db.vault.findUniqueOrThrow({ where: { id: item.vaultId } });
       await sendProtection(app, item.containerId, item.itemName, null);
@@ -135,7 +127,7 @@ export const itemDeletion: OperationHandler = {
 /** Undelete: the item returns as "protection stopped, data kept"; resume protection with a policy afterwards. */
 export const itemUndelete: OperationHandler = {
   async run(app, operation) {
-    const item = await itemOf(app, operation);
+    const item = await itemOf(app, targetOf(operation, 'item.undelete'));
     if (item === null || item.deferredDeleteAt === null)
       throw new ArmError(400, 'BMSUserErrorInvalidConfigureProtectionRequest', 'The item is not soft-deleted.');
     await app.db.protectedItem.update({
@@ -149,7 +141,8 @@ export const itemUndelete: OperationHandler = {
 /** A changed policy reaches its protected items: new schedules, the agents get the policy, one job per item. */
 export const policyUpdate: OperationHandler = {
   async run(app, operation) {
-    const { policyId } = operation.target as { policyId: string };
+    const target = targetOf(operation, 'policy.update');
+    const { policyId } = target;
     const policy = await app.db.policy.findUniqueOrThrow({ where: { id: policyId } });
     const items = await app.db.protectedItem.findMany({
       where: {
@@ -185,7 +178,7 @@ export const policyUpdate: OperationHandler = {
     }
     await app.db.operation.update({
       where: { id: operation.id },
-      data: { target: { ...(operation.target as object), jobIds } },
+      data: { target: { ...target, jobIds } },
     });
   },
 };
@@ -193,7 +186,7 @@ export const policyUpdate: OperationHandler = {
 /** Deletes a policy nothing uses any more (checked again here: an item may have taken it since). */
 export const policyDeletion: OperationHandler = {
   async run(app, operation) {
-    const { policyId } = operation.target as { policyId: string };
+    const { policyId } = targetOf(operation, 'policy.delete');
     const [items, intents] = await Promise.all([
       app.db.protectedItem.count({ where: { policyId } }),
       app.db.protectionIntent.count({ where: { policyId } }),

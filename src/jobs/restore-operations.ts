@@ -1,19 +1,9 @@
-import type { Operation } from '../generated/prisma/client.ts';
 import { ArmError } from '../domain/errors.ts';
-import type { PlannedRestore } from '../services/restores.ts';
 import { failRestore } from '../services/restores.ts';
 import { databaseItemName } from '../domain/discovery.ts';
 import { finishJob } from './job-records.ts';
 import type { OperationHandler } from './operation-handler.ts';
-
-interface RestoreTarget {
-  vaultId: string;
-  protectedItemId: string;
-  itemNameKey: string;
-  plan: PlannedRestore;
-}
-
-const targetOf = (operation: Operation) => operation.target as unknown as RestoreTarget;
+import { targetOf } from './operation-targets.ts';
 
 /**
  * Restore (`restores.trigger`): the target VM's agent applies the chain planned at trigger time, reading the parts
@@ -22,7 +12,7 @@ const targetOf = (operation: Operation) => operation.target as unknown as Restor
  */
 export const itemRestore: OperationHandler = {
   async run(app, operation) {
-    const { vaultId, protectedItemId, plan } = targetOf(operation);
+    const { vaultId, protectedItemId, plan } = targetOf(operation, 'item.restore');
     const now = app.clock.now();
     // Safe to repeat after a crash: the restore takes the operation's id, and its command is issued once.
     await app.db.restore.upsert({
@@ -60,7 +50,7 @@ export const itemRestore: OperationHandler = {
       );
     }
     const now = app.clock.now();
-    const { command: restored, targetContainerId } = targetOf(operation).plan;
+    const { command: restored, targetContainerId } = targetOf(operation, 'item.restore').plan;
     // A database restored over a protected one has a new log chain: that item's next scheduled backup heals as a Full.
     const overwritten =
       restored.mode === 'Database' &&

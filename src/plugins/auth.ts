@@ -1,8 +1,9 @@
 import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { loadOrCreateSigningKey } from '../auth/signing-key.ts';
-import { TokenError, TokenService } from '../auth/tokens.ts';
+import { TokenService } from '../auth/tokens.ts';
+import { bearerToken, verifiedOr401 } from '../auth/bearer.ts';
 import { seedPrincipals } from '../auth/principals.ts';
 import { canSeeSubscription, isAuthorized, type Assignment } from '../domain/rbac.ts';
 import { errors } from '../domain/errors.ts';
@@ -15,8 +16,12 @@ export interface Caller {
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenService;
-    /** onRequest hook for management routes: bearer token → caller → subscription visibility → role action. */
-    authorize: (request: FastifyRequest) => Promise<void>;
+    /**
+     * Makes every route of `scope` (registered after this call, in it or its children) a management route: an
+     * onRequest hook checks bearer token → caller → subscription visibility → the route's action; a route that
+     * declares no action (`config.action`) is refused when it is registered, so the service does not start.
+     */
+    authorizeRoutes: (scope: FastifyInstance) => void;
   }
   interface FastifyRequest {
     caller: Caller | undefined;
@@ -51,23 +56,17 @@ export default fp(
       return assignments;
     };
 
-    app.decorate('authorize', async (request: FastifyRequest) => {
+    const authorize = async (request: FastifyRequest) => {
       const header = request.headers.authorization;
       if (header === undefined) throw errors.missingToken();
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (match?.[1] === undefined)
-        throw errors.unauthenticated("The 'Authorization' header must be 'Bearer <token>'.");
-      let principalId: string;
-      try {
-        principalId = (await app.tokens.verify(match[1])).principalId;
-      } catch (error) {
-        if (error instanceof TokenError) throw errors.unauthenticated(error.message);
-        throw error;
-      }
+      const token = bearerToken(header);
+      if (token === undefined) throw errors.unauthenticated("The 'Authorization' header must be 'Bearer <token>'.");
+      const { principalId } = await verifiedOr401(app.tokens.verify(token));
       const assignments = await assignmentsOf(principalId);
       request.caller = { principalId, assignments };
 
       const action = request.routeOptions.config.action;
+      // Unreachable (authorizeRoutes refuses such a route at start-up), but never authorise an unknown action.
       if (action === undefined) throw new Error(`route ${request.routeOptions.url} declares no action`);
       const subscriptionId = (request.params as { subscriptionId?: string }).subscriptionId;
       if (subscriptionId !== undefined && !canSeeSubscription(assignments, subscriptionId)) {
@@ -76,6 +75,15 @@ export default fp(
       if (!isAuthorized(assignments, subscriptionId, action)) {
         throw errors.authorizationFailed(principalId, action, request.url.split('?')[0] ?? '');
       }
+    };
+
+    app.decorate('authorizeRoutes', (scope: FastifyInstance) => {
+      scope.addHook('onRoute', (route) => {
+        if (route.config?.action === undefined) {
+          throw new Error(`route ${route.method.toString()} ${route.url} declares no RBAC action (config.action)`);
+        }
+      });
+      scope.addHook('onRequest', authorize);
     });
   },
   { name: 'auth', dependencies: ['config', 'db'] },

@@ -5,6 +5,7 @@ import { errors, type ArmError } from '../domain/errors.ts';
 import { UUID } from '../domain/arm-ids.ts';
 import { armUrl } from '../arm/urls.ts';
 import { failOperation } from '../jobs/agent-results.ts';
+import type { OperationKind, OperationTarget } from '../jobs/operation-targets.ts';
 
 export interface VaultScope {
   subscriptionId: string;
@@ -21,7 +22,12 @@ export interface OperationUrls {
 
 export interface Operations {
   /** Records an InProgress operation and queues its work (handled by jobs/operation-handlers.ts). */
-  start(scope: VaultScope, kind: string, target: Record<string, unknown>, jobId?: string): Promise<Operation>;
+  start<K extends OperationKind>(
+    scope: VaultScope,
+    kind: K,
+    target: OperationTarget<K>,
+    jobId?: string,
+  ): Promise<Operation>;
   /** Queues an operation's work (once: a job of that id already queued is kept). */
   enqueue(operation: Pick<Operation, 'id' | 'kind'>): Promise<void>;
   /** Queues the deadline of an operation that waits for its agent's result (once, as enqueue). */

@@ -10,6 +10,7 @@
  * remembers command ids; the first result wins).
  */
 import { Type, type Static } from 'typebox';
+import { Lsn } from './lsn.ts';
 
 /**
  * The vault's answer (409, an emulator code: the agent protocol is ours) to a block or commit of a backup whose job
@@ -172,14 +173,13 @@ export const CommandParams = Type.Object({ containerName: Name(256), commandId: 
 
 export const BackupTypes = ['Full', 'Differential', 'Log', 'CopyOnlyFull'] as const;
 export type BackupType = (typeof BackupTypes)[number];
-const BackupTypeSchema = Type.Union([
+export const isBackupType = (value: string): value is BackupType => (BackupTypes as readonly string[]).includes(value);
+export const BackupTypeSchema = Type.Union([
   Type.Literal('Full'),
   Type.Literal('Differential'),
   Type.Literal('Log'),
   Type.Literal('CopyOnlyFull'),
 ]);
-
-const Lsn = Type.String({ pattern: '^[0-9]{1,30}$', description: 'a log sequence number, decimal' });
 
 /** The payload of a `backup` command. */
 export const BackupCommandPayload = Type.Object({

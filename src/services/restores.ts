@@ -5,21 +5,13 @@ import type { ProtectedItem, ProtectionContainer, RecoveryPoint, Restore, Vault 
 import { ArmError, errors } from '../domain/errors.ts';
 import { restoreChainForPoint, restoreChainForPointInTime } from '../domain/restore-chain.ts';
 import type { RestoreRequest } from '../domain/restore-request.ts';
-import type { BackupType, RestoreCommandPayload } from '../protocol/agent.ts';
+import type { BackupType } from '../protocol/agent.ts';
+import type { PlannedRestore } from '../jobs/operation-targets.ts';
 import { BackupIntegrityError, openDecrypted, type StoredBlock } from '../storage/backup-blobs.ts';
 import { asCommittedPoint, dataKeyOf, vaultBlobs } from './backups.ts';
 
 /** A stored backup that fails verification on the way back (an emulator code: Azure does not document its own). */
 export const INTEGRITY_FAILURE = 'UserErrorRecoveryPointIntegrityCheckFailed';
-
-/** A restore as planned at trigger time: the agent's command payload (less its id) and where it runs. */
-export interface PlannedRestore {
-  targetContainerId: string;
-  pointInTime?: string;
-  command: Omit<RestoreCommandPayload, 'restoreId'>;
-  /** For the Restore job's details. */
-  targetText: string;
-}
 
 const containerNameOf = (armId: string) => armId.slice(armId.lastIndexOf('/') + 1);
 

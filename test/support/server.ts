@@ -19,6 +19,23 @@ export async function startTestServer(
   env: Record<string, string> = {},
   principals: PrincipalSeed[] = [],
 ): Promise<TestServer> {
+  const { config, dataDir } = testConfig(env, principals);
+  const server = await startServer(config);
+  return {
+    ...server,
+    config,
+    async stop() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The configuration of a test service, with a data directory of its own (the caller removes it). */
+export function testConfig(
+  env: Record<string, string> = {},
+  principals: PrincipalSeed[] = [],
+): { config: Config; dataDir: string } {
   const dataDir = mkdtempSync(join(tmpdir(), 'recovery-vault-server-'));
   const config = loadConfig({
     RV_DATA_DIR: dataDir,
@@ -40,15 +57,7 @@ export async function startTestServer(
     RV_PRINCIPALS: JSON.stringify(principals),
     ...env,
   });
-  const server = await startServer(config);
-  return {
-    ...server,
-    config,
-    async stop() {
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return { config, dataDir };
 }
 
 /** A principal with one role on the given subscriptions, with a random id and secret. */

@@ -33,7 +33,6 @@ import {
   END_PAYLOAD_SIZE,
 } from './backup-format.ts';
 import {
-  formatLsn,
   indexOfLsn,
   type Instant,
   LOG_RECORD_SIZE,
@@ -42,6 +41,7 @@ import {
   type SimulatedDatabase,
   toMs,
 } from './database.ts';
+import { lsnText } from '../../protocol/lsn.ts';
 import { SimulationError } from './errors.ts';
 
 export type { BackupType } from './backup-format.ts';
@@ -161,9 +161,9 @@ function plan(db: SimulatedDatabase, request: BackupRequest): Plan {
       ...common,
       type: request.type,
       ...named,
-      firstLsn: formatLsn(lsnOf(n)),
-      lastLsn: formatLsn(lsnOf(n + 1)),
-      checkpointLsn: formatLsn(lsnOf(n)),
+      firstLsn: lsnText(lsnOf(n)),
+      lastLsn: lsnText(lsnOf(n + 1)),
+      checkpointLsn: lsnText(lsnOf(n)),
       databaseBackupLsn: lsnOrZero(request.previousFullCheckpointLsn, 'previousFullCheckpointLsn'),
       startTime: endTime,
       endTime,
@@ -211,9 +211,9 @@ function plan(db: SimulatedDatabase, request: BackupRequest): Plan {
       ...common,
       type: 'Differential',
       ...named,
-      firstLsn: formatLsn(lsnOf(n)),
-      lastLsn: formatLsn(lsnOf(n + 1)),
-      checkpointLsn: formatLsn(lsnOf(n)),
+      firstLsn: lsnText(lsnOf(n)),
+      lastLsn: lsnText(lsnOf(n + 1)),
+      checkpointLsn: lsnText(lsnOf(n)),
       databaseBackupLsn: request.base.checkpointLsn,
       differentialBaseLsn: request.base.checkpointLsn,
       startTime: endTime,
@@ -257,8 +257,8 @@ function plan(db: SimulatedDatabase, request: BackupRequest): Plan {
       type: 'Log',
       ...named,
       firstLsn: request.previous.lastLsn,
-      lastLsn: formatLsn(lsnOf(n + 1)),
-      checkpointLsn: formatLsn(lsnOf(n)),
+      lastLsn: lsnText(lsnOf(n + 1)),
+      checkpointLsn: lsnText(lsnOf(n)),
       databaseBackupLsn: lsnOrZero(request.fullCheckpointLsn, 'fullCheckpointLsn'),
       startTime: new Date(prevTime).toISOString(),
       endTime,

@@ -37,6 +37,7 @@
  */
 import { createCipheriv, createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { lsnFromText } from '../../protocol/lsn.ts';
 import { SimulationError } from './errors.ts';
 
 export const PAGE_SIZE = 8192;
@@ -77,24 +78,19 @@ export function lsnOf(index: number): bigint {
 
 /** The transaction index of an LSN this simulation produced; throws for anything else. */
 export function indexOfLsn(lsn: bigint | string): number {
-  const value = typeof lsn === 'string' ? parseLsn(lsn) : lsn;
+  const value = typeof lsn === 'string' ? lsnFromText(lsn) : lsn;
+  if (value === undefined) throw new SimulationError('InvalidRequest', `invalid LSN ${JSON.stringify(lsn)}`);
   const slot = value % E5;
   const block = (value / E5) % E10;
   const vlf = value / E15;
   const b = Number(block) - BLOCK_ORIGIN;
+  // The wire allows 30 digits; an index past 2^53 (some 21+ digit LSNs) is no transaction this simulation made.
+  const index = Number(vlf - LSN_FIRST_VLF) * TX_PER_VLF + b / BLOCK_STEP;
   if (slot !== 1n || vlf < LSN_FIRST_VLF || b < 0 || b % BLOCK_STEP !== 0 || b / BLOCK_STEP >= TX_PER_VLF) {
     throw new SimulationError('InvalidRequest', `${value} is not an LSN of a simulated database`);
   }
-  return Number(vlf - LSN_FIRST_VLF) * TX_PER_VLF + b / BLOCK_STEP;
-}
-
-export function parseLsn(text: string): bigint {
-  if (!/^\d{1,20}$/.test(text)) throw new SimulationError('InvalidRequest', `invalid LSN ${JSON.stringify(text)}`);
-  return BigInt(text);
-}
-
-export function formatLsn(lsn: bigint): string {
-  return lsn.toString(10);
+  if (!Number.isSafeInteger(index)) throw new SimulationError('InvalidRequest', `invalid LSN ${JSON.stringify(lsn)}`);
+  return index;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

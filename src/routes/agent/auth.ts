@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ProtectionContainer } from '../../generated/prisma/client.ts';
 import { errors } from '../../domain/errors.ts';
-import { TokenError } from '../../auth/tokens.ts';
+import { bearerToken, verifiedOr401 } from '../../auth/bearer.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,15 +15,9 @@ declare module 'fastify' {
  */
 export function agentAuthentication(app: FastifyInstance) {
   return async (request: FastifyRequest) => {
-    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-    if (match?.[1] === undefined) throw errors.missingToken();
-    let claims;
-    try {
-      claims = await app.tokens.verifyAgent(match[1]);
-    } catch (error) {
-      if (error instanceof TokenError) throw errors.unauthenticated(error.message);
-      throw error;
-    }
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined) throw errors.missingToken();
+    const claims = await verifiedOr401(app.tokens.verifyAgent(token));
     const container = await app.db.protectionContainer.findUnique({ where: { id: claims.containerId } });
     if (container === null || container.tokenGeneration !== claims.generation) {
       throw errors.unauthenticated(

@@ -22,7 +22,7 @@ export default async function armRoutes(app: FastifyInstance) {
   app.decorateRequest('apiVersion', '');
   // Management bodies are JSON only; anything else is a 415, not a string the schema then rejects.
   app.removeContentTypeParser(['text/plain']);
-  app.addHook('onRequest', app.authorize);
+  app.authorizeRoutes(app);
   app.addHook('onRequest', requireApiVersion);
   app.addHook('onRequest', requireValidScope);
   await app.register(vaultRoutes);

@@ -6,6 +6,7 @@ import type { Operation, Vault } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { startJob } from '../../jobs/job-records.ts';
 import { protect } from '../../services/protection.ts';
+import { isBackupType } from '../../protocol/agent.ts';
 import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
 import { VAULT, vaultId, protectedItemId } from '../../arm/paths.ts';
 import { afterPair, page } from '../../arm/paging.ts';
@@ -127,15 +128,15 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
           `The item '${item.itemName}' is soft-deleted; undelete it (isRehydrate: true) before changing its protection.`,
         );
       }
-      const stopping =
-        properties.protectionState === 'ProtectionStopped' || properties.protectionState === 'BackupsSuspended';
+      const state = properties.protectionState;
+      const stopping = state === 'ProtectionStopped' || state === 'BackupsSuspended';
       if (stopping && (properties.policyId === undefined || properties.policyId === '')) {
         if (item === null) throw errors.itemNotFound();
         const job = await startJob(app, vault.id, 'DisableBackup', entity);
         return accepted(
           request,
           reply,
-          await app.operations.start(scope, 'item.stop', { ...target, state: properties.protectionState }, job.id),
+          await app.operations.start(scope, 'item.stop', { ...target, state }, job.id),
           base,
         );
       }
@@ -273,7 +274,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
       const backupType = properties.backupType ?? 'Full';
-      if (!['Full', 'Differential', 'Log', 'CopyOnlyFull'].includes(backupType)) {
+      if (!isBackupType(backupType)) {
         throw errors.invalidInput(
           `properties.backupType must be Full, Differential, Log or CopyOnlyFull (got '${backupType}').`,
         );

@@ -52,7 +52,7 @@ const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', async (request) => {
     if (!app.config.emulatorControls) throw errors.routeNotFound(request.method, request.url.split('?')[0] ?? '');
   });
-  app.addHook('onRequest', app.authorize);
+  app.authorizeRoutes(app);
   await app.register(faultRoutes);
   const state = (advanced?: { backupsStarted: number; retentionSweeps: number }) => {
     const now = app.clock.now();

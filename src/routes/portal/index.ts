@@ -11,7 +11,7 @@ import eventRoutes from './events.ts';
  * `{error:{code,message}}` errors, paging and `$filter`; no api-version.
  */
 export default async function portalRoutes(app: FastifyInstance) {
-  app.addHook('onRequest', app.authorize);
+  app.authorizeRoutes(app);
   app.addHook('onRequest', requireValidScope);
   await app.register(summaryRoutes);
   await app.register(alertRoutes);
