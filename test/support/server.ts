@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { loadConfig, type Config, type PrincipalSeed } from '../../src/config.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { TEST_MASTER_KEY } from './global-setup.ts';
 
 export interface TestServer extends RunningServer {
   config: Config;
@@ -31,6 +32,7 @@ export async function startTestServer(
     RV_TLS_CERT: inject('tlsCertFile'),
     RV_TLS_KEY: inject('tlsKeyFile'),
     RV_QUEUE_PREFIX: `rv-test-${randomUUID()}`,
+    RV_MASTER_KEY: TEST_MASTER_KEY,
     RV_RETRY_AFTER_SECONDS: '0',
     // The suite shares one database: no server dispatches scheduled backups on its own (tests drive the emulator
     // clock on a database of their own instead).
