@@ -36,6 +36,11 @@ export interface Config {
   workers: boolean;
   /** A worker-only process (src/worker.ts): with `workers` off (an API-only process), the deployment is scaled out. */
   workerOnly: boolean;
+  /**
+   * How long a worker holds an operation it runs before another may take it over (renewed while it runs), and how
+   * long a killed worker's queued job stays locked: a dead worker's operations move to another within about twice this.
+   */
+  operationLeaseSeconds: number;
   logLevel: string;
   token: {
     issuer: string;
@@ -246,6 +251,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: int(env, 'RV_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     workers: bool(env, 'RV_WORKERS', true),
     workerOnly: false,
+    operationLeaseSeconds: int(env, 'RV_OPERATION_LEASE_SECONDS', 30, 2, 3600),
     logLevel: str(env, 'RV_LOG_LEVEL', 'info'),
     token: {
       // Independent of ports, so a token from `recovery-vault token` fits whatever port the server listens on.
