@@ -118,11 +118,13 @@ export async function fixBlockSize(
       `A backup of ${sizeBytes} bytes exceeds the ${MAX_BLOCKS_PER_BLOB} blocks of ${MAX_BLOCK_BYTES} bytes one backup holds.`,
     );
   }
-  await app.db.backupUpload.updateMany({
+  // The configured size needs no record (null means it): an ordinary backup costs no write here.
+  if (chosen === app.config.backup.blockSizeBytes) return upload;
+  const [fixed] = await app.db.backupUpload.updateManyAndReturn({
     where: { id: upload.id, blockSizeBytes: null },
     data: { blockSizeBytes: chosen },
   });
-  return app.db.backupUpload.findUniqueOrThrow({ where: { id: upload.id } });
+  return fixed ?? app.db.backupUpload.findUniqueOrThrow({ where: { id: upload.id } });
 }
 
 /**
