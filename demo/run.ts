@@ -5,6 +5,7 @@
  *
  * It runs on a database of its own (`recovery_vault_demo`, or RV_DEMO_DATABASE; recreated each run: the emulator clock
  * it moves is global to a database) and keeps its files in `.data/demo`. RV_* variables still apply (e.g. RV_HTTPS_PORT).
+ * It listens on free ports of its own (printed), so it runs beside `npm start` on the same machine.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -27,8 +28,8 @@ const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:54
 const database = process.env.RV_DEMO_DATABASE ?? 'recovery_vault_demo';
 const databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${database}`);
 const config = loadConfig({
-  RV_HTTPS_PORT: '8443',
-  RV_HTTP_PORT: '8080',
+  RV_HTTPS_PORT: '0',
+  RV_HTTP_PORT: '0',
   RV_AZURITE_PORT: '0',
   RV_QUEUE_PREFIX: 'recovery-vault-demo',
   RV_LOG_LEVEL: 'warn',

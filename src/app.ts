@@ -43,6 +43,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestIdHeader: false,
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: 'idle',
+    // Migrations at start may take longer than Fastify's 10 s per plugin on a large database or a loaded host; what
+    // cannot be reached fails fast on its own (see startup.ts).
+    pluginTimeout: 120_000,
     // What Node's parser or Fastify's router refuse is answered in ARM's error shape too.
     clientErrorHandler,
     frameworkErrors,

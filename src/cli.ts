@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ConfigError, DEV_PRINCIPAL, loadConfig } from './config.ts';
+import { ConfigError, DEV_PRINCIPAL, loadConfig, StartupError } from './config.ts';
 import { loadOrCreateSigningKey } from './auth/signing-key.ts';
 import { TokenService } from './auth/tokens.ts';
 
@@ -85,5 +85,5 @@ try {
   process.stderr.write(
     `recovery-vault: ${(error as Error).message}${cause === undefined ? '' : `: ${cause.message}`}\n`,
   );
-  process.exit(error instanceof ConfigError ? 2 : 1);
+  process.exit(error instanceof ConfigError || error instanceof StartupError ? 2 : 1);
 }

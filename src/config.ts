@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
+import { createFileOnce } from './files.ts';
 
 /** A built-in principal seeded at start (see README, "Identity"). */
 export interface PrincipalSeed {
@@ -33,6 +34,13 @@ export interface Config {
   pageSize: number;
   bodyLimitBytes: number;
   workers: boolean;
+  /** A worker-only process (src/worker.ts): with `workers` off (an API-only process), the deployment is scaled out. */
+  workerOnly: boolean;
+  /**
+   * How long a worker holds an operation it runs before another may take it over (renewed while it runs), and how
+   * long a killed worker's queued job stays locked: a dead worker's operations move to another within about twice this.
+   */
+  operationLeaseSeconds: number;
   logLevel: string;
   token: {
     issuer: string;
@@ -85,6 +93,17 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The service cannot start in this environment (a port taken, PostgreSQL or Redis not reachable, settings that would
+ * split a deployment's state): one line for the operator, naming the setting, and exit code 2 like a ConfigError.
+ */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
 type Env = Record<string, string | undefined>;
 
 function str(env: Env, name: string, fallback: string): string {
@@ -130,20 +149,27 @@ function url(env: Env, name: string, fallback: string | undefined, protocols: st
   return raw;
 }
 
-/** The master key wraps every vault's data key: from RV_MASTER_KEY, else created once in the data directory. */
+/**
+ * The master key wraps every vault's data key: from RV_MASTER_KEY, else created once in the data directory. The file
+ * appears whole or not at all (written aside, then linked into place: the first of several processes starting on a
+ * fresh volume wins, the others read its key), and what is read back must be a 32-byte key.
+ */
 function masterKey(env: Env, dataDir: string): Buffer {
   const raw = optional(env, 'RV_MASTER_KEY');
-  if (raw !== undefined) {
-    const key = Buffer.from(raw, 'base64');
-    if (key.length !== 32) throw new ConfigError('RV_MASTER_KEY', 'must be 32 bytes, base64-encoded');
-    return key;
-  }
+  if (raw !== undefined) return checkedMasterKey(raw, 'RV_MASTER_KEY', 'must be 32 bytes, base64-encoded');
   const file = join(dataDir, 'master.key');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-  }
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  if (!existsSync(file)) createFileOnce(file, randomBytes(32).toString('base64'));
+  return checkedMasterKey(
+    readFileSync(file, 'utf8').trim(),
+    'RV_MASTER_KEY',
+    `is not set and ${file} does not hold a 32-byte base64 key (restore the deployment's key file or set RV_MASTER_KEY)`,
+  );
+}
+
+function checkedMasterKey(base64: string, variable: string, problem: string): Buffer {
+  const key = Buffer.from(base64, 'base64');
+  if (key.length !== 32) throw new ConfigError(variable, problem);
+  return key;
 }
 
 export const DEV_PRINCIPAL: PrincipalSeed = {
@@ -226,6 +252,8 @@ export function loadConfig(env: Env = process.env): Config {
     pageSize: int(env, 'RV_PAGE_SIZE', 200, 1, 5000),
     bodyLimitBytes: int(env, 'RV_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     workers: bool(env, 'RV_WORKERS', true),
+    workerOnly: false,
+    operationLeaseSeconds: int(env, 'RV_OPERATION_LEASE_SECONDS', 30, 2, 3600),
     logLevel: str(env, 'RV_LOG_LEVEL', 'info'),
     token: {
       // Independent of ports, so a token from `recovery-vault token` fits whatever port the server listens on.
@@ -243,7 +271,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     principals: principals(env),
     backup: {
-      blockSizeBytes: int(env, 'RV_BACKUP_BLOCK_SIZE_BYTES', 4 * 1024 * 1024, 64 * 1024, 100 * 1024 * 1024),
+      blockSizeBytes: int(env, 'RV_BACKUP_BLOCK_SIZE_BYTES', 4 * 1024 * 1024, 512, 100 * 1024 * 1024),
       blocksInFlight: int(env, 'RV_BACKUP_BLOCKS_IN_FLIGHT', 4, 1, 16),
       schedulerTickSeconds: int(env, 'RV_SCHEDULER_TICK_SECONDS', 30, 1, 3600),
       maxConcurrentPerVm: int(env, 'RV_MAX_CONCURRENT_BACKUPS_PER_VM', 20, 1, 1000),

@@ -2,8 +2,9 @@ import { createServer } from 'node:http';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { loadConfig, type Config } from './config.ts';
 import { clientErrorHandler } from './plugins/errors.ts';
+import { exitOnStartupFailure, listenFailure } from './startup.ts';
 import { loadOrCreateCertificate, type TlsMaterial } from './tls.ts';
 
 export interface RunningServer {
@@ -21,13 +22,22 @@ export interface RunningServer {
 export async function startServer(config: Config): Promise<RunningServer> {
   const tls = await loadOrCreateCertificate(config);
   const app = await buildApp(config, { tls });
-  await app.listen({ host: config.host, port: config.httpsPort });
   const http = createServer((request, response) => app.routing(request, response));
   http.on('clientError', clientErrorHandler);
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.httpPort, config.host, () => resolve());
-  });
+  try {
+    await app
+      .listen({ host: config.host, port: config.httpsPort })
+      .catch((error: unknown) => Promise.reject(listenFailure(error, config.httpsPort, 'RV_HTTPS_PORT')));
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', (error) => reject(listenFailure(error, config.httpPort, 'RV_HTTP_PORT')));
+      http.listen(config.httpPort, config.host, () => resolve());
+    });
+  } catch (error) {
+    // What started (workers, an embedded Azurite, connections) stops before the error is told.
+    http.close();
+    await app.close();
+    throw error;
+  }
   const httpsPort = (app.server.address() as { port: number }).port;
   const httpPort = (http.address() as { port: number }).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '127.0.0.1' ? 'localhost' : config.host;
@@ -49,17 +59,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
 }
 
 export async function main(): Promise<void> {
-  let config: Config;
+  let server: RunningServer;
   try {
-    config = loadConfig();
+    server = await startServer(loadConfig());
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
+    exitOnStartupFailure(error);
   }
-  const server = await startServer(config);
   const { certFile, generated } = server.certificate;
   process.stdout.write(
     `recovery-vault: ${server.httpsUrl} (HTTPS), ${server.httpUrl} (HTTP)\n` +

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
+import { TEST_MASTER_KEY } from './support/global-setup.ts';
 import { fetchToken, sdkClients } from './support/sdk.ts';
 
 const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
@@ -114,6 +115,7 @@ describe('process lifecycle', () => {
         RV_HTTP_PORT: '0',
         DATABASE_URL: inject('databaseUrl'),
         RV_BLOB_CONNECTION_STRING: inject('blobConnectionString'),
+        RV_MASTER_KEY: TEST_MASTER_KEY,
         RV_QUEUE_PREFIX: `rv-test-${randomUUID()}`,
         RV_LOG_LEVEL: 'warn',
       },

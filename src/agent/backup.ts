@@ -6,8 +6,9 @@
  *    log chain → Failed with the simulation's Azure code). The backup is as of the command's `at` (the vault's time,
  *    which the emulator clock may have moved ahead), or of the agent's clock when the command has none. The plan (the
  *    simulation's request) is saved in coordinator.json before the first byte goes out.
- * 2. Stream: open the upload, regenerate the backup stream from the plan (repeatable: the same bytes every time) and
- *    send it as numbered blocks of exactly `blockSizeBytes` (the last one shorter), each with its SHA-256, skipping the
+ * 2. Stream: open the upload (announcing the stream's size: the vault answers with the backup's block size, larger than
+ *    usual when the backup would not fit in one blob otherwise), regenerate the backup stream from the plan
+ *    (repeatable: the same bytes every time) and send it as numbered blocks of exactly that size (the last one shorter), each with its SHA-256, skipping the
  *    blocks the vault already holds. Up to `blocksInFlight` blocks (the vault's word) are on their way at once, so
  *    that reading the database, the network and the vault overlap; memory is one buffer per block on its way plus
  *    one, whatever the backup's size. Blocks are idempotent and acknowledged one by one: whichever the vault
@@ -121,27 +122,18 @@ interface Payload {
   backupId: string;
   itemName: string;
   backupType: BackupType;
-  blockSizeBytes: number;
   blocksInFlight: number;
   at?: Date;
   chain?: { lastFull?: FullRef; logChain?: LogChainRef };
 }
 
 function parsePayload(payload: Record<string, unknown>): Payload | string {
-  const { backupId, itemName, backupType, blockSizeBytes, blocksInFlight, at, chain } = payload;
+  const { backupId, itemName, backupType, blocksInFlight, at, chain } = payload;
   if (typeof backupId !== 'string' || !UUID.test(backupId)) return 'backupId must be a UUID';
   if (typeof itemName !== 'string' || itemName.length === 0)
     return 'itemName must be SQLDataBase;<instance>;<database>';
   if (typeof backupType !== 'string' || !BACKUP_TYPES.includes(backupType as BackupType))
     return `backupType must be one of ${BACKUP_TYPES.join(', ')}`;
-  if (
-    typeof blockSizeBytes !== 'number' ||
-    !Number.isSafeInteger(blockSizeBytes) ||
-    blockSizeBytes < 1 ||
-    blockSizeBytes > MAX_BLOCK_BYTES
-  ) {
-    return `blockSizeBytes must be an integer from 1 to ${MAX_BLOCK_BYTES}`;
-  }
   if (
     blocksInFlight !== undefined &&
     (typeof blocksInFlight !== 'number' || !Number.isSafeInteger(blocksInFlight) || blocksInFlight < 1)
@@ -154,7 +146,6 @@ function parsePayload(payload: Record<string, unknown>): Payload | string {
     backupId: backupId.toLowerCase(),
     itemName,
     backupType: backupType as BackupType,
-    blockSizeBytes,
     // A vault that does not say: one at a time, as before the protocol had it.
     blocksInFlight: Math.min(MAX_BLOCKS_IN_FLIGHT, (blocksInFlight as number | undefined) ?? 1),
     ...(at === undefined ? {} : { at: new Date(at as string) }),
@@ -249,7 +240,6 @@ function plan(
       instanceName: record.instanceName,
       databaseName: record.name,
       databaseGuid: record.model.databaseGuid,
-      blockSizeBytes: payload.blockSizeBytes,
       blocksInFlight: payload.blocksInFlight,
       request,
       plannedAt: plannedAt.toISOString(),
@@ -369,12 +359,15 @@ class BackupRun {
       try {
         const upload =
           round === 0
-            ? await context
-                .session()
-                .openUpload(
-                  { backupId: job.backupId, itemName: job.itemName, backupType: job.backupType },
-                  context.kill,
-                )
+            ? await context.session().openUpload(
+                {
+                  backupId: job.backupId,
+                  itemName: job.itemName,
+                  backupType: job.backupType,
+                  sizeBytes: metadata.sizeBytes,
+                },
+                context.kill,
+              )
             : await context.session().uploadState(job.backupId, context.kill);
         if (upload.state === 'Committed') return await this.alreadyCommitted(record, metadata, upload);
         if (upload.state === 'Failed') {
@@ -426,7 +419,11 @@ class BackupRun {
     const { context, job } = this;
     const have = new Set(upload.receivedBlocks);
     const size = metadata.sizeBytes;
-    const blockSize = job.blockSizeBytes;
+    // The vault's choice for this backup (larger than the command's when the backup would not fit in one blob).
+    const blockSize = upload.blockSizeBytes;
+    if (!Number.isSafeInteger(blockSize) || blockSize < 1 || blockSize > MAX_BLOCK_BYTES) {
+      throw new Error(`the vault asks for blocks of ${blockSize} bytes; this agent holds at most ${MAX_BLOCK_BYTES}`);
+    }
     const blockCount = Math.ceil(size / blockSize);
     const firstLook = this.inVaultAtStart ?? have;
     if (this.inVaultAtStart === undefined) {

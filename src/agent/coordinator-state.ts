@@ -73,7 +73,6 @@ export interface BackupInProgress {
   databaseName: string;
   /** The incarnation backed up: a database recreated meanwhile is another one. */
   databaseGuid: string;
-  blockSizeBytes: number;
   /** How many blocks may be on their way at once (the vault's word; absent in states saved before it said). */
   blocksInFlight?: number;
   request: BackupRequest;

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, type CryptoKey } from 'jose';
+import { ConfigError } from '../config.ts';
+import { createFileOnce } from '../files.ts';
 
 export interface SigningKey {
   kid: string;
@@ -13,21 +14,12 @@ export interface SigningKey {
  * that shares the file (API, workers, the `token` CLI) signs and verifies alike.
  */
 export async function loadOrCreateSigningKey(file: string): Promise<SigningKey> {
-  let privateJwk: JWK;
-  if (existsSync(file)) {
-    privateJwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
-  } else {
+  if (!existsSync(file)) {
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    privateJwk = await exportJWK(privateKey);
-    mkdirSync(dirname(file), { recursive: true });
-    try {
-      writeFileSync(file, JSON.stringify(privateJwk), { mode: 0o600, flag: 'wx' });
-    } catch (error) {
-      // Another process created it first: use theirs so both sign with one key.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      privateJwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
-    }
+    // Atomic: of processes starting together on a fresh volume one creates it, the others read theirs.
+    createFileOnce(file, JSON.stringify(await exportJWK(privateKey)));
   }
+  const privateJwk = readSigningKey(file);
   const { d: _private, ...publicJwk } = privateJwk;
   const kid = await calculateJwkThumbprint(publicJwk);
   return {
@@ -35,4 +27,24 @@ export async function loadOrCreateSigningKey(file: string): Promise<SigningKey> 
     privateKey: (await importJWK(privateJwk, 'ES256')) as CryptoKey,
     publicJwk: { ...publicJwk, kid, alg: 'ES256', use: 'sig' },
   };
+}
+
+function readSigningKey(file: string): JWK {
+  let jwk: JWK | undefined;
+  try {
+    jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
+  } catch {
+    jwk = undefined;
+  }
+  if (
+    jwk?.kty !== 'EC' ||
+    jwk.crv !== 'P-256' ||
+    typeof jwk.d !== 'string' ||
+    Buffer.from(jwk.d, 'base64url').length !== 32
+  )
+    throw new ConfigError(
+      'RV_TOKEN_SIGNING_KEY_FILE',
+      `${file} is not an ES256 private key (JWK); restore the deployment's key file`,
+    );
+  return jwk;
 }

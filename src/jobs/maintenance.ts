@@ -19,10 +19,13 @@ export async function runMaintenance(app: FastifyInstance, job: Job): Promise<un
       return discoveryCycle(app);
     case 'autoprotect':
       return autoProtect(app, (job.data as { intentId: string }).intentId);
-    case 'schedule-tick':
+    case 'schedule-tick': {
+      // Dispatch first: what is due starts on time; the RPO watch then judges with those backups under way.
       await failAbandonedUploads(app, app.clock.now());
+      const started = await dispatchDue(app, app.clock.now());
       await rpoWatch(app, app.clock.now());
-      return dispatchDue(app, app.clock.now());
+      return started;
+    }
     case 'purge-soft-deleted':
       return purgeExpiredSoftDeletes(app, app.clock.now());
     case 'operation-recovery':

@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin';
 import { join } from 'node:path';
 import { RestError, type BlobServiceClient, type RequestPolicyFactory } from '@azure/storage-blob';
+import { StartupError } from '../config.ts';
 import { startAzurite } from '../storage/azurite.ts';
+import { listenFailure } from '../startup.ts';
 import { blobServiceClient } from '../storage/blob-client.ts';
 import type { Faults } from './faults.ts';
 
@@ -21,10 +23,15 @@ export default fp(
   async (app) => {
     let connectionString = app.config.blobConnectionString;
     if (connectionString === undefined) {
+      if (!app.config.workers || app.config.workerOnly) {
+        throw new StartupError(
+          `RV_BLOB_CONNECTION_STRING must be set in a scaled-out process (${app.config.workerOnly ? 'a worker-only process' : 'an API process with RV_WORKERS=false'}): all processes share one blob account, and an embedded Azurite here would hold blobs no other process sees`,
+        );
+      }
       const azurite = await startAzurite({
         port: app.config.azuritePort,
         location: join(app.config.dataDir, 'azurite'),
-      });
+      }).catch((error: unknown) => Promise.reject(listenFailure(error, app.config.azuritePort, 'RV_AZURITE_PORT')));
       app.log.info(
         { connectionString: azurite.connectionString.replace(/AccountKey=[^;]+/, 'AccountKey=…') },
         'embedded Azurite started',

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { QUEUE_NAMES, type QueueName } from '../jobs/queue-names.ts';
+import { unreachable } from '../startup.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,17 +28,22 @@ export default fp(
       maxRetriesPerRequest: 1,
       connectTimeout: 5_000,
     });
-    redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'));
+    // At start, the first failure ends the start (one line, see startup.ts); once connected, ioredis reconnects by
+    // itself and the service rides out the outage.
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const fail = (error: unknown) => {
+        redis.off('ready', ready);
         redis.disconnect();
-        reject(new Error(`cannot connect to Redis at ${app.config.redisUrl}`));
-      }, 10_000);
-      redis.once('ready', () => {
-        clearTimeout(timer);
+        reject(unreachable('Redis', 'REDIS_URL', app.config.redisUrl, error));
+      };
+      const ready = () => {
+        redis.off('error', fail);
         resolve();
-      });
+      };
+      redis.once('error', fail);
+      redis.once('ready', ready);
     });
+    redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'));
     const queues = Object.fromEntries(
       QUEUE_NAMES.map((name) => [name, new Queue(name, { connection: redis, prefix: app.config.queuePrefix })]),
     ) as Record<QueueName, Queue>;

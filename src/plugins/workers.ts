@@ -6,9 +6,7 @@ import { operationHandlers } from '../jobs/operation-handlers.ts';
 import { failOperation } from '../jobs/agent-results.ts';
 import { runMaintenance } from '../jobs/maintenance.ts';
 import { requeueLostOperations } from '../jobs/operation-recovery.ts';
-
-/** How often workers look for InProgress operations whose queued jobs Redis lost. */
-const OPERATION_RECOVERY_MS = 60_000;
+import { underLease } from '../jobs/operation-lease.ts';
 
 /**
  * The BullMQ workers, in this process when RV_WORKERS is on (the default single-process mode); `src/worker.ts`
@@ -20,7 +18,11 @@ export default fp(
     const connection = new Redis(app.config.redisUrl, { maxRetriesPerRequest: null });
     connection.on('error', (error) => app.log.warn({ err: error }, 'worker redis connection error'));
 
-    const runOperation = async (job: Job<{ operationId: string }>) => {
+    // Under the operation's lease: a job Redis lost and recovery queued again, or a stalled job BullMQ hands to another
+    // worker, never runs alongside the attempt still running (see jobs/operation-lease.ts).
+    const runOperation = (job: Job<{ operationId: string }>) =>
+      underLease(app, job.data.operationId, () => runLeasedOperation(job));
+    const runLeasedOperation = async (job: Job<{ operationId: string }>) => {
       const operation = await app.db.operation.findUnique({ where: { id: job.data.operationId } });
       if (operation === null || operation.status !== 'InProgress') return;
       const handler = operationHandlers[operation.kind];
@@ -56,7 +58,14 @@ export default fp(
     const operations = new Worker(
       'operations',
       async (job: Job<{ operationId: string }>) => (job.name === 'deadline' ? expireOperation(job) : runOperation(job)),
-      { connection, prefix: app.config.queuePrefix, concurrency: 8 },
+      {
+        connection,
+        prefix: app.config.queuePrefix,
+        concurrency: 8,
+        // A killed worker's job is handed on once its lock runs out, as its operation lease does.
+        lockDuration: app.config.operationLeaseSeconds * 1000,
+        stalledInterval: app.config.operationLeaseSeconds * 1000,
+      },
     );
     operations.on('failed', (job, error) => app.log.warn({ err: error, jobId: job?.id }, 'operation attempt failed'));
 
@@ -70,13 +79,14 @@ export default fp(
     const discoveryEvery = app.config.protection.discoveryIntervalSeconds * 1000;
     // Schedules live in Postgres; this tick only dispatches what is due there, so losing Redis loses no schedule.
     const tickEvery = app.config.backup.schedulerTickSeconds * 1000;
+    const recoveryEvery = app.config.operationLeaseSeconds * 1000;
     const schedulers: [name: string, repeat: () => RepeatOptions][] = [
       ['discovery-cycle', () => ({ every: discoveryEvery, startDate: Date.now() + discoveryEvery })],
       ['schedule-tick', () => ({ every: tickEvery, startDate: Date.now() + tickEvery })],
       ['purge-soft-deleted', () => ({ every: app.config.protection.softDeletePurgeMinutes * 60_000 })],
       // Daily at RV_RETENTION_SWEEP_HOUR UTC; the job sweeps as of that instant in service time (see jobs/retention.ts).
       ['retention-sweep', () => ({ pattern: `0 ${app.config.backup.retentionSweepHour} * * *`, tz: 'UTC' })],
-      ['operation-recovery', () => ({ every: OPERATION_RECOVERY_MS, startDate: Date.now() + OPERATION_RECOVERY_MS })],
+      ['operation-recovery', () => ({ every: recoveryEvery, startDate: Date.now() + recoveryEvery })],
     ];
     const upsert = (name: string, repeat: () => RepeatOptions) =>
       app.queues.maintenance.upsertJobScheduler(name, repeat(), { name });

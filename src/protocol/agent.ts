@@ -163,9 +163,10 @@ export const CommandParams = Type.Object({ containerName: Name(256), commandId: 
 // ---------------------------------------------------------------------------------------------------------------------
 // Backups: the `backup` command tells the agent to stream one backup of one database to the vault.
 //
-//   1. POST uploads {backupId, itemName, backupType}       → the upload (idempotent: the same backupId, the same upload)
+//   1. POST uploads {backupId, itemName, backupType, sizeBytes} → the upload (idempotent: the same backupId, the same
+//      upload) with the backup's blockSizeBytes (larger than the command's when the backup would not fit otherwise)
 //   2. PUT  uploads/{id}/blocks/{index}  (raw bytes, `x-content-sha256: <hex>` of those bytes), index 0, 1, 2, …
-//      every block but the last is exactly blockSizeBytes long; a retried block is idempotent
+//      every block but the last is exactly the upload's blockSizeBytes long; a retried block is idempotent
 //   3. GET  uploads/{id}                                    → which blocks the vault has (resume after a lost connection)
 //   4. POST uploads/{id}/commit {metadata}                  → validates the LSN chain, then commits atomically
 //   5. the command's result: Succeeded (with the recovery point id) or Failed with the SQL error code
@@ -208,6 +209,12 @@ export const OpenUploadRequest = Type.Object({
   backupId: Type.String({ format: 'uuid' }),
   itemName: Name(600),
   backupType: BackupTypeSchema,
+  /**
+   * The backup stream's size in bytes, when the agent knows it before the first block: at the first open the vault
+   * then fixes a block size (in UploadState) that fits the backup in one blob's 50,000 blocks. Without it, the
+   * command's blockSizeBytes.
+   */
+  sizeBytes: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type OpenUploadRequest = Static<typeof OpenUploadRequest>;
 

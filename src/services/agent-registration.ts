@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Vault } from '../generated/prisma/client.ts';
+import type { ProtectionContainer, Vault } from '../generated/prisma/client.ts';
+import { raiseAlert } from './alerts.ts';
 import { ArmError, errors } from '../domain/errors.ts';
 import { containerName, vmResourceId, vmIdentityProblem } from '../domain/containers.ts';
 import type { RegisterRequest, RegisterResponse } from '../protocol/agent.ts';
@@ -48,7 +49,8 @@ async function vaultOfCredentials(app: FastifyInstance, credentials: RegisterReq
 /**
  * An agent registers its VM: the VM becomes a container of the vault (a protectable container after the next
  * refreshContainers) and the agent gets a token for that container. Registering again from the same VM returns the
- * same container; a VM registered (through ARM) to another vault is refused: one vault per VM.
+ * same container and revokes the token issued before (an alert tells the portal); a VM registered (through ARM) to
+ * another vault is refused: one vault per VM.
  */
 export async function registerAgent(app: FastifyInstance, request: RegisterRequest): Promise<RegisterResponse> {
   const vault = await vaultOfCredentials(app, request.credentials);
@@ -82,7 +84,11 @@ export async function registerAgent(app: FastifyInstance, request: RegisterReque
   try {
     container =
       existing !== null && existing.vaultId === vault.id
-        ? await app.db.protectionContainer.update({ where: { id: existing.id }, data: details })
+        ? await app.db.protectionContainer.update({
+            where: { id: existing.id },
+            // The token the VM's agent held until now stops working: one agent per VM holds a valid token.
+            data: { ...details, tokenGeneration: { increment: 1 } },
+          })
         : await app.db.protectionContainer.create({
             data: {
               ...details,
@@ -101,6 +107,7 @@ export async function registerAgent(app: FastifyInstance, request: RegisterReque
     }
     throw error;
   }
+  if (existing !== null && existing.vaultId === vault.id) await alertReRegistration(app, container);
   const token = await app.tokens.issueAgent(
     { containerId: container.id, generation: container.tokenGeneration },
     app.config.agent.tokenLifetimeSeconds,
@@ -114,4 +121,19 @@ export async function registerAgent(app: FastifyInstance, request: RegisterReque
     heartbeatIntervalSeconds: app.config.agent.heartbeatSeconds,
     commandWaitSeconds: 30,
   };
+}
+
+/** A portal-visible trace of a re-registration: a reinstalled agent, or someone else holding the vault's credentials. */
+async function alertReRegistration(app: FastifyInstance, container: ProtectionContainer): Promise<void> {
+  await raiseAlert(app, {
+    vaultId: container.vaultId,
+    kind: 'AgentReRegistered',
+    severity: 'Warning',
+    containerId: container.id,
+    entityName: container.friendlyName,
+    code: 'AgentReRegistered',
+    message: `The workload agent of VM '${container.friendlyName}' registered again: the token it held before no longer works. Expected after reinstalling the agent or restoring the VM; otherwise check who holds the vault's credentials.`,
+    raisedAt: app.clock.now(),
+    openKey: `AgentReRegistered\n${container.id}\n${container.tokenGeneration}`,
+  });
 }

@@ -4,7 +4,13 @@ import { DISCOVERY_CODES, type DiscoveredInstance, type InquiryErrorDetail } fro
 import type { PortalEvent } from '../plugins/portal-events.ts';
 
 /** What raises alerts: each in one place (RPO watch, a job's end, an inquiry's result). */
-export const ALERT_TYPES = ['RpoBreach', 'BackupFailure', 'RestoreFailure', 'DiscoveryFailure'] as const;
+export const ALERT_TYPES = [
+  'RpoBreach',
+  'BackupFailure',
+  'RestoreFailure',
+  'DiscoveryFailure',
+  'AgentReRegistered',
+] as const;
 type AlertType = (typeof ALERT_TYPES)[number];
 
 /**
@@ -31,14 +37,30 @@ export function alertView(alert: Alert) {
 const announce = (app: FastifyInstance, type: PortalEvent['type'], alert: Alert) =>
   app.portalEvents.publish(alert.vaultId, { type, data: alertView(alert) });
 
-/** Raises an alert — in one transaction with `alongside`, the change that causes it — and announces it. */
+/**
+ * The key of an open alert: its kind and what it is about. The database keeps one open alert per key (a unique
+ * column, cleared on resolution), so processes that see one condition at once raise one alert between them.
+ */
+function openKeyOf(data: Prisma.AlertUncheckedCreateInput): string {
+  return [data.kind, data.jobId ?? '', data.protectedItemId ?? '', data.containerId ?? '', data.entityName].join('\n');
+}
+
+/**
+ * Raises an alert — in one transaction with `alongside`, the change that causes it — and announces it. When the same
+ * alert is open already (another process raised it), `alongside` still applies and nothing is raised: null.
+ */
 export async function raiseAlert(
   app: FastifyInstance,
   data: Prisma.AlertUncheckedCreateInput,
   alongside: Prisma.PrismaPromise<unknown>[] = [],
-): Promise<Alert> {
-  const results = await app.db.$transaction([...alongside, app.db.alert.create({ data })]);
-  const alert = results[results.length - 1] as Alert;
+): Promise<Alert | null> {
+  const insert = app.db.alert.createManyAndReturn({
+    data: [{ ...data, openKey: data.openKey ?? openKeyOf(data) }],
+    skipDuplicates: true,
+  });
+  const results = await app.db.$transaction([...alongside, insert]);
+  const [alert] = results[results.length - 1] as Alert[];
+  if (alert === undefined) return null;
   await announce(app, 'alert.raised', alert);
   return alert;
 }
@@ -50,7 +72,10 @@ export async function resolveAlerts(
   at: Date,
   alongside: Prisma.PrismaPromise<unknown>[] = [],
 ): Promise<Alert[]> {
-  const resolve = app.db.alert.updateManyAndReturn({ where: { ...where, resolvedAt: null }, data: { resolvedAt: at } });
+  const resolve = app.db.alert.updateManyAndReturn({
+    where: { ...where, resolvedAt: null },
+    data: { resolvedAt: at, openKey: null },
+  });
   const resolved =
     alongside.length === 0 ? await resolve : ((await app.db.$transaction([...alongside, resolve])).at(-1) as Alert[]);
   for (const alert of resolved) await announce(app, 'alert.resolved', alert);

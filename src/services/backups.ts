@@ -12,7 +12,8 @@ import {
   type CommittedPoint,
 } from '../domain/backup-chain.ts';
 import { BACKUP_CANCELLED, type BackupMetadata, type BackupType } from '../protocol/agent.ts';
-import { commitBlob, deleteBlob, type StoredBlock } from '../storage/backup-blobs.ts';
+import { commitBlob, deleteBlob, MAX_BLOCKS_PER_BLOB, type StoredBlock } from '../storage/backup-blobs.ts';
+import { blockSizeFor } from '../domain/backup-blocks.ts';
 import { vaultContainerName } from '../storage/containers.ts';
 import { unwrapDataKey } from '../storage/keys.ts';
 import { containerHealth } from '../domain/containers.ts';
@@ -68,7 +69,9 @@ export async function dataKeyOf(app: FastifyInstance, vaultId: string): Promise<
 }
 
 /** What a block needs of its upload. None of it changes once the upload exists, so a process reads it once. */
-export type UploadFacts = Pick<BackupUpload, 'id' | 'containerId' | 'vaultId' | 'blobName' | 'compress'>;
+export type UploadFacts = Pick<BackupUpload, 'id' | 'containerId' | 'vaultId' | 'blobName' | 'compress'> & {
+  blockSizeBytes: number;
+};
 
 /** Open uploads' facts by id, per app (the least recently used forgotten past UPLOADS_CACHED: read again then). */
 const openUploads = new WeakMap<FastifyInstance, LRUCache<string, UploadFacts>>();
@@ -86,6 +89,42 @@ export async function uploadOfContainer(
   const upload = await app.db.backupUpload.findUnique({ where: { id: uploadId.toLowerCase() } });
   if (upload === null || upload.containerId !== containerId) throw uploadNotFound(uploadId);
   return upload;
+}
+
+/** Azure: a block holds at most 4000 MiB. */
+const MAX_BLOCK_BYTES = 4000 * 1024 * 1024;
+
+/** An upload's block size: chosen at its first open (fixBlockSize), else RV_BACKUP_BLOCK_SIZE_BYTES. */
+export const blockSizeOf = (app: FastifyInstance, upload: Pick<BackupUpload, 'blockSizeBytes'>): number =>
+  upload.blockSizeBytes ?? app.config.backup.blockSizeBytes;
+
+/**
+ * At the first open of an upload whose agent announces the stream's size, fixes the backup's block size so that it
+ * fits in one blob (domain/backup-blocks.ts); later opens (a resume, another API process) find it fixed. A backup
+ * larger than Azure's largest blob is refused before any block is sent.
+ */
+export async function fixBlockSize(
+  app: FastifyInstance,
+  upload: BackupUpload,
+  sizeBytes: number | undefined,
+): Promise<BackupUpload> {
+  if (upload.blockSizeBytes !== null || sizeBytes === undefined || upload.state !== 'Open') return upload;
+  const chosen = blockSizeFor(sizeBytes, app.config.backup.blockSizeBytes, {
+    maxBlocks: MAX_BLOCKS_PER_BLOB,
+    maxBlockBytes: MAX_BLOCK_BYTES,
+  });
+  if (chosen === undefined) {
+    throw errors.invalidInput(
+      `A backup of ${sizeBytes} bytes exceeds the ${MAX_BLOCKS_PER_BLOB} blocks of ${MAX_BLOCK_BYTES} bytes one backup holds.`,
+    );
+  }
+  // The configured size needs no record (null means it): an ordinary backup costs no write here.
+  if (chosen === app.config.backup.blockSizeBytes) return upload;
+  const [fixed] = await app.db.backupUpload.updateManyAndReturn({
+    where: { id: upload.id, blockSizeBytes: null },
+    data: { blockSizeBytes: chosen },
+  });
+  return fixed ?? app.db.backupUpload.findUniqueOrThrow({ where: { id: upload.id } });
 }
 
 /**
@@ -107,6 +146,7 @@ export async function openUploadFor(app: FastifyInstance, containerId: string, u
       vaultId: upload.vaultId,
       blobName: upload.blobName,
       compress: upload.compress,
+      blockSizeBytes: blockSizeOf(app, upload),
     };
     cache.set(id, facts);
   }

@@ -16,8 +16,17 @@ export function azuriteConnectionString(blobEndpoint: string): string {
 }
 
 /**
- * Starts Azurite's blob service as a child process on loopback (blob only, no telemetry). The API version check is
- * skipped so that a newer @azure/storage-blob cannot break the emulator. `port: 0` picks a free port.
+ * Run in the child before Azurite's own entry point (argv[1]): the child ends when its stdin reaches end of file,
+ * which happens when the parent ends however it ends — the kernel closes the parent's end of the pipe even after a
+ * SIGKILL or a crash — so an embedded Azurite never outlives the service and keeps its port.
+ */
+const TIED_TO_PARENT = `process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)).resume();
+require(process.argv[1]);`;
+
+/**
+ * Starts Azurite's blob service as a child process on loopback (blob only, no telemetry), tied to this process (it
+ * exits when this one does). The API version check is skipped so that a newer @azure/storage-blob cannot break the
+ * emulator. `port: 0` picks a free port. A port in use rejects with an error whose `code` is EADDRINUSE.
  */
 export async function startAzurite(options: {
   port: number;
@@ -42,7 +51,7 @@ export async function startAzurite(options: {
     mkdirSync(options.location, { recursive: true });
     args.push('--location', options.location);
   }
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-e', TIED_TO_PARENT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const endpoint = await waitForEndpoint(child, options.timeoutMs ?? 30_000);
   return {
     connectionString: azuriteConnectionString(endpoint),
@@ -65,7 +74,12 @@ function waitForEndpoint(child: ChildProcess, timeoutMs: number): Promise<string
         resolve(match[1]);
       }
     };
-    const onExit = (code: number | null) => fail(new Error(`Azurite exited with code ${code}: ${output.trim()}`));
+    const onExit = (code: number | null) =>
+      fail(
+        Object.assign(new Error(`Azurite exited with code ${code}: ${output.trim()}`), {
+          code: /EADDRINUSE/.test(output) ? 'EADDRINUSE' : undefined,
+        }),
+      );
     const fail = (error: Error) => {
       cleanup();
       child.kill('SIGKILL');

@@ -390,7 +390,6 @@ describe('backups by the reference agent', () => {
       backupType: 'Full',
       instanceName: 'MSSQLSERVER',
       databaseName: 'big',
-      blockSizeBytes: BLOCK,
     });
     expect(saved.received.map((r) => r.command.id)).toEqual([pending?.commandId]);
     expect((await backup.jobDetails.get(vm.vault, 'rg', jobId)).properties?.status).toBe('InProgress');

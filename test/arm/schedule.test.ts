@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { rpoWatch } from '../../src/jobs/rpo-watch.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
 import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
@@ -186,6 +187,25 @@ describe('scheduled backups on the emulator clock', () => {
     expect(item.properties).toMatchObject({ protectedItemHealthStatus: 'ActionRequired' });
     const alerts = await server.app.db.alert.findMany({ where: { kind: 'RpoBreach', resolvedAt: null } });
     expect(alerts.map((a) => [a.entityName, a.severity])).toEqual([['sales [schedvm]', 'Critical']]);
+  });
+
+  it('raises one RPO alert however many watches run at once, and a watch reads only what may have changed', async () => {
+    const db = server.app.db;
+    // As before the breach: the item healthy, its alert resolved, no watermark (the next watch reads every item).
+    await db.alert.updateMany({
+      where: { kind: 'RpoBreach', resolvedAt: null },
+      data: { resolvedAt: new Date(), openKey: null },
+    });
+    await db.protectedItem.updateMany({ data: { healthStatus: 'Healthy' } });
+    await db.deploymentSetting.deleteMany({ where: { name: 'rpo-watch-at' } });
+    const now = server.app.clock.now();
+    const runs = await Promise.all(Array.from({ length: 4 }, () => rpoWatch(server.app, now)));
+    expect(runs.reduce((sum, run) => sum + run.breached, 0)).toBe(1);
+    expect(await db.alert.count({ where: { kind: 'RpoBreach', resolvedAt: null } })).toBe(1);
+    // The next watch reads the ActionRequired item (it may have recovered) and raises nothing again.
+    const next = await rpoWatch(server.app, new Date(now.getTime() + 60_000));
+    expect(next).toEqual({ breached: 0, recovered: 0, examined: 1 });
+    expect(await db.alert.count({ where: { kind: 'RpoBreach', resolvedAt: null } })).toBe(1);
   });
 
   it('waits at a step for the backups another process is dispatching then, not only for its own', async () => {

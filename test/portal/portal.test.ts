@@ -368,7 +368,7 @@ describe('portal read models', () => {
       },
       alerts: {
         openRpoBreaches: 0,
-        openByType: { RpoBreach: 0, BackupFailure: 0, RestoreFailure: 1, DiscoveryFailure: 0 },
+        openByType: { RpoBreach: 0, BackupFailure: 0, RestoreFailure: 1, DiscoveryFailure: 0, AgentReRegistered: 0 },
       },
       storage: {
         byBackupType: {

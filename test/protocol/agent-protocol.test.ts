@@ -224,6 +224,27 @@ describe('agent protocol', () => {
     expect(after).toEqual(before);
   });
 
+  it('revokes the earlier token when a VM registers again, and tells the portal with an alert', async () => {
+    const { vault, credentials } = await vaultWithCredentials('reregister-vault');
+    const first = await registeredAgent(credentials, 'vm-again');
+    expect((await first.call('/commands?waitSeconds=0')).status).toBe(200);
+    const second = await registeredAgent(credentials, 'vm-again');
+    expect(second.containerName).toBe(first.containerName);
+    expect((await first.call('/commands?waitSeconds=0')).status).toBe(401);
+    expect((await second.call('/commands?waitSeconds=0')).status).toBe(200);
+    const alerts = await fetch(
+      `${server.httpsUrl}/portal/v1${vault.id}/alerts?$filter=alertType eq 'AgentReRegistered'`,
+      {
+        headers: { authorization: `Bearer ${token}` },
+      },
+    );
+    expect(alerts.status).toBe(200);
+    const { value } = (await alerts.json()) as { value: { alertType: string; entityName: string; severity: string }[] };
+    expect(value.map((a) => [a.alertType, a.entityName, a.severity])).toEqual([
+      ['AgentReRegistered', 'vm-again', 'Warning'],
+    ]);
+  });
+
   it('keeps a VM registered to one vault only', async () => {
     const first = await vaultWithCredentials('proto-vault-5');
     const second = await vaultWithCredentials('proto-vault-6');

@@ -11,6 +11,7 @@ import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesba
 import { vaultContainerName } from '../../src/storage/containers.ts';
 import { fetchVaultCredentials, spawnAgent, type AgentProcess } from './agent-process.ts';
 import { ownDatabase } from './databases.ts';
+import { TEST_MASTER_KEY } from './global-setup.ts';
 import { asSdkPolicy } from './policies.ts';
 import { fetchToken, sdkClients } from './sdk.ts';
 import type { TestServer } from './server.ts';
@@ -213,7 +214,7 @@ export function deployment(env: Record<string, string> = {}): Deployment {
       RV_BLOB_CONNECTION_STRING: inject('blobConnectionString'),
       RV_TLS_CERT: inject('tlsCertFile'),
       RV_TLS_KEY: inject('tlsKeyFile'),
-      RV_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+      RV_MASTER_KEY: TEST_MASTER_KEY,
       RV_QUEUE_PREFIX: `rv-fault-${randomUUID()}`,
       RV_RETRY_AFTER_SECONDS: '0',
       RV_SCHEDULER_TICK_SECONDS: '3600',

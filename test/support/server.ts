@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { loadConfig, type Config, type PrincipalSeed } from '../../src/config.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { TEST_MASTER_KEY } from './global-setup.ts';
 
 export interface TestServer extends RunningServer {
   config: Config;
@@ -48,6 +49,7 @@ export function testConfig(
     RV_TLS_CERT: inject('tlsCertFile'),
     RV_TLS_KEY: inject('tlsKeyFile'),
     RV_QUEUE_PREFIX: `rv-test-${randomUUID()}`,
+    RV_MASTER_KEY: TEST_MASTER_KEY,
     RV_RETRY_AFTER_SECONDS: '0',
     // A response schema that drops or changes part of a view answers 500 (src/plugins/serialization-check.ts).
     RV_CHECK_SERIALIZATION: 'true',

@@ -86,6 +86,16 @@ export async function registeredSqlVm(
   };
 }
 
+/** A Windows VM (resource group sql-rg) with one default SQL instance holding these database specs as they are. */
+export function windowsSqlVm(vmName: string, databases: object[]) {
+  return {
+    vmName,
+    resourceGroup: 'sql-rg',
+    os: 'WindowsServer2022',
+    instances: [{ name: 'MSSQLSERVER', version: '2022', edition: 'Enterprise', pluginIsSysadmin: true, databases }],
+  };
+}
+
 /** A Windows VM with one SQL instance and the given databases (FULL unless `model` says otherwise). */
 export function sqlVmSpec(vmName: string, databases: (string | { name: string; recoveryModel: string })[]) {
   return {

@@ -5,14 +5,16 @@ import type { BackupUpload } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import {
   commitBackup,
+  blockSizeOf,
   dataKeyOf,
+  fixBlockSize,
   openUploadFor,
   recordBlock,
   uploadNotOpen,
   uploadOfContainer,
   vaultBlobs,
 } from '../../services/backups.ts';
-import { BlockChecksumError, stageBlock } from '../../storage/backup-blobs.ts';
+import { BlockChecksumError, MAX_BLOCKS_PER_BLOB, stageBlock } from '../../storage/backup-blobs.ts';
 import { responses } from '../../arm/schemas.ts';
 import { agentAuthentication, containerOf } from './auth.ts';
 import {
@@ -50,7 +52,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return {
       uploadId: upload.id,
       state: upload.state,
-      blockSizeBytes: app.config.backup.blockSizeBytes,
+      blockSizeBytes: blockSizeOf(app, upload),
       receivedBlocks: blocks.map((b) => b.index),
       ...(upload.recoveryPointId === null ? {} : { recoveryPointId: upload.recoveryPointId }),
     };
@@ -77,7 +79,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
           `Backup '${upload.id}' is a ${upload.backupType} backup of '${item.itemName}', not a ${request.body.backupType} of '${request.body.itemName}'.`,
         );
       }
-      return stateOf(upload);
+      return stateOf(await fixBlockSize(app, upload, request.body.sizeBytes));
     },
   );
 
@@ -115,7 +117,12 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!SHA256.test(sha256))
         throw errors.invalidInput('The x-content-sha256 header must be the SHA-256 of the block, 64 hex digits.');
       const length = Number(request.headers['content-length']);
-      const blockSize = app.config.backup.blockSizeBytes;
+      const blockSize = upload.blockSizeBytes;
+      if (request.params.index >= MAX_BLOCKS_PER_BLOB) {
+        throw errors.invalidInput(
+          `Block ${request.params.index} is beyond the ${MAX_BLOCKS_PER_BLOB} blocks a backup holds: announce the backup's size (sizeBytes) when opening the upload, and the vault chooses a block size it fits in.`,
+        );
+      }
       if (!Number.isInteger(length) || length < 0)
         throw new ArmError(411, 'LengthRequired', 'A block needs a Content-Length.');
       if (length > blockSize) throw errors.payloadTooLarge(blockSize);

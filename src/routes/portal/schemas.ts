@@ -51,7 +51,9 @@ export const Summary = Type.Object(
 export const AlertView = Type.Object(
   {
     alertId: Type.String(),
-    alertType: Type.String({ description: 'RpoBreach, BackupFailure, RestoreFailure or DiscoveryFailure' }),
+    alertType: Type.String({
+      description: 'RpoBreach, BackupFailure, RestoreFailure, DiscoveryFailure or AgentReRegistered',
+    }),
     severity: Type.String({ description: 'Critical or Warning' }),
     alertState: Type.String({ description: 'New until acknowledged, then Acknowledged' }),
     monitorCondition: Type.String({ description: 'Fired until the condition ends, then Resolved' }),
