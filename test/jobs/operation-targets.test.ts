@@ -17,6 +17,8 @@ const operation = (kind: string, target: unknown): Operation => ({
   jobId: null,
   target: target as Operation['target'],
   queuePrefix: '',
+  leaseOwner: null,
+  leaseUntil: null,
 });
 
 describe('targetOf', () => {
