@@ -21,8 +21,8 @@ program
   .command('token')
   .description('print a bearer token for a configured principal (default: the development principal)')
   .option('--client-id <id>', 'client id of a principal from RV_PRINCIPALS', DEV_PRINCIPAL.clientId)
-  .option('--tenant <id>', 'tenant id claim', '00000000-0000-0000-0000-000000000000')
-  .action(async (options: { clientId: string; tenant: string }) => {
+  .option('--tenant <id>', 'tenant id claim (default: RV_TENANT_ID)')
+  .action(async (options: { clientId: string; tenant?: string }) => {
     const config = loadConfig();
     const principal = config.principals.find((p) => p.clientId === options.clientId);
     if (principal === undefined)
@@ -31,7 +31,7 @@ program
     const key = await loadOrCreateSigningKey(config.token.signingKeyFile);
     const token = await new TokenService(config.token, key, () => new Date()).issue(
       { id: principal.id, clientId: principal.clientId ?? null },
-      options.tenant,
+      options.tenant ?? config.tenantId,
     );
     process.stdout.write(`${token.accessToken}\n`);
   });
@@ -61,7 +61,7 @@ program
       const key = await loadOrCreateSigningKey(config.token.signingKeyFile);
       const { accessToken } = await new TokenService(config.token, key, () => new Date()).issue(
         { id: principal.id, clientId: principal.clientId ?? null },
-        '00000000-0000-0000-0000-000000000000',
+        config.tenantId,
       );
       const server = (options.server ?? `http://localhost:${config.httpPort}`).replace(/\/+$/, '');
       const path = `/subscriptions/${encodeURIComponent(options.subscription)}/resourceGroups/${encodeURIComponent(options.resourceGroup)}/providers/Microsoft.RecoveryServices/vaults/${encodeURIComponent(options.vault)}/backupRegistrationCredentials`;

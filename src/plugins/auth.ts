@@ -15,6 +15,8 @@ export interface Caller {
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenService;
+    /** The caller a request's bearer token names, with its role assignments (401 without a valid token). */
+    authenticate: (request: FastifyRequest) => Promise<Caller>;
     /** onRequest hook for management routes: bearer token → caller → subscription visibility → role action. */
     authorize: (request: FastifyRequest) => Promise<void>;
   }
@@ -51,7 +53,7 @@ export default fp(
       return assignments;
     };
 
-    app.decorate('authorize', async (request: FastifyRequest) => {
+    app.decorate('authenticate', async (request: FastifyRequest) => {
       const header = request.headers.authorization;
       if (header === undefined) throw errors.missingToken();
       const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -64,9 +66,12 @@ export default fp(
         if (error instanceof TokenError) throw errors.unauthenticated(error.message);
         throw error;
       }
-      const assignments = await assignmentsOf(principalId);
-      request.caller = { principalId, assignments };
+      request.caller = { principalId, assignments: await assignmentsOf(principalId) };
+      return request.caller;
+    });
 
+    app.decorate('authorize', async (request: FastifyRequest) => {
+      const { principalId, assignments } = await app.authenticate(request);
       const action = request.routeOptions.config.action;
       if (action === undefined) throw new Error(`route ${request.routeOptions.url} declares no action`);
       const subscriptionId = (request.params as { subscriptionId?: string }).subscriptionId;
