@@ -7,6 +7,7 @@ import { afterPair, page, type Cursor } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
 import { findVault } from '../../arm/vault-lookup.ts';
 import { findContainer } from '../../arm/container-lookup.ts';
+import { protectionStatesOf } from '../../services/protection-states.ts';
 import {
   renderProtectableDatabase,
   renderProtectableInstance,
@@ -135,13 +136,25 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         cursorOf: (item) => [item.kind, item.row.containerId, item.row.itemNameKey],
         render: (item) => item,
       });
-      const counts = await databaseCounts([...new Set(items.value.map((i) => i.row.containerId))]);
+      const [counts, states] = await Promise.all([
+        databaseCounts([...new Set(items.value.map((i) => i.row.containerId))]),
+        protectionStatesOf(
+          app.db,
+          items.value.map((i) => i.row),
+        ),
+      ]);
       return {
         ...items,
         value: items.value.map((item) =>
           item.kind === 'SQLInstance'
-            ? renderProtectableInstance(vault, item.row.container, item.row, counts(item.row.container, item.row.name))
-            : renderProtectableDatabase(vault, item.row.container, item.row),
+            ? renderProtectableInstance(
+                vault,
+                item.row.container,
+                item.row,
+                counts(item.row.container, item.row.name),
+                states.autoProtected(item.row),
+              )
+            : renderProtectableDatabase(vault, item.row.container, item.row, states.database(item.row)),
         ),
       };
     },
@@ -184,13 +197,19 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         cursorOf: (item) => [item.kind, item.row.containerId, item.row.itemNameKey],
         render: (item) => item,
       });
-      const counts = await databaseCounts([container.id]);
+      const [counts, states] = await Promise.all([
+        databaseCounts([container.id]),
+        protectionStatesOf(
+          app.db,
+          items.value.map((i) => i.row),
+        ),
+      ]);
       return {
         ...items,
         value: items.value.map((item) =>
           item.kind === 'SQLInstance'
             ? renderWorkloadInstance(vault, container, item.row, counts(container, item.row.name).total)
-            : renderWorkloadDatabase(vault, container, item.row),
+            : renderWorkloadDatabase(vault, container, item.row, states.database(item.row)),
         ),
       };
     },
