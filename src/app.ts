@@ -23,6 +23,8 @@ import agentCommands from './plugins/agent-commands.ts';
 import workers from './plugins/workers.ts';
 import healthRoutes from './routes/health.ts';
 import identityRoutes from './routes/identity/index.ts';
+import subscriptionRoutes from './routes/identity/subscriptions.ts';
+import metadataRoutes from './routes/identity/metadata.ts';
 import armRoutes from './routes/arm/index.ts';
 import portalRoutes from './routes/portal/index.ts';
 import agentRoutes from './routes/agent/index.ts';
@@ -82,6 +84,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(healthRoutes);
   await app.register(identityRoutes);
+  await app.register(subscriptionRoutes);
+  await app.register(metadataRoutes);
   await app.register(armRoutes);
   await app.register(portalRoutes);
   await app.register(agentRoutes);

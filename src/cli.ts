@@ -1,8 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, DEV_PRINCIPAL, loadConfig, StartupError } from './config.ts';
 import { loadOrCreateSigningKey } from './auth/signing-key.ts';
 import { TokenService } from './auth/tokens.ts';
+import { postTrusting } from './https-post.ts';
 
 /** `recovery-vault` — start the service, or get what a client needs: tokens, vault credentials. */
 const program = new Command('recovery-vault').description(
@@ -21,8 +23,8 @@ program
   .command('token')
   .description('print a bearer token for a configured principal (default: the development principal)')
   .option('--client-id <id>', 'client id of a principal from RV_PRINCIPALS', DEV_PRINCIPAL.clientId)
-  .option('--tenant <id>', 'tenant id claim', '00000000-0000-0000-0000-000000000000')
-  .action(async (options: { clientId: string; tenant: string }) => {
+  .option('--tenant <id>', 'tenant id claim (default: RV_TENANT_ID)')
+  .action(async (options: { clientId: string; tenant?: string }) => {
     const config = loadConfig();
     const principal = config.principals.find((p) => p.clientId === options.clientId);
     if (principal === undefined)
@@ -31,7 +33,7 @@ program
     const key = await loadOrCreateSigningKey(config.token.signingKeyFile);
     const token = await new TokenService(config.token, key, () => new Date()).issue(
       { id: principal.id, clientId: principal.clientId ?? null },
-      options.tenant,
+      options.tenant ?? config.tenantId,
     );
     process.stdout.write(`${token.accessToken}\n`);
   });
@@ -45,6 +47,10 @@ program
   .requiredOption('--out <file>', 'where to write the credentials file')
   .option('--server <url>', 'the running service (its plain-HTTP port on this machine by default)')
   .option('--client-id <id>', 'client id of a principal from RV_PRINCIPALS', DEV_PRINCIPAL.clientId)
+  .option(
+    '--ca <file>',
+    "a CA certificate (PEM) to trust for https (default: the service's own, RV_TLS_CERT or the data directory's)",
+  )
   .action(
     async (options: {
       subscription: string;
@@ -53,6 +59,7 @@ program
       out: string;
       server?: string;
       clientId: string;
+      ca?: string;
     }) => {
       const config = loadConfig();
       const principal = config.principals.find((p) => p.clientId === options.clientId);
@@ -61,16 +68,25 @@ program
       const key = await loadOrCreateSigningKey(config.token.signingKeyFile);
       const { accessToken } = await new TokenService(config.token, key, () => new Date()).issue(
         { id: principal.id, clientId: principal.clientId ?? null },
-        '00000000-0000-0000-0000-000000000000',
+        config.tenantId,
       );
       const server = (options.server ?? `http://localhost:${config.httpPort}`).replace(/\/+$/, '');
       const path = `/subscriptions/${encodeURIComponent(options.subscription)}/resourceGroups/${encodeURIComponent(options.resourceGroup)}/providers/Microsoft.RecoveryServices/vaults/${encodeURIComponent(options.vault)}/backupRegistrationCredentials`;
-      const response = await fetch(`${server}${path}?api-version=2023-06-01`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${accessToken}` },
-      });
-      const body = (await response.json()) as { properties?: object; error?: { code: string; message: string } };
-      if (!response.ok || body.properties === undefined) {
+      // The service's own certificate is trusted like the agent's --ca: it is self-signed unless the user gave one.
+      const caFile = options.ca ?? config.tls.certFile ?? join(config.dataDir, 'tls', 'cert.pem');
+      const ca = options.ca !== undefined || existsSync(caFile) ? [readFileSync(caFile, 'utf8')] : [];
+      const response = await postTrusting(
+        `${server}${path}?api-version=2023-06-01`,
+        { authorization: `Bearer ${accessToken}` },
+        ca,
+      );
+      let body: { properties?: object; error?: { code: string; message: string } } = {};
+      try {
+        body = JSON.parse(response.body) as typeof body;
+      } catch {
+        // Not JSON: reported below with the status.
+      }
+      if (response.status !== 200 || body.properties === undefined) {
         throw new Error(`${response.status} ${body.error?.code ?? ''}: ${body.error?.message ?? 'unexpected answer'}`);
       }
       writeFileSync(options.out, `${JSON.stringify(body.properties, null, 2)}\n`, { mode: 0o600 });

@@ -42,6 +42,8 @@ export interface Config {
    */
   operationLeaseSeconds: number;
   logLevel: string;
+  /** The one directory tenant the built-in issuer serves (Entra ID's tenant id); `/{tenant}/…` paths must name it. */
+  tenantId: string;
   token: {
     issuer: string;
     audiences: string[];
@@ -216,6 +218,14 @@ function isPrincipalSeed(value: unknown): value is PrincipalSeed {
   );
 }
 
+/** A tenant id is a GUID, as Entra ID's are (lower-cased: paths compare case-insensitively). */
+function tenant(env: Env): string {
+  const value = str(env, 'RV_TENANT_ID', '00000000-0000-0000-0000-000000000000');
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
+    throw new ConfigError('RV_TENANT_ID', `must be a GUID (got '${value}')`);
+  return value.toLowerCase();
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(str(env, 'RV_DATA_DIR', '.data'));
   const httpsPort = int(env, 'RV_HTTPS_PORT', 8443, 0, 65535);
@@ -255,6 +265,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerOnly: false,
     operationLeaseSeconds: int(env, 'RV_OPERATION_LEASE_SECONDS', 30, 2, 3600),
     logLevel: str(env, 'RV_LOG_LEVEL', 'info'),
+    tenantId: tenant(env),
     token: {
       // Independent of ports, so a token from `recovery-vault token` fits whatever port the server listens on.
       issuer: str(env, 'RV_TOKEN_ISSUER', 'https://localhost/recovery-vault/'),

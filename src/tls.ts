@@ -28,7 +28,10 @@ export async function loadOrCreateCertificate(config: Config): Promise<TlsMateri
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   if (existsSync(certFile) && existsSync(keyFile)) {
-    return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, generated: false };
+    const cert = readFileSync(certFile, 'utf8');
+    // Certificates made by earlier versions lack the final newline: add it, so the file concatenates into bundles.
+    if (!cert.endsWith('\n')) writeFileSync(certFile, withFinalNewline(cert));
+    return { cert: withFinalNewline(cert), key: readFileSync(keyFile, 'utf8'), certFile, generated: false };
   }
   // Loaded only to make a certificate (first start): its X.509 libraries cost a running service ~4 MiB for nothing.
   const { default: selfsigned } = await import('selfsigned');
@@ -51,8 +54,13 @@ export async function loadOrCreateCertificate(config: Config): Promise<TlsMateri
       },
     ],
   });
+  // PEM files end with a newline, so that `cat cert.pem system-bundle.pem` makes a valid bundle (selfsigned's don't).
+  const cert = withFinalNewline(pems.cert);
+  const key = withFinalNewline(pems.private);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(keyFile, pems.private, { mode: 0o600 });
-  writeFileSync(certFile, pems.cert);
-  return { cert: pems.cert, key: pems.private, certFile, generated: true };
+  writeFileSync(keyFile, key, { mode: 0o600 });
+  writeFileSync(certFile, cert);
+  return { cert, key, certFile, generated: true };
 }
+
+const withFinalNewline = (pem: string) => (pem.endsWith('\n') ? pem : `${pem}\n`);

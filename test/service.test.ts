@@ -1,8 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -133,6 +134,27 @@ describe('process lifecycle', () => {
       expect(banner).toContain(`NODE_EXTRA_CA_CERTS=${join(dataDir, 'tls', 'cert.pem')}`);
       const httpUrl = /(http:\/\/\S+) \(HTTP\)/.exec(banner)?.[1];
       expect((await fetch(`${httpUrl}/healthz`)).status).toBe(200);
+      // The certificate ends with a newline, so that `cat cert.pem system-bundle.pem` is a valid bundle.
+      expect(readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8')).toMatch(/-----END CERTIFICATE-----\n$/);
+      // `recovery-vault credentials --server https://…` trusts that certificate by itself (no NODE_EXTRA_CA_CERTS):
+      // the vault does not exist, and the answer says so instead of failing the TLS handshake.
+      const httpsUrl = /(https:\/\/\S+) \(HTTPS\)/.exec(banner)?.[1] ?? '';
+      const { NODE_EXTRA_CA_CERTS: _trusted, ...untrusting } = process.env;
+      const credentials = await promisify(execFile)(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'src/cli.ts',
+          'credentials',
+          '--subscription',
+          randomUUID(),
+          '--resource-group',
+          'rg',
+        ].concat(['--vault', 'missing', '--out', join(dataDir, 'c.json'), '--server', httpsUrl]),
+        { env: { ...untrusting, RV_DATA_DIR: dataDir }, encoding: 'utf8' },
+      ).catch((error: { code: number; stderr: string }) => error);
+      expect(credentials).toMatchObject({ code: 1, stderr: expect.stringContaining('404 ResourceNotFound') });
       const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       expect(await exit).toBe(0);

@@ -56,7 +56,7 @@ import {
   type RetryOptions,
 } from './client.ts';
 import { vaultNameOf, type VaultCredentialsFile } from './files.ts';
-import { vmInventory } from './inventory.ts';
+import { reportedFiles, vmInventory } from './inventory.ts';
 import type { VmSpec } from './simulation/spec.ts';
 import { AgentStateStore, syncWithSpec, type SyncResult } from './simulation/state.ts';
 import {
@@ -749,6 +749,13 @@ export class Agent {
         spec: () => this.currentSpec(),
         now: () => this.clock.now(),
         log: (level, event, message, data) => this.log(level, event, message, data),
+        databaseFiles: async (instanceName, databaseName) => {
+          const instance = (await this.currentSpec()).instances.find(
+            (i) => i.name.toLowerCase() === instanceName.toLowerCase(),
+          );
+          const database = instance?.databases.find((d) => d.name.toLowerCase() === databaseName.toLowerCase());
+          return database === undefined ? undefined : reportedFiles(database);
+        },
         halt: this.halt.signal,
         kill: this.kill.signal,
         retry: { ...DEFAULT_RETRY, ...this.options.retry },

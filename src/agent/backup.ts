@@ -90,6 +90,8 @@ export interface BackupContext {
   /** The agent's clock: the time a backup is taken as of when its command does not say (`at`). */
   now(): Date;
   log(level: 'info' | 'warn', event: BackupEvent, message: string, data?: Record<string, unknown>): void;
+  /** The database's files as the VM spec declares them (undefined: not in the spec, or too many to send). */
+  databaseFiles(instanceName: string, databaseName: string): Promise<CommitMetadata['files']>;
   /** Graceful stop: the stream ends after the block in flight (the backup resumes after a restart). */
   halt: AbortSignal;
   /** Hard stop: the request in flight is aborted. */
@@ -556,6 +558,7 @@ class BackupRun {
   private async commit(metadata: BackupMetadata): Promise<CommandResult> {
     const { context, job } = this;
     const streamed = job.streamed as NonNullable<BackupInProgress['streamed']>;
+    const files = await context.databaseFiles(job.instanceName, job.databaseName);
     const wire: CommitMetadata = {
       backupType: job.backupType,
       firstLsn: metadata.firstLsn,
@@ -570,6 +573,7 @@ class BackupRun {
       blockCount: streamed.blockCount,
       databaseGuid: metadata.databaseGuid,
       familyGuid: metadata.familyGuid,
+      ...(files === undefined ? {} : { files }),
     };
     const { recoveryPointId } = await context.session().commitUpload(job.backupId, wire, context.kill);
     return this.succeed(recoveryPointId, streamed.sizeBytes);

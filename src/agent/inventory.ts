@@ -92,10 +92,15 @@ function userDatabase(db: DatabaseSpec): InventoryDatabase {
     sizeBytes: db.sizeMiB * MIB,
     fileCount: db.files,
   };
-  if (db.filePaths.length <= MAX_REPORTED_FILES) {
-    reported.files = db.filePaths.map((f) => ({ type: f.type, logicalName: f.logicalName, path: f.path }));
-  }
+  const files = reportedFiles(db);
+  if (files !== undefined) reported.files = files;
   return reported;
+}
+
+/** A database's files as the protocol carries them (inventory, backups): none past the protocol's limit. */
+export function reportedFiles(db: DatabaseSpec): InventoryDatabase['files'] {
+  if (db.filePaths.length > MAX_REPORTED_FILES) return undefined;
+  return db.filePaths.map((f) => ({ type: f.type, logicalName: f.logicalName, path: f.path }));
 }
 
 /** The availability groups whose local replica is on this instance, as the instance's SQL Server reports them. */

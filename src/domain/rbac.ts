@@ -71,3 +71,17 @@ export function isAuthorized(
     (a) => (subscriptionId === undefined || covers(a, subscriptionId)) && roleAllows(a.role, action),
   );
 }
+
+/**
+ * The subscriptions a caller sees when it lists them: those its assignments name, and — with an assignment on every
+ * subscription (`*`) — every subscription the service knows of (`known`: those holding vaults or named by anyone's
+ * assignment). Lower-cased, sorted, each once.
+ */
+export function visibleSubscriptions(assignments: readonly Assignment[], known: readonly string[]): string[] {
+  const all = assignments.some((a) => a.subscriptionId === '*');
+  const ids = [
+    ...assignments.filter((a) => a.subscriptionId !== '*').map((a) => a.subscriptionId),
+    ...(all ? known : []),
+  ];
+  return [...new Set(ids.map((id) => id.toLowerCase()))].sort();
+}

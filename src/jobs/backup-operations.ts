@@ -31,6 +31,7 @@ export const onDemandBackup: OperationHandler = {
     if (refusal !== undefined) {
       const job = await startJob(app, item.vaultId, 'Backup', `${item.friendlyName} [${item.container.friendlyName}]`, {
         protectedItemId: item.id,
+        ...(target.activityId === undefined ? {} : { activityId: target.activityId }),
       });
       await finishJob(app, job.id, refusal);
       jobId = job.id;
@@ -39,6 +40,7 @@ export const onDemandBackup: OperationHandler = {
         item,
         type: target.backupType,
         onDemand: true,
+        ...(target.activityId === undefined ? {} : { activityId: target.activityId }),
         ...(target.expiresAt === undefined ? {} : { expiresAt: new Date(target.expiresAt) }),
         compress: target.compress ?? (item.policy === null ? false : policyOf(item.policy).compression),
       });

@@ -77,7 +77,13 @@ export async function startJob(
   vaultId: string,
   operation: string,
   entityFriendlyName: string,
-  more: { protectedItemId?: string; cancellable?: boolean; extendedInfo?: Prisma.InputJsonObject } = {},
+  more: {
+    protectedItemId?: string;
+    cancellable?: boolean;
+    extendedInfo?: Prisma.InputJsonObject;
+    /** The caller's request id when a request started the job (see Job.activityId). */
+    activityId?: string;
+  } = {},
 ): Promise<Job> {
   const job = await app.db.job.create({
     data: { vaultId, operation, entityFriendlyName, startTime: app.clock.now(), ...more },

@@ -4,14 +4,7 @@ import { deleteVault } from './vault-deletion.ts';
 import { cancellationFailed, cancelJob } from './job-cancellation.ts';
 import { onDemandBackup } from './backup-operations.ts';
 import { itemRestore } from './restore-operations.ts';
-import {
-  itemConfiguration,
-  itemDeletion,
-  itemStop,
-  itemUndelete,
-  policyDeletion,
-  policyUpdate,
-} from './protection-operations.ts';
+import { itemConfiguration, itemDeletion, itemStop, itemUndelete, policyUpdate } from './protection-operations.ts';
 import {
   containerInquiry,
   containerRefresh,
@@ -34,5 +27,4 @@ export const operationHandlers: Record<string, OperationHandler> = {
   'item.delete': itemDeletion,
   'item.undelete': itemUndelete,
   'policy.update': policyUpdate,
-  'policy.delete': policyDeletion,
 } satisfies Record<OperationKind, OperationHandler>;

@@ -43,6 +43,8 @@ export const operationTargets = {
       backupType: BackupTypeSchema,
       expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
       compress: Type.Optional(Type.Boolean()),
+      /** The caller's request id (Job.activityId). */
+      activityId: Type.Optional(Type.String()),
     }),
   ]),
   'item.restore': Type.Object({ vaultId: Id, protectedItemId: Id, itemNameKey: Type.String(), plan: PlannedRestore }),
@@ -60,7 +62,6 @@ export const operationTargets = {
   'item.delete': ItemTarget,
   'item.undelete': ItemTarget,
   'policy.update': PolicyTarget,
-  'policy.delete': PolicyTarget,
 } satisfies Record<string, TSchema>;
 
 export type OperationKind = keyof typeof operationTargets;

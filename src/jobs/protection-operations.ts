@@ -182,17 +182,3 @@ export const policyUpdate: OperationHandler = {
     });
   },
 };
-
-/** Deletes a policy nothing uses any more (checked again here: an item may have taken it since). */
-export const policyDeletion: OperationHandler = {
-  async run(app, operation) {
-    const { policyId } = targetOf(operation, 'policy.delete');
-    const [items, intents] = await Promise.all([
-      app.db.protectedItem.count({ where: { policyId } }),
-      app.db.protectionIntent.count({ where: { policyId } }),
-    ]);
-    if (items + intents > 0)
-      throw new ArmError(400, 'BMSUserErrorPolicyInUse', 'The policy came into use while it was being deleted.');
-    await app.db.policy.deleteMany({ where: { id: policyId } });
-  },
-};

@@ -16,6 +16,8 @@ export interface Caller {
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenService;
+    /** The caller a request's bearer token names, with its role assignments (401 without a valid token). */
+    authenticate: (request: FastifyRequest) => Promise<Caller>;
     /**
      * Makes every route of `scope` (registered after this call, in it or its children) a management route: an
      * onRequest hook checks bearer token → caller → subscription visibility → the route's action; a route that
@@ -56,14 +58,18 @@ export default fp(
       return assignments;
     };
 
-    const authorize = async (request: FastifyRequest) => {
+    app.decorate('authenticate', async (request: FastifyRequest) => {
       const header = request.headers.authorization;
       if (header === undefined) throw errors.missingToken();
       const token = bearerToken(header);
       if (token === undefined) throw errors.unauthenticated("The 'Authorization' header must be 'Bearer <token>'.");
       const { principalId } = await verifiedOr401(app.tokens.verify(token));
-      const assignments = await assignmentsOf(principalId);
-      request.caller = { principalId, assignments };
+      request.caller = { principalId, assignments: await assignmentsOf(principalId) };
+      return request.caller;
+    });
+
+    const authorize = async (request: FastifyRequest) => {
+      const { principalId, assignments } = await app.authenticate(request);
 
       const action = request.routeOptions.config.action;
       // Unreachable (authorizeRoutes refuses such a route at start-up), but never authorise an unknown action.

@@ -254,6 +254,11 @@ export const BackupMetadata = Type.Object({
   blockCount: Type.Integer({ minimum: 1 }),
   databaseGuid: Type.Optional(Type.String({ maxLength: 64 })),
   familyGuid: Type.Optional(Type.String({ maxLength: 64 })),
+  /**
+   * The database's files the backup holds (msdb.dbo.backupfile), which a restore elsewhere moves; absent, the vault
+   * takes those the last inventory reported.
+   */
+  files: Type.Optional(Type.Array(DataDirectoryPath, { maxItems: 2000 })),
 });
 export type BackupMetadata = Static<typeof BackupMetadata>;
 

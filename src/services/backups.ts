@@ -266,6 +266,8 @@ export interface BackupStart {
   item: BackupItem;
   type: BackupType;
   onDemand: boolean;
+  /** The caller's request id, for an on-demand backup a request started (see Job.activityId). */
+  activityId?: string;
   expiresAt?: Date;
   compress: boolean;
   at?: Date;
@@ -345,6 +347,7 @@ export async function startBackupsIn(
             operation: 'Backup',
             entityFriendlyName: `${item.friendlyName} [${item.container.friendlyName}]`,
             startTime: now,
+            activityId: start.activityId ?? null,
             extendedInfo: { propertyBag: { 'Backup Type': start.type, 'Is On-Demand': String(start.onDemand) } },
           };
     const failure = running.has(item.id)
@@ -592,6 +595,22 @@ async function failUpload(app: FastifyInstance, upload: BackupUpload, error: Arm
  * written in one transaction with the upload, the item and the job. If that transaction fails, the upload stays open
  * for the agent's retry (see the catch below).
  */
+/** The files the last inventory reported for an item's database: what a backup holds when its agent did not say. */
+async function inventoriedFiles(app: FastifyInstance, protectedItemId: string): Promise<Prisma.InputJsonArray> {
+  const item = await app.db.protectedItem.findUnique({
+    where: { id: protectedItemId },
+    select: { containerId: true, itemNameKey: true },
+  });
+  const database =
+    item === null
+      ? null
+      : await app.db.sqlDatabase.findUnique({
+          where: { containerId_itemNameKey: item },
+          select: { files: true },
+        });
+  return (database?.files ?? []) as Prisma.InputJsonArray;
+}
+
 export async function commitBackup(
   app: FastifyInstance,
   upload: BackupUpload,
@@ -654,6 +673,7 @@ export async function commitBackup(
   }));
   const now = app.clock.now();
   const id = recoveryPointId(now);
+  const files = metadata.files ?? (await inventoriedFiles(app, upload.protectedItemId));
   await commitBlob(vaultBlobs(app, upload.vaultId), upload.blobName, stored, {
     recoverypointid: id,
     backuptype: metadata.backupType,
@@ -682,6 +702,7 @@ export async function commitBackup(
           sizeBytes: BigInt(size),
           storedBytes: BigInt(stored.reduce((sum, b) => sum + b.storedBytes, 0)),
           sha256: metadata.sha256,
+          files,
           isOnDemand: upload.isOnDemand,
           expiresAt: upload.expiresAt,
           createdAt: now,

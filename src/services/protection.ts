@@ -50,7 +50,16 @@ export async function protect(
       where: { containerId_itemNameKey: { containerId: database.containerId, itemNameKey: database.itemNameKey } },
     });
     if (existing !== null) {
-      const item = await tx.protectedItem.update({ where: { id: existing.id }, data: fields });
+      // Resumed or moved to another policy: Protected already when it has a backup to restore (IRPending means
+      // "no backup yet", as Azure shows a resumed item).
+      const backedUp = await tx.recoveryPoint.findFirst({
+        where: { protectedItemId: existing.id },
+        select: { id: true },
+      });
+      const item = await tx.protectedItem.update({
+        where: { id: existing.id },
+        data: { ...fields, protectionState: backedUp === null ? 'IRPending' : 'Protected' },
+      });
       return { item, created: false };
     }
     const slot =

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { Operation } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { startJob } from '../../jobs/job-records.ts';
+import { activityIdOf } from '../../arm/activity.ts';
 import { ApiVersionQuery, Empty, FilterQuery, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
 import { VAULT, vaultId, containerId, fabricId } from '../../arm/paths.ts';
 import { afterPair, page } from '../../arm/paging.ts';
@@ -222,7 +223,9 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'BMSUserErrorContainerOperationInProgress',
           `The container '${container.name}' changed meanwhile; retry.`,
         );
-      const job = await startJob(app, vault.id, 'Register', container.friendlyName);
+      const job = await startJob(app, vault.id, 'Register', container.friendlyName, {
+        activityId: activityIdOf(request),
+      });
       const operation = await app.operations.start(
         vaultScope(request.params),
         'container.register',
@@ -357,7 +360,9 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         where: { id: container.id },
         data: { registrationStatus: 'Unregistering', updatedAt: app.clock.now() },
       });
-      const job = await startJob(app, vault.id, 'UnRegister', container.friendlyName);
+      const job = await startJob(app, vault.id, 'UnRegister', container.friendlyName, {
+        activityId: activityIdOf(request),
+      });
       const operation = await app.operations.start(
         vaultScope(request.params),
         'container.unregister',

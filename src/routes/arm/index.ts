@@ -12,6 +12,7 @@ import policyRoutes from './policies.ts';
 import protectedItemRoutes from './protected-items.ts';
 import intentRoutes from './intents.ts';
 import recoveryPointRoutes from './recovery-points.ts';
+import resourceGuardProxyRoutes from './resource-guard-proxies.ts';
 
 /**
  * The Microsoft.RecoveryServices management plane (what the Azure SDKs call). Every route here authenticates the
@@ -36,4 +37,5 @@ export default async function armRoutes(app: FastifyInstance) {
   await app.register(protectedItemRoutes);
   await app.register(intentRoutes);
   await app.register(recoveryPointRoutes);
+  await app.register(resourceGuardProxyRoutes);
 }

@@ -103,6 +103,8 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
           })
         : null;
       if (policy === null) throw invalid(`policyId '${policyId}' is not a policy of vault '${vault.name}'.`);
+      if (policy.backupManagementType !== 'AzureWorkload')
+        throw invalid(`The policy '${policy.name}' is an ${policy.backupManagementType} policy, not a SQL one.`);
       const name = request.params.intentObjectName;
       const now = app.clock.now();
       const fields = {

@@ -10,7 +10,7 @@ import { filterEquals, readFilter } from '../../arm/filter.ts';
 import { findVault, vaultScope } from '../../arm/vault-lookup.ts';
 import { operationResult, operationStatus } from '../../arm/operation-views.ts';
 import { accepted, StillRunning } from '../../arm/models/common.ts';
-import { renderPolicy } from './views/policies.ts';
+import { renderPolicy, WORKLOAD_OF_MANAGEMENT_TYPE } from './views/policies.ts';
 import { model } from '../../arm/models/index.ts';
 
 const PolicyResource = model('ProtectionPolicyResource');
@@ -39,8 +39,16 @@ const ACTIVE_STATES = ['IRPending', 'Protected', 'ProtectionError'] as const;
 
 /**
  * Backup policies (docs/protection.md): PUT answers 200 with the policy, or 202 when the change reaches protected
- * items (each gets a ConfigureBackup job); DELETE is long-running and refused while anything uses the policy.
+ * items (each gets a ConfigureBackup job). DELETE answers 200 with no async headers, as Azure does (recorded
+ * traffic; az's SDK accepts nothing else), and is refused while anything uses the policy.
  */
+const policyInUse = (policy: Policy, items: number, intents: number) =>
+  new ArmError(
+    400,
+    'BMSUserErrorPolicyInUse',
+    `The policy '${policy.name}' is used by ${items} protected item(s) and ${intents} auto-protection intent(s). Move them to another policy or stop their protection first.`,
+  );
+
 const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const findPolicy = async (vault: Vault, name: string): Promise<Policy | null> =>
     app.db.policy.findUnique({ where: { vaultId_nameKey: { vaultId: vault.id, nameKey: name.toLowerCase() } } });
@@ -80,6 +88,12 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const normalized = validateSqlPolicy(request.body.properties) as unknown as object;
       const now = app.clock.now();
       const existing = await findPolicy(vault, policyName);
+      if (existing !== null && existing.backupManagementType !== 'AzureWorkload') {
+        throw errors.badRequest(
+          'BMSUserErrorInvalidPolicyInput',
+          `The policy '${existing.name}' is an ${existing.backupManagementType} policy; its backup management type cannot change. Choose another name.`,
+        );
+      }
       const policy =
         existing === null
           ? await app.db.policy.create({
@@ -148,16 +162,22 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const filter = readFilter(request, { backupManagementType: ['eq'], workloadType: ['eq'] });
       const management = filterEquals(filter, 'backupManagementType');
       const workload = filterEquals(filter, 'workloadType');
-      const matches =
-        (management === undefined || management === 'AzureWorkload') &&
-        (workload === undefined || workload === 'SQLDataBase');
+      const types = Object.keys(WORKLOAD_OF_MANAGEMENT_TYPE).filter(
+        (type) =>
+          (management === undefined || management === type) &&
+          (workload === undefined || workload === WORKLOAD_OF_MANAGEMENT_TYPE[type]),
+      );
       const items = await page(request, {
         path: `${vaultId(vault)}/backupPolicies`,
         carry: { $filter: request.query.$filter },
         fetch: async (after, take) =>
-          matches
+          types.length > 0
             ? app.db.policy.findMany({
-                where: { vaultId: vault.id, ...(after === undefined ? {} : { nameKey: { gt: after[0] } }) },
+                where: {
+                  vaultId: vault.id,
+                  backupManagementType: { in: types },
+                  ...(after === undefined ? {} : { nameKey: { gt: after[0] } }),
+                },
                 orderBy: { nameKey: 'asc' },
                 take,
               })
@@ -189,10 +209,10 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupPolicies/delete' },
       schema: {
         tags,
-        summary: 'Delete a policy (long-running; refused while items or auto-protection use it)',
+        summary: 'Delete a policy (200 at once, as Azure; refused while items or auto-protection use it)',
         params: PolicyParams,
         querystring: ApiVersionQuery,
-        response: responses({ 202: accepted('Deletion accepted'), 204: Empty }),
+        response: responses({ 200: Empty, 204: Empty }),
       },
     },
     async (request, reply) => {
@@ -203,23 +223,15 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         app.db.protectedItem.count({ where: { policyId: policy.id } }),
         app.db.protectionIntent.count({ where: { policyId: policy.id } }),
       ]);
-      if (items > 0 || intents > 0) {
-        throw new ArmError(
-          400,
-          'BMSUserErrorPolicyInUse',
-          `The policy '${policy.name}' is used by ${items} protected item(s) and ${intents} auto-protection intent(s). Move them to another policy or stop their protection first.`,
-        );
+      if (items > 0 || intents > 0) throw policyInUse(policy, items, intents);
+      try {
+        await app.db.policy.delete({ where: { id: policy.id } });
+      } catch (error) {
+        // An item or intent took the policy since the count (the foreign keys restrict): refused as above.
+        if ((error as { code?: string }).code === 'P2003') throw policyInUse(policy, 1, 0);
+        if ((error as { code?: string }).code !== 'P2025') throw error;
       }
-      const operation = await app.operations.start(vaultScope(request.params), 'policy.delete', {
-        vaultId: vault.id,
-        policyId: policy.id,
-        policyNameKey: policy.nameKey,
-      });
-      const base = policyId(vault, policy.name);
-      return app.operations.accepted(request, reply, operation, {
-        status: `${base}/operations/${operation.id}`,
-        result: `${base}/operationResults/${operation.id}`,
-      });
+      return reply.code(200).send();
     },
   );
 
@@ -264,7 +276,7 @@ const policyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupPolicies/operationResults/read' },
       schema: {
         tags,
-        summary: 'Result of a policy operation: 202 while running; then the policy (update) or 204 (delete)',
+        summary: 'Result of a policy operation: 202 while running; then the policy (or 204 when it is gone)',
         params: PolicyOperationParams,
         querystring: ApiVersionQuery,
         response: responses({ 200: PolicyResource, 202: StillRunning, 204: Empty }),

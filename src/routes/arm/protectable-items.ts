@@ -8,6 +8,7 @@ import { afterPair, page, type Cursor } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
 import { findVault } from '../../arm/vault-lookup.ts';
 import { findContainer } from '../../arm/container-lookup.ts';
+import { protectionStatesOf } from '../../services/protection-states.ts';
 import {
   renderProtectableDatabase,
   renderProtectableInstance,
@@ -155,8 +156,14 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         cursorOf: (item) => [item.kind, item.row.containerId, item.row.itemNameKey],
         render: (item) => item,
       });
-      const counts = await databaseCounts([...new Set(items.value.map((i) => i.row.containerId))]);
-      const nodes = await groupNodes(items.value.filter((i) => i.kind === 'SQLInstance').map((i) => i.row.container));
+      const [counts, states, nodes] = await Promise.all([
+        databaseCounts([...new Set(items.value.map((i) => i.row.containerId))]),
+        protectionStatesOf(
+          app.db,
+          items.value.map((i) => i.row),
+        ),
+        groupNodes(items.value.filter((i) => i.kind === 'SQLInstance').map((i) => i.row.container)),
+      ]);
       return {
         ...items,
         value: items.value.map((item) =>
@@ -166,9 +173,10 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
                 item.row.container,
                 item.row,
                 counts(item.row.container, item.row.name),
+                states.autoProtected(item.row),
                 nodes.get(item.row.containerId),
               )
-            : renderProtectableDatabase(vault, item.row.container, item.row),
+            : renderProtectableDatabase(vault, item.row.container, item.row, states.database(item.row)),
         ),
       };
     },
@@ -211,13 +219,19 @@ const protectableItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         cursorOf: (item) => [item.kind, item.row.containerId, item.row.itemNameKey],
         render: (item) => item,
       });
-      const counts = await databaseCounts([container.id]);
+      const [counts, states] = await Promise.all([
+        databaseCounts([container.id]),
+        protectionStatesOf(
+          app.db,
+          items.value.map((i) => i.row),
+        ),
+      ]);
       return {
         ...items,
         value: items.value.map((item) =>
           item.kind === 'SQLInstance'
             ? renderWorkloadInstance(vault, container, item.row, counts(container, item.row.name).total)
-            : renderWorkloadDatabase(vault, container, item.row),
+            : renderWorkloadDatabase(vault, container, item.row, states.database(item.row)),
         ),
       };
     },

@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import type { Operation, Vault } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { startJob } from '../../jobs/job-records.ts';
+import { activityIdOf } from '../../arm/activity.ts';
 import { protect } from '../../services/protection.ts';
 import { isBackupType } from '../../protocol/agent.ts';
 import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
@@ -17,6 +18,7 @@ import { findProtectedItem, type ContainerPathParams } from '../../arm/container
 import { operationResult, operationStatus } from '../../arm/operation-views.ts';
 import { accepted as acceptedAnswer, StillRunning } from '../../arm/models/common.ts';
 import { renderProtectedItem } from './views/protected-items.ts';
+import { recoveryPointSummaries } from '../../services/recovery-point-summaries.ts';
 import { model } from '../../arm/models/index.ts';
 
 const ItemResource = model('ProtectedItemResource');
@@ -72,6 +74,10 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     });
     if (policy === null)
       throw invalidConfigure(`The policy '${id.slice(prefix.length)}' does not exist in vault '${vault.name}'.`);
+    if (policy.backupManagementType !== 'AzureWorkload')
+      throw invalidConfigure(
+        `The policy '${policy.name}' is an ${policy.backupManagementType} policy; a SQL database needs an AzureWorkload policy.`,
+      );
     return policy;
   };
   const accepted = (
@@ -120,7 +126,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
           throw invalidConfigure(
             `The item '${request.params.protectedItemName}' is not soft-deleted; only soft-deleted items can be undeleted.`,
           );
-        const job = await startJob(app, vault.id, 'Undelete', entity);
+        const job = await startJob(app, vault.id, 'Undelete', entity, { activityId: activityIdOf(request) });
         return accepted(request, reply, await app.operations.start(scope, 'item.undelete', target, job.id), base);
       }
       if (item?.deferredDeleteAt != null) {
@@ -132,7 +138,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const stopping = state === 'ProtectionStopped' || state === 'BackupsSuspended';
       if (stopping && (properties.policyId === undefined || properties.policyId === '')) {
         if (item === null) throw errors.itemNotFound();
-        const job = await startJob(app, vault.id, 'DisableBackup', entity);
+        const job = await startJob(app, vault.id, 'DisableBackup', entity, { activityId: activityIdOf(request) });
         return accepted(
           request,
           reply,
@@ -178,7 +184,9 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (unmet !== undefined) throw new ArmError(400, unmet.code, unmet.message);
       }
       const { item: protectedItem, created } = await protect(app, vault, database, policy);
-      const job = await startJob(app, vault.id, 'ConfigureBackup', `${database.name} [${container.friendlyName}]`);
+      const job = await startJob(app, vault.id, 'ConfigureBackup', `${database.name} [${container.friendlyName}]`, {
+        activityId: activityIdOf(request),
+      });
       const operation = await app.operations.start(
         scope,
         'item.configure',
@@ -204,7 +212,8 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { vault, container, item } = await findItem(request.params);
       if (item === null) throw errors.itemNotFound();
-      return renderProtectedItem(vault, container, item, item.policy, app.clock.now());
+      const summaries = await recoveryPointSummaries(app.db, [item.id]);
+      return renderProtectedItem(vault, container, item, item.policy, summaries(item.id), app.clock.now());
     },
   );
 
@@ -223,7 +232,15 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { vault, container, item } = await findItem(request.params);
       if (item === null || item.deferredDeleteAt !== null) return reply.code(204).send();
-      const job = await startJob(app, vault.id, 'DeleteBackupData', `${item.friendlyName} [${container.friendlyName}]`);
+      const job = await startJob(
+        app,
+        vault.id,
+        'DeleteBackupData',
+        `${item.friendlyName} [${container.friendlyName}]`,
+        {
+          activityId: activityIdOf(request),
+        },
+      );
       const operation = await app.operations.start(
         vaultScope(request.params),
         'item.delete',
@@ -311,6 +328,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         containerId: container.id,
         itemNameKey: item.itemNameKey,
         backupType,
+        activityId: activityIdOf(request),
         ...(expiresAt === undefined ? {} : { expiresAt }),
         ...(properties.enableCompression === undefined ? {} : { compress: properties.enableCompression }),
       });
@@ -362,7 +380,18 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const { vault, container, item } = await findItem(request.params);
         return item === null
           ? reply.code(204).send()
-          : reply.code(200).send(renderProtectedItem(vault, container, item, item.policy, app.clock.now()));
+          : reply
+              .code(200)
+              .send(
+                renderProtectedItem(
+                  vault,
+                  container,
+                  item,
+                  item.policy,
+                  (await recoveryPointSummaries(app.db, [item.id]))(item.id),
+                  app.clock.now(),
+                ),
+              );
       });
     },
   );
@@ -398,7 +427,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         (management === undefined || management === 'AzureWorkload') &&
         (itemType === undefined || itemType === 'SQLDataBase');
       const now = app.clock.now();
-      return page(request, {
+      const items = await page(request, {
         path: `${vaultId(vault)}/backupProtectedItems`,
         carry: { $filter: request.query.$filter },
         fetch: async (after, take) =>
@@ -421,8 +450,18 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
               )
             : [],
         cursorOf: (item) => [item.itemNameKey, item.id],
-        render: (item) => renderProtectedItem(vault, item.container, item, item.policy, now),
+        render: (item) => item,
       });
+      const summaries = await recoveryPointSummaries(
+        app.db,
+        items.value.map((item) => item.id),
+      );
+      return {
+        ...items,
+        value: items.value.map((item) =>
+          renderProtectedItem(vault, item.container, item, item.policy, summaries(item.id), now),
+        ),
+      };
     },
   );
 };

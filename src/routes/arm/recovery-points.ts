@@ -13,6 +13,7 @@ import { renderLogRange, renderRecoveryPoint } from './views/recovery-points.ts'
 import { DEFAULT_RANGE_POINT, parseRestoreRequest } from '../../domain/restore-request.ts';
 import { planRestore } from '../../services/restores.ts';
 import { startJob } from '../../jobs/job-records.ts';
+import { activityIdOf } from '../../arm/activity.ts';
 import { vaultScope } from '../../arm/vault-lookup.ts';
 import { vaultId } from '../../arm/paths.ts';
 import { model } from '../../arm/models/index.ts';
@@ -83,13 +84,15 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (found.item === null) throw errors.itemNotFound();
     return { ...found, item: found.item };
   };
-  const rangesOf = async (protectedItemId: string, window: { gte?: Date; lte?: Date } = {}) => {
+  /** The log range's time ranges, and the database's files as its latest backup holds them. */
+  const logRangeOf = async (protectedItemId: string, window: { gte?: Date; lte?: Date } = {}) => {
     const points = await app.db.recoveryPoint.findMany({ where: { protectedItemId }, orderBy: { endTime: 'asc' } });
-    return logTimeRanges(points.map(asCommittedPoint)).filter(
+    const ranges = logTimeRanges(points.map(asCommittedPoint)).filter(
       (r) =>
         (window.gte === undefined || r.endTime >= window.gte) &&
         (window.lte === undefined || r.startTime <= window.lte),
     );
+    return { ranges, files: points.at(-1)?.files ?? [] };
   };
 
   app.get(
@@ -139,13 +142,13 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
         render: (point) => renderRecoveryPoint(vault, container, item, point),
       });
       if (!query.logRange || request.query.$skipToken !== undefined) return discrete;
-      const ranges = await rangesOf(item.id, {
+      const range = await logRangeOf(item.id, {
         ...(from.gte === undefined ? {} : { gte: from.gte }),
         ...(until.lte === undefined ? {} : { lte: until.lte }),
       });
-      return ranges.length === 0
+      return range.ranges.length === 0
         ? discrete
-        : { ...discrete, value: [...discrete.value, renderLogRange(vault, container, item, ranges)] };
+        : { ...discrete, value: [...discrete.value, renderLogRange(vault, container, item, range)] };
     },
   );
 
@@ -168,7 +171,7 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { vault, container, item } = await findItem(request.params);
       const { recoveryPointId } = request.params;
       if (recoveryPointId.toLowerCase() === DEFAULT_RANGE_POINT.toLowerCase())
-        return renderLogRange(vault, container, item, await rangesOf(item.id));
+        return renderLogRange(vault, container, item, await logRangeOf(item.id));
       const point = await app.db.recoveryPoint.findUnique({ where: { id: recoveryPointId } });
       if (point === null || point.protectedItemId !== item.id || point.type === 'Log')
         throw errors.resourceNotFound(`The recovery point '${recoveryPointId}'`);
@@ -205,6 +208,7 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const last = plan.command.parts[plan.command.parts.length - 1]!;
       const job = await startJob(app, vault.id, 'Restore', `${item.friendlyName} [${container.friendlyName}]`, {
         protectedItemId: item.id,
+        activityId: activityIdOf(request),
         extendedInfo: {
           propertyBag: {
             'Restore Type':

@@ -28,6 +28,7 @@ import { accepted } from '../../arm/models/common.ts';
 import { PROVIDER, RESOURCE_GROUP, SUBSCRIPTION, VAULT, vaultId } from '../../arm/paths.ts';
 import { findVault, vaultContents, vaultScope } from '../../arm/vault-lookup.ts';
 import { afterPair, page } from '../../arm/paging.ts';
+import { defaultPolicies } from '../../services/default-policies.ts';
 import { CheckNameAvailabilityResult } from '../../arm/models/vaults.ts';
 import { model } from '../../arm/models/index.ts';
 
@@ -247,6 +248,8 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
             createdBy: request.caller?.principalId ?? 'unknown',
             createdAt: now,
             updatedAt: now,
+            // Azure's default policies come with the vault, in the same statement.
+            policies: { create: defaultPolicies(now) },
           },
         });
         return reply.code(201).send(renderVault(created));

@@ -79,6 +79,7 @@ export function renderProtectableInstance(
   container: ProtectionContainer,
   instance: SqlInstance,
   databases: { total: number; protectable: number },
+  isAutoProtected: boolean,
   nodes?: DistributedNode[],
 ) {
   return {
@@ -94,7 +95,7 @@ export function renderProtectableInstance(
       serverName: serverName(container),
       parentName: container.friendlyName,
       isAutoProtectable: instance.isProtectable,
-      isAutoProtected: false,
+      isAutoProtected,
       isProtectable: instance.isProtectable,
       subinquireditemcount: databases.total,
       subprotectableitemcount: databases.protectable,
@@ -107,7 +108,12 @@ export function renderProtectableInstance(
   };
 }
 
-export function renderProtectableDatabase(vault: Vault, container: ProtectionContainer, database: SqlDatabase) {
+export function renderProtectableDatabase(
+  vault: Vault,
+  container: ProtectionContainer,
+  database: SqlDatabase,
+  protectionState: 'Protected' | 'NotProtected',
+) {
   return {
     id: `${containerId(vault, container)}/protectableItems/${database.itemName}`,
     name: database.itemName,
@@ -126,7 +132,7 @@ export function renderProtectableDatabase(vault: Vault, container: ProtectionCon
       subinquireditemcount: 0,
       subprotectableitemcount: 0,
       prebackupvalidation: prebackupValidation(database.isProtectable, database.notProtectableReason),
-      protectionState: 'NotProtected',
+      protectionState,
     },
   };
 }
@@ -156,7 +162,12 @@ export function renderWorkloadInstance(
   };
 }
 
-export function renderWorkloadDatabase(vault: Vault, container: ProtectionContainer, database: SqlDatabase) {
+export function renderWorkloadDatabase(
+  vault: Vault,
+  container: ProtectionContainer,
+  database: SqlDatabase,
+  protectionState: 'Protected' | 'NotProtected',
+) {
   return {
     id: `${containerId(vault, container)}/items/${database.itemName}`,
     name: database.itemName,
@@ -171,7 +182,7 @@ export function renderWorkloadDatabase(vault: Vault, container: ProtectionContai
       isAutoProtectable: false,
       subinquireditemcount: 0,
       subWorkloadItemCount: 0,
-      protectionState: 'NotProtected',
+      protectionState,
     },
   };
 }

@@ -25,10 +25,13 @@ export function renderJob(vault: VaultRef, job: Job, now: Date) {
       status: job.status,
       startTime: job.startTime.toISOString(),
       ...(job.endTime === null ? {} : { endTime: job.endTime.toISOString() }),
-      activityId: job.id,
+      // The caller's request id; a job the service started itself has none, and names itself.
+      activityId: job.activityId ?? job.id,
       duration: isoDuration((job.endTime ?? now).getTime() - job.startTime.getTime()),
       actionsInfo: job.cancellable && job.status === 'InProgress' ? ['Cancellable'] : [],
       errorDetails: job.errorDetails as object[],
+      // No tasks: a workload job has none (az's `job show` reads a start time from each task, which
+      // AzureWorkloadJobTaskDetails lacks, so any task would crash it).
       extendedInfo: { tasksList: [], propertyBag: {}, ...(job.extendedInfo as object) },
     },
   };

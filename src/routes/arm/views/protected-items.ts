@@ -1,6 +1,7 @@
 import type { Policy, ProtectedItem, ProtectionContainer, Vault } from '../../../generated/prisma/client.ts';
 import { policyId, protectedItemId } from '../../../arm/paths.ts';
 import { lastBackupStatusOf, protectedItemHealth } from '../../../domain/protection.ts';
+import type { RecoveryPointSummary } from '../../../services/recovery-point-summaries.ts';
 
 /** A protected SQL database as `AzureVmWorkloadSQLDatabaseProtectedItem`. */
 export function renderProtectedItem(
@@ -8,8 +9,10 @@ export function renderProtectedItem(
   container: ProtectionContainer,
   item: ProtectedItem,
   policy: Policy | null,
+  points: RecoveryPointSummary,
   now: Date,
 ) {
+  const health = protectedItemHealth(item.protectionState, item.healthStatus);
   const deferred = item.deferredDeleteAt;
   return {
     id: protectedItemId(vault, container, item),
@@ -25,7 +28,7 @@ export function renderProtectedItem(
       parentType: 'AzureVmWorkloadSQLInstance',
       protectionStatus: item.healthStatus,
       protectionState: item.protectionState,
-      protectedItemHealthStatus: protectedItemHealth(item.protectionState, item.healthStatus),
+      protectedItemHealthStatus: health,
       lastBackupStatus: lastBackupStatusOf(item.protectionState, item.lastBackupStatus),
       ...(item.lastBackupTime === null ? {} : { lastBackupTime: item.lastBackupTime.toISOString() }),
       ...(item.lastBackupError === null ? {} : { lastBackupErrorDetail: item.lastBackupError }),
@@ -33,6 +36,7 @@ export function renderProtectedItem(
       containerName: container.name,
       sourceResourceId: container.vmResourceId,
       policyId: policy === null ? '' : policyId(vault, policy.name),
+      ...(points.latest === undefined ? {} : { lastRecoveryPoint: points.latest.toISOString() }),
       ...(policy === null ? {} : { policyName: policy.name }),
       isScheduledForDeferredDelete: deferred !== null,
       ...(deferred === null
@@ -43,12 +47,19 @@ export function renderProtectedItem(
           }),
       softDeleteRetentionPeriodInDays: vault.softDeleteRetentionDays,
       extendedInfo: {
-        recoveryPointCount: 0,
+        ...(points.oldest === undefined ? {} : { oldestRecoveryPoint: points.oldest.toISOString() }),
+        recoveryPointCount: points.count,
         policyState: policy === null ? 'NotProtected' : 'Consistent',
         recoveryModel: item.recoveryModel,
       },
       nodesList: [],
-      kpisHealths: {},
+      // One KPI, the item's backup health (the RPO watch's verdict); Azure's KPI names are not published.
+      kpisHealths: {
+        EntityHealth: {
+          resourceHealthStatus: health === 'ActionRequired' ? 'PersistentUnhealthy' : 'Healthy',
+          resourceHealthDetails: [],
+        },
+      },
     },
   };
 }

@@ -26,17 +26,23 @@ export function renderRecoveryPoint(
         ruleName: point.isOnDemand ? 'OnDemand' : point.type,
         isSoftDeleted: false,
       },
-      extendedInfo: { dataDirectoryTimeInUTC: point.endTime.toISOString(), dataDirectoryPaths: [] },
+      extendedInfo: {
+        dataDirectoryTimeInUTC: point.endTime.toISOString(),
+        dataDirectoryPaths: point.files as object[],
+      },
     },
   };
 }
 
-/** The log range as `AzureWorkloadSQLPointInTimeRecoveryPoint` named DefaultRangeRecoveryPoint, with its time ranges. */
+/**
+ * The log range as `AzureWorkloadSQLPointInTimeRecoveryPoint` named DefaultRangeRecoveryPoint, with its time ranges
+ * and the database's files as its latest backup holds them.
+ */
 export function renderLogRange(
   vault: Vault,
   container: ProtectionContainer,
   item: ProtectedItem,
-  ranges: { startTime: Date; endTime: Date }[],
+  { ranges, files }: { ranges: { startTime: Date; endTime: Date }[]; files: unknown },
 ) {
   const latest = ranges.at(-1)?.endTime;
   return {
@@ -49,6 +55,10 @@ export function renderLogRange(
       ...(latest === undefined ? {} : { recoveryPointTimeInUTC: latest.toISOString() }),
       timeRanges: ranges.map((r) => ({ startTime: r.startTime.toISOString(), endTime: r.endTime.toISOString() })),
       recoveryPointTierDetails: [{ type: 'HardenedRP', status: 'Valid' }],
+      // az builds an alternate-location restore's file moves from these (and crashes without them).
+      ...(latest === undefined
+        ? {}
+        : { extendedInfo: { dataDirectoryTimeInUTC: latest.toISOString(), dataDirectoryPaths: files as object[] } }),
     },
   };
 }

@@ -1,0 +1,10 @@
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * A job's `activityId`, as Azure sets it: the caller's `x-ms-client-request-id` (the SDKs and az send one with every
+ * request), so a client can find the job its request started; this request's own id when the caller sent none.
+ */
+export function activityIdOf(request: FastifyRequest): string {
+  const sent = request.headers['x-ms-client-request-id'];
+  return typeof sent === 'string' && /^[\w.:-]{1,128}$/.test(sent) ? sent : request.id;
+}
