@@ -32,7 +32,7 @@ export async function rpoWatch(
   const previous = mark === null ? undefined : new Date(mark.value);
   const since = previous !== undefined && previous <= now ? previous : undefined;
   const grace = app.config.backup.rpoGraceMinutes * MINUTE;
-  const windows = (await app.db.policy.findMany()).map((row) => {
+  const windows = (await app.db.policy.findMany({ where: { backupManagementType: 'AzureWorkload' } })).map((row) => {
     const policy = policyOf(row);
     const full = (policy.full.frequency === 'Daily' ? 24 * 60 : 7 * 24 * 60) * MINUTE;
     const log = policy.log === undefined ? full : Math.min(full, policy.log.frequencyMinutes * MINUTE);

@@ -134,7 +134,11 @@ describe('refusals in ARM’s words', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=client_credentials&client_id=%00&client_secret=x',
     });
-    await expectArmError(form, 400, 'InvalidRequestContent');
+    // A token endpoint answers in OAuth's shape, as Entra ID does, not ARM's.
+    expect(form.status).toBe(400);
+    const oauth = (await form.json()) as { error: unknown; error_description: string };
+    expect(oauth.error).toBe('invalid_request');
+    expect(oauth.error_description.length).toBeGreaterThan(10);
   });
 
   it('pages only with skip tokens the list itself issued: altered, foreign or hand-made ones are a 400', async () => {
