@@ -29,6 +29,9 @@ export const oauthErrors = {
       `The request body must be application/x-www-form-urlencoded and contain the following parameter: 'grant_type' (${detail}).`,
     ),
   /** AADSTS50000 (an issue with the sign-in service): our own failure, named by the request id the log holds. */
+  /** AADSTS90033 (a transient error): a dependency of the token endpoint, such as the database, is down. */
+  temporarilyUnavailable: (what: string) =>
+    new OAuthError(503, 'temporarily_unavailable', 90033, `${what} is unavailable; retry later.`),
   serverError: (requestId: string) =>
     new OAuthError(500, 'server_error', 50000, `An unexpected error occurred (request ${requestId}).`),
   /** AADSTS7000218: client credentials without a secret. */

@@ -95,10 +95,16 @@ function toArmError(error: FastifyError | ArmError, request: FastifyRequest): Ar
       `The request content was invalid and could not be deserialized: ${error.message}`,
     );
   }
-  if (isStorageUnavailable(error)) return errors.serviceUnavailable('Blob storage');
-  if (isQueueUnavailable(error)) return errors.queueUnavailable();
-  if (isDatabaseUnavailable(error)) return errors.serviceUnavailable('The database');
-  return errors.internal(request.id);
+  const dependency = unavailableDependency(error);
+  return dependency === undefined ? errors.internal(request.id) : errors.serviceUnavailable(dependency);
+}
+
+/** The dependency an error says is down (the caller may retry later), or undefined for any other failure. */
+export function unavailableDependency(error: unknown): string | undefined {
+  if (isStorageUnavailable(error)) return 'Blob storage';
+  if (isQueueUnavailable(error)) return 'The job queue (Redis)';
+  if (isDatabaseUnavailable(error)) return 'The database';
+  return undefined;
 }
 
 /** The blob service failed (unreachable, or a 5xx after the client's retries): the caller retries later. */

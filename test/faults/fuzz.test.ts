@@ -120,15 +120,23 @@ describe('fuzzing every operation of the OpenAPI document', () => {
       outgoing.end(req.body);
     });
 
-  /** Why an answer is not a refusal in ARM's words, if it is not. */
-  const problem = (answer: Answer): string | undefined => {
+  /**
+   * Why an answer is not a refusal in its protocol's words, if it is not: ARM's `{error:{code,message}}`, or on the
+   * identity endpoints (token, OpenID configuration) OAuth's `{error, error_description}`, as Entra ID answers.
+   */
+  const problem = (answer: Answer, path: string): string | undefined => {
     if (answer.status < 400 || answer.status > 499) return `status ${answer.status}`;
     if (!answer.contentType.startsWith('application/json')) return `content-type '${answer.contentType}'`;
-    let body: { error?: { code?: unknown; message?: unknown } };
+    let body: { error?: { code?: unknown; message?: unknown }; error_description?: unknown };
     try {
       body = JSON.parse(answer.body) as typeof body;
     } catch {
       return 'a body that is not JSON';
+    }
+    if (/\/oauth2\/|\/\.well-known\/openid-configuration/.test(path.split('?')[0] ?? '')) {
+      if (typeof body.error !== 'string' || body.error === '' || typeof body.error_description !== 'string')
+        return 'no {error, error_description} body';
+      return undefined;
     }
     if (typeof body.error?.code !== 'string' || body.error.code === '' || typeof body.error.message !== 'string')
       return 'no {error:{code,message}} body';
@@ -155,7 +163,7 @@ describe('fuzzing every operation of the OpenAPI document', () => {
           try {
             const answer = await send(req);
             statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-            why = problem(answer);
+            why = problem(answer, req.path);
             if (why !== undefined) why += `: ${answer.body.slice(0, 300)}`;
           } catch (error) {
             why = (error as Error).message;

@@ -4,6 +4,7 @@ import formbody from '@fastify/formbody';
 import { Type, type Static } from 'typebox';
 import { verifySecret } from '../../auth/secrets.ts';
 import { OAuthError, oauthErrorBody, oauthErrors } from '../../auth/oauth-errors.ts';
+import { unavailableDependency } from '../../plugins/errors.ts';
 import { authorityOf, openIdConfiguration, type Authority, type EndpointVersion } from '../../auth/authorities.ts';
 import { origin } from '../../arm/urls.ts';
 
@@ -76,6 +77,11 @@ const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (error instanceof OAuthError) return sendOAuthError(request, reply, error);
     if (error.statusCode !== undefined && error.statusCode < 500)
       return sendOAuthError(request, reply, oauthErrors.malformedBody(error.message));
+    const dependency = unavailableDependency(error);
+    if (dependency !== undefined) {
+      reply.header('retry-after', '5');
+      return sendOAuthError(request, reply, oauthErrors.temporarilyUnavailable(dependency));
+    }
     request.log.error({ err: error }, 'token request failed');
     return sendOAuthError(request, reply, oauthErrors.serverError(request.id));
   });
