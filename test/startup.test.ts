@@ -6,6 +6,9 @@ import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { createFileOnce } from '../src/files.ts';
+import { applyMigrations } from '../src/db/migrations.ts';
+import { masterKeyCheckValue } from '../src/db/master-key-check.ts';
+import { ownDatabase } from './support/databases.ts';
 import { TEST_MASTER_KEY } from './support/global-setup.ts';
 import { eventually, freePort, spawnManaged, type ManagedProcess } from './support/processes.ts';
 
@@ -87,26 +90,34 @@ describe('a start that cannot succeed says why in one line, exit code 2', () => 
   });
 
   it('a master key other than the database was initialised with is refused, and nothing is written', async () => {
-    const db = new pg.Client({ connectionString: inject('databaseUrl') });
+    // A database of its own: the run's shared one is written by the files running alongside.
+    const own = ownDatabase('startup_key');
+    await applyMigrations(own.url);
+    const db = new pg.Client({ connectionString: own.url });
     await db.connect();
     const snapshot = async () =>
       (
-        await db.query<{ settings: string; operations: string }>(
+        await db.query<{ settings: string; operations: string; principals: string }>(
           `SELECT (SELECT string_agg("name" || '=' || "value", ',' ORDER BY "name") FROM "DeploymentSetting") AS settings,
-                  (SELECT count(*) FROM "Operation")::text AS operations`,
+                  (SELECT count(*) FROM "Operation")::text AS operations,
+                  (SELECT count(*) FROM "Principal")::text AS principals`,
         )
       ).rows[0];
     try {
+      await db.query(`INSERT INTO "DeploymentSetting" ("name", "value") VALUES ('master-key-check', $1)`, [
+        masterKeyCheckValue(Buffer.from(TEST_MASTER_KEY, 'base64')),
+      ]);
       const before = await snapshot();
       const other = Buffer.alloc(32, 9).toString('base64');
       for (const script of ['server.ts', 'worker.ts'] as const) {
-        const result = await failedStart(script, { ...baseEnv(), RV_MASTER_KEY: other });
+        const result = await failedStart(script, { ...baseEnv(), DATABASE_URL: own.url, RV_MASTER_KEY: other });
         expect(result.code).toBe(2);
         expect(result.stderr).toEqual([expect.stringMatching(/^RV_MASTER_KEY is not the master key this database/)]);
       }
       expect(await snapshot()).toEqual(before);
     } finally {
       await db.end();
+      await own.drop();
     }
   });
 

@@ -133,11 +133,15 @@ describe('fuzzing every operation of the OpenAPI document', () => {
     } catch {
       return 'a body that is not JSON';
     }
-    if (/\/oauth2\/|\/\.well-known\/openid-configuration/.test(path.split('?')[0] ?? '')) {
-      if (typeof body.error !== 'string' || body.error === '' || typeof body.error_description !== 'string')
-        return 'no {error, error_description} body';
-      return undefined;
-    }
+    // What reaches an identity route is refused in OAuth's words; what the router or HTTP layer refuses first (an
+    // unknown method, an over-long or malformed URI) in ARM's, like every other path.
+    if (
+      /\/oauth2\/|\/\.well-known\/openid-configuration/.test(path.split('?')[0] ?? '') &&
+      typeof body.error === 'string'
+    )
+      return body.error === '' || typeof body.error_description !== 'string'
+        ? 'no {error, error_description} body'
+        : undefined;
     if (typeof body.error?.code !== 'string' || body.error.code === '' || typeof body.error.message !== 'string')
       return 'no {error:{code,message}} body';
     return undefined;
