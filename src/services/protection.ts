@@ -8,7 +8,15 @@ import { toWireFormat } from '../domain/policy/validate.ts';
 import { finishJob, startJob } from '../jobs/job-records.ts';
 import { deleteBackupBlobs } from './backups.ts';
 
-export const policyOf = (policy: Policy) => policy.properties as unknown as SqlPolicy;
+/**
+ * A SQL policy's rules as they were validated on write. Every vault also holds Azure VM policies (its defaults), which
+ * have no SQL schedule: reading one as SQL is a defect, refused here rather than failing later on a missing field.
+ */
+export function policyOf(policy: Pick<Policy, 'id' | 'backupManagementType' | 'properties'>): SqlPolicy {
+  if (policy.backupManagementType !== 'AzureWorkload')
+    throw new Error(`policy ${policy.id} is an ${policy.backupManagementType} policy, not a SQL one`);
+  return policy.properties as unknown as SqlPolicy;
+}
 
 /** The 2000-item limit's error; its code is configurable (RV_MAX_ITEMS_ERROR_CODE) as no authoritative one is known. */
 export function limitReached(app: FastifyInstance): ArmError {
