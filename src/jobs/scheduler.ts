@@ -33,6 +33,12 @@ function dueType(item: DueItem, now: Date): Scheduled | undefined {
 }
 
 /**
+ * A batch of 5,000 due items takes about a second on a quiet host and more than Prisma's default 5 s on a busy one
+ * (bench/RESULTS.md): past the timeout the batch would roll back, and every later tick fail the same way.
+ */
+const SCHEDULER_TRANSACTION = { maxWait: 10_000, timeout: 60_000 };
+
+/**
  * Dispatches every scheduled backup due at `now`, each exactly once however many workers tick, and never half: a
  * batch of due items is claimed with FOR UPDATE SKIP LOCKED, and in that same transaction their next times move past
  * `now` and their backups start (jobs, uploads, agent commands; startBackupsIn) — a worker killed anywhere in between
@@ -130,7 +136,7 @@ export async function dispatchDue(
         WHERE i."id" = ANY(${moved}::text[]) AND i."policyId" = p."policyId"`;
       const { jobs, containerIds } = await startBackupsIn(app, tx, starts);
       return { count: items.length, starts: starts.length, jobs, containerIds };
-    });
+    }, SCHEDULER_TRANSACTION);
     await announceJobs(app, claimed.jobs);
     await app.agentCommands.wake(claimed.containerIds);
     started += claimed.starts;
