@@ -59,10 +59,7 @@ export function isSupportedEdition(edition: string, matrix: SupportMatrix): bool
   return matrix.sqlEditions.some((supported) => editionKey(supported) === editionKey(edition));
 }
 
-/**
- * A vault's region outside the matrix: ARM's `LocationNotAvailableForResourceType` (400), for creating the vault and
- * for registering a VM to one that exists there (a vault created before the list changed).
- */
+/** A vault's region outside the matrix: creating it is refused with ARM's `LocationNotAvailableForResourceType` (400). */
 export function assertSupportedRegion(location: string, matrix: SupportMatrix): void {
   if (isSupportedRegion(location, matrix)) return;
   throw errors.badRequest(

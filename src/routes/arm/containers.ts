@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Operation } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
-import { assertSupportedRegion } from '../../domain/support-matrix.ts';
 import { startJob } from '../../jobs/job-records.ts';
 import { activityIdOf } from '../../arm/activity.ts';
 import { ApiVersionQuery, Empty, FilterQuery, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
@@ -203,7 +202,6 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           `sourceResourceId '${properties.sourceResourceId}' is not the VM of container '${container.name}' (${container.vmResourceId}).`,
         );
       }
-      assertSupportedRegion(vault.location, app.config.supportMatrix);
       const reregister = properties.operationType === 'Reregister';
       if (container.registrationStatus === 'Registering' || container.registrationStatus === 'Unregistering') {
         throw errors.conflict(
