@@ -113,8 +113,8 @@ export const DISCOVERY_CODES = {
   noSystemLogin: 'UserErrorOpeningSQLConnection',
   /** Chosen. */
   linuxNotSupported: 'UserErrorWorkloadNotSupportedOnLinux',
-  /** Chosen: a Windows Server version outside the support matrix. */
-  osNotSupported: 'UserErrorOSVersionNotSupported',
+  /** Chosen: a Windows Server version outside the support matrix (the code agent registration gives Linux VMs). */
+  osNotSupported: 'UserErrorUnsupportedOperatingSystem',
   /** Chosen: a SQL Server edition outside the support matrix (Express LocalDB, Evaluation, …). */
   editionNotSupported: 'UserErrorSQLEditionNotSupported',
   /** Chosen. */
@@ -501,7 +501,7 @@ function inquiryInfo(
  * What the vault shows after an inquiry of a VM that reported `instances`.
  *
  * - Linux VM, or a Windows version outside `matrix`: nothing is listed and the inquiry fails
- *   (`UserErrorWorkloadNotSupportedOnLinux`, `UserErrorOSVersionNotSupported`, both chosen).
+ *   (`UserErrorWorkloadNotSupportedOnLinux`, `UserErrorUnsupportedOperatingSystem`, both chosen).
  * - An instance whose plugin login is not sysadmin is listed, not protectable, with `inquiryError`; its databases are
  *   not listed (even if reported); the inquiry fails with that error — with several such instances, the first one's
  *   (by name) with the count of the others appended. Other instances' databases are listed normally.

@@ -241,7 +241,7 @@ describe('SQL estate rules', () => {
     }
   }, 90_000);
 
-  it('a Windows version outside the matrix: discovery fails with UserErrorOSVersionNotSupported and lists nothing', async () => {
+  it('a Windows version outside the matrix: discovery fails with UserErrorUnsupportedOperatingSystem and lists nothing', async () => {
     const old = await registeredSqlVm(d.server, d.backup, d.token, vaultArmId, {
       ...sqlVmSpec('oldosvm', ['archive']),
       os: 'WindowsServer2008R2',
@@ -249,7 +249,7 @@ describe('SQL estate rules', () => {
     try {
       const inquiry = await inquiryOf(old.containerName);
       expect(inquiry?.status).toBe('Failed');
-      expect(inquiry?.errorDetail?.code).toBe('UserErrorOSVersionNotSupported');
+      expect(inquiry?.errorDetail?.code).toBe('UserErrorUnsupportedOperatingSystem');
       expect(inquiry?.errorDetail?.message).toMatch(/'WindowsServer2008R2'/);
       expect((await protectables('oldosvm')).size).toBe(0);
     } finally {

@@ -620,12 +620,12 @@ describe('the support matrix: Windows versions and SQL editions', () => {
   });
 
   it.each(['WindowsServer2008R2', 'WindowsServer2008', 'WindowsServer2003', 'Windows10'])(
-    '%s: nothing is listed and the inquiry fails with UserErrorOSVersionNotSupported',
+    '%s: nothing is listed and the inquiry fails with UserErrorUnsupportedOperatingSystem',
     (os) => {
       const result = evaluateInventory({ os }, [instance('MSSQLSERVER', [db('sales')])]);
       expect(result.instances).toEqual([]);
       expect(result.databases).toEqual([]);
-      expect(result.inquiryInfo.errorDetail?.code).toBe('UserErrorOSVersionNotSupported');
+      expect(result.inquiryInfo.errorDetail?.code).toBe('UserErrorUnsupportedOperatingSystem');
       expect(result.inquiryInfo.errorDetail?.message).toBe(
         `Azure Backup for SQL Server in Azure VM does not support this VM's operating system, '${os}'.`,
       );
