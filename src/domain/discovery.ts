@@ -159,7 +159,7 @@ export const SUPPORTED_SQL_VERSIONS = ['2008', '2008 R2', '2012', '2014', '2016'
  * Releases the matrix supports but whose discovery needs Azure's documented set-up first ("Give SQL sysadmin
  * permissions for SQL 2008 and SQL 2008 R2"): logins for the plugin and for SYSTEM, both with the sysadmin role.
  */
-export const LEGACY_SQL_VERSIONS: readonly string[] = ['2008', '2008 R2'];
+const LEGACY_SQL_VERSIONS: readonly string[] = ['2008', '2008 R2'];
 
 /** SQL Server product version (`major` or `major.minor`) → release, for versions reported as `15.0`, `10.50.6000.34`, …. */
 const PRODUCT_TO_RELEASE: Record<string, string> = {
@@ -312,7 +312,7 @@ function instanceInquiryError(instance: InventoryInstance): InquiryErrorDetail |
 }
 
 /** SQL Server 2008 or 2008 R2, in any spelling `isSupportedSqlVersion` accepts. */
-export function isLegacySqlVersion(version: string): boolean {
+function isLegacySqlVersion(version: string): boolean {
   return LEGACY_SQL_VERSIONS.includes(releaseOf(version) ?? '');
 }
 
@@ -502,9 +502,10 @@ function inquiryInfo(
  *
  * - Linux VM, or a Windows version outside `matrix`: nothing is listed and the inquiry fails
  *   (`UserErrorWorkloadNotSupportedOnLinux`, `UserErrorUnsupportedOperatingSystem`, both chosen).
- * - An instance whose plugin login is not sysadmin is listed, not protectable, with `inquiryError`; its databases are
- *   not listed (even if reported); the inquiry fails with that error — with several such instances, the first one's
- *   (by name) with the count of the others appended. Other instances' databases are listed normally.
+ * - An instance the inquiry cannot read (plugin login not sysadmin, no SYSTEM login, SQL 2008 / 2008 R2 without both
+ *   sysadmin logins) is listed, not protectable, with `inquiryError`; its databases are not listed (even if
+ *   reported); the inquiry fails with that error — with several such instances, the first one's (by name) with the
+ *   count of the others appended. Other instances' databases are listed normally.
  * - Otherwise instances and databases are listed, each protectable or not with a reason (see the module comment).
  */
 export function evaluateInventory(
@@ -545,7 +546,7 @@ export function evaluateInventory(
   for (const instance of sorted) {
     const instanceReason = instanceProblem(instance, matrix);
     const inquiryError = instanceInquiryError(instance);
-    // CHOSEN: an unsupported version or FCI is the more fundamental reason; missing sysadmin comes after.
+    // CHOSEN: an unsupported version or edition, or an FCI, is the more fundamental reason; logins come after.
     const reason =
       instanceReason ?? (inquiryError ? { code: inquiryError.code, message: inquiryError.message } : undefined);
     const discovered: DiscoveredInstance = {

@@ -29,7 +29,7 @@ export const DEFAULT_SUPPORT_MATRIX: SupportMatrix = {
 };
 
 /** `West Europe` and `westeurope` alike, as ARM normalises locations. */
-export function regionKey(location: string): string {
+function regionKey(location: string): string {
   return location.replace(/\s+/g, '').toLowerCase();
 }
 
