@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { createFileOnce } from './files.ts';
+import { DEFAULT_SUPPORT_MATRIX, type SupportMatrix } from './domain/support-matrix.ts';
 
 /** A built-in principal seeded at start (see README, "Identity"). */
 export interface PrincipalSeed {
@@ -86,6 +87,8 @@ export interface Config {
     /** Interval of the comment lines that keep a portal event stream (SSE) open through proxies. */
     heartbeatSeconds: number;
   };
+  /** Azure's support matrix for SQL Server backup: regions, Windows versions and SQL editions (docs/configuration.md). */
+  supportMatrix: SupportMatrix;
 }
 
 export class ConfigError extends Error {
@@ -134,6 +137,21 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(name, `must be true or false (got '${raw}')`);
+}
+
+/**
+ * A comma-separated list; unset keeps the default. Empty is an empty list where `mayBeEmpty` (no exceptions), and
+ * refused elsewhere (nothing would be supported).
+ */
+function list(env: Env, name: string, fallback: readonly string[], mayBeEmpty = false): string[] {
+  const raw = env[name];
+  if (raw === undefined) return [...fallback];
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  if (items.length === 0 && !mayBeEmpty) throw new ConfigError(name, 'must list at least one value, comma-separated');
+  return items;
 }
 
 function url(env: Env, name: string, fallback: string | undefined, protocols: string[]): string | undefined {
@@ -308,6 +326,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     portal: {
       heartbeatSeconds: int(env, 'RV_PORTAL_HEARTBEAT_SECONDS', 15, 1, 3600),
+    },
+    supportMatrix: {
+      unsupportedRegions: list(env, 'RV_SQL_UNSUPPORTED_REGIONS', DEFAULT_SUPPORT_MATRIX.unsupportedRegions, true),
+      operatingSystems: list(env, 'RV_SQL_SUPPORTED_OS', DEFAULT_SUPPORT_MATRIX.operatingSystems),
+      sqlEditions: list(env, 'RV_SQL_SUPPORTED_EDITIONS', DEFAULT_SUPPORT_MATRIX.sqlEditions),
     },
   };
 }

@@ -135,6 +135,7 @@ export function instanceInventory(
     edition: instance.edition,
     isSysadmin: instance.pluginIsSysadmin,
     ...(instance.systemLogin ? {} : { hasSystemLogin: false }),
+    ...(instance.systemIsSysadmin ? { systemIsSysadmin: true } : {}),
     isFailoverClusterInstance: instance.isFailoverClusterInstance,
     dataDirectoryPaths: [
       { type: 'Data', path: instance.dataDirectory },

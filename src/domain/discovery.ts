@@ -10,11 +10,13 @@
  * CHOSEN by this emulator, in Azure's `UserError…` style.
  *
  * Choices where Azure is vague (each repeated at the rule):
- * - One reason per database: the first rule that applies, in the order instance-level (unsupported version, FCI),
- *   snapshot, mirror, name characters, case-only duplicate, state, file count, file path length.
- * - Instances whose version is unsupported or that are FCIs are still listed (not protectable), with their databases
- *   (not protectable, same code); inquiry itself succeeds. Only a missing sysadmin membership (the plugin cannot
- *   enumerate databases) or a Linux VM fails the inquiry.
+ * - One reason per database: the first rule that applies, in the order instance-level (unsupported version,
+ *   unsupported edition, FCI), snapshot, mirror, name characters, case-only duplicate, state, file count, file path
+ *   length.
+ * - Instances whose version or edition is unsupported or that are FCIs are still listed (not protectable), with their
+ *   databases (not protectable, same code); inquiry itself succeeds. Only an instance the inquiry cannot read (plugin
+ *   not sysadmin, no SYSTEM login, SQL 2008 / 2008 R2 without both sysadmin logins) or an unsupported OS (Linux, a
+ *   Windows version outside the matrix) fails the inquiry. The matrix's lists come from the caller (config).
  * - `itemCount` counts every item the inquiry lists (instances + databases, protectable or not);
  *   `protectableItemCount` (`inquiryValidation`; the SDK models it as a dictionary keyed by item type)
  *   counts those with `isProtectable: true`, per type: `{ SQLInstance, SQLDataBase }`.
@@ -26,6 +28,7 @@ import {
   type InventoryInstance,
 } from '../protocol/agent.ts';
 import { agContainerName, agItemName, groupProblem } from './availability-groups.ts';
+import { DEFAULT_SUPPORT_MATRIX, isSupportedEdition, isSupportedOs, type SupportMatrix } from './support-matrix.ts';
 
 export type DataDirectoryPath = InventoryInstance['dataDirectoryPaths'][number];
 
@@ -110,6 +113,10 @@ export const DISCOVERY_CODES = {
   noSystemLogin: 'UserErrorOpeningSQLConnection',
   /** Chosen. */
   linuxNotSupported: 'UserErrorWorkloadNotSupportedOnLinux',
+  /** Chosen: a Windows Server version outside the support matrix (the code agent registration gives Linux VMs). */
+  osNotSupported: 'UserErrorUnsupportedOperatingSystem',
+  /** Chosen: a SQL Server edition outside the support matrix (Express LocalDB, Evaluation, …). */
+  editionNotSupported: 'UserErrorSQLEditionNotSupported',
   /** Chosen. */
   versionNotSupported: 'UserErrorSQLVersionNotSupported',
   /** Chosen. */
@@ -142,11 +149,22 @@ export const MAX_DATABASE_FILES = 1000;
  */
 export const MAX_FILE_PATH_LENGTH = 260;
 
-/** SQL Server releases Azure Backup supports (support matrix), as release years. */
-export const SUPPORTED_SQL_VERSIONS = ['2012', '2014', '2016', '2017', '2019', '2022'] as const;
+/**
+ * SQL Server releases Azure Backup supports (support matrix), as release years. 2008 and 2008 R2 only once both
+ * `NT SERVICE\\AzureWLBackupPluginSvc` and `NT AUTHORITY\\SYSTEM` are sysadmin logins (see `LEGACY_SQL_VERSIONS`).
+ */
+export const SUPPORTED_SQL_VERSIONS = ['2008', '2008 R2', '2012', '2014', '2016', '2017', '2019', '2022'] as const;
 
-/** SQL Server product major version → release year, for versions reported as `15.0`, `15.0.2000.5`, …. */
-const MAJOR_TO_RELEASE: Record<number, string> = {
+/**
+ * Releases the matrix supports but whose discovery needs Azure's documented set-up first ("Give SQL sysadmin
+ * permissions for SQL 2008 and SQL 2008 R2"): logins for the plugin and for SYSTEM, both with the sysadmin role.
+ */
+const LEGACY_SQL_VERSIONS: readonly string[] = ['2008', '2008 R2'];
+
+/** SQL Server product version (`major` or `major.minor`) → release, for versions reported as `15.0`, `10.50.6000.34`, …. */
+const PRODUCT_TO_RELEASE: Record<string, string> = {
+  '10.0': '2008',
+  '10.50': '2008 R2',
   11: '2012',
   12: '2014',
   13: '2016',
@@ -158,17 +176,17 @@ const MAJOR_TO_RELEASE: Record<number, string> = {
 /**
  * Whether Azure Backup supports this SQL Server version. Accepted spellings (CHOSEN, kept simple):
  * - a release year with optional `R2` and an optional `Microsoft`/`SQL Server`/`SQL` prefix: `2019`, `SQL Server 2019`,
- *   `Microsoft SQL Server 2019`, `2008R2`, `2008 R2` — supported when the year is 2012, 2014, 2016, 2017, 2019 or 2022
- *   and there is no `R2` (the only R2 release, 2008 R2, is unsupported);
- * - a product version `major.minor[.build[.revision]]`: majors 11–16 (2012–2022) are supported, others (10 = 2008 and
- *   2008 R2, 17 = 2025, …) are not.
+ *   `Microsoft SQL Server 2019`, `2008R2`, `2008 R2` — supported when it names one of `SUPPORTED_SQL_VERSIONS` (the
+ *   only R2 release is 2008 R2);
+ * - a product version `major.minor[.build[.revision]]`: 10.0 (2008), 10.50 (2008 R2) and majors 11–16 (2012–2022)
+ *   are supported, others (17 = 2025, …) are not.
  * Anything else is not supported.
  */
 export function isSupportedSqlVersion(version: string): boolean {
   return releaseOf(version) !== undefined;
 }
 
-/** The supported release year a version string names, or undefined when unsupported or unrecognised. */
+/** The supported release a version string names (`2019`, `2008 R2`), or undefined when unsupported or unrecognised. */
 function releaseOf(version: string): string | undefined {
   const v = version
     .trim()
@@ -176,11 +194,15 @@ function releaseOf(version: string): string | undefined {
     .trim();
   const year = /^(\d{4})(\s*R2)?$/i.exec(v);
   if (year) {
-    if (year[2] !== undefined) return undefined;
-    return (SUPPORTED_SQL_VERSIONS as readonly string[]).includes(year[1]!) ? year[1] : undefined;
+    const release = year[2] === undefined ? year[1]! : `${year[1]} R2`;
+    return (SUPPORTED_SQL_VERSIONS as readonly string[]).includes(release) ? release : undefined;
   }
-  const product = /^(\d{1,2})\.\d+(\.\d+){0,2}$/.exec(v);
-  if (product) return MAJOR_TO_RELEASE[Number(product[1])];
+  const product = /^(\d{1,2})\.(\d+)(\.\d+){0,2}$/.exec(v);
+  if (product) {
+    // Majors 11 and up name one release whatever the minor; 10's minor tells 2008 from 2008 R2.
+    const major = Number(product[1]);
+    return PRODUCT_TO_RELEASE[major >= 11 ? String(major) : `${major}.${Number(product[2])}`];
+  }
   return undefined;
 }
 
@@ -256,6 +278,54 @@ function noSystemLoginError(instance: string): InquiryErrorDetail {
   };
 }
 
+/**
+ * SQL 2008 / 2008 R2 without Azure's set-up: Azure documents `UserErrorSQLNoSysadminMembership` for these, fixed by
+ * giving both the plugin's login and SYSTEM's the sysadmin role, then "Rediscover DBs".
+ */
+function legacyLoginsError(instance: InventoryInstance): InquiryErrorDetail {
+  const missing = [
+    ...(instance.isSysadmin ? [] : [PLUGIN_ACCOUNT]),
+    ...(instance.systemIsSysadmin === true && instance.hasSystemLogin !== false ? [] : [DISCOVERY_ACCOUNT]),
+  ];
+  return {
+    code: DISCOVERY_CODES.noSysadmin,
+    message:
+      `Azure Backup could not discover the databases of SQL instance '${instance.name}' (SQL Server ${instance.version}): ` +
+      `on SQL Server 2008 and 2008 R2 both '${DISCOVERY_ACCOUNT}' and '${PLUGIN_ACCOUNT}' must be logins with the ` +
+      `sysadmin server role; ${missing.map((m) => `'${m}'`).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not.`,
+    recommendations: [
+      `Add the logins '${DISCOVERY_ACCOUNT}' and '${PLUGIN_ACCOUNT}' to SQL instance '${instance.name}' with the public ` +
+        'and sysadmin server roles, the permission to connect to the database engine granted and the login enabled.',
+      'Then run "Rediscover DBs" (inquire the container again) to list the instance\'s databases.',
+    ],
+  };
+}
+
+/** Why the inquiry cannot enumerate this instance's databases, or undefined when it can. */
+function instanceInquiryError(instance: InventoryInstance): InquiryErrorDetail | undefined {
+  if (isLegacySqlVersion(instance.version)) {
+    const ready = instance.isSysadmin && instance.hasSystemLogin !== false && instance.systemIsSysadmin === true;
+    return ready ? undefined : legacyLoginsError(instance);
+  }
+  if (instance.hasSystemLogin === false) return noSystemLoginError(instance.name);
+  return instance.isSysadmin ? undefined : noSysadminError(instance.name);
+}
+
+/** SQL Server 2008 or 2008 R2, in any spelling `isSupportedSqlVersion` accepts. */
+function isLegacySqlVersion(version: string): boolean {
+  return LEGACY_SQL_VERSIONS.includes(releaseOf(version) ?? '');
+}
+
+function osError(os: string): InquiryErrorDetail {
+  return {
+    code: DISCOVERY_CODES.osNotSupported,
+    message: `Azure Backup for SQL Server in Azure VM does not support this VM's operating system, '${os}'.`,
+    recommendations: [
+      'Run SQL Server on a Windows Server version the support matrix lists (https://learn.microsoft.com/azure/backup/sql-support-matrix), then run "Rediscover DBs".',
+    ],
+  };
+}
+
 function linuxError(os: string): InquiryErrorDetail {
   return {
     code: DISCOVERY_CODES.linuxNotSupported,
@@ -266,14 +336,25 @@ function linuxError(os: string): InquiryErrorDetail {
   };
 }
 
-/** The instance-level reason (shared by all its databases), or undefined. Unsupported version first, then FCI. */
-function instanceProblem(instance: InventoryInstance): NotProtectableReason | undefined {
+/**
+ * The instance-level reason (shared by all its databases), or undefined. Unsupported version first, then edition,
+ * then FCI.
+ */
+function instanceProblem(instance: InventoryInstance, matrix: SupportMatrix): NotProtectableReason | undefined {
   if (!isSupportedSqlVersion(instance.version)) {
     return {
       code: DISCOVERY_CODES.versionNotSupported,
       message:
         `SQL instance '${instance.name}' runs SQL Server version '${instance.version}', which Azure Backup does not support. ` +
         `Supported versions: SQL Server ${SUPPORTED_SQL_VERSIONS.join(', ')}.`,
+    };
+  }
+  if (!isSupportedEdition(instance.edition, matrix)) {
+    return {
+      code: DISCOVERY_CODES.editionNotSupported,
+      message:
+        `SQL instance '${instance.name}' runs SQL Server edition '${instance.edition}', which Azure Backup does not support. ` +
+        `Supported editions: ${matrix.sqlEditions.join(', ')}.`,
     };
   }
   if (instance.isFailoverClusterInstance === true) {
@@ -419,22 +500,31 @@ function inquiryInfo(
 /**
  * What the vault shows after an inquiry of a VM that reported `instances`.
  *
- * - Linux VM: nothing is listed and the inquiry fails (`UserErrorWorkloadNotSupportedOnLinux`, chosen).
- * - An instance whose plugin login is not sysadmin is listed, not protectable, with `inquiryError`; its databases are
- *   not listed (even if reported); the inquiry fails with that error — with several such instances, the first one's
- *   (by name) with the count of the others appended. Other instances' databases are listed normally.
+ * - Linux VM, or a Windows version outside `matrix`: nothing is listed and the inquiry fails
+ *   (`UserErrorWorkloadNotSupportedOnLinux`, `UserErrorUnsupportedOperatingSystem`, both chosen).
+ * - An instance the inquiry cannot read (plugin login not sysadmin, no SYSTEM login, SQL 2008 / 2008 R2 without both
+ *   sysadmin logins) is listed, not protectable, with `inquiryError`; its databases are not listed (even if
+ *   reported); the inquiry fails with that error — with several such instances, the first one's (by name) with the
+ *   count of the others appended. Other instances' databases are listed normally.
  * - Otherwise instances and databases are listed, each protectable or not with a reason (see the module comment).
  */
-export function evaluateInventory(vm: { os: string }, instances: InventoryInstance[]): InquiryResult {
-  if (isLinuxOs(vm.os)) {
+export function evaluateInventory(
+  vm: { os: string },
+  instances: InventoryInstance[],
+  matrix: SupportMatrix = DEFAULT_SUPPORT_MATRIX,
+): InquiryResult {
+  if (isLinuxOs(vm.os) || !isSupportedOs(vm.os, matrix)) {
+    const linux = isLinuxOs(vm.os);
     return {
       instances: [],
       databases: [],
       inquiryInfo: inquiryInfo(
         0,
         { SQLInstance: 0, SQLDataBase: 0 },
-        linuxError(vm.os),
-        'SQL Server workload backup is not supported on Linux VMs.',
+        linux ? linuxError(vm.os) : osError(vm.os),
+        linux
+          ? 'SQL Server workload backup is not supported on Linux VMs.'
+          : `Supported operating systems: ${matrix.operatingSystems.join(', ')}.`,
       ),
     };
   }
@@ -454,14 +544,9 @@ export function evaluateInventory(vm: { os: string }, instances: InventoryInstan
   const databases: DiscoveredDatabase[] = [];
   const failures: DiscoveredInstance[] = [];
   for (const instance of sorted) {
-    const instanceReason = instanceProblem(instance);
-    const inquiryError =
-      instance.hasSystemLogin === false
-        ? noSystemLoginError(instance.name)
-        : instance.isSysadmin
-          ? undefined
-          : noSysadminError(instance.name);
-    // CHOSEN: an unsupported version or FCI is the more fundamental reason; missing sysadmin comes after.
+    const instanceReason = instanceProblem(instance, matrix);
+    const inquiryError = instanceInquiryError(instance);
+    // CHOSEN: an unsupported version or edition, or an FCI, is the more fundamental reason; logins come after.
     const reason =
       instanceReason ?? (inquiryError ? { code: inquiryError.code, message: inquiryError.message } : undefined);
     const discovered: DiscoveredInstance = {
@@ -534,18 +619,20 @@ export interface DiscoveredAvailabilityGroup {
 /**
  * The availability groups a node reports, each with its databases judged by the same rules as a standalone
  * instance's (the hosting instance's version/FCI problems first, then a Basic group's, then the database's own).
- * A node whose plugin lacks sysadmin reports no groups (it cannot read them); Linux VMs report nothing.
+ * A node whose inquiry cannot read the instance (plugin not sysadmin, no SYSTEM login, SQL 2008 without its set-up)
+ * reports no groups; Linux VMs and unsupported operating systems report nothing.
  */
 export function evaluateAvailabilityGroups(
   vm: { os: string },
   instances: InventoryInstance[],
+  matrix: SupportMatrix = DEFAULT_SUPPORT_MATRIX,
 ): DiscoveredAvailabilityGroup[] {
-  if (isLinuxOs(vm.os)) return [];
+  if (isLinuxOs(vm.os) || !isSupportedOs(vm.os, matrix)) return [];
   const out: DiscoveredAvailabilityGroup[] = [];
   for (const instance of instances) {
-    if (!instance.isSysadmin || instance.hasSystemLogin === false) continue;
+    if (instanceInquiryError(instance) !== undefined) continue;
     for (const group of instance.availabilityGroups ?? []) {
-      const reason = instanceProblem(instance) ?? groupProblem(group);
+      const reason = instanceProblem(instance, matrix) ?? groupProblem(group);
       const members = {
         ...instance,
         name: group.name,

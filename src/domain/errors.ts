@@ -106,6 +106,15 @@ export const errors = {
       'WorkloadExtensionNotReachable',
       `The workload extension on the VM did not answer within ${seconds} seconds. Check that the VM is running and its agent can reach the vault, then re-register the container.`,
     ),
+  /** Azure's code and message (SQL backup troubleshooting), for a VM that cannot reach the service. */
+  vmConnectivity: (vmName: string) =>
+    new ArmError(
+      400,
+      'UserErrorVMInternetConnectivityIssue',
+      `The VM is not able to contact Azure Backup service due to internet connectivity issues ('${vmName}'). The VM ` +
+        'needs outbound connectivity to Azure Backup Service, Azure Storage and Microsoft Entra ID: allow them (the ' +
+        'AzureBackup, Storage and AzureActiveDirectory service tags), check DNS, load balancers, firewalls and proxies.',
+    ),
   serviceUnavailable: (what: string) =>
     new ArmError(503, 'ServiceUnavailable', `${what} is unavailable; retry later.`, { 'retry-after': '5' }),
   queueUnavailable: () => errors.serviceUnavailable('The job queue (Redis)'),

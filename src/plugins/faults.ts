@@ -10,8 +10,13 @@ import type { EmulatorFault } from '../generated/prisma/client.ts';
 export interface Faults {
   /** Blob storage is down: every blob request fails as an unreachable storage account would. */
   storageDown(): boolean;
-  /** The VM's agent is cut off: its heartbeats, polls and uploads never reach the vault. */
+  /** The VM's agent is cut off (either fault below): its heartbeats, polls and uploads never reach the vault. */
   agentSilenced(containerId: string): boolean;
+  /**
+   * The VM runs but cannot reach the service (VmConnectivity): what the service asks of it fails at once with
+   * `UserErrorVMInternetConnectivityIssue`, as Azure reports it, instead of waiting on a silent extension.
+   */
+  connectivityLost(containerId: string): boolean;
   /** Reads the active faults again (after this process changed them). */
   reload(): Promise<void>;
 }
@@ -23,7 +28,10 @@ declare module 'fastify' {
 }
 
 /** The kinds routes/emulator/faults.ts accepts. */
-type FaultKind = 'BackupFailure' | 'StorageOutage' | 'AgentSilence';
+type FaultKind = 'BackupFailure' | 'StorageOutage' | 'AgentSilence' | 'VmConnectivity';
+
+/** The faults the hot paths read from memory. */
+const READ_FROM_MEMORY: FaultKind[] = ['StorageOutage', 'AgentSilence', 'VmConnectivity'];
 
 const RELOAD_MS = 1_000;
 
@@ -34,13 +42,16 @@ export default fp(
       const now = Date.now();
       return active.filter((f) => f.kind === kind && (f.until === null || f.until.getTime() > now));
     };
+    const onContainer = (kind: FaultKind, containerId: string) =>
+      active.length > 0 && current(kind).some((f) => f.containerId === containerId);
     const faults: Faults = {
       storageDown: () => active.length > 0 && current('StorageOutage').length > 0,
       agentSilenced: (containerId) =>
-        active.length > 0 && current('AgentSilence').some((f) => f.containerId === containerId),
+        onContainer('AgentSilence', containerId) || onContainer('VmConnectivity', containerId),
+      connectivityLost: (containerId) => onContainer('VmConnectivity', containerId),
       async reload() {
         if (!app.config.emulatorControls) return;
-        active = await app.db.emulatorFault.findMany({ where: { kind: { in: ['StorageOutage', 'AgentSilence'] } } });
+        active = await app.db.emulatorFault.findMany({ where: { kind: { in: READ_FROM_MEMORY } } });
       },
     };
     app.decorate('faults', faults);

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import { Worker, type Job, type RepeatOptions } from 'bullmq';
+import type { CommandStatus, Operation } from '../generated/prisma/client.ts';
 import { ArmError, errors } from '../domain/errors.ts';
 import { operationHandlers } from '../jobs/operation-handlers.ts';
 import { failOperation } from '../jobs/agent-results.ts';
@@ -30,6 +31,8 @@ export default fp(
         if (handler === undefined) throw new Error(`no handler for operation kind '${operation.kind}'`);
         const outcome = await handler.run(app, operation);
         if (outcome?.waitForAgent === true) {
+          const cutOff = await unreachableVm(operation.id);
+          if (cutOff !== undefined) return failUnanswered(operation, errors.vmConnectivity(cutOff));
           // The agent's result finishes it (jobs/agent-results.ts); this deadline fails it if none comes.
           await app.operations.enqueueDeadline(operation.id);
           return;
@@ -43,16 +46,29 @@ export default fp(
       }
     };
 
-    const expireOperation = async (job: Job<{ operationId: string }>) => {
-      const operation = await app.db.operation.findUnique({ where: { id: job.data.operationId } });
-      if (operation === null || operation.status !== 'InProgress') return;
-      const error = errors.extensionNotReachable(app.config.agent.commandTimeoutSeconds);
-      // A command the agent never answered must not be applied later.
+    const unanswered = { in: ['Pending', 'Delivered', 'Acknowledged'] satisfies CommandStatus[] };
+    /** Fails an operation whose agent will not answer; a command the agent never answered must not be applied later. */
+    const failUnanswered = async (operation: Operation, error: ArmError) => {
       await app.db.agentCommand.updateMany({
-        where: { operationId: operation.id, status: { in: ['Pending', 'Delivered', 'Acknowledged'] } },
+        where: { operationId: operation.id, status: unanswered },
         data: { status: 'Failed', errorCode: error.code, errorMessage: error.message, completedAt: app.clock.now() },
       });
       await failOperation(app, operation, error);
+    };
+    /** The VM an operation waits on that cannot reach the service (emulator fault VmConnectivity), by name. */
+    const unreachableVm = async (operationId: string) => {
+      if (!app.config.emulatorControls) return undefined;
+      const waiting = await app.db.agentCommand.findMany({
+        where: { operationId, status: unanswered },
+        select: { containerId: true, container: { select: { friendlyName: true } } },
+      });
+      return waiting.find((c) => app.faults.connectivityLost(c.containerId))?.container.friendlyName;
+    };
+
+    const expireOperation = async (job: Job<{ operationId: string }>) => {
+      const operation = await app.db.operation.findUnique({ where: { id: job.data.operationId } });
+      if (operation === null || operation.status !== 'InProgress') return;
+      await failUnanswered(operation, errors.extensionNotReachable(app.config.agent.commandTimeoutSeconds));
     };
 
     const operations = new Worker(

@@ -118,6 +118,12 @@ export const InventoryInstance = Type.Object({
       description: 'whether NT AUTHORITY\\SYSTEM (the account discovery connects as) is a login; absent = yes',
     }),
   ),
+  systemIsSysadmin: Type.Optional(
+    Type.Boolean({
+      description:
+        'whether NT AUTHORITY\\SYSTEM has the sysadmin role (SQL Server 2008 and 2008 R2 need it); absent = no',
+    }),
+  ),
   isFailoverClusterInstance: Type.Optional(Type.Boolean()),
   dataDirectoryPaths: Type.Array(DataDirectoryPath, { maxItems: 16 }),
   databases: Type.Array(InventoryDatabase, { maxItems: 5000, description: 'empty when the plugin lacks sysadmin' }),

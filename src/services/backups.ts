@@ -402,27 +402,34 @@ export async function startBackupsIn(
 }
 
 /**
- * Backups that fail before they start, as in Azure: the VM's workload extension has not been heard from for
- * RV_AGENT_UNHEALTHY_AFTER_SECONDS (the container is Unhealthy), or its agent is cut off by an injected fault.
+ * Backups that fail before they start, as in Azure: the VM cannot reach the service (an injected VmConnectivity:
+ * `UserErrorVMInternetConnectivityIssue`), or its workload extension has not been heard from for
+ * RV_AGENT_UNHEALTHY_AFTER_SECONDS (the container is Unhealthy) or is cut off by an injected AgentSilence.
  */
 function unreachable(
   app: FastifyInstance,
   starts: readonly BackupStart[],
 ): [string, { code: string; message: string }][] {
   const silentFor = app.config.agent.unhealthyAfterSeconds;
-  return starts
-    .filter(
-      ({ item }) =>
-        containerHealth(item.container.lastHeartbeatAt, new Date(), silentFor) === 'Unhealthy' ||
-        app.faults.agentSilenced(item.containerId),
-    )
-    .map(({ item }) => [
-      item.id,
-      {
-        code: 'WorkloadExtensionNotReachable',
-        message: `The workload extension on '${item.container.friendlyName}' has not been heard from for over ${silentFor} seconds: check that the VM runs and can reach the vault, then re-register it.`,
-      },
-    ]);
+  return starts.flatMap(({ item }): [string, { code: string; message: string }][] => {
+    if (app.faults.connectivityLost(item.containerId)) {
+      const { code, message } = errors.vmConnectivity(item.container.friendlyName);
+      return [[item.id, { code, message }]];
+    }
+    const silent =
+      containerHealth(item.container.lastHeartbeatAt, new Date(), silentFor) === 'Unhealthy' ||
+      app.faults.agentSilenced(item.containerId);
+    if (!silent) return [];
+    return [
+      [
+        item.id,
+        {
+          code: 'WorkloadExtensionNotReachable',
+          message: `The workload extension on '${item.container.friendlyName}' has not been heard from for over ${silentFor} seconds: check that the VM runs and can reach the vault, then re-register it.`,
+        },
+      ],
+    ];
+  });
 }
 
 /** Injected BackupFailure faults (emulator controls): each of these backups uses up one of its item's failures. */

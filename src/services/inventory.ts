@@ -19,8 +19,8 @@ import { alertOnInquiry } from './alerts.ts';
  * each database once, and the group's topology (replicas, roles, backup preference) is the last node's report.
  */
 export async function applyInventory(app: FastifyInstance, container: ProtectionContainer, report: InventoryReport) {
-  const result = evaluateInventory({ os: container.os }, report.instances);
-  const groups = evaluateAvailabilityGroups({ os: container.os }, report.instances);
+  const result = evaluateInventory({ os: container.os }, report.instances, app.config.supportMatrix);
+  const groups = evaluateAvailabilityGroups({ os: container.os }, report.instances, app.config.supportMatrix);
   const now = app.clock.now();
   const known = new Set(
     (

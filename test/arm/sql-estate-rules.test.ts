@@ -23,15 +23,15 @@ describe('SQL estate rules', () => {
       string,
       unknown
     >;
-  /** backups.trigger (on demand), then its job to its end. */
-  async function backupNow(backupType: string) {
+  /** backups.trigger (on demand) of `sales` or of another VM's item, then its job to its end. */
+  async function backupNow(backupType: string, containerName = vm.containerName, itemName = ITEM) {
     let statusUrl = '';
     await d.backup.backups.trigger(
       vault,
       'rg',
       'Azure',
-      vm.containerName,
-      ITEM,
+      containerName,
+      itemName,
       { properties: { objectType: 'AzureWorkloadBackupRequest', backupType } as never },
       { onResponse: (raw) => void (statusUrl = raw.headers.get('azure-asyncoperation') ?? '') },
     );
@@ -41,8 +41,8 @@ describe('SQL estate rules', () => {
         vault,
         'rg',
         'Azure',
-        vm.containerName,
-        ITEM,
+        containerName,
+        itemName,
         operationId,
       );
       return status.status === 'Succeeded' ? (status.properties as { jobId?: string }).jobId : undefined;
@@ -52,6 +52,41 @@ describe('SQL estate rules', () => {
       return job.properties?.status === 'InProgress' ? undefined : job;
     });
   }
+  const errorTitle = (job: { properties?: unknown }) =>
+    (job.properties as { errorDetails?: { errorTitle?: string }[] }).errorDetails?.[0]?.errorTitle;
+  const inquiryOf = async (containerName: string) =>
+    (
+      (await d.backup.protectionContainers.get(vault, 'rg', 'Azure', containerName)).properties as {
+        extendedInfo?: {
+          inquiryInfo?: {
+            status?: string;
+            errorDetail?: { code?: string; message?: string; recommendations?: string[] };
+          };
+        };
+      }
+    ).extendedInfo?.inquiryInfo;
+  /** The protectable items of a container's VM: name → prebackupvalidation (status, code). */
+  const protectables = async (serverName: string) => {
+    const found = new Map<string, { status?: string; code?: string }>();
+    for await (const i of d.backup.backupProtectableItems.list(vault, 'rg', {
+      filter: "backupManagementType eq 'AzureWorkload'",
+    })) {
+      const props = i.properties as { serverName?: string; prebackupvalidation?: { status?: string; code?: string } };
+      if (props.serverName === serverName) found.set(i.name ?? '', props.prebackupvalidation ?? {});
+    }
+    return found;
+  };
+  const faults = async (method: string, path = '', body?: object) => {
+    const response = await fetch(`${d.server.httpsUrl}/emulator/v1/faults${path}`, {
+      method,
+      headers: { authorization: `Bearer ${d.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return {
+      status: response.status,
+      body: response.status === 204 ? {} : ((await response.json()) as { id?: string }),
+    };
+  };
 
   beforeAll(async () => {
     d = await clockDeployment('estate-rules');
@@ -143,5 +178,125 @@ describe('SQL estate rules', () => {
     } finally {
       await other.agent.stop();
     }
+  }, 60_000);
+
+  it('SQL Server 2008 R2: refused with UserErrorSQLNoSysadminMembership until SYSTEM and the plugin are sysadmin logins; then discovered and backed up; editions outside the matrix are not protectable', async () => {
+    const legacy = (systemIsSysadmin: boolean) => ({
+      vmName: 'legacyvm',
+      resourceGroup: 'sql-rg',
+      os: 'WindowsServer2008R2SP1',
+      instances: [
+        {
+          name: 'MSSQLSERVER',
+          version: '2008 R2',
+          edition: 'Standard',
+          pluginIsSysadmin: true,
+          systemIsSysadmin,
+          databases: [{ name: 'ledger', recoveryModel: 'FULL', sizeMiB: 1, files: 2, writesPerMinute: 60 }],
+        },
+        {
+          name: 'LOCALDB',
+          version: '2019',
+          edition: 'Express LocalDB',
+          pluginIsSysadmin: true,
+          databases: [{ name: 'cache', recoveryModel: 'SIMPLE', sizeMiB: 1, files: 2, writesPerMinute: 0 }],
+        },
+      ],
+    });
+    const other = await registeredSqlVm(d.server, d.backup, d.token, vaultArmId, legacy(false));
+    try {
+      const refused = await inquiryOf(other.containerName);
+      expect(refused?.status).toBe('Failed');
+      expect(refused?.errorDetail?.code).toBe('UserErrorSQLNoSysadminMembership');
+      expect(refused?.errorDetail?.message).toMatch(/SQL Server 2008 R2.*'NT AUTHORITY\\SYSTEM' is not\./);
+      expect(refused?.errorDetail?.recommendations?.[0]).toMatch(
+        /NT AUTHORITY\\SYSTEM.*NT SERVICE\\AzureWLBackupPluginSvc.*sysadmin/,
+      );
+      const before = await protectables('legacyvm');
+      expect(before.get('SQLInstance;MSSQLSERVER')).toMatchObject({
+        status: 'Failed',
+        code: 'UserErrorSQLNoSysadminMembership',
+      });
+      expect(before.has('SQLDataBase;MSSQLSERVER;ledger')).toBe(false);
+      // Express LocalDB is outside the matrix: listed, not protectable, with the (chosen) code.
+      expect(before.get('SQLDataBase;LOCALDB;cache')).toMatchObject({
+        status: 'Failed',
+        code: 'UserErrorSQLEditionNotSupported',
+      });
+
+      other.setSpec(legacy(true));
+      await rediscover(d.backup, vault, other.containerName);
+      expect((await inquiryOf(other.containerName))?.status).toBe('Success');
+      expect((await protectables('legacyvm')).get('SQLDataBase;MSSQLSERVER;ledger')).toEqual({ status: 'Success' });
+      const ledger = 'SQLDataBase;MSSQLSERVER;ledger';
+      await d.backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', other.containerName, ledger, {
+        properties: {
+          protectedItemType: 'AzureVmWorkloadSQLDatabase',
+          policyId: `${vaultArmId}/backupPolicies/DailyHourly`,
+        } as never,
+      });
+      expect((await backupNow('Full', other.containerName, ledger)).properties?.status).toBe('Completed');
+    } finally {
+      await other.agent.stop();
+    }
+  }, 90_000);
+
+  it('a Windows version outside the matrix: discovery fails with UserErrorUnsupportedOperatingSystem and lists nothing', async () => {
+    const old = await registeredSqlVm(d.server, d.backup, d.token, vaultArmId, {
+      ...sqlVmSpec('oldosvm', ['archive']),
+      os: 'WindowsServer2008R2',
+    });
+    try {
+      const inquiry = await inquiryOf(old.containerName);
+      expect(inquiry?.status).toBe('Failed');
+      expect(inquiry?.errorDetail?.code).toBe('UserErrorUnsupportedOperatingSystem');
+      expect(inquiry?.errorDetail?.message).toMatch(/'WindowsServer2008R2'/);
+      expect((await protectables('oldosvm')).size).toBe(0);
+    } finally {
+      await old.agent.stop();
+    }
+  }, 60_000);
+
+  it('VM connectivity lost: backups and Rediscover DBs fail with UserErrorVMInternetConnectivityIssue, the item shows it, and the next backup after it succeeds', async () => {
+    const containerArmId = `${vaultArmId}/backupFabrics/Azure/protectionContainers/${vm.containerName}`;
+    const fault = await faults('POST', '', { kind: 'VmConnectivity', containerId: containerArmId });
+    expect(fault.status).toBe(201);
+    try {
+      const refused = await backupNow('Full');
+      expect(refused.properties?.status).toBe('Failed');
+      expect(errorTitle(refused)).toBe('UserErrorVMInternetConnectivityIssue');
+      expect(
+        (refused.properties as { errorDetails?: { errorString?: string }[] }).errorDetails?.[0]?.errorString,
+      ).toMatch(/^The VM is not able to contact Azure Backup service due to internet connectivity issues/);
+      expect(await item()).toMatchObject({
+        lastBackupStatus: 'Unhealthy',
+        lastBackupErrorDetail: { code: 'UserErrorVMInternetConnectivityIssue' },
+      });
+      // "Rediscover DBs" waits on the VM's extension too: it fails at once with the same code.
+      let location = '';
+      await d.backup.protectionContainers.inquire(vault, 'rg', 'Azure', vm.containerName, {
+        onResponse: (raw) => void (location = raw.headers.get('location') ?? ''),
+      });
+      const operationId = new URL(location).pathname.split('/').pop() ?? '';
+      const failure = await until('the inquiry to fail', async () => {
+        let status = 0;
+        try {
+          await d.backup.protectionContainerOperationResults.get(vault, 'rg', 'Azure', vm.containerName, operationId, {
+            onResponse: (raw) => void (status = raw.status),
+          });
+        } catch (error) {
+          return error as { code?: string; statusCode?: number };
+        }
+        expect(status).toBe(202);
+        return undefined;
+      });
+      expect(failure).toMatchObject({ code: 'UserErrorVMInternetConnectivityIssue', statusCode: 400 });
+    } finally {
+      expect((await faults('DELETE', `/${fault.body.id}`)).status).toBe(204);
+    }
+    expect((await backupNow('Full')).properties?.status).toBe('Completed');
+    const healed = await item();
+    expect(healed.lastBackupStatus).toBe('Healthy');
+    expect(healed.lastBackupErrorDetail).toBeUndefined();
   }, 60_000);
 });

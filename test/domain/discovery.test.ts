@@ -9,6 +9,7 @@ import {
   MAX_DATABASE_FILES,
   MAX_FILE_PATH_LENGTH,
 } from '../../src/domain/discovery.ts';
+import { DEFAULT_SUPPORT_MATRIX, isSupportedRegion } from '../../src/domain/support-matrix.ts';
 import type { InventoryDatabase, InventoryInstance } from '../../src/protocol/agent.ts';
 
 const WINDOWS = { os: 'WindowsServer2019' };
@@ -311,15 +312,17 @@ describe('SQL Server versions', () => {
     ['14.0', true],
     ['15.0.2000.5', true],
     ['16.0', true],
-    ['2008', false],
-    ['2008R2', false],
-    ['2008 R2', false],
-    ['SQL Server 2008 R2', false],
+    ['2008', true],
+    ['2008R2', true],
+    ['2008 R2', true],
+    ['SQL Server 2008 R2', true],
+    ['10.0', true],
+    ['10.50.6000.34', true],
+    ['10.25', false],
+    ['2012 R2', false],
     ['2005', false],
     ['2025', false],
     ['2019 R2', false],
-    ['10.0', false],
-    ['10.50.6000.34', false],
     ['17.0', false],
     ['9.0', false],
     ['15', false],
@@ -330,7 +333,7 @@ describe('SQL Server versions', () => {
     expect(isSupportedSqlVersion(version)).toBe(supported);
   });
 
-  it.each(['2008', '2008R2', '2008 R2', '10.50', '2025'])(
+  it.each(['2005', '9.0', '2025', '17.0'])(
     'an instance running %j and its databases are listed, not protectable (UserErrorSQLVersionNotSupported)',
     (version) => {
       const result = evaluateInventory(WINDOWS, [instance('LEGACY', [db('sales')], { version })]);
@@ -338,7 +341,7 @@ describe('SQL Server versions', () => {
         code: 'UserErrorSQLVersionNotSupported',
         message:
           `SQL instance 'LEGACY' runs SQL Server version '${version}', which Azure Backup does not support. ` +
-          'Supported versions: SQL Server 2012, 2014, 2016, 2017, 2019, 2022.',
+          'Supported versions: SQL Server 2008, 2008 R2, 2012, 2014, 2016, 2017, 2019, 2022.',
       };
       expect(result.instances.map((i) => [i.itemName, i.isProtectable, i.notProtectableReason])).toEqual([
         ['SQLInstance;LEGACY', false, reason],
@@ -546,5 +549,133 @@ describe('Linux VMs', () => {
         ],
       },
     });
+  });
+});
+
+describe('SQL Server 2008 and 2008 R2 (supported once both logins are sysadmin)', () => {
+  const legacy = (extra: Partial<InventoryInstance>) =>
+    evaluateInventory(WINDOWS, [instance('LEGACY', [db('sales')], { version: '2008 R2', ...extra })]);
+
+  it.each([
+    [
+      'neither login set up',
+      { isSysadmin: false },
+      "'NT SERVICE\\AzureWLBackupPluginSvc' and 'NT AUTHORITY\\SYSTEM' are not.",
+    ],
+    ['SYSTEM a public login only', { isSysadmin: true }, "'NT AUTHORITY\\SYSTEM' is not."],
+    ['no SYSTEM login', { hasSystemLogin: false, isSysadmin: true }, "'NT AUTHORITY\\SYSTEM' is not."],
+    [
+      'the plugin not sysadmin',
+      { isSysadmin: false, systemIsSysadmin: true },
+      "'NT SERVICE\\AzureWLBackupPluginSvc' is not.",
+    ],
+  ] as [string, Partial<InventoryInstance>, string][])(
+    '%s: the inquiry fails with UserErrorSQLNoSysadminMembership and lists no databases',
+    (_case, extra, missing) => {
+      const result = legacy(extra);
+      expect(result.databases).toEqual([]);
+      expect(result.instances.map((i) => [i.itemName, i.isProtectable])).toEqual([['SQLInstance;LEGACY', false]]);
+      expect(result.inquiryInfo.status).toBe('Failed');
+      expect(result.inquiryInfo.errorDetail).toStrictEqual({
+        code: 'UserErrorSQLNoSysadminMembership',
+        message:
+          "Azure Backup could not discover the databases of SQL instance 'LEGACY' (SQL Server 2008 R2): on SQL Server " +
+          "2008 and 2008 R2 both 'NT AUTHORITY\\SYSTEM' and 'NT SERVICE\\AzureWLBackupPluginSvc' must be logins with " +
+          `the sysadmin server role; ${missing}`,
+        recommendations: [
+          "Add the logins 'NT AUTHORITY\\SYSTEM' and 'NT SERVICE\\AzureWLBackupPluginSvc' to SQL instance 'LEGACY' " +
+            'with the public and sysadmin server roles, the permission to connect to the database engine granted and ' +
+            'the login enabled.',
+          'Then run "Rediscover DBs" (inquire the container again) to list the instance\'s databases.',
+        ],
+      });
+    },
+  );
+
+  it.each(['2008', '2008 R2', '10.0.6000.29', '10.50.6000.34'])(
+    '%s with both logins sysadmin: the instance and its databases are protectable',
+    (version) => {
+      const result = evaluateInventory(WINDOWS, [
+        instance('LEGACY', [db('sales')], { version, isSysadmin: true, systemIsSysadmin: true }),
+      ]);
+      expect(result.databases.map((d) => [d.itemName, d.isProtectable])).toEqual([['SQLDataBase;LEGACY;sales', true]]);
+      expect(result.inquiryInfo).toStrictEqual(success(2, 1, 1));
+    },
+  );
+
+  it('SYSTEM need not be sysadmin on later versions', () => {
+    expect(evaluateInventory(WINDOWS, [instance('MSSQLSERVER', [db('sales')])]).inquiryInfo.status).toBe('Success');
+  });
+});
+
+describe('the support matrix: Windows versions and SQL editions', () => {
+  it.each([
+    'WindowsServer2022',
+    'Windows Server 2019 Datacenter',
+    'WindowsServer2016',
+    'WindowsServer2012R2',
+    'Windows Server 2008 R2 SP1',
+  ])('%s is supported', (os) => {
+    expect(evaluateInventory({ os }, [instance('MSSQLSERVER', [db('sales')])]).inquiryInfo.status).toBe('Success');
+  });
+
+  it.each(['WindowsServer2008R2', 'WindowsServer2008', 'WindowsServer2003', 'Windows10'])(
+    '%s: nothing is listed and the inquiry fails with UserErrorUnsupportedOperatingSystem',
+    (os) => {
+      const result = evaluateInventory({ os }, [instance('MSSQLSERVER', [db('sales')])]);
+      expect(result.instances).toEqual([]);
+      expect(result.databases).toEqual([]);
+      expect(result.inquiryInfo.errorDetail?.code).toBe('UserErrorUnsupportedOperatingSystem');
+      expect(result.inquiryInfo.errorDetail?.message).toBe(
+        `Azure Backup for SQL Server in Azure VM does not support this VM's operating system, '${os}'.`,
+      );
+      expect(result.inquiryInfo.inquiryDetails[0].inquiryValidation.additionalDetail).toBe(
+        'Supported operating systems: WindowsServer2022, WindowsServer2019, WindowsServer2016, WindowsServer2012, WindowsServer2008R2SP1.',
+      );
+    },
+  );
+
+  it('a configured list replaces the matrix: Windows Server 2025 once listed, 2016 once not', () => {
+    const matrix = { ...DEFAULT_SUPPORT_MATRIX, operatingSystems: ['WindowsServer2025'] };
+    const inventory = [instance('MSSQLSERVER', [db('sales')])];
+    expect(evaluateInventory({ os: 'WindowsServer2025' }, inventory).inquiryInfo.status).toBe('Failed');
+    expect(evaluateInventory({ os: 'WindowsServer2025' }, inventory, matrix).inquiryInfo.status).toBe('Success');
+    expect(evaluateInventory({ os: 'WindowsServer2016' }, inventory, matrix).inquiryInfo.status).toBe('Failed');
+  });
+
+  it.each([
+    'Enterprise',
+    'Standard Edition (64-bit)',
+    'Web',
+    'Developer Edition',
+    'Express Edition with Advanced Services (64-bit)',
+    'Enterprise Edition: Core-based Licensing (64-bit)',
+  ])('edition %j is supported', (edition) => {
+    expect(only([db('sales')], 'sales', { edition }).isProtectable).toBe(true);
+  });
+
+  it.each(['Express LocalDB', 'Enterprise Evaluation Edition (64-bit)'])(
+    'edition %j: the instance and its databases are listed, not protectable (UserErrorSQLEditionNotSupported)',
+    (edition) => {
+      const result = evaluateInventory(WINDOWS, [instance('LOCAL', [db('sales')], { edition })]);
+      const message =
+        `SQL instance 'LOCAL' runs SQL Server edition '${edition}', which Azure Backup does not support. ` +
+        'Supported editions: Enterprise, Standard, Web, Developer, Express.';
+      expect(result.instances.map((i) => i.notProtectableReason)).toEqual([
+        { code: 'UserErrorSQLEditionNotSupported', message },
+      ]);
+      expect(result.databases.map((d) => [d.isProtectable, d.notProtectableReason?.code])).toEqual([
+        [false, 'UserErrorSQLEditionNotSupported'],
+      ]);
+      expect(result.inquiryInfo).toStrictEqual(success(2, 0, 0));
+    },
+  );
+
+  it('regions: the matrix lists exceptions; ARM spellings compare alike', () => {
+    for (const region of ['westeurope', 'West Europe', 'eastus', 'uksouth', 'northeurope'])
+      expect(isSupportedRegion(region, DEFAULT_SUPPORT_MATRIX)).toBe(true);
+    for (const region of ['francesouth', 'France South', 'uknorth', 'UK South 2', 'usgoviowa', 'germanycentral'])
+      expect(isSupportedRegion(region, DEFAULT_SUPPORT_MATRIX)).toBe(false);
+    expect(isSupportedRegion('francesouth', { ...DEFAULT_SUPPORT_MATRIX, unsupportedRegions: [] })).toBe(true);
   });
 });

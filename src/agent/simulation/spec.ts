@@ -82,6 +82,11 @@ export interface InstanceSpec {
   pluginIsSysadmin: boolean;
   /** `NT AUTHORITY\\SYSTEM` is a login of the instance (discovery connects as it); default true. */
   systemLogin: boolean;
+  /**
+   * That login has the sysadmin role (default false): Azure's set-up for SQL Server 2008 and 2008 R2, whose
+   * discovery is refused without it.
+   */
+  systemIsSysadmin: boolean;
   isFailoverClusterInstance: boolean;
   dataDirectory: string;
   logDirectory: string;
@@ -296,6 +301,7 @@ const INSTANCE_FIELDS = [
   'edition',
   'pluginIsSysadmin',
   'systemLogin',
+  'systemIsSysadmin',
   'isFailoverClusterInstance',
   'dataDirectory',
   'logDirectory',
@@ -471,6 +477,9 @@ function parseInstance(
   const edition = string(obj, 'edition', path, SPEC_DEFAULTS.edition);
   const pluginIsSysadmin = boolean(obj, 'pluginIsSysadmin', path, SPEC_DEFAULTS.pluginIsSysadmin);
   const systemLogin = boolean(obj, 'systemLogin', path, true);
+  const systemIsSysadmin = boolean(obj, 'systemIsSysadmin', path, false);
+  if (systemIsSysadmin && !systemLogin)
+    throw new SpecError(join(path, 'systemIsSysadmin'), 'needs the login: systemLogin is false');
   const isFailoverClusterInstance = boolean(obj, 'isFailoverClusterInstance', path, false);
   const dataDirectory = string(obj, 'dataDirectory', path, defaultDataDirectory(os, version, name));
   const logDirectory = string(obj, 'logDirectory', path, dataDirectory);
@@ -493,6 +502,7 @@ function parseInstance(
     edition,
     pluginIsSysadmin,
     systemLogin,
+    systemIsSysadmin,
     isFailoverClusterInstance,
     dataDirectory,
     logDirectory,

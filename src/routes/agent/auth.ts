@@ -26,9 +26,10 @@ export function agentAuthentication(app: FastifyInstance) {
     }
     const { containerName } = request.params as { containerName: string };
     if (container.nameKey !== containerName.toLowerCase()) throw errors.agentForbidden(containerName);
-    // An injected AgentSilence: this VM's requests never reach the vault (the agent sees an outage and retries).
+    // An injected AgentSilence or VmConnectivity: this VM's requests never reach the vault (the agent sees an outage
+    // and retries).
     if (app.faults.agentSilenced(container.id))
-      throw errors.serviceUnavailable('The vault, seen from this VM (emulator fault AgentSilence),');
+      throw errors.serviceUnavailable('The vault, seen from this VM (an emulator fault),');
     request.container = container;
   };
 }

@@ -12,6 +12,7 @@ import {
   type SettingsChange,
   type VaultSettings,
 } from '../../domain/vaults.ts';
+import { assertSupportedRegion } from '../../domain/support-matrix.ts';
 import { createWrappedDataKey } from '../../storage/keys.ts';
 import {
   AnyObject,
@@ -228,6 +229,7 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         });
         return reply.code(200).send(renderVault(updated));
       }
+      assertSupportedRegion(body.location, app.config.supportMatrix);
       const settings = applySettingsChange(DEFAULT_VAULT_SETTINGS, settingsChange(body.properties), {
         storageLocked: false,
       });

@@ -20,6 +20,13 @@ const Code = Type.String({
   description: "an Azure error code, e.g. 'UserErrorSQLLSNValidationFailure'",
 });
 
+/** A fault on one VM, named by its container's ARM id. */
+const VmFault = (kind: 'AgentSilence' | 'VmConnectivity', description: string) =>
+  Type.Object(
+    { kind: Type.Literal(kind, { description }), containerId: ArmId, seconds: Type.Optional(Seconds) },
+    { additionalProperties: false },
+  );
+
 const FaultRequest = Type.Union([
   Type.Object(
     {
@@ -42,15 +49,11 @@ const FaultRequest = Type.Union([
     },
     { additionalProperties: false },
   ),
-  Type.Object(
-    {
-      kind: Type.Literal('AgentSilence', {
-        description: "the VM's agent goes unheard: its heartbeats, polls and uploads get 503",
-      }),
-      containerId: ArmId,
-      seconds: Type.Optional(Seconds),
-    },
-    { additionalProperties: false },
+  VmFault('AgentSilence', "the VM's agent goes unheard: its heartbeats, polls and uploads get 503"),
+  VmFault(
+    'VmConnectivity',
+    'the VM cannot reach the service: its agent goes unheard, and its backups and operations fail at once with ' +
+      'UserErrorVMInternetConnectivityIssue',
   ),
 ]);
 
@@ -71,7 +74,7 @@ const tags = ['emulator'];
 /**
  * Fault injection for CI (emulator controls; see plugins/faults.ts for how each fault takes effect). A fault names
  * its target by ARM id, checked like any ARM request: a subscription the caller has no role on does not exist. One
- * BackupFailure per item and one AgentSilence per VM: a new one replaces the old.
+ * BackupFailure per item, and one AgentSilence and one VmConnectivity per VM: a new one replaces the old.
  */
 const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const subscriptionOf = (request: FastifyRequest, parts: ItemIdParts | undefined, id: string): ItemIdParts => {
@@ -150,7 +153,7 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { action: 'RecoveryVault.Emulator/faults/write' },
       schema: {
         tags,
-        summary: 'Inject a fault: failing backups, a blob storage outage, or a silent agent',
+        summary: 'Inject a fault: failing backups, a blob storage outage, a silent agent, or a VM without connectivity',
         body: FaultRequest,
         response: responses({ 201: Fault }),
       },
@@ -186,17 +189,19 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
           });
           break;
         }
-        case 'AgentSilence': {
+        case 'AgentSilence':
+        case 'VmConnectivity': {
+          const { kind } = body;
           const parts = subscriptionOf(request, parseContainerOrItemId(body.containerId), body.containerId);
           if (parts.protectedItemName !== undefined)
             throw errors.invalidInput(
-              `'${body.containerId}' names a protected item; an AgentSilence needs a container's id.`,
+              `'${body.containerId}' names a protected item; a ${kind} needs a container's id.`,
             );
           const { container } = await findContainer(app, parts, false);
           fault = await app.db.$transaction(async (tx) => {
-            await tx.emulatorFault.deleteMany({ where: { kind: 'AgentSilence', containerId: container.id } });
+            await tx.emulatorFault.deleteMany({ where: { kind, containerId: container.id } });
             return tx.emulatorFault.create({
-              data: { kind: 'AgentSilence', vaultId: container.vaultId, containerId: container.id, until, createdAt },
+              data: { kind, vaultId: container.vaultId, containerId: container.id, until, createdAt },
             });
           });
           break;

@@ -67,7 +67,13 @@ describe('parseVmSpec', () => {
       instances: [{ name: 'I', databases: [{ name: 'd' }] }],
     });
     expect(spec.os).toBe('WindowsServer2019');
-    expect(spec.instances[0]).toMatchObject({ version: '2019', edition: 'Enterprise', pluginIsSysadmin: true });
+    expect(spec.instances[0]).toMatchObject({
+      version: '2019',
+      edition: 'Enterprise',
+      pluginIsSysadmin: true,
+      systemLogin: true,
+      systemIsSysadmin: false,
+    });
     expect(spec.instances[0]!.databases[0]).toMatchObject({
       recoveryModel: 'FULL',
       sizeMiB: 16,
@@ -203,6 +209,11 @@ describe('parseVmSpec', () => {
       'sysadmin as string',
       variant((s) => ((s.instances[0] as Record<string, unknown>).pluginIsSysadmin = 'yes')),
       'instances[0].pluginIsSysadmin: expected true or false',
+    ],
+    [
+      'SYSTEM sysadmin without its login',
+      variant((s) => Object.assign(s.instances[0]!, { systemLogin: false, systemIsSysadmin: true })),
+      'instances[0].systemIsSysadmin: needs the login: systemLogin is false',
     ],
     [
       'empty name',
