@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestError } from '@azure/core-rest-pipeline';
-import { loadConfig } from '../../src/config.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { fetchToken, sdkClients } from '../support/sdk.ts';
 
@@ -22,27 +18,6 @@ describe('vaults through the official SDKs', () => {
   afterAll(async () => server?.stop());
 
   const clients = () => sdkClients(server.httpsUrl, token, subscriptionId);
-
-  it('refuses a vault in a region where Azure Backup for SQL Server is not available (support matrix), creating nothing', async () => {
-    const { vaults } = clients();
-    for (const location of ['francesouth', 'UK North']) {
-      await expect(
-        vaults.vaults.createOrUpdate('sql-rg', 'south-vault', { location, sku: { name: 'Standard' } }, poll),
-      ).rejects.toMatchObject({
-        statusCode: 400,
-        code: 'LocationNotAvailableForResourceType',
-        message: expect.stringContaining(
-          `The provided location '${location}' is not available for resource type 'Microsoft.RecoveryServices/vaults'`,
-        ),
-      });
-    }
-    await expect(vaults.vaults.get('sql-rg', 'south-vault')).rejects.toMatchObject({ statusCode: 404 });
-    // The list is configurable (empty: every region).
-    const config = (regions: string) =>
-      loadConfig({ RV_DATA_DIR: mkdtempSync(join(tmpdir(), 'rv-config-')), RV_SQL_UNSUPPORTED_REGIONS: regions });
-    expect(config('westeurope, eastus').supportMatrix.unsupportedRegions).toEqual(['westeurope', 'eastus']);
-    expect(config('').supportMatrix.unsupportedRegions).toEqual([]);
-  });
 
   it('creates, reads, updates, lists and deletes a vault', async () => {
     const { vaults } = clients();

@@ -197,30 +197,66 @@ describe('scaled out: two API processes, two worker processes', () => {
     );
   const onDemandJobs = async () =>
     Number((await sql.query(`SELECT count(*) FROM "BackupUpload" WHERE "isOnDemand"`)).rows[0]?.count);
+  /** Backup jobs: a second run of one operation starts a second job, even one that fails at once for the first. */
+  const backupJobs = async () =>
+    Number((await sql.query(`SELECT count(*) FROM "Job" WHERE "operation" = 'Backup'`)).rows[0]?.count);
+
+  /** Until a maintenance job scheduler has run twice more: its next run moves on twice (every `seconds`). */
+  async function twoRunsOf(scheduler: string, seconds: number) {
+    const maintenance = new Queue('maintenance', { connection: redis, prefix: deploy.env.RV_QUEUE_PREFIX });
+    const next = async () => (await maintenance.getJobScheduler(scheduler))?.next ?? 0;
+    const first = await eventually(`a run of ${scheduler}`, async () => next(), 10_000);
+    await eventually(`two runs of ${scheduler}`, async () => (await next()) >= first + 2 * seconds * 1000, 30_000, 200);
+    await maintenance.close();
+  }
+
+  it('dispatches a due backup once while the clock and both workers reach for it (the scheduler claim)', async () => {
+    // New backups cannot be written while this lock is held: whoever dispatches the 22:00 Full first stops there,
+    // holding the item it claimed; the others, ticking every second meanwhile, must find nothing left to claim.
+    const lock = new pg.Client({ connectionString: database.url });
+    await lock.connect();
+    await lock.query('BEGIN');
+    await lock.query('LOCK TABLE "BackupUpload" IN EXCLUSIVE MODE');
+    const advanced = clock(0, { advanceSeconds: 10 * 60 });
+    await eventually(
+      'a dispatch to wait for the lock',
+      async () =>
+        Number(
+          (
+            await sql.query(
+              `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            )
+          ).rows[0]?.count,
+        ) > 0,
+      30_000,
+    );
+    await twoRunsOf('schedule-tick', 1);
+    await lock.query('COMMIT');
+    await lock.end();
+    expect((await advanced).backupsStarted).toBeLessThanOrEqual(1);
+    await uploadsEnded();
+    const scheduled = await sql.query(`SELECT "backupType", "state" FROM "BackupUpload" WHERE NOT "isOnDemand"`);
+    expect(scheduled.rows).toEqual([{ backupType: 'Full', state: 'Committed' }]);
+    // A second dispatch would have started a second job (failing at once for the backup under way).
+    expect(await backupJobs()).toBe(1);
+  });
 
   it('runs an operation once when Redis loses its job while a worker runs it (the lease keeps recovery off it)', async () => {
     const before = await onDemandJobs();
+    const jobsBefore = await backupJobs();
     const blocked = await blockedOnDemandBackup(0);
     expect(blocked.holder).toBeGreaterThanOrEqual(0);
     // Redis loses the running job (as a restart without persistence would): recovery finds the operation without one.
     const prefix = `${deploy.env.RV_QUEUE_PREFIX}:operations`;
     await redis.del(`${prefix}:${blocked.id}`, `${prefix}:${blocked.id}:lock`);
     await redis.lrem(`${prefix}:active`, 0, blocked.id);
-    // Two recovery sweeps pass (their scheduler's next run moves on twice) while the work is still blocked.
-    const maintenance = new Queue('maintenance', { connection: redis, prefix: deploy.env.RV_QUEUE_PREFIX });
-    const nextSweep = async () => (await maintenance.getJobScheduler('operation-recovery'))?.next ?? 0;
-    const first = await eventually('a recovery sweep', async () => nextSweep(), 10_000);
-    await eventually(
-      'two recovery sweeps',
-      async () => (await nextSweep()) >= first + 2 * LEASE_SECONDS * 1000,
-      30_000,
-      200,
-    );
-    await maintenance.close();
+    // Two recovery sweeps pass while the work is still blocked.
+    await twoRunsOf('operation-recovery', LEASE_SECONDS);
     await blocked.release();
     expect(await operationEnds(blocked.id)).toBe('Succeeded');
-    expect(await onDemandJobs()).toBe(before + 1);
     await uploadsEnded();
+    expect(await onDemandJobs()).toBe(before + 1);
+    expect(await backupJobs()).toBe(jobsBefore + 1);
   });
 
   it('plays a day of schedules with a worker killed mid-operation: each backup once, the operation finished by the other', async () => {
