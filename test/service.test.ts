@@ -52,6 +52,17 @@ describe('configuration', () => {
     });
     expect(config.masterKey).toHaveLength(32);
   });
+
+  it('takes the regions of the support matrix from RV_SQL_UNSUPPORTED_REGIONS (empty: every region)', () => {
+    const config = (regions: string) =>
+      loadConfig({ RV_DATA_DIR: mkdtempSync(join(tmpdir(), 'rv-config-')), RV_SQL_UNSUPPORTED_REGIONS: regions });
+    expect(config('westeurope, eastus').supportMatrix.unsupportedRegions).toEqual(['westeurope', 'eastus']);
+    expect(config('').supportMatrix.unsupportedRegions).toEqual([]);
+    expect(config(' , ').supportMatrix.unsupportedRegions).toEqual([]);
+    expect(() =>
+      loadConfig({ RV_DATA_DIR: mkdtempSync(join(tmpdir(), 'rv-config-')), RV_SQL_SUPPORTED_OS: '' }),
+    ).toThrow(ConfigError);
+  });
 });
 
 describe('the running service', () => {

@@ -59,13 +59,16 @@ export function isSupportedEdition(edition: string, matrix: SupportMatrix): bool
   return matrix.sqlEditions.some((supported) => editionKey(supported) === editionKey(edition));
 }
 
-/** A vault's region outside the matrix: creating it is refused with ARM's `LocationNotAvailableForResourceType` (400). */
-export function assertSupportedRegion(location: string, matrix: SupportMatrix): void {
+/**
+ * Registering a SQL Server VM to a vault in a region outside the matrix is refused (400). A Recovery Services vault
+ * itself exists in those regions (it backs up other workloads there), so the vault is created; the SQL workload is what
+ * Azure does not offer. Azure documents no code for the refusal: the code is the emulator's choice (docs/api-coverage.md).
+ */
+export function assertSqlBackupAvailableIn(location: string, matrix: SupportMatrix): void {
   if (isSupportedRegion(location, matrix)) return;
   throw errors.badRequest(
-    'LocationNotAvailableForResourceType',
-    `The provided location '${location}' is not available for resource type 'Microsoft.RecoveryServices/vaults': ` +
-      'Azure Backup for SQL Server in Azure VMs is not available in this region. ' +
-      `Regions it is not available in: ${matrix.unsupportedRegions.join(', ')}.`,
+    'BMSUserErrorWorkloadNotSupportedInRegion',
+    `Azure Backup for SQL Server in Azure VMs is not available in the vault's region '${location}'. ` +
+      `Regions it is not available in: ${matrix.unsupportedRegions.join(', ')}. Use a vault in another region.`,
   );
 }

@@ -257,6 +257,32 @@ describe('SQL estate rules', () => {
     }
   }, 60_000);
 
+  it('a vault in a region outside the matrix: the vault is created, registering a SQL Server VM to it is refused and changes nothing', async () => {
+    const southVault = 'south-vault';
+    const created = await d.vaults.vaults.createOrUpdate(
+      'rg',
+      southVault,
+      { location: 'francesouth', sku: { name: 'Standard' } },
+      poll,
+    );
+    expect(created.location).toBe('francesouth');
+    await expect(
+      registeredSqlVm(d.server, d.backup, d.token, created.id ?? '', sqlVmSpec('southvm', ['sales'])),
+    ).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'BMSUserErrorWorkloadNotSupportedInRegion',
+      message: expect.stringContaining("not available in the vault's region 'francesouth'"),
+    });
+    // Still a protectable container (registrable elsewhere or once the list changes), not a registered one.
+    const protectable: string[] = [];
+    for await (const c of d.backup.protectableContainers.list(southVault, 'rg', 'Azure'))
+      protectable.push(c.name ?? '');
+    expect(protectable).toContain('VMAppContainer;Compute;sql-rg;southvm');
+    const registered: string[] = [];
+    for await (const c of d.backup.backupProtectionContainers.list(southVault, 'rg')) registered.push(c.name ?? '');
+    expect(registered).toEqual([]);
+  });
+
   it('VM connectivity lost: backups and Rediscover DBs fail with UserErrorVMInternetConnectivityIssue, the item shows it, and the next backup after it succeeds', async () => {
     const containerArmId = `${vaultArmId}/backupFabrics/Azure/protectionContainers/${vm.containerName}`;
     const fault = await faults('POST', '', { kind: 'VmConnectivity', containerId: containerArmId });

@@ -55,35 +55,43 @@ export async function registeredSqlVm(
     ...agentOptions,
   });
   await agent.start();
-  const containerName = `VMAppContainer;Compute;${spec.resourceGroup};${spec.vmName}`;
-  await backup.protectionContainers.refresh(vaultName, 'rg', 'Azure');
-  await until('the protectable container', async () => {
-    for await (const c of backup.protectableContainers.list(vaultName, 'rg', 'Azure'))
-      if (c.name === containerName) return true;
-    return false;
-  });
-  await backup.protectionContainers.beginRegisterAndWait(
-    vaultName,
-    'rg',
-    'Azure',
-    containerName,
-    { properties: { containerType: 'VMAppContainer' } as never },
-    { updateIntervalInMs: 50 },
-  );
-  await until('the first discovery', async () => {
-    const container = await backup.protectionContainers.get(vaultName, 'rg', 'Azure', containerName);
-    return (
-      (container.properties as { extendedInfo?: { inquiryInfo?: { status?: string } } }).extendedInfo?.inquiryInfo
-        ?.status !== 'NotStarted' || undefined
+  try {
+    return await registerAndDiscover();
+  } catch (error) {
+    await agent.stop();
+    throw error;
+  }
+  async function registerAndDiscover(): Promise<SqlVm> {
+    const containerName = `VMAppContainer;Compute;${spec.resourceGroup};${spec.vmName}`;
+    await backup.protectionContainers.refresh(vaultName, 'rg', 'Azure');
+    await until('the protectable container', async () => {
+      for await (const c of backup.protectableContainers.list(vaultName, 'rg', 'Azure'))
+        if (c.name === containerName) return true;
+      return false;
+    });
+    await backup.protectionContainers.beginRegisterAndWait(
+      vaultName,
+      'rg',
+      'Azure',
+      containerName,
+      { properties: { containerType: 'VMAppContainer' } as never },
+      { updateIntervalInMs: 50 },
     );
-  });
-  return {
-    agent,
-    containerName,
-    setSpec(next) {
-      spec = parseVmSpec(next);
-    },
-  };
+    await until('the first discovery', async () => {
+      const container = await backup.protectionContainers.get(vaultName, 'rg', 'Azure', containerName);
+      return (
+        (container.properties as { extendedInfo?: { inquiryInfo?: { status?: string } } }).extendedInfo?.inquiryInfo
+          ?.status !== 'NotStarted' || undefined
+      );
+    });
+    return {
+      agent,
+      containerName,
+      setSpec(next) {
+        spec = parseVmSpec(next);
+      },
+    };
+  }
 }
 
 /** A Windows VM (resource group sql-rg) with one default SQL instance holding these database specs as they are. */

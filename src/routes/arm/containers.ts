@@ -16,6 +16,7 @@ import {
   type ContainerPathParams,
 } from '../../arm/container-lookup.ts';
 import { operationResult, operationStatus } from '../../arm/operation-views.ts';
+import { assertSqlBackupAvailableIn } from '../../domain/support-matrix.ts';
 import { containerNodes } from '../../services/availability-groups.ts';
 import { accepted, StillRunning } from '../../arm/models/common.ts';
 import { renderContainer, renderProtectableContainer } from './views/containers.ts';
@@ -202,6 +203,7 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           `sourceResourceId '${properties.sourceResourceId}' is not the VM of container '${container.name}' (${container.vmResourceId}).`,
         );
       }
+      assertSqlBackupAvailableIn(vault.location, app.config.supportMatrix);
       const reregister = properties.operationType === 'Reregister';
       if (container.registrationStatus === 'Registering' || container.registrationStatus === 'Unregistering') {
         throw errors.conflict(

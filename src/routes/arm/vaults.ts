@@ -12,7 +12,6 @@ import {
   type SettingsChange,
   type VaultSettings,
 } from '../../domain/vaults.ts';
-import { assertSupportedRegion } from '../../domain/support-matrix.ts';
 import { createWrappedDataKey } from '../../storage/keys.ts';
 import {
   AnyObject,
@@ -229,7 +228,6 @@ const vaultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         });
         return reply.code(200).send(renderVault(updated));
       }
-      assertSupportedRegion(body.location, app.config.supportMatrix);
       const settings = applySettingsChange(DEFAULT_VAULT_SETTINGS, settingsChange(body.properties), {
         storageLocked: false,
       });
