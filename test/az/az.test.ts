@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Az, azInstalled, type AzResult } from '../support/az.ts';
-import { principalWith, startTestServer, type TestServer } from '../support/server.ts';
+import { principalWith, type TestServer } from '../support/server.ts';
+import { clockDeployment, type ClockDeployment } from '../support/own-database.ts';
 import { fetchToken } from '../support/sdk.ts';
 import { fetchVaultCredentials, spawnAgent, type AgentProcess } from '../support/agent-process.ts';
 
@@ -52,6 +53,7 @@ describe.skipIf(!azInstalled)('az drives the SQL workflow against the service', 
   const vmName = 'sqlvm1';
   const vmId = `/subscriptions/${subscriptionId}/resourceGroups/sql-rg/providers/Microsoft.Compute/virtualMachines/${vmName}`;
   const containerName = `VMAppContainer;Compute;sql-rg;${vmName}`;
+  let deployment: ClockDeployment;
   let server: TestServer;
   let az: Az;
   let dir: string;
@@ -68,13 +70,15 @@ describe.skipIf(!azInstalled)('az drives the SQL workflow against the service', 
   let logEnd: Date;
 
   beforeAll(async () => {
-    server = await startTestServer({ RV_AGENT_HEARTBEAT_SECONDS: '1' }, [principal]);
+    // The emulator clock (a database of its own) gives the log backup below its minute of writes without a sleep.
+    deployment = await clockDeployment('az', { RV_AGENT_HEARTBEAT_SECONDS: '1' }, [principal]);
+    server = deployment.server;
     az = new Az(inject('tlsCertFile'));
     dir = mkdtempSync(join(tmpdir(), 'rv-az-test-'));
   });
   afterAll(async () => {
     await agent?.stop();
-    await server?.stop();
+    await deployment?.stop();
     az?.cleanUp();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
@@ -301,8 +305,8 @@ describe.skipIf(!azInstalled)('az drives the SQL workflow against the service', 
       status: 'Completed',
       extendedInfo: { tasksList: [], propertyBag: { 'Backup Type': 'Full', 'Is On-Demand': 'true' } },
     });
-    // The log backup must cover some seconds of writes after the Full, for a point in time between them.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // The log backup must cover some writes after the Full, for a point in time between them: a minute of them.
+    await deployment.clock({ advanceSeconds: 60 });
     const log = await ok<Job>(['backup', 'protection', 'backup-now', ...g(), ...item, '--backup-type', 'Log']);
     expect((await waitFor(log)).properties.status).toBe('Completed');
 

@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
 import type { RecoveryServicesClient } from '@azure/arm-recoveryservices';
 import { ownDatabase } from './databases.ts';
+import type { PrincipalSeed } from '../../src/config.ts';
 import { startTestServer, type TestServer } from './server.ts';
 import { fetchToken, sdkClients } from './sdk.ts';
 
@@ -18,14 +19,21 @@ export interface ClockDeployment {
   stop(): Promise<void>;
 }
 
-export async function clockDeployment(name: string, env: Record<string, string> = {}): Promise<ClockDeployment> {
+export async function clockDeployment(
+  name: string,
+  env: Record<string, string> = {},
+  principals: PrincipalSeed[] = [],
+): Promise<ClockDeployment> {
   const database = ownDatabase(`recovery_vault_${name}`);
-  const server = await startTestServer({
-    DATABASE_URL: database.url,
-    RV_MIGRATE_ON_START: 'true',
-    RV_EMULATOR_CONTROLS: 'true',
-    ...env,
-  });
+  const server = await startTestServer(
+    {
+      DATABASE_URL: database.url,
+      RV_MIGRATE_ON_START: 'true',
+      RV_EMULATOR_CONTROLS: 'true',
+      ...env,
+    },
+    principals,
+  );
   const token = await fetchToken(server.httpsUrl);
   const subscriptionId = randomUUID();
   const clients = sdkClients(server.httpsUrl, token, subscriptionId);
