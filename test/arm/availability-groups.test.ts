@@ -183,4 +183,62 @@ describe('availability groups', () => {
     );
     await expect(attempt).rejects.toThrow(/cannot restore into availability group 'ag1'/);
   });
+
+  it('fails the group over with the emulator control: the Full goes to the new primary and the log chain goes on', async () => {
+    const control = async (body: object) => {
+      const response = await fetch(`${d.server.httpsUrl}/emulator/v1/failovers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const containerId = `${vaultArmId}/backupFabrics/Azure/protectionContainers/${agContainer}`;
+    const vmContainerId = `${vaultArmId}/backupFabrics/Azure/protectionContainers/${vm1.containerName}`;
+    // Bad input changes nothing: a replica the group does not have, a VM's container, an unknown field.
+    for (const [body, code] of [
+      [{ containerId, primary: 'sqlvm9' }, 'BMSUserErrorInvalidInput'],
+      [{ containerId: vmContainerId, primary: 'sqlvm1' }, 'BMSUserErrorInvalidInput'],
+      [{ containerId, primary: 'sqlvm1', force: true }, 'InvalidRequestContent'],
+    ] as const)
+      expect(await control(body), JSON.stringify(body)).toMatchObject({ status: 400, body: { error: { code } } });
+    expect(vm1.agent.simulatedState!.state.failovers ?? []).toEqual([]);
+
+    // sqlvm2 is primary (the spec files say so); the control fails over back to sqlvm1 without touching them.
+    const logBefore = lastBackupOn(vm1, 'Log')!;
+    const fullBefore = lastBackupOn(vm1, 'Full')!;
+    const answer = await control({ containerId, primary: 'SQLVM1' });
+    expect(answer).toMatchObject({
+      status: 200,
+      body: {
+        availabilityGroup: 'ag1',
+        primary: 'sqlvm1',
+        nodes: [
+          { nodeName: 'sqlvm1', role: 'Primary', status: 'Succeeded' },
+          { nodeName: 'sqlvm2', role: 'Secondary', status: 'Succeeded' },
+        ],
+      },
+    });
+    const [group] = await protectableItems("protectableItemType eq 'SQLAvailabilityGroupContainer'");
+    expect((group!.properties as unknown as Props).nodesList).toHaveLength(2);
+
+    // On demand Full (SDK): on the new primary, not on sqlvm2.
+    await d.backup.backups.trigger(vault, 'rg', 'Azure', agContainer, ITEM, {
+      properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } as never,
+    });
+    await until('the on-demand Full', async () => {
+      for await (const job of d.backup.backupJobs.list(vault, 'rg', { filter: "operation eq 'Backup'" }))
+        if (job.properties?.status === 'InProgress') return false;
+      return lastBackupOn(vm1, 'Full')?.endTime !== fullBefore.endTime;
+    });
+    expect(lastBackupOn(vm2, 'Full')).toBeUndefined();
+
+    // The next log runs on the secondary, sqlvm2, and starts where the last one (taken on sqlvm1) ended.
+    const logBeforeOnVm2 = lastBackupOn(vm2, 'Log')!;
+    expect((await d.clock({ advanceSeconds: 3600 })).backupsStarted).toBe(1);
+    const logAfter = lastBackupOn(vm2, 'Log')!;
+    expect(logAfter.endTime).not.toBe(logBeforeOnVm2.endTime);
+    expect(logAfter.firstLsn).toBe(logBefore.lastLsn);
+    expect(lastBackupOn(vm1, 'Log')!.endTime).toBe(logBefore.endTime);
+  }, 120_000);
 });
