@@ -232,6 +232,11 @@ describe('availability groups', () => {
       return lastBackupOn(vm1, 'Full')?.endTime !== fullBefore.endTime;
     });
     expect(lastBackupOn(vm2, 'Full')).toBeUndefined();
+    // The jobs name the group, not the node that ran the backup (the scheduled Full too).
+    const entities = new Set<string>();
+    for await (const job of d.backup.backupJobs.list(vault, 'rg', { filter: "operation eq 'Backup'" }))
+      entities.add(job.properties?.entityFriendlyName ?? '');
+    expect([...entities]).toEqual(['sales [ag1]']);
 
     // The next log runs on the secondary, sqlvm2, and starts where the last one (taken on sqlvm1) ended.
     const logBeforeOnVm2 = lastBackupOn(vm2, 'Log')!;
