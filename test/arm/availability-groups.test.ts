@@ -41,7 +41,8 @@ describe('availability groups', () => {
     return items;
   };
   beforeAll(async () => {
-    d = await clockDeployment('availability-groups');
+    // Discovery cycles every second: only VMs under auto-protection take part (the last test's).
+    d = await clockDeployment('availability-groups', { RV_DISCOVERY_INTERVAL_SECONDS: '1' });
     vaultArmId =
       (await d.vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll))
         .id ?? '';
@@ -246,4 +247,65 @@ describe('availability groups', () => {
     expect(logAfter.firstLsn).toBe(logBefore.lastLsn);
     expect(lastBackupOn(vm1, 'Log')!.endTime).toBe(logBefore.endTime);
   }, 120_000);
+
+  it('auto-protects the group: its databases now, and a database added to the group at the next discovery', async () => {
+    const groupItem = `${vaultArmId}/backupFabrics/Azure/protectionContainers/${agContainer}/protectableItems/SQLAvailabilityGroupContainer;ag1`;
+    const policyId = `${vaultArmId}/backupPolicies/DailyHourly`;
+    const intent = await d.backup.protectionIntentOperations.createOrUpdate(vault, 'rg', 'Azure', 'ag1-auto', {
+      properties: {
+        protectionIntentItemType: 'RecoveryServiceVaultItem',
+        backupManagementType: 'AzureWorkload',
+        itemId: groupItem,
+        policyId,
+      } as never,
+    });
+    expect(intent.properties).toMatchObject({
+      protectionIntentItemType: 'AzureWorkloadSQLAutoProtectionIntent',
+      workloadItemType: 'SQLAvailabilityGroupContainer',
+      itemId: groupItem,
+      policyId,
+    });
+    const intents = async (filter: string) => {
+      const names = [];
+      for await (const i of d.backup.backupProtectionIntent.list(vault, 'rg', { filter })) names.push(i.name);
+      return names;
+    };
+    expect(await intents("itemType eq 'SQLAvailabilityGroupContainer' and itemName eq 'ag1'")).toEqual(['ag1-auto']);
+    expect(await intents("itemType eq 'SQLInstance'")).toEqual([]);
+
+    // The DBA adds `orders` to the group on both replicas; the discovery cycle asks the nodes, and it gets protected
+    // once, in the group's container, with the configuration sent to both nodes.
+    const withOrders = (vmName: string) => {
+      const spec = agNodeSpec(vmName, 'sqlvm2');
+      spec.instances[0]!.databases.push({ name: 'orders', sizeMiB: 1 });
+      spec.availabilityGroups[0]!.databases.push('orders');
+      return spec;
+    };
+    vm1.setSpec(withOrders('sqlvm1'));
+    vm2.setSpec(withOrders('sqlvm2'));
+    const orders = await until(
+      'orders auto-protected',
+      async () => {
+        for await (const item of d.backup.backupProtectedItems.list(vault, 'rg', {
+          filter: "backupManagementType eq 'AzureWorkload' and itemType eq 'SQLDataBase'",
+        }))
+          if (item.name === 'SQLDataBase;ag1;orders') return item;
+        return undefined;
+      },
+      30_000,
+    );
+    expect(orders.id).toContain(`/protectionContainers/${agContainer}/protectedItems/`);
+    expect(orders.properties).toMatchObject({ policyName: 'DailyHourly', serverName: 'ag1' });
+    const configured = await d.server.app.db.agentCommand.findMany({
+      where: { type: 'configure', payload: { path: ['itemName'], equals: 'SQLDataBase;ag1;orders' } },
+      include: { container: true },
+    });
+    expect(configured.map((c) => c.container.friendlyName).sort()).toEqual(['sqlvm1', 'sqlvm2']);
+    // One ConfigureBackup job, though both nodes' inventories report the group's new database.
+    await d.clock({ advanceSeconds: 60 });
+    const jobs = [];
+    for await (const job of d.backup.backupJobs.list(vault, 'rg', { filter: "operation eq 'ConfigureBackup'" }))
+      if (job.properties?.entityFriendlyName === 'ag1 [ag1]') jobs.push(job.properties.status);
+    expect(jobs).toEqual(['Completed']);
+  }, 60_000);
 });
