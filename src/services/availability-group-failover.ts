@@ -34,6 +34,10 @@ export async function failOver(
       `Availability group '${group.name}' has no replica on '${primary}' (its replicas: ${group.replicas.map((r) => r.serverName).join(', ')}).`,
     );
   const nodes = [...(await registeredNodes(app, container.vaultId, group)).values()];
+  if (nodes.length === 0)
+    throw errors.invalidInput(
+      `No node of availability group '${group.name}' is registered to this vault: no agent can be told of the failover.`,
+    );
   const deadline = Date.now() + waitSeconds * 1000;
   const payload: FailoverCommandPayload = { availabilityGroup: group.name, primary: replica.serverName };
   // One step after the other: every node's SQL Server has failed over before any node reports its inventory.
