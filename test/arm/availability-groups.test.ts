@@ -272,6 +272,8 @@ describe('availability groups', () => {
     };
     expect(await intents("itemType eq 'SQLAvailabilityGroupContainer' and itemName eq 'ag1'")).toEqual(['ag1-auto']);
     expect(await intents("itemType eq 'SQLInstance'")).toEqual([]);
+    const [group] = await protectableItems("protectableItemType eq 'SQLAvailabilityGroupContainer'");
+    expect(group!.properties).toMatchObject({ isAutoProtectable: true, isAutoProtected: true });
 
     // The DBA adds `orders` to the group on both replicas; the discovery cycle asks the nodes, and it gets protected
     // once, in the group's container, with the configuration sent to both nodes.
@@ -296,11 +298,18 @@ describe('availability groups', () => {
     );
     expect(orders.id).toContain(`/protectionContainers/${agContainer}/protectedItems/`);
     expect(orders.properties).toMatchObject({ policyName: 'DailyHourly', serverName: 'ag1' });
-    const configured = await d.server.app.db.agentCommand.findMany({
-      where: { type: 'configure', payload: { path: ['itemName'], equals: 'SQLDataBase;ag1;orders' } },
-      include: { container: true },
-    });
-    expect(configured.map((c) => c.container.friendlyName).sort()).toEqual(['sqlvm1', 'sqlvm2']);
+    // The item exists before its configuration goes out, node after node.
+    const configuredOn = async () =>
+      (
+        await d.server.app.db.agentCommand.findMany({
+          where: { type: 'configure', payload: { path: ['itemName'], equals: 'SQLDataBase;ag1;orders' } },
+          include: { container: true },
+        })
+      )
+        .map((c) => c.container.friendlyName)
+        .sort();
+    await until('the configuration sent to both nodes', async () => (await configuredOn()).length === 2);
+    expect(await configuredOn()).toEqual(['sqlvm1', 'sqlvm2']);
     // One ConfigureBackup job, though both nodes' inventories report the group's new database.
     await d.clock({ advanceSeconds: 60 });
     const jobs = [];
