@@ -1,11 +1,31 @@
 import Table from 'cli-table3';
-import type { DemoResult } from './scenario.ts';
+import type { RestoreProof } from './scenario.ts';
+import type { DemoResult } from './play.ts';
 
 const table = (head: string[], rows: (string | number)[][]) => {
   const t = new Table({ ...(head.length === 0 ? {} : { head }), style: { head: [], border: [] } });
   t.push(...rows.map((r) => r.map(String)));
   return t.toString();
 };
+
+/** A restore, the two hashes, and whether they prove it. */
+function proof(restore: RestoreProof): string[] {
+  return [
+    table(
+      [],
+      [
+        ['database', restore.database],
+        ['point in time', restore.pointInTime],
+        ['restored to', restore.target],
+        ['SHA-256 of the restored database', restore.restoredSha256],
+        ['SHA-256 of the source at that second', restore.sourceSha256],
+      ],
+    ),
+    restore.proven
+      ? `PROVEN: the restored database equals ${restore.database} at ${restore.pointInTime} (content SHA-256 ${restore.sourceSha256.slice(0, 16)}…)`
+      : `NOT PROVEN: the restored content differs from ${restore.database} at ${restore.pointInTime}`,
+  ];
+}
 
 /** The demo's summary: what was discovered, backed up and restored, the jobs, and how long each step took. */
 export function report(result: DemoResult): string {
@@ -15,7 +35,6 @@ export function report(result: DemoResult): string {
     statuses.set(job.status, (statuses.get(job.status) ?? 0) + 1);
     byOperation.set(job.operation, statuses);
   }
-  const { restore } = result;
   return [
     'Discovery (sqlvm1 has an instance whose backup plugin lacks sysadmin):',
     table(
@@ -39,19 +58,14 @@ export function report(result: DemoResult): string {
       result.jobs.slice(0, 8).map((j) => [j.operation, j.entity, j.status, j.start?.toISOString() ?? '', j.duration]),
     ),
     'Point-in-time restore:',
+    ...proof(result.restore),
+    'Availability group ag1 (orders on sqlvm1 and sqlvm2, backup preference "Secondary only"):',
     table(
-      [],
-      [
-        ['database', restore.database],
-        ['point in time', restore.pointInTime],
-        ['restored to', restore.target],
-        ['SHA-256 of the restored database', restore.restoredSha256],
-        ['SHA-256 of the source at that second', restore.sourceSha256],
-      ],
+      ['orders', 'node'],
+      result.availabilityGroup.steps.map((s) => [s.step, s.node]),
     ),
-    restore.proven
-      ? `PROVEN: the restored database equals ${restore.database} at ${restore.pointInTime} (content SHA-256 ${restore.sourceSha256.slice(0, 16)}…)`
-      : `NOT PROVEN: the restored content differs from ${restore.database} at ${restore.pointInTime}`,
+    'Point-in-time restore across the failover:',
+    ...proof(result.availabilityGroup.restore),
     'Timings (wall clock):',
     table(
       ['step', 'seconds'],

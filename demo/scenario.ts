@@ -16,12 +16,12 @@ import { fetchVaultCredentials } from '../test/support/agent-process.ts';
 export const SUBSCRIPTION = '00000000-0000-0000-0000-000000000001';
 export const RESOURCE_GROUP = 'demo-rg';
 export const VAULT = 'demo-vault';
-const POLICY = 'DailyFullHourlyLog';
+export const POLICY = 'DailyFullHourlyLog';
 const RUN_TIME = '2026-01-01T22:00:00.000Z';
-const poll = { updateIntervalInMs: 50 };
+export const poll = { updateIntervalInMs: 50 };
 
 /** sqlvm1: two instances, one of them without sysadmin for the backup plugin; sqlvm2: a target for restores. */
-const VM1 = {
+export const VM1 = {
   vmName: 'sqlvm1',
   resourceGroup: 'sql-rg',
   os: 'WindowsServer2022',
@@ -45,7 +45,7 @@ const VM1 = {
     },
   ],
 };
-const VM2 = {
+export const VM2 = {
   vmName: 'sqlvm2',
   resourceGroup: 'sql-rg',
   os: 'WindowsServer2022',
@@ -65,21 +65,17 @@ export interface Timing {
   step: string;
   seconds: number;
 }
-export interface DemoResult {
-  timings: Timing[];
-  discovery: { vm: string; instance: string; databases: string; status: string }[];
-  backupsStarted: number;
-  points: { database: string; fulls: number; logs: number; ranges: string[] }[];
-  jobs: { operation: string; entity: string; status: string; start: Date | undefined; duration: string }[];
-  restore: {
-    database: string;
-    pointInTime: string;
-    target: string;
-    restoredSha256: string;
-    sourceSha256: string;
-    proven: boolean;
-  };
-  agents: Agent[];
+export type DiscoveryRow = { vm: string; instance: string; databases: string; status: string };
+export type PointsRow = { database: string; fulls: number; logs: number; ranges: string[] };
+
+/** A point-in-time restore and its proof: the restored content against the source's at that second. */
+export interface RestoreProof {
+  database: string;
+  pointInTime: string;
+  target: string;
+  restoredSha256: string;
+  sourceSha256: string;
+  proven: boolean;
 }
 
 /** The demo's estate after two simulated days: what the demo's restore and the console's browser test start from. */
@@ -93,9 +89,11 @@ export interface Estate {
   agents: Agent[];
   timings: Timing[];
   timed: <T>(step: string, work: () => Promise<T>) => Promise<T>;
-  discovery: DemoResult['discovery'];
+  /** A call to the service's own routes (the emulator controls) with the estate's token. */
+  api: (method: string, path: string, body?: object) => Promise<Record<string, unknown>>;
+  discovery: DiscoveryRow[];
   backupsStarted: number;
-  points: DemoResult['points'];
+  points: PointsRow[];
 }
 
 export const containerOf = (spec: { vmName: string; resourceGroup: string }) =>
@@ -221,7 +219,7 @@ export async function buildEstate(
         poll,
       );
     }
-    const rows: DemoResult['discovery'] = [];
+    const rows: DiscoveryRow[] = [];
     for (const vm of [VM1, VM2]) {
       const container = await until('the discovery of the VM', async () => {
         const c = await backup.protectionContainers.get(VAULT, RESOURCE_GROUP, 'Azure', containerOf(vm));
@@ -279,7 +277,7 @@ export async function buildEstate(
     return Number(played.backupsStarted ?? 0);
   });
 
-  const points: DemoResult['points'] = [];
+  const points: PointsRow[] = [];
   for (const db of PROTECTED) {
     let fulls = 0;
     let ranges: string[] = [];
@@ -300,86 +298,62 @@ export async function buildEstate(
     });
     points.push({ database: db, fulls, logs, ranges });
   }
-  return { token, vaults, backup, vaultId, start, agents, timings, timed, discovery, backupsStarted, points };
+  return { token, vaults, backup, vaultId, start, agents, timings, timed, api, discovery, backupsStarted, points };
 }
 
-export async function playDemo(
-  server: RunningServer,
-  ca: string,
-  stateRoot: string,
-  log: (line: string) => void,
-): Promise<DemoResult> {
-  const estate = await buildEstate(server, ca, stateRoot, log);
-  const { backup, vaultId, start, agents, timed } = estate;
-
-  const restore = await timed(
-    'restored sales to a random second of day one on sqlvm2 (SDK: restores.beginTriggerAndWait)',
-    async () => {
-      const range = await backup.recoveryPoints.get(
-        VAULT,
-        RESOURCE_GROUP,
-        'Azure',
-        containerOf(VM1),
-        'SQLDataBase;MSSQLSERVER;sales',
-        'DefaultRangeRecoveryPoint',
-      );
-      const first = (range.properties as { timeRanges?: { startTime: Date; endTime: Date }[] }).timeRanges?.[0];
-      if (first === undefined) throw new Error('sales has no log range to restore from');
-      const from = Math.ceil(first.startTime.getTime() / 1000);
-      const to = Math.min(
-        Math.floor(first.endTime.getTime() / 1000),
-        Math.floor((start.getTime() + 86_400_000) / 1000),
-      );
-      const pointInTime = new Date((from + Math.floor(Math.random() * (to - from + 1))) * 1000);
-      await backup.restores.beginTriggerAndWait(
-        VAULT,
-        RESOURCE_GROUP,
-        'Azure',
-        containerOf(VM1),
-        'SQLDataBase;MSSQLSERVER;sales',
-        'DefaultRangeRecoveryPoint',
-        {
-          properties: {
-            objectType: 'AzureWorkloadSQLPointInTimeRestoreRequest',
-            recoveryType: 'AlternateLocation',
-            shouldUseAlternateTargetLocation: true,
-            pointInTime,
-            targetInfo: {
-              overwriteOption: 'FailOnConflict',
-              containerId: `${vaultId}/backupFabrics/Azure/protectionContainers/${containerOf(VM2)}`,
-              databaseName: 'MSSQLSERVER/sales_restored',
-            },
-          } as never,
+/**
+ * Restores `database` (protected as `itemName` on `container`) to a random whole second in [from, to] on sqlvm2 as
+ * `<database>_restored` (SDK: restores.beginTriggerAndWait), and proves the restored content against the source's.
+ */
+export async function restoreAndProve(
+  estate: Estate,
+  {
+    container,
+    itemName,
+    database,
+    from,
+    to,
+  }: { container: string; itemName: string; database: string; from: Date; to: Date },
+): Promise<RestoreProof> {
+  const first = Math.ceil(from.getTime() / 1000);
+  const last = Math.floor(to.getTime() / 1000);
+  const pointInTime = new Date((first + Math.floor(Math.random() * (last - first + 1))) * 1000);
+  await estate.backup.restores.beginTriggerAndWait(
+    VAULT,
+    RESOURCE_GROUP,
+    'Azure',
+    container,
+    itemName,
+    'DefaultRangeRecoveryPoint',
+    {
+      properties: {
+        objectType: 'AzureWorkloadSQLPointInTimeRestoreRequest',
+        recoveryType: 'AlternateLocation',
+        shouldUseAlternateTargetLocation: true,
+        pointInTime,
+        targetInfo: {
+          overwriteOption: 'FailOnConflict',
+          containerId: `${estate.vaultId}/backupFabrics/Azure/protectionContainers/${containerOf(VM2)}`,
+          databaseName: `MSSQLSERVER/${database}_restored`,
         },
-        poll,
-      );
-      const { sourceSha256, restoredSha256 } = restoredContent(agents, 'sales', 'sales_restored', pointInTime);
-      return {
-        database: 'sales',
-        pointInTime: pointInTime.toISOString(),
-        target: 'sqlvm2 MSSQLSERVER/sales_restored',
-        restoredSha256,
-        sourceSha256,
-        proven: restoredSha256 === sourceSha256,
-      };
+      } as never,
     },
+    poll,
   );
-
-  const jobs: DemoResult['jobs'] = [];
-  for await (const job of backup.backupJobs.list(VAULT, RESOURCE_GROUP)) {
-    const p = job.properties as
-      | { operation?: string; entityFriendlyName?: string; status?: string; startTime?: Date; duration?: string }
-      | undefined;
-    jobs.push({
-      operation: p?.operation ?? '',
-      entity: p?.entityFriendlyName ?? '',
-      status: p?.status ?? '',
-      start: p?.startTime,
-      duration: p?.duration ?? '',
-    });
-  }
-  const { timings, discovery, backupsStarted, points } = estate;
-  return { timings, discovery, backupsStarted, points, jobs, restore, agents };
+  const { sourceSha256, restoredSha256 } = restoredContent(
+    estate.agents,
+    database,
+    `${database}_restored`,
+    pointInTime,
+  );
+  return {
+    database,
+    pointInTime: pointInTime.toISOString(),
+    target: `sqlvm2 MSSQLSERVER/${database}_restored`,
+    restoredSha256,
+    sourceSha256,
+    proven: restoredSha256 === sourceSha256,
+  };
 }
 
 const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z');

@@ -43,6 +43,7 @@ import { join } from 'node:path';
 import type { Command, CommandResult, RegisterResponse } from '../protocol/agent.ts';
 import { runBackup } from './backup.ts';
 import { runRestore } from './restore.ts';
+import { runFailover } from './failover.ts';
 import {
   AgentApiError,
   AgentClient,
@@ -57,7 +58,7 @@ import {
 } from './client.ts';
 import { vaultNameOf, type VaultCredentialsFile } from './files.ts';
 import { reportedFiles, vmInventory } from './inventory.ts';
-import type { VmSpec } from './simulation/spec.ts';
+import { withFailovers, type VmSpec } from './simulation/spec.ts';
 import { AgentStateStore, syncWithSpec, type SyncResult } from './simulation/state.ts';
 import {
   APPLIED_COMMANDS_KEPT,
@@ -115,6 +116,7 @@ export type AgentEvent =
   | 'restoreRetry'
   | 'restoreCompleted'
   | 'restoreFailed'
+  | 'failedOver'
   | 'resultDeferred'
   | 'unregistered'
   | 'tokenRejected'
@@ -313,8 +315,14 @@ export class Agent {
     this.options.log?.({ level, event, message, ...(data === undefined ? {} : { data }) });
   }
 
-  private async currentSpec(): Promise<VmSpec> {
+  /** The VM as its spec says it. */
+  private async specAsWritten(): Promise<VmSpec> {
     return typeof this.specSource === 'function' ? this.specSource() : this.specSource;
+  }
+
+  /** The VM as its SQL Server sees it: the spec, with the availability group failovers the agent was told of. */
+  private async currentSpec(): Promise<VmSpec> {
+    return withFailovers(await this.specAsWritten(), this.simulation?.state.failovers ?? []);
   }
 
   /**
@@ -727,6 +735,16 @@ export class Agent {
         return this.backup(command);
       case 'restore':
         return this.restore(command);
+      case 'failover':
+        return runFailover(
+          {
+            simulation: this.simulation as AgentStateStore,
+            specAsWritten: () => this.specAsWritten(),
+            spec: () => this.currentSpec(),
+            log: (message, data) => this.log('info', 'failedOver', message, data),
+          },
+          command,
+        );
       default:
         return {
           status: 'Failed',

@@ -6,6 +6,8 @@ import { rpoWatch } from './rpo-watch.ts';
 import { failAbandonedUploads } from '../services/backups.ts';
 import { retentionSweep, sweepTimeAtOrBefore } from './retention.ts';
 import { requeueLostOperations } from './operation-recovery.ts';
+import { agentContainerIds, groupContainersOf } from '../services/availability-groups.ts';
+import type { ProtectionContainer } from '../generated/prisma/client.ts';
 
 /**
  * Background upkeep on the `maintenance` queue: the scheduler tick (dispatches due backups), the periodic discovery
@@ -42,14 +44,13 @@ export async function runMaintenance(app: FastifyInstance, job: Job): Promise<un
  * databases created since are found and protected. VMs without intents are rediscovered on demand (inquire).
  */
 async function discoveryCycle(app: FastifyInstance): Promise<number> {
+  const intents = await app.db.protectionIntent.findMany({ select: { containerId: true }, distinct: ['containerId'] });
+  // An AG's intent is served by its nodes: their inventories report the group's databases.
+  const agents = await Promise.all(intents.map((i) => agentContainerIds(app, i.containerId)));
   const containers = await app.db.protectionContainer.findMany({
     where: {
       registrationStatus: 'Registered',
-      id: {
-        in: (await app.db.protectionIntent.findMany({ select: { containerId: true }, distinct: ['containerId'] })).map(
-          (i) => i.containerId,
-        ),
-      },
+      id: { in: [...new Set(agents.flat())] },
       commands: { none: { type: 'discover', status: { in: ['Pending', 'Delivered', 'Acknowledged'] } } },
     },
     select: { id: true },
@@ -58,9 +59,13 @@ async function discoveryCycle(app: FastifyInstance): Promise<number> {
   return containers.length;
 }
 
-/** After an inventory: auto-protect what the container's intents cover. */
-export async function afterInventory(app: FastifyInstance, containerId: string): Promise<void> {
-  const intents = await app.db.protectionIntent.findMany({ where: { containerId }, select: { id: true } });
+/** After an inventory: auto-protect what the intents on the VM, or on the groups it hosts a replica of, cover. */
+export async function afterInventory(app: FastifyInstance, container: ProtectionContainer): Promise<void> {
+  const containerIds = [container.id, ...(await groupContainersOf(app, container)).map((g) => g.id)];
+  const intents = await app.db.protectionIntent.findMany({
+    where: { containerId: { in: containerIds } },
+    select: { id: true },
+  });
   for (const intent of intents) {
     await app.queues.maintenance.add(
       'autoprotect',

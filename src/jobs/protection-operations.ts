@@ -3,7 +3,7 @@ import { ArmError } from '../domain/errors.ts';
 import { toWireFormat } from '../domain/policy/validate.ts';
 import { scheduleFor } from '../domain/protection.ts';
 import { policyOf, purgeItems } from '../services/protection.ts';
-import { agentContainerIds } from '../services/availability-groups.ts';
+import { configureAgents } from '../services/availability-groups.ts';
 import type { OperationHandler } from './operation-handler.ts';
 import { targetOf } from './operation-targets.ts';
 import { finishJob, startJob } from './job-records.ts';
@@ -19,18 +19,14 @@ async function itemOf(
 }
 
 /** Tells the VM's agent (an AG's nodes' agents) what to back up (it caches the policy); fire-and-forget for stops and deletes. */
-async function sendProtection(
+function sendProtection(
   app: FastifyInstance,
   containerId: string,
   itemName: string,
   policy: object | null,
   operationId?: string,
 ) {
-  const [first, ...others] = await agentContainerIds(app, containerId);
-  const payload = { itemName, protect: policy !== null, policy };
-  // The operation waits for one agent (an AG's primary); the other nodes of an AG get the policy as well.
-  if (first !== undefined) await app.agentCommands.issue(first, 'configure', payload, operationId);
-  for (const other of others) await app.agentCommands.issue(other, 'configure', payload);
+  return configureAgents(app, containerId, { itemName, protect: policy !== null, policy }, operationId);
 }
 
 /** Configure protection or change policy: the agent confirms it has the policy; the item stays IRPending until its first backup. */

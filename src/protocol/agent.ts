@@ -137,7 +137,15 @@ export const InventoryReport = Type.Object({
 });
 export type InventoryReport = Static<typeof InventoryReport>;
 
-export const CommandTypes = ['registerExtension', 'discover', 'unregister', 'configure', 'backup', 'restore'] as const;
+export const CommandTypes = [
+  'registerExtension',
+  'discover',
+  'unregister',
+  'configure',
+  'backup',
+  'restore',
+  'failover',
+] as const;
 export type CommandType = (typeof CommandTypes)[number];
 
 export const Command = Type.Object({
@@ -162,6 +170,16 @@ export const CommandResult = Type.Object({
   result: Type.Optional(Type.Object({}, { additionalProperties: true })),
 });
 export type CommandResult = Static<typeof CommandResult>;
+
+/**
+ * The payload of a `failover` command (emulator only: the failover control): the VM's simulated SQL Server sees the
+ * availability group fail over to the replica on `primary`. The vault learns the new roles from the next inventory.
+ */
+export const FailoverCommandPayload = Type.Object({
+  availabilityGroup: Name(128),
+  primary: Name(256, 'the VM of the new primary replica'),
+});
+export type FailoverCommandPayload = Static<typeof FailoverCommandPayload>;
 
 export const ContainerParams = Type.Object({ containerName: Name(256) });
 export const CommandParams = Type.Object({ containerName: Name(256), commandId: Type.String({ format: 'uuid' }) });

@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ProtectionContainer } from '../generated/prisma/client.ts';
 import type { InventoryAvailabilityGroup } from '../protocol/agent.ts';
-import { backupNode, nodesList, replicaNodes, type DistributedNode } from '../domain/availability-groups.ts';
+import {
+  backupNode,
+  nodesList,
+  protectionPrecondition,
+  replicaNodes,
+  type DistributedNode,
+} from '../domain/availability-groups.ts';
 import type { BackupType } from '../protocol/agent.ts';
 import type { ChainState } from '../domain/backup-chain.ts';
 
@@ -57,6 +63,45 @@ export async function agentContainerIds(app: FastifyInstance, containerId: strin
     const node = nodes.get(r.serverName.toLowerCase());
     return node === undefined ? [] : [node.id];
   });
+}
+
+/**
+ * Sends a protected item's configuration (its policy, or its end) to the agents that back it up: its VM's, or every
+ * registered node of its AG. The first (an AG's primary) carries `operationId`: an operation waits for that one.
+ */
+export async function configureAgents(
+  app: FastifyInstance,
+  containerId: string,
+  payload: { itemName: string; protect: boolean; policy: object | null },
+  operationId?: string,
+): Promise<void> {
+  const [first, ...others] = await agentContainerIds(app, containerId);
+  if (first !== undefined) await app.agentCommands.issue(first, 'configure', payload, operationId);
+  for (const other of others) await app.agentCommands.issue(other, 'configure', payload);
+}
+
+/** Why the databases of an AG container cannot be protected now (Azure's preference check); undefined for a VM's. */
+export async function groupProtectionProblem(
+  app: FastifyInstance,
+  container: ProtectionContainer,
+): Promise<{ code: string; message: string } | undefined> {
+  const group = groupOf(container);
+  if (group === undefined) return undefined;
+  const nodes = replicaNodes(group, resourceIds(await registeredNodes(app, container.vaultId, group)));
+  return protectionPrecondition(group.name, group.backupPreference, nodes);
+}
+
+/** The AG containers of the vault whose group has a replica on this VM (its inventory reports their databases too). */
+export async function groupContainersOf(
+  app: FastifyInstance,
+  node: ProtectionContainer,
+): Promise<ProtectionContainer[]> {
+  const groups = await app.db.protectionContainer.findMany({
+    where: { vaultId: node.vaultId, containerType: 'SQLAGWorkLoadContainer' },
+  });
+  return groups.filter((g) =>
+    groupOf(g)!.replicas.some((r) => r.serverName.toLowerCase() === node.friendlyName.toLowerCase()),
+  );
 }
 
 /** Where an AG database's backup goes: the chosen node's container, and the database's chain as the vault has it. */

@@ -312,6 +312,10 @@ export async function startBackupsIn(
       ? start
       : { ...start, item: { ...start.item, containerId: route.containerId, container: route.container } };
   });
+  // The job names the item where it is protected: an AG database's job shows its group, not the node that ran it.
+  const entityOf = new Map(
+    starts.map(({ item }) => [item.id, `${item.friendlyName} [${item.container.friendlyName}]`]),
+  );
   const chainOf = (itemId: string) => {
     const route = routes.get(itemId);
     return route === undefined || 'failure' in route ? null : JSON.stringify(route.chain);
@@ -345,7 +349,7 @@ export async function startBackupsIn(
             vaultId: item.vaultId,
             protectedItemId: item.id,
             operation: 'Backup',
-            entityFriendlyName: `${item.friendlyName} [${item.container.friendlyName}]`,
+            entityFriendlyName: entityOf.get(item.id)!,
             startTime: now,
             activityId: start.activityId ?? null,
             extendedInfo: { propertyBag: { 'Backup Type': start.type, 'Is On-Demand': String(start.onDemand) } },

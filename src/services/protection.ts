@@ -7,6 +7,7 @@ import { scheduleFor } from '../domain/protection.ts';
 import { toWireFormat } from '../domain/policy/validate.ts';
 import { finishJob, startJob } from '../jobs/job-records.ts';
 import { deleteBackupBlobs } from './backups.ts';
+import { configureAgents, groupProtectionProblem } from './availability-groups.ts';
 
 /**
  * A SQL policy's rules as they were validated on write. Every vault also holds Azure VM policies (its defaults), which
@@ -129,8 +130,10 @@ export async function purgeExpiredSoftDeletes(app: FastifyInstance, now: Date, v
 export const CONFIGURE_BATCH = 50;
 
 /**
- * Auto-protection: every protectable, unprotected database of the intent's SQL instance gets the intent's policy, in
- * ConfigureBackup jobs of at most 50 databases. Runs when the intent is created and after every discovery.
+ * Auto-protection: every protectable, unprotected database of the intent's SQL instance — or of its availability
+ * group, whose databases live in the group's container — gets the intent's policy, in ConfigureBackup jobs of at most
+ * 50 databases. Runs when the intent is created and after every discovery. An AG's databases need its backup
+ * preference met, as when protecting one by hand: otherwise the job fails with Azure's code and nothing is protected.
  */
 export async function autoProtect(
   app: FastifyInstance,
@@ -158,28 +161,41 @@ export async function autoProtect(
     ),
   );
   const unprotected = candidates.filter((d) => !existing.has(d.itemNameKey));
+  const unmet = unprotected.length === 0 ? undefined : await groupProtectionProblem(app, container);
   const jobIds: string[] = [];
   let protectedCount = 0;
   for (let i = 0; i < unprotected.length; i += CONFIGURE_BATCH) {
     const batch = unprotected.slice(i, i + CONFIGURE_BATCH);
-    const job = await startJob(app, intent.vaultId, 'ConfigureBackup', `${instanceName} [${container.friendlyName}]`);
-    jobIds.push(job.id);
-    let failure: ArmError | undefined;
-    for (const database of batch) {
+    // The job exists once there is something to show: runs for one intent may overlap (an AG's nodes each report
+    // its databases), and a database the other run protected first is no job of this one.
+    let jobId: string | undefined;
+    const jobStarted = async () => {
+      jobId ??= (await startJob(app, intent.vaultId, 'ConfigureBackup', `${instanceName} [${container.friendlyName}]`))
+        .id;
+    };
+    let failure: ArmError | undefined = unmet && new ArmError(400, unmet.code, unmet.message);
+    if (failure !== undefined) await jobStarted();
+    for (const database of failure === undefined ? batch : []) {
       try {
-        const { item } = await protect(app, intent.vault, database, intent.policy, intent.id);
-        await app.agentCommands.issue(container.id, 'configure', {
+        const { item, created } = await protect(app, intent.vault, database, intent.policy, intent.id);
+        if (!created) continue;
+        await jobStarted();
+        await configureAgents(app, container.id, {
           itemName: item.itemName,
           protect: true,
           policy: toWireFormat(policyOf(intent.policy)),
         });
         protectedCount += 1;
       } catch (error) {
+        if ((error as { code?: string }).code === 'P2002') continue; // the overlapping run created it meanwhile
         if (!(error instanceof ArmError)) throw error;
         failure = error;
+        await jobStarted();
       }
     }
-    await finishJob(app, job.id, failure === undefined ? undefined : { code: failure.code, message: failure.message });
+    if (jobId === undefined) continue;
+    jobIds.push(jobId);
+    await finishJob(app, jobId, failure === undefined ? undefined : { code: failure.code, message: failure.message });
   }
   return { protectedCount, jobIds };
 }

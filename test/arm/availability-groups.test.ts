@@ -41,7 +41,8 @@ describe('availability groups', () => {
     return items;
   };
   beforeAll(async () => {
-    d = await clockDeployment('availability-groups');
+    // Discovery cycles every second: only VMs under auto-protection take part (the last test's).
+    d = await clockDeployment('availability-groups', { RV_DISCOVERY_INTERVAL_SECONDS: '1' });
     vaultArmId =
       (await d.vaults.vaults.createOrUpdate('rg', vault, { location: 'westeurope', sku: { name: 'Standard' } }, poll))
         .id ?? '';
@@ -183,4 +184,137 @@ describe('availability groups', () => {
     );
     await expect(attempt).rejects.toThrow(/cannot restore into availability group 'ag1'/);
   });
+
+  it('fails the group over with the emulator control: the Full goes to the new primary and the log chain goes on', async () => {
+    const control = async (body: object) => {
+      const response = await fetch(`${d.server.httpsUrl}/emulator/v1/failovers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const containerId = `${vaultArmId}/backupFabrics/Azure/protectionContainers/${agContainer}`;
+    const vmContainerId = `${vaultArmId}/backupFabrics/Azure/protectionContainers/${vm1.containerName}`;
+    // Bad input changes nothing: a replica the group does not have, a VM's container, an unknown field.
+    for (const [body, code] of [
+      [{ containerId, primary: 'sqlvm9' }, 'BMSUserErrorInvalidInput'],
+      [{ containerId: vmContainerId, primary: 'sqlvm1' }, 'BMSUserErrorInvalidInput'],
+      [{ containerId, primary: 'sqlvm1', force: true }, 'InvalidRequestContent'],
+    ] as const)
+      expect(await control(body), JSON.stringify(body)).toMatchObject({ status: 400, body: { error: { code } } });
+    expect(vm1.agent.simulatedState!.state.failovers ?? []).toEqual([]);
+
+    // sqlvm2 is primary (the spec files say so); the control fails over back to sqlvm1 without touching them.
+    const logBefore = lastBackupOn(vm1, 'Log')!;
+    const fullBefore = lastBackupOn(vm1, 'Full')!;
+    const answer = await control({ containerId, primary: 'SQLVM1' });
+    expect(answer).toMatchObject({
+      status: 200,
+      body: {
+        availabilityGroup: 'ag1',
+        primary: 'sqlvm1',
+        nodes: [
+          { nodeName: 'sqlvm1', role: 'Primary', status: 'Succeeded' },
+          { nodeName: 'sqlvm2', role: 'Secondary', status: 'Succeeded' },
+        ],
+      },
+    });
+    const [group] = await protectableItems("protectableItemType eq 'SQLAvailabilityGroupContainer'");
+    expect((group!.properties as unknown as Props).nodesList).toHaveLength(2);
+
+    // On demand Full (SDK): on the new primary, not on sqlvm2.
+    await d.backup.backups.trigger(vault, 'rg', 'Azure', agContainer, ITEM, {
+      properties: { objectType: 'AzureWorkloadBackupRequest', backupType: 'Full' } as never,
+    });
+    await until('the on-demand Full', async () => {
+      for await (const job of d.backup.backupJobs.list(vault, 'rg', { filter: "operation eq 'Backup'" }))
+        if (job.properties?.status === 'InProgress') return false;
+      return lastBackupOn(vm1, 'Full')?.endTime !== fullBefore.endTime;
+    });
+    expect(lastBackupOn(vm2, 'Full')).toBeUndefined();
+    // The jobs name the group, not the node that ran the backup (the scheduled Full too).
+    const entities = new Set<string>();
+    for await (const job of d.backup.backupJobs.list(vault, 'rg', { filter: "operation eq 'Backup'" }))
+      entities.add(job.properties?.entityFriendlyName ?? '');
+    expect([...entities]).toEqual(['sales [ag1]']);
+
+    // The next log runs on the secondary, sqlvm2, and starts where the last one (taken on sqlvm1) ended.
+    const logBeforeOnVm2 = lastBackupOn(vm2, 'Log')!;
+    expect((await d.clock({ advanceSeconds: 3600 })).backupsStarted).toBe(1);
+    const logAfter = lastBackupOn(vm2, 'Log')!;
+    expect(logAfter.endTime).not.toBe(logBeforeOnVm2.endTime);
+    expect(logAfter.firstLsn).toBe(logBefore.lastLsn);
+    expect(lastBackupOn(vm1, 'Log')!.endTime).toBe(logBefore.endTime);
+  }, 120_000);
+
+  it('auto-protects the group: its databases now, and a database added to the group at the next discovery', async () => {
+    const groupItem = `${vaultArmId}/backupFabrics/Azure/protectionContainers/${agContainer}/protectableItems/SQLAvailabilityGroupContainer;ag1`;
+    const policyId = `${vaultArmId}/backupPolicies/DailyHourly`;
+    const intent = await d.backup.protectionIntentOperations.createOrUpdate(vault, 'rg', 'Azure', 'ag1-auto', {
+      properties: {
+        protectionIntentItemType: 'RecoveryServiceVaultItem',
+        backupManagementType: 'AzureWorkload',
+        itemId: groupItem,
+        policyId,
+      } as never,
+    });
+    expect(intent.properties).toMatchObject({
+      protectionIntentItemType: 'AzureWorkloadSQLAutoProtectionIntent',
+      workloadItemType: 'SQLAvailabilityGroupContainer',
+      itemId: groupItem,
+      policyId,
+    });
+    const intents = async (filter: string) => {
+      const names = [];
+      for await (const i of d.backup.backupProtectionIntent.list(vault, 'rg', { filter })) names.push(i.name);
+      return names;
+    };
+    expect(await intents("itemType eq 'SQLAvailabilityGroupContainer' and itemName eq 'ag1'")).toEqual(['ag1-auto']);
+    expect(await intents("itemType eq 'SQLInstance'")).toEqual([]);
+    const [group] = await protectableItems("protectableItemType eq 'SQLAvailabilityGroupContainer'");
+    expect(group!.properties).toMatchObject({ isAutoProtectable: true, isAutoProtected: true });
+
+    // The DBA adds `orders` to the group on both replicas; the discovery cycle asks the nodes, and it gets protected
+    // once, in the group's container, with the configuration sent to both nodes.
+    const withOrders = (vmName: string) => {
+      const spec = agNodeSpec(vmName, 'sqlvm2');
+      spec.instances[0]!.databases.push({ name: 'orders', sizeMiB: 1 });
+      spec.availabilityGroups[0]!.databases.push('orders');
+      return spec;
+    };
+    vm1.setSpec(withOrders('sqlvm1'));
+    vm2.setSpec(withOrders('sqlvm2'));
+    const orders = await until(
+      'orders auto-protected',
+      async () => {
+        for await (const item of d.backup.backupProtectedItems.list(vault, 'rg', {
+          filter: "backupManagementType eq 'AzureWorkload' and itemType eq 'SQLDataBase'",
+        }))
+          if (item.name === 'SQLDataBase;ag1;orders') return item;
+        return undefined;
+      },
+      30_000,
+    );
+    expect(orders.id).toContain(`/protectionContainers/${agContainer}/protectedItems/`);
+    expect(orders.properties).toMatchObject({ policyName: 'DailyHourly', serverName: 'ag1' });
+    // The item exists before its configuration goes out, node after node.
+    const configuredOn = async () =>
+      (
+        await d.server.app.db.agentCommand.findMany({
+          where: { type: 'configure', payload: { path: ['itemName'], equals: 'SQLDataBase;ag1;orders' } },
+          include: { container: true },
+        })
+      )
+        .map((c) => c.container.friendlyName)
+        .sort();
+    await until('the configuration sent to both nodes', async () => (await configuredOn()).length === 2);
+    expect(await configuredOn()).toEqual(['sqlvm1', 'sqlvm2']);
+    // One ConfigureBackup job, though both nodes' inventories report the group's new database.
+    await d.clock({ advanceSeconds: 60 });
+    const jobs = [];
+    for await (const job of d.backup.backupJobs.list(vault, 'rg', { filter: "operation eq 'ConfigureBackup'" }))
+      if (job.properties?.entityFriendlyName === 'ag1 [ag1]') jobs.push(job.properties.status);
+    expect(jobs).toEqual(['Completed']);
+  }, 60_000);
 });

@@ -77,3 +77,18 @@ export class Az {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** What a user does first: a cloud registered from the service's metadata alone, a service-principal login. */
+export async function signIn(
+  az: Az,
+  server: { httpsUrl: string; config: { tenantId: string } },
+  principal: { clientId: string; clientSecret: string },
+): Promise<void> {
+  await az.ok(['cloud', 'register', '-n', 'RecoveryVault', '--endpoint-resource-manager', server.httpsUrl]);
+  await az.ok(['cloud', 'set', '-n', 'RecoveryVault']);
+  await az.ok([
+    'login',
+    '--service-principal',
+    ...['-u', principal.clientId, '--tenant', server.config.tenantId, '-p', principal.clientSecret],
+  ]);
+}

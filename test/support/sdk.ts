@@ -40,3 +40,14 @@ export function sdkClients(httpsUrl: string, token: string, subscriptionId: stri
   recordResponses('backup', backup.pipeline);
   return { vaults, backup };
 }
+
+/** A Standard vault in westeurope, resource group `rg`, created through the SDK: its ARM id. */
+export async function createdVault(vaults: RecoveryServicesClient, name: string): Promise<string> {
+  const vault = await vaults.vaults.createOrUpdate(
+    'rg',
+    name,
+    { location: 'westeurope', sku: { name: 'Standard' } },
+    { updateIntervalInMs: 50 },
+  );
+  return vault.id ?? '';
+}

@@ -5,7 +5,7 @@ import type { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesba
 import { ownDatabase } from './databases.ts';
 import { deployment, eventually, freePort, spawnApi, type ServiceProcess } from './processes.ts';
 import { asSdkPolicy, fullPolicy } from './policies.ts';
-import { fetchToken, sdkClients } from './sdk.ts';
+import { createdVault, fetchToken, sdkClients } from './sdk.ts';
 import { principalWith, startTestServer, type TestServer } from './server.ts';
 import { registeredSqlVm, sqlVmSpec } from './vm.ts';
 
@@ -94,15 +94,7 @@ export async function targetDeployment(name: string, options: { asProcess: boole
   const vault = 'target-vault';
   const policy = 'WeeklyFull';
   const itemName = 'SQLDataBase;MSSQLSERVER;sales';
-  const vaultArmId =
-    (
-      await vaults.vaults.createOrUpdate(
-        'rg',
-        vault,
-        { location: 'westeurope', sku: { name: 'Standard' } },
-        { updateIntervalInMs: 50 },
-      )
-    ).id ?? '';
+  const vaultArmId = await createdVault(vaults, vault);
   await backup.protectionPolicies.createOrUpdate(vault, 'rg', policy, asSdkPolicy(fullPolicy()));
   const server = { httpsUrl: service.httpsUrl } as TestServer;
   const vmA = await registeredSqlVm(server, backup, token, vaultArmId, sqlVmSpec('vma', ['sales']));

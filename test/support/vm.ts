@@ -132,9 +132,10 @@ export async function rediscover(
   backup: RecoveryServicesBackupClient,
   vaultName: string,
   containerName: string,
+  resourceGroup = 'rg',
 ): Promise<void> {
   let location: string | undefined;
-  await backup.protectionContainers.inquire(vaultName, 'rg', 'Azure', containerName, {
+  await backup.protectionContainers.inquire(vaultName, resourceGroup, 'Azure', containerName, {
     onResponse: (raw) => {
       location = raw.headers.get('location');
     },
@@ -142,11 +143,18 @@ export async function rediscover(
   const operationId = new URL(location!).pathname.split('/').pop()!;
   await until('the inquiry', async () => {
     let status = 0;
-    await backup.protectionContainerOperationResults.get(vaultName, 'rg', 'Azure', containerName, operationId, {
-      onResponse: (raw) => {
-        status = raw.status;
+    await backup.protectionContainerOperationResults.get(
+      vaultName,
+      resourceGroup,
+      'Azure',
+      containerName,
+      operationId,
+      {
+        onResponse: (raw) => {
+          status = raw.status;
+        },
       },
-    });
+    );
     return status !== 202;
   });
 }

@@ -457,6 +457,37 @@ export function failover(spec: VmSpec, group: string, newPrimaryVm: string): VmS
   };
 }
 
+/**
+ * A failover the agent was told of (the emulator's failover control, a `failover` command): the group's new primary,
+ * and the primary the spec named then. It holds while the spec still names that primary; once the spec's roles
+ * change (an edited spec file is a later event), the spec wins again.
+ */
+export interface FailoverRecord {
+  group: string;
+  primary: string;
+  specPrimary: string;
+}
+
+/** The group's primary VM as a spec says it. */
+export function primaryOf(spec: VmSpec, group: string): string | undefined {
+  return spec.availabilityGroups
+    .find((g) => g.name.toLowerCase() === group.toLowerCase())
+    ?.replicas.find((r) => r.role === 'Primary')?.vmName;
+}
+
+/** The spec as the VM's SQL Server sees it after the failovers it was told of (those the spec has not overtaken). */
+export function withFailovers(spec: VmSpec, failovers: readonly FailoverRecord[]): VmSpec {
+  return failovers.reduce((current, f) => {
+    const stated = primaryOf(spec, f.group);
+    if (stated === undefined || stated.toLowerCase() !== f.specPrimary.toLowerCase()) return current;
+    try {
+      return failover(current, f.group, f.primary);
+    } catch {
+      return current; // the replica left the group in the spec since: the spec wins
+    }
+  }, spec);
+}
+
 function parseInstance(
   value: unknown,
   path: string,

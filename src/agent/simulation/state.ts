@@ -29,7 +29,7 @@ import { afterBackup, afterRecoveryModelChange, type BackupChainState, initialCh
 import { type DatabaseModel, deriveGuid, type Instant, SimulatedDatabase, toMs } from './database.ts';
 import { SimulationError } from './errors.ts';
 import type { RestoreResult } from './restore.ts';
-import type { RecoveryModel, VmSpec } from './spec.ts';
+import type { FailoverRecord, RecoveryModel, VmSpec } from './spec.ts';
 
 export const STATE_FILE = 'agent-state.json';
 export const IMAGES_DIR = 'images';
@@ -83,6 +83,8 @@ export interface AgentState {
   databases: DatabaseRecord[];
   /** Databases removed from the spec or recreated (kept for diagnostics). */
   deletedDatabases: DatabaseRecord[];
+  /** Availability group failovers the agent was told of, one per group (absent in older state files). */
+  failovers?: FailoverRecord[];
 }
 
 export function emptyState(): AgentState {
@@ -254,6 +256,14 @@ export function recordBackup(
   } else {
     rec.lastBackups[metadata.type] = metadata;
   }
+}
+
+/** A failover of `record.group`: replaces the group's earlier one. */
+export function recordFailover(state: AgentState, record: FailoverRecord): void {
+  state.failovers = [
+    ...(state.failovers ?? []).filter((f) => f.group.toLowerCase() !== record.group.toLowerCase()),
+    record,
+  ];
 }
 
 export interface AddRestoredOptions {

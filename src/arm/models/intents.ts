@@ -14,7 +14,7 @@ export const AzureWorkloadSQLAutoProtectionIntent = Discriminated(
     protectionState: Type.Optional(
       KnownString('Invalid', 'NotProtected', 'Protecting', 'Protected', 'ProtectionFailed'),
     ),
-    workloadItemType: Type.Optional(KnownString('SQLInstance', 'SQLDataBase')),
+    workloadItemType: Type.Optional(KnownString('SQLInstance', 'SQLDataBase', 'SQLAvailabilityGroupContainer')),
   },
 );
 

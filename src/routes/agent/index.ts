@@ -93,7 +93,7 @@ const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const result = await applyInventory(app, containerOf(request), request.body);
-      await afterInventory(app, containerOf(request).id);
+      await afterInventory(app, containerOf(request));
       return {
         instances: result.instances.length,
         databases: result.databases.length,

@@ -38,12 +38,14 @@ const INTENT_TYPES = [
   'AzureWorkloadAutoProtectionIntent',
   'AzureWorkloadSQLAutoProtectionIntent',
 ];
+/** What auto-protection can be enabled on (az's `auto-enable-for-azurewl` takes these two protectable item types). */
+const INTENT_ITEM_TYPES = ['SQLInstance', 'SQLAvailabilityGroupContainer'];
 const tags = ['protection'];
 const invalid = (message: string) => new ArmError(400, 'BMSUserErrorInvalidInput', message);
 
 /**
- * Auto-protection (docs/protection.md): an intent on a SQL instance protects its databases now and every database
- * discovered later (periodic discovery: RV_DISCOVERY_INTERVAL_SECONDS, 8 hours by default). Deleting the intent stops
+ * Auto-protection (docs/protection.md): an intent on a SQL instance or an availability group (docs/availability-groups.md)
+ * protects its databases now and every database discovered later (periodic discovery: RV_DISCOVERY_INTERVAL_SECONDS, 8 hours by default). Deleting the intent stops
  * new auto-protection and leaves protected databases protected.
  */
 const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -53,7 +55,7 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/backupProtectionIntent/write' },
       schema: {
         tags,
-        summary: 'Enable auto-protection of a SQL instance (200)',
+        summary: 'Enable auto-protection of a SQL instance or availability group (200)',
         params: IntentParams,
         querystring: ApiVersionQuery,
         body: IntentBody,
@@ -71,7 +73,7 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const match = /^(.+)\/protectableItems\/(.+)$/i.exec(itemId.slice(containersPrefix.length));
       if (!itemId.toLowerCase().startsWith(containersPrefix) || match?.[1] === undefined || match[2] === undefined) {
         throw invalid(
-          `itemId must be a SQL instance's protectable item of this vault: '${vaultId(vault)}/backupFabrics/Azure/protectionContainers/<container>/protectableItems/SQLInstance;<instance>' (got '${itemId}').`,
+          `itemId must be a SQL instance's or availability group's protectable item of this vault: '${vaultId(vault)}/backupFabrics/Azure/protectionContainers/<container>/protectableItems/SQLInstance;<instance>' or '.../SQLAvailabilityGroupContainer;<group>' (got '${itemId}').`,
         );
       }
       const container = await app.db.protectionContainer.findUnique({
@@ -87,12 +89,12 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new ArmError(
           404,
           'BMSUserErrorDataSourceObjectNotFound',
-          `The SQL instance '${match[2]}' was not found on a registered container of this vault; register the VM and run inquire first.`,
+          `The SQL instance or availability group '${match[2]}' was not found on a registered container of this vault; register the VM (every node of a group) and run inquire first.`,
         );
       }
       if (!instance.isProtectable)
         throw invalid(
-          `The SQL instance '${instance.name}' cannot be auto-protected: ${(instance.inquiryError as { message?: string } | null)?.message ?? (instance.notProtectableReason as { message?: string } | null)?.message ?? 'not protectable'}`,
+          `'${instance.name}' cannot be auto-protected: ${(instance.inquiryError as { message?: string } | null)?.message ?? (instance.notProtectableReason as { message?: string } | null)?.message ?? 'not protectable'}`,
         );
       const policyPrefix = `${vaultId(vault)}/backupPolicies/`.toLowerCase();
       const policy = policyId.toLowerCase().startsWith(policyPrefix)
@@ -207,9 +209,8 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const itemName = filterEquals(filter, 'itemName');
       const parentName = filterEquals(filter, 'parentName');
       const policyName = filterEquals(filter, 'policyName');
-      const matches =
-        (management === undefined || management === 'AzureWorkload') &&
-        (itemType === undefined || itemType === 'SQLInstance');
+      const types = INTENT_ITEM_TYPES.filter((t) => itemType === undefined || t === itemType);
+      const matches = (management === undefined || management === 'AzureWorkload') && types.length > 0;
       return page(request, {
         path: `${vaultId(vault)}/backupProtectionIntents`,
         carry: { $filter: request.query.$filter },
@@ -218,7 +219,12 @@ const intentRoutes: FastifyPluginAsyncTypebox = async (app) => {
             ? app.db.protectionIntent.findMany({
                 where: {
                   vaultId: vault.id,
-                  ...(itemName === undefined ? {} : { itemNameKey: `sqlinstance;${itemName.toLowerCase()}` }),
+                  // An intent's item name starts with its protectable item type (`SQLInstance;…`).
+                  OR: types.map((t) =>
+                    itemName === undefined
+                      ? { itemNameKey: { startsWith: `${t.toLowerCase()};` } }
+                      : { itemNameKey: `${t};${itemName}`.toLowerCase() },
+                  ),
                   ...(parentName === undefined ? {} : { container: { nameKey: parentName.toLowerCase() } }),
                   ...(policyName === undefined ? {} : { policy: { nameKey: policyName.toLowerCase() } }),
                   ...afterPair('nameKey', 'id', after),

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { protectionPrecondition, replicaNodes } from '../../domain/availability-groups.ts';
-import { groupOf, registeredNodes, resourceIds } from '../../services/availability-groups.ts';
+import { groupProtectionProblem } from '../../services/availability-groups.ts';
 import { Type } from 'typebox';
 import type { Operation, Vault } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
@@ -177,12 +176,8 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
           reason?.message ?? `The database '${database.itemName}' cannot be protected.`,
         );
       }
-      const group = groupOf(container);
-      if (group !== undefined) {
-        const nodes = replicaNodes(group, resourceIds(await registeredNodes(app, vault.id, group)));
-        const unmet = protectionPrecondition(group.name, group.backupPreference, nodes);
-        if (unmet !== undefined) throw new ArmError(400, unmet.code, unmet.message);
-      }
+      const unmet = await groupProtectionProblem(app, container);
+      if (unmet !== undefined) throw new ArmError(400, unmet.code, unmet.message);
       const { item: protectedItem, created } = await protect(app, vault, database, policy);
       const job = await startJob(app, vault.id, 'ConfigureBackup', `${database.name} [${container.friendlyName}]`, {
         activityId: activityIdOf(request),

@@ -4,8 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { EmulatorFault } from '../../generated/prisma/client.ts';
 import { errors } from '../../domain/errors.ts';
-import { canSeeSubscription, isAuthorized } from '../../domain/rbac.ts';
-import { parseContainerOrItemId, type ItemIdParts } from '../../domain/arm-ids.ts';
+import { canSeeSubscription } from '../../domain/rbac.ts';
+import { controlTarget } from './targets.ts';
 import { findContainer, findProtectedItem } from '../../arm/container-lookup.ts';
 import { responses, Empty } from '../../arm/schemas.ts';
 
@@ -77,18 +77,6 @@ const tags = ['emulator'];
  * BackupFailure per item, and one AgentSilence and one VmConnectivity per VM: a new one replaces the old.
  */
 const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const subscriptionOf = (request: FastifyRequest, parts: ItemIdParts | undefined, id: string): ItemIdParts => {
-    if (parts === undefined)
-      throw errors.invalidInput(
-        `'${id}' is not the ARM id of a protection container or protected item of a Recovery Services vault.`,
-      );
-    const assignments = request.caller?.assignments ?? [];
-    if (!canSeeSubscription(assignments, parts.subscriptionId)) throw errors.subscriptionNotFound(parts.subscriptionId);
-    const action = request.routeOptions.config.action ?? '';
-    if (!isAuthorized(assignments, parts.subscriptionId, action))
-      throw errors.authorizationFailed(request.caller?.principalId ?? '', action, id);
-    return parts;
-  };
   /** A fault's targets, as ARM ids (its rows keep database ids). */
   const render = async (fault: EmulatorFault) => {
     let protectedItemId: string | undefined;
@@ -166,7 +154,7 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
       let fault: EmulatorFault;
       switch (body.kind) {
         case 'BackupFailure': {
-          const parts = subscriptionOf(request, parseContainerOrItemId(body.protectedItemId), body.protectedItemId);
+          const parts = controlTarget(request, body.protectedItemId);
           if (parts.protectedItemName === undefined)
             throw errors.invalidInput(
               `'${body.protectedItemId}' names a container; a BackupFailure needs a protected item's id.`,
@@ -192,7 +180,7 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         case 'AgentSilence':
         case 'VmConnectivity': {
           const { kind } = body;
-          const parts = subscriptionOf(request, parseContainerOrItemId(body.containerId), body.containerId);
+          const parts = controlTarget(request, body.containerId);
           if (parts.protectedItemName !== undefined)
             throw errors.invalidInput(
               `'${body.containerId}' names a protected item; a ${kind} needs a container's id.`,

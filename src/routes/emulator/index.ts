@@ -7,6 +7,7 @@ import { retentionSweep, sweepTimeAfter, sweepTimeAtOrBefore } from '../../jobs/
 import { purgeExpiredSoftDeletes } from '../../services/protection.ts';
 import { responses } from '../../arm/schemas.ts';
 import faultRoutes from './faults.ts';
+import failoverRoutes from './failovers.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -54,6 +55,7 @@ const emulatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
   app.authorizeRoutes(app);
   await app.register(faultRoutes);
+  await app.register(failoverRoutes);
   const state = (advanced?: { backupsStarted: number; retentionSweeps: number }) => {
     const now = app.clock.now();
     return { now: now.toISOString(), offsetSeconds: (now.getTime() - Date.now()) / 1000, ...advanced };

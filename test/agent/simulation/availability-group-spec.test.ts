@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { vmInventory } from '../../../src/agent/inventory.ts';
-import { failover, parseVmSpec, SpecError } from '../../../src/agent/simulation/index.ts';
+import { failover, parseVmSpec, SpecError, withFailovers } from '../../../src/agent/simulation/index.ts';
 import type { SimulatedDatabase } from '../../../src/agent/simulation/database.ts';
 import { agNodeSpec } from '../../support/availability-groups.ts';
 import { AgentStateStore, syncWithSpec } from '../../../src/agent/simulation/state.ts';
@@ -87,6 +87,22 @@ describe('availability groups in the VM spec', () => {
     expect(after.instances).toBe(spec.instances);
     expect(() => failover(spec, 'ag1', 'sqlvm9')).toThrow(/no replica on 'sqlvm9'/);
     expect(() => failover(spec, 'ag9', 'sqlvm2')).toThrow(/no group 'ag9'/);
+  });
+
+  it('a failover the agent was told of holds over the spec until the spec names another primary', () => {
+    const spec = parseVmSpec(agNodeSpec('sqlvm1', 'sqlvm1'));
+    const told = [{ group: 'ag1', primary: 'sqlvm2', specPrimary: 'sqlvm1' }];
+    const roles = (s: typeof spec) => s.availabilityGroups[0]!.replicas.map((r) => r.role);
+    expect(roles(withFailovers(spec, told))).toEqual(['Secondary', 'Primary']);
+    // The spec file was edited since (it fails over on its own): the spec is the later event and wins.
+    const edited = parseVmSpec(agNodeSpec('sqlvm1', 'sqlvm2'));
+    expect(roles(withFailovers(edited, [{ ...told[0]!, primary: 'sqlvm1' }]))).toEqual(['Secondary', 'Primary']);
+    // A group gone from the spec, or a replica gone from the group: nothing to apply.
+    expect(withFailovers(spec, [{ group: 'ag9', primary: 'sqlvm2', specPrimary: 'sqlvm1' }])).toBe(spec);
+    expect(roles(withFailovers(spec, [{ group: 'ag1', primary: 'sqlvm9', specPrimary: 'sqlvm1' }]))).toEqual([
+      'Primary',
+      'Secondary',
+    ]);
   });
 
   it('the inventory reports the group with the instance that hosts the local replica', () => {
