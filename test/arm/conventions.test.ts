@@ -192,6 +192,15 @@ describe('ARM conventions and access control', () => {
     expect(response.headers.get('x-ms-client-request-id')).toBe('client-123');
     expect(response.headers.get('x-ms-correlation-request-id')).toBe('corr-456');
     expect(response.headers.get('x-ms-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // A client id no job could record as its activity id is not echoed either.
+    const odd = await fetch(
+      `${server.httpsUrl}${vaultPath(subscriptionA, 'rg', 'shared-vault')}?api-version=2026-07-01`,
+      {
+        headers: { authorization: `Bearer ${devToken}`, 'x-ms-client-request-id': 'not an id; <b>' },
+      },
+    );
+    expect(odd.status).toBe(200);
+    expect(odd.headers.get('x-ms-client-request-id')).toBeNull();
   });
 
   it('serves plain HTTP too, with the same API', async () => {
