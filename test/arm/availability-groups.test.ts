@@ -5,6 +5,7 @@ import { clockDeployment, type ClockDeployment } from '../support/own-database.t
 import { dailyFullWithLogs } from '../support/policies.ts';
 import { tomorrowFrom } from '../support/processes.ts';
 import { rediscover, registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
+import { restoreAsNewDatabase } from '../support/restores.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const vault = 'ag-vault';
@@ -138,27 +139,15 @@ describe('availability groups', () => {
 
     // A second inside the log taken after the failover: restored from the Full (sqlvm1) + logs of both nodes.
     const t = new Date(Math.floor((Date.parse(logAfterFailover.startTime) + 600_000) / 1000) * 1000);
-    await d.backup.restores.beginTriggerAndWait(
+    await restoreAsNewDatabase(
+      d.backup,
       vault,
-      'rg',
-      'Azure',
-      agContainer,
-      ITEM,
-      'DefaultRangeRecoveryPoint',
+      { containerName: agContainer, itemName: ITEM },
+      { pointInTime: t },
       {
-        properties: {
-          objectType: 'AzureWorkloadSQLPointInTimeRestoreRequest',
-          recoveryType: 'AlternateLocation',
-          shouldUseAlternateTargetLocation: true,
-          pointInTime: t,
-          targetInfo: {
-            overwriteOption: 'FailOnConflict',
-            containerId: `${vaultArmId}/backupFabrics/Azure/protectionContainers/${vm1.containerName}`,
-            databaseName: 'MSSQLSERVER/sales_restored',
-          },
-        } as never,
+        containerId: `${vaultArmId}/backupFabrics/Azure/protectionContainers/${vm1.containerName}`,
+        databaseName: 'MSSQLSERVER/sales_restored',
       },
-      poll,
     );
     const restored = vm1.agent.simulatedState!.state.databases.find((db) => db.name === 'sales_restored');
     expect(restored?.restoredFrom?.pointInTime).toBe(t.toISOString());

@@ -3,6 +3,7 @@ import { clockDeployment, type ClockDeployment } from '../support/own-database.t
 import { registeredSqlVm, windowsSqlVm, type SqlVm } from '../support/vm.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
 import { eventually, tomorrowFrom } from '../support/processes.ts';
+import { restoreAsNewDatabase } from '../support/restores.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const ITEM = 'SQLDataBase;MSSQLSERVER;big';
@@ -80,26 +81,15 @@ describe.runIf(largeBackup)('a backup of more blocks than one blob holds at the 
     expect(blocks).toBe(Math.ceil(size / chosen));
 
     const fullTime = point.endTime;
-    await d.backup.restores.beginTriggerAndWait(
+    await restoreAsNewDatabase(
+      d.backup,
       vault,
-      'rg',
-      'Azure',
-      source.containerName,
-      ITEM,
-      point.id,
+      { containerName: source.containerName, itemName: ITEM },
+      { recoveryPointId: point.id },
       {
-        properties: {
-          objectType: 'AzureWorkloadSQLRestoreRequest',
-          recoveryType: 'AlternateLocation',
-          shouldUseAlternateTargetLocation: true,
-          targetInfo: {
-            overwriteOption: 'FailOnConflict',
-            containerId: `${vaultArmId}/backupFabrics/Azure/protectionContainers/${target.containerName}`,
-            databaseName: 'MSSQLSERVER/big_copy',
-          },
-        } as never,
+        containerId: `${vaultArmId}/backupFabrics/Azure/protectionContainers/${target.containerName}`,
+        databaseName: 'MSSQLSERVER/big_copy',
       },
-      poll,
     );
     const store = source.agent.simulatedState!;
     const sourceHash = store.database(store.state.databases.find((db) => db.name === 'big')!).contentHashAt(fullTime);

@@ -19,6 +19,7 @@ import {
 import { fetchToken, sdkClients } from '../support/sdk.ts';
 import { registeredSqlVm, windowsSqlVm, type SqlVm } from '../support/vm.ts';
 import type { TestServer } from '../support/server.ts';
+import { restoreAsNewDatabase } from '../support/restores.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const ITEM = 'SQLDataBase;MSSQLSERVER;sales';
@@ -309,27 +310,15 @@ describe('scaled out: two API processes, two worker processes', () => {
     const ranges = (range.properties as { timeRanges?: { startTime: Date; endTime: Date }[] }).timeRanges ?? [];
     const last = ranges[ranges.length - 1] as { startTime: Date; endTime: Date };
     const t = new Date(Math.floor((last.startTime.getTime() + last.endTime.getTime()) / 2000) * 1000);
-    await sdk(1).backup.restores.beginTriggerAndWait(
+    await restoreAsNewDatabase(
+      sdk(1).backup,
       vault,
-      'rg',
-      'Azure',
-      source?.containerName ?? '',
-      ITEM,
-      'DefaultRangeRecoveryPoint',
+      { containerName: source?.containerName ?? '', itemName: ITEM },
+      { pointInTime: t },
       {
-        properties: {
-          objectType: 'AzureWorkloadSQLPointInTimeRestoreRequest',
-          recoveryType: 'AlternateLocation',
-          shouldUseAlternateTargetLocation: true,
-          pointInTime: t,
-          targetInfo: {
-            overwriteOption: 'FailOnConflict',
-            containerId: `${vaultArmId}/backupFabrics/Azure/protectionContainers/${target?.containerName}`,
-            databaseName: 'MSSQLSERVER/sales_copy',
-          },
-        } as never,
+        containerId: `${vaultArmId}/backupFabrics/Azure/protectionContainers/${target?.containerName}`,
+        databaseName: 'MSSQLSERVER/sales_copy',
       },
-      poll,
     );
     const store = source?.agent.simulatedState;
     const expected = store?.database(store.state.databases.find((d) => d.name === 'sales')!).contentHashAt(t);
