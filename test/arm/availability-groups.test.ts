@@ -6,6 +6,7 @@ import { dailyFullWithLogs } from '../support/policies.ts';
 import { tomorrowFrom } from '../support/processes.ts';
 import { rediscover, registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { restoreAsNewDatabase } from '../support/restores.ts';
+import { protectDatabase } from '../support/protection.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const vault = 'ag-vault';
@@ -98,12 +99,7 @@ describe('availability groups', () => {
   });
 
   it('protects the AG database once; Full on the primary, logs on the secondary; a failover keeps one chain', async () => {
-    await d.backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', agContainer, ITEM, {
-      properties: {
-        protectedItemType: 'AzureVmWorkloadSQLDatabase',
-        policyId: `${vaultArmId}/backupPolicies/DailyHourly`,
-      } as never,
-    });
+    await protectDatabase(d.backup, vaultArmId, agContainer, ITEM, 'DailyHourly');
     await until('the configuration', async () => {
       for await (const job of d.backup.backupJobs.list(vault, 'rg', { filter: "operation eq 'ConfigureBackup'" }))
         if (job.properties?.status === 'Completed') return true;

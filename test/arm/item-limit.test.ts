@@ -7,6 +7,7 @@ import { fetchToken, sdkClients } from '../support/sdk.ts';
 import { asSdkPolicy, fullPolicy } from '../support/policies.ts';
 import { registeredSqlVm, sqlVmSpec, type SqlVm } from '../support/vm.ts';
 import { purgeExpiredSoftDeletes } from '../../src/services/protection.ts';
+import { protectDatabase } from '../support/protection.ts';
 
 const poll = { updateIntervalInMs: 50 };
 
@@ -96,12 +97,7 @@ describe('the 2000-item limit', () => {
     const vm = await registeredSqlVm(server, backup, token, vault.id ?? '', sqlVmSpec('purgevm', ['keep']));
     agents.push(vm);
     const itemName = 'SQLDataBase;MSSQLSERVER;keep';
-    await backup.protectedItems.createOrUpdate(vaultName, 'rg', 'Azure', vm.containerName, itemName, {
-      properties: {
-        protectedItemType: 'AzureVmWorkloadSQLDatabase',
-        policyId: `${vault.id}/backupPolicies/Daily`,
-      } as never,
-    });
+    await protectDatabase(backup, vault.id ?? '', vm.containerName, itemName, 'Daily');
     await backup.protectedItems.delete(vaultName, 'rg', 'Azure', vm.containerName, itemName);
     const count = async () => {
       for await (const u of backup.backupUsageSummaries.list(vaultName, 'rg', {

@@ -4,6 +4,7 @@ import { registeredSqlVm, windowsSqlVm, type SqlVm } from '../support/vm.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
 import { eventually, tomorrowFrom } from '../support/processes.ts';
 import { restoreAsNewDatabase } from '../support/restores.ts';
+import { protectDatabase } from '../support/protection.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const ITEM = 'SQLDataBase;MSSQLSERVER;big';
@@ -45,12 +46,7 @@ describe.runIf(largeBackup)('a backup of more blocks than one blob holds at the 
       windowsSqlVm('bigvm', [{ name: 'big', recoveryModel: 'FULL', sizeMiB: 25, files: 2, writesPerMinute: 60 }]),
     );
     target = await registeredSqlVm(d.server, d.backup, d.token, vaultArmId, windowsSqlVm('copyvm', []));
-    await d.backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', source.containerName, ITEM, {
-      properties: {
-        protectedItemType: 'AzureVmWorkloadSQLDatabase',
-        policyId: `${vaultArmId}/backupPolicies/DailyHourly`,
-      } as never,
-    });
+    await protectDatabase(d.backup, vaultArmId, source.containerName, ITEM, 'DailyHourly');
   }, 120_000);
   afterAll(async () => {
     await source?.agent.stop();

@@ -8,6 +8,7 @@ import { registeredSqlVm, type SqlVm } from '../support/vm.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
 import { tomorrowFrom } from '../support/processes.ts';
 import { vaultContainerName } from '../../src/storage/containers.ts';
+import { protectDatabase } from '../support/protection.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const ITEM = 'SQLDataBase;MSSQLSERVER;sales';
@@ -86,12 +87,7 @@ describe('restore', () => {
       os: 'WindowsServer2022',
       instances: instance([{ name: 'other', recoveryModel: 'FULL', sizeMiB: 1, files: 2, writesPerMinute: 0 }]),
     });
-    await d.backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', source.containerName, ITEM, {
-      properties: {
-        protectedItemType: 'AzureVmWorkloadSQLDatabase',
-        policyId: `${vaultArmId}/backupPolicies/DailyHourly`,
-      } as never,
-    });
+    await protectDatabase(d.backup, vaultArmId, source.containerName, ITEM, 'DailyHourly');
     const week = await d.clock({ advanceSeconds: 7 * 86_400 });
     expect(week.backupsStarted).toBe(7 + 7 * 24 - 7);
     const logRange = await d.backup.recoveryPoints.get(

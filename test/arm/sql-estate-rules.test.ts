@@ -3,6 +3,7 @@ import { clockDeployment, type ClockDeployment } from '../support/own-database.t
 import { dailyFullWithLogs } from '../support/policies.ts';
 import { openEventStream } from '../support/sse.ts';
 import { rediscover, registeredSqlVm, sqlVmSpec, until, type SqlVm } from '../support/vm.ts';
+import { protectDatabase } from '../support/protection.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const vault = 'estate-vault';
@@ -95,12 +96,7 @@ describe('SQL estate rules', () => {
         .id ?? '';
     await d.backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyHourly', dailyFullWithLogs(60));
     vm = await registeredSqlVm(d.server, d.backup, d.token, vaultArmId, spec(true));
-    await d.backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, ITEM, {
-      properties: {
-        protectedItemType: 'AzureVmWorkloadSQLDatabase',
-        policyId: `${vaultArmId}/backupPolicies/DailyHourly`,
-      } as never,
-    });
+    await protectDatabase(d.backup, vaultArmId, vm.containerName, ITEM, 'DailyHourly');
   }, 120_000);
   afterAll(async () => {
     await vm?.agent.stop();
@@ -229,12 +225,7 @@ describe('SQL estate rules', () => {
       expect((await inquiryOf(other.containerName))?.status).toBe('Success');
       expect((await protectables('legacyvm')).get('SQLDataBase;MSSQLSERVER;ledger')).toEqual({ status: 'Success' });
       const ledger = 'SQLDataBase;MSSQLSERVER;ledger';
-      await d.backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', other.containerName, ledger, {
-        properties: {
-          protectedItemType: 'AzureVmWorkloadSQLDatabase',
-          policyId: `${vaultArmId}/backupPolicies/DailyHourly`,
-        } as never,
-      });
+      await protectDatabase(d.backup, vaultArmId, other.containerName, ledger, 'DailyHourly');
       expect((await backupNow('Full', other.containerName, ledger)).properties?.status).toBe('Completed');
     } finally {
       await other.agent.stop();

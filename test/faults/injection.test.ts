@@ -4,6 +4,7 @@ import { clockDeployment, type ClockDeployment } from '../support/own-database.t
 import { registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { dailyFullWithLogs } from '../support/policies.ts';
 import { tomorrowFrom } from '../support/processes.ts';
+import { protectDatabase } from '../support/protection.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const ITEM = 'SQLDataBase;MSSQLSERVER;orders';
@@ -112,12 +113,7 @@ describe('fault injection', () => {
         log: (entry) => events.push(entry),
       },
     );
-    await d.backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, ITEM, {
-      properties: {
-        protectedItemType: 'AzureVmWorkloadSQLDatabase',
-        policyId: `${vaultArmId}/backupPolicies/DailyFull`,
-      } as never,
-    });
+    await protectDatabase(d.backup, vaultArmId, vm.containerName, ITEM, 'DailyFull');
     // The 22:00 Full, then three logs.
     expect((await d.clock({ advanceSeconds: 60 + 45 * 60 })).backupsStarted).toBe(4);
   }, 120_000);

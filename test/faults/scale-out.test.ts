@@ -20,6 +20,7 @@ import { fetchToken, sdkClients } from '../support/sdk.ts';
 import { registeredSqlVm, windowsSqlVm, type SqlVm } from '../support/vm.ts';
 import type { TestServer } from '../support/server.ts';
 import { restoreAsNewDatabase } from '../support/restores.ts';
+import { protectDatabase } from '../support/protection.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const ITEM = 'SQLDataBase;MSSQLSERVER;sales';
@@ -139,12 +140,7 @@ describe('scaled out: two API processes, two worker processes', () => {
       vaultArmId,
       windowsSqlVm('dstvm', []),
     );
-    await sdk(1).backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', source.containerName, ITEM, {
-      properties: {
-        protectedItemType: 'AzureVmWorkloadSQLDatabase',
-        policyId: `${vaultArmId}/backupPolicies/HourlyLogs`,
-      } as never,
-    });
+    await protectDatabase(sdk(1).backup, vaultArmId, source.containerName, ITEM, 'HourlyLogs');
   });
 
   /** Backup now through API `i`, with the VM's container row held so that the operation's work blocks in a worker. */

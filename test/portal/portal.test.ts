@@ -10,6 +10,7 @@ import { tomorrowFrom } from '../support/processes.ts';
 import { changeJobStatus, finishJob, startJob } from '../../src/jobs/job-records.ts';
 import { failOperation } from '../../src/jobs/agent-results.ts';
 import { errors } from '../../src/domain/errors.ts';
+import { protectDatabase } from '../support/protection.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const spec = (reportingIsSysadmin: boolean) => ({
@@ -127,12 +128,7 @@ describe('portal read models', () => {
     stream = await openEventStream(`${portal(api.httpsUrl)}/events`, apiToken);
     vm = await registeredSqlVm(d.server, d.backup, d.token, vaultArmId, spec(false));
     for (const db of ['sales', 'fresh']) {
-      await d.backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vm.containerName, ITEM(db), {
-        properties: {
-          protectedItemType: 'AzureVmWorkloadSQLDatabase',
-          policyId: `${vaultArmId}/backupPolicies/DailyHourly`,
-        } as never,
-      });
+      await protectDatabase(d.backup, vaultArmId, vm.containerName, ITEM(db), 'DailyHourly');
     }
   }, 60_000);
   afterAll(async () => {

@@ -16,6 +16,7 @@ import { asSdkPolicy } from './policies.ts';
 import { fetchToken, sdkClients } from './sdk.ts';
 import type { TestServer } from './server.ts';
 import { registeredSqlVm, sqlVmSpec } from './vm.ts';
+import { protectDatabase } from './protection.ts';
 
 /**
  * Real processes for the fault tests: the service (src/server.ts) and its workers (src/worker.ts) as child processes
@@ -514,12 +515,7 @@ export async function backupRig(options: {
   };
   let agent = await startAgent();
   const itemName = 'SQLDataBase;MSSQLSERVER;big';
-  await backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', registered.containerName, itemName, {
-    properties: {
-      protectedItemType: 'AzureVmWorkloadSQLDatabase',
-      policyId: `${created.id}/backupPolicies/DailyFull`,
-    } as never,
-  });
+  await protectDatabase(backup, created.id ?? '', registered.containerName, itemName, 'DailyFull');
   await eventually(
     'the protection to be configured',
     async () =>

@@ -8,6 +8,7 @@ import { asSdkPolicy, fullPolicy } from './policies.ts';
 import { createdVault, fetchToken, sdkClients } from './sdk.ts';
 import { principalWith, startTestServer, type TestServer } from './server.ts';
 import { registeredSqlVm, sqlVmSpec } from './vm.ts';
+import { protectDatabase } from './protection.ts';
 
 /** A registered VM of the target deployment, its agent stopped: its token still works, nothing moves by itself. */
 export interface TargetContainer {
@@ -99,12 +100,7 @@ export async function targetDeployment(name: string, options: { asProcess: boole
   const server = { httpsUrl: service.httpsUrl } as TestServer;
   const vmA = await registeredSqlVm(server, backup, token, vaultArmId, sqlVmSpec('vma', ['sales']));
   const vmB = await registeredSqlVm(server, backup, token, vaultArmId, sqlVmSpec('vmb', ['other']));
-  await backup.protectedItems.createOrUpdate(vault, 'rg', 'Azure', vmA.containerName, itemName, {
-    properties: {
-      protectedItemType: 'AzureVmWorkloadSQLDatabase',
-      policyId: `${vaultArmId}/backupPolicies/${policy}`,
-    } as never,
-  });
+  await protectDatabase(backup, vaultArmId, vmA.containerName, itemName, `${policy}`);
   const one = async <T>(what: string, query: string): Promise<T> =>
     eventually(what, async () => (await sql.query(query)).rows[0] as T | undefined, 30_000);
   await one(
