@@ -1,21 +1,18 @@
-import type { Policy, ProtectedItem, ProtectionContainer, Vault } from '../../../generated/prisma/client.ts';
+import type { Vault } from '../../../generated/prisma/client.ts';
 import { policyId, protectedItemId } from '../../../arm/paths.ts';
 import { lastBackupStatusOf, protectedItemHealth } from '../../../domain/protection.ts';
-import type { RecoveryPointSummary } from '../../../services/recovery-point-summaries.ts';
+import type { ProtectedItemView } from '../../../services/protected-item-views.ts';
 
-/** A protected SQL database as `AzureVmWorkloadSQLDatabaseProtectedItem`. */
-export function renderProtectedItem(
-  vault: Vault,
-  container: ProtectionContainer,
-  item: ProtectedItem,
-  policy: Policy | null,
-  points: RecoveryPointSummary,
-  now: Date,
-) {
+/**
+ * A protected SQL database as `AzureVmWorkloadSQLDatabaseProtectedItem`. Every object has one shape whatever the
+ * item holds (what it lacks is undefined, which the serializer leaves out): a page renders 200 of them.
+ */
+export function renderProtectedItem(vault: Vault, item: ProtectedItemView, now: Date) {
   const health = protectedItemHealth(item.protectionState, item.healthStatus);
   const deferred = item.deferredDeleteAt;
+  const policy = item.policyName;
   return {
-    id: protectedItemId(vault, container, item),
+    id: protectedItemId(vault, { name: item.containerName }, item),
     name: item.itemName,
     type: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems',
     properties: {
@@ -23,32 +20,31 @@ export function renderProtectedItem(
       backupManagementType: 'AzureWorkload',
       workloadType: 'SQLDataBase',
       friendlyName: item.friendlyName,
-      serverName: container.fqdn ?? container.friendlyName,
+      serverName: item.serverName,
       parentName: item.instanceName,
       parentType: 'AzureVmWorkloadSQLInstance',
       protectionStatus: item.healthStatus,
       protectionState: item.protectionState,
       protectedItemHealthStatus: health,
       lastBackupStatus: lastBackupStatusOf(item.protectionState, item.lastBackupStatus),
-      ...(item.lastBackupTime === null ? {} : { lastBackupTime: item.lastBackupTime.toISOString() }),
-      ...(item.lastBackupError === null ? {} : { lastBackupErrorDetail: item.lastBackupError }),
+      lastBackupTime: item.lastBackupTime?.toISOString(),
+      lastBackupErrorDetail: item.lastBackupError ?? undefined,
       protectedItemDataSourceId: item.id,
-      containerName: container.name,
-      sourceResourceId: container.vmResourceId,
-      policyId: policy === null ? '' : policyId(vault, policy.name),
-      ...(points.latest === undefined ? {} : { lastRecoveryPoint: points.latest.toISOString() }),
-      ...(policy === null ? {} : { policyName: policy.name }),
+      containerName: item.containerName,
+      sourceResourceId: item.vmResourceId,
+      policyId: policy === null ? '' : policyId(vault, policy),
+      lastRecoveryPoint: item.latestPoint?.toISOString(),
+      policyName: policy ?? undefined,
       isScheduledForDeferredDelete: deferred !== null,
-      ...(deferred === null
-        ? {}
-        : {
-            deferredDeleteTimeInUTC: deferred.toISOString(),
-            deferredDeleteTimeRemaining: `${Math.max(0, Math.ceil((deferred.getTime() - now.getTime()) / 86_400_000))}.00:00:00`,
-          }),
+      deferredDeleteTimeInUTC: deferred?.toISOString(),
+      deferredDeleteTimeRemaining:
+        deferred === null
+          ? undefined
+          : `${Math.max(0, Math.ceil((deferred.getTime() - now.getTime()) / 86_400_000))}.00:00:00`,
       softDeleteRetentionPeriodInDays: vault.softDeleteRetentionDays,
       extendedInfo: {
-        ...(points.oldest === undefined ? {} : { oldestRecoveryPoint: points.oldest.toISOString() }),
-        recoveryPointCount: points.count,
+        oldestRecoveryPoint: item.oldestPoint?.toISOString(),
+        recoveryPointCount: item.pointCount,
         policyState: policy === null ? 'NotProtected' : 'Consistent',
         recoveryModel: item.recoveryModel,
       },
