@@ -17,7 +17,7 @@ import { findVault, vaultScope } from '../../arm/vault-lookup.ts';
 import { findItemContainer, findProtectedItem, type ContainerPathParams } from '../../arm/container-lookup.ts';
 import { operationResult, operationStatus } from '../../arm/operation-views.ts';
 import { accepted as acceptedAnswer, StillRunning } from '../../arm/models/common.ts';
-import { renderProtectedItem } from './views/protected-items.ts';
+import { protectedItemRenderer } from './views/protected-items.ts';
 import { model } from '../../arm/models/index.ts';
 
 const ItemResource = model('ProtectedItemResource');
@@ -216,7 +216,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { vault, item } = await findItemView(request.params);
       if (item === null) throw errors.itemNotFound();
-      return renderProtectedItem(vault, item, app.clock.now());
+      return protectedItemRenderer(vault, app.clock.now())(item);
     },
   );
 
@@ -383,7 +383,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const { vault, item } = await findItemView(request.params);
         return item === null
           ? reply.code(204).send()
-          : reply.code(200).send(renderProtectedItem(vault, item, app.clock.now()));
+          : reply.code(200).send(protectedItemRenderer(vault, app.clock.now())(item));
       });
     },
   );
@@ -415,7 +415,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const matches =
         (management === undefined || management === 'AzureWorkload') &&
         (itemType === undefined || itemType === 'SQLDataBase');
-      const now = app.clock.now();
+      const render = protectedItemRenderer(vault, app.clock.now());
       return page(request, {
         path: `${vaultId(vault)}/backupProtectedItems`,
         carry: { $filter: request.query.$filter },
@@ -434,7 +434,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
               )
             : [],
         cursorOf: (item) => [item.itemNameKey, item.id],
-        render: (item) => renderProtectedItem(vault, item, now),
+        render,
       });
     },
   );
