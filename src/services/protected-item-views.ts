@@ -36,7 +36,7 @@ export interface ProtectedItemView {
  * The recovery points' summary reads the index, never an item's points: the latest end is one probe of
  * (protectedItemId, endTime); the discrete points are `type <> 'Log'` written as the two ranges of
  * (protectedItemId, type, endTime) around 'Log', so that an item's thousands of log points are skipped, not
- * filtered (an item with 1,440 logs: 0.03 ms instead of 0.45 ms).
+ * filtered (an item with 1,440 logs: 0.02 ms instead of 0.45–0.57 ms, by EXPLAIN ANALYZE).
  */
 const columns = Prisma.sql`
   SELECT i."id", i."itemName", i."itemNameKey", i."friendlyName", i."instanceName", i."recoveryModel",
