@@ -80,7 +80,8 @@ export function protectedItemsOfVault(
     conditions.push(Prisma.sql`c."nameKey" = ${filter.containerName.toLowerCase()}`);
   if (filter.friendlyName !== undefined)
     conditions.push(Prisma.sql`lower(i."friendlyName") = lower(${filter.friendlyName})`);
-  if (after !== undefined) conditions.push(Prisma.sql`(i."itemNameKey", i."id") > (${after[0]}, ${after[1]})`);
+  if (after !== undefined)
+    conditions.push(Prisma.sql`(i."itemNameKey", i."id") > (${after[0] ?? ''}, ${after[1] ?? ''})`);
   return db.$queryRaw<ProtectedItemView[]>`${columns}
     WHERE ${Prisma.join(conditions, ' AND ')}
     ORDER BY i."itemNameKey", i."id"
