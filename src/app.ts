@@ -12,6 +12,7 @@ import validation from './plugins/validation.ts';
 import requestIds from './plugins/request-ids.ts';
 import openapi from './plugins/openapi.ts';
 import serializationCheck from './plugins/serialization-check.ts';
+import largeBodies from './plugins/large-bodies.ts';
 import db from './plugins/db.ts';
 import queues from './plugins/queues.ts';
 import faults from './plugins/faults.ts';
@@ -70,6 +71,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(validation);
   await app.register(requestIds);
   await app.register(serializationCheck);
+  await app.register(largeBodies);
   await app.register(openapi);
   await app.register(db);
   await app.register(queues);

@@ -37,6 +37,13 @@ export async function findContainer(app: FastifyInstance, params: ContainerPathP
   return { vault, container: container as ProtectionContainer };
 }
 
+/** The container a protected item's path names: an unknown container is Azure's item-not-found. */
+export function findItemContainer(app: FastifyInstance, params: ContainerPathParams) {
+  return findContainer(app, params, false).catch(() => {
+    throw errors.itemNotFound();
+  });
+}
+
 /**
  * A protected item by its container and item names (case-insensitive), with its policy; `item` is null when the
  * container exists but protects no such database. An unknown container is Azure's item-not-found too.
@@ -45,9 +52,7 @@ export async function findProtectedItem(
   app: FastifyInstance,
   params: ContainerPathParams & { protectedItemName: string },
 ) {
-  const { vault, container } = await findContainer(app, params, false).catch(() => {
-    throw errors.itemNotFound();
-  });
+  const { vault, container } = await findItemContainer(app, params);
   const item = await app.db.protectedItem.findUnique({
     where: {
       containerId_itemNameKey: { containerId: container.id, itemNameKey: params.protectedItemName.toLowerCase() },

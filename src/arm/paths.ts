@@ -20,7 +20,13 @@ export const fabricId = (vault: VaultRef) => `${vaultId(vault)}/backupFabrics/Az
 export const containerId = (vault: VaultRef, container: { name: string }) =>
   `${fabricId(vault)}/protectionContainers/${container.name}`;
 
+/** The ids of many protected items of one vault (a list page): the vault's part is built once. */
+export function protectedItemIdsOf(vault: VaultRef): (containerName: string, itemName: string) => string {
+  const containers = `${fabricId(vault)}/protectionContainers/`;
+  return (containerName, itemName) => `${containers}${containerName}/protectedItems/${itemName}`;
+}
+
 export const protectedItemId = (vault: VaultRef, container: { name: string }, item: { itemName: string }) =>
-  `${containerId(vault, container)}/protectedItems/${item.itemName}`;
+  protectedItemIdsOf(vault)(container.name, item.itemName);
 
 export const policyId = (vault: VaultRef, name: string) => `${vaultId(vault)}/backupPolicies/${name}`;

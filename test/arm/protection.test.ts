@@ -224,6 +224,26 @@ describe('protection through the SDK', () => {
     expect((status.properties as { jobIds?: string[] }).jobIds).toHaveLength(1);
   });
 
+  it('lists protected items by policy, container and database name, case-insensitively and as equality', async () => {
+    const names = async (filter: string) => {
+      const found = [];
+      for await (const p of backup.backupProtectedItems.list(vault, 'rg', {
+        filter: `backupManagementType eq 'AzureWorkload' and ${filter}`,
+      }))
+        found.push(p.name);
+      return found;
+    };
+    const [sales, staging] = ['SQLDataBase;MSSQLSERVER;sales', 'SQLDataBase;MSSQLSERVER;staging'];
+    expect(await names(`containerName eq '${vm.containerName.toUpperCase()}'`)).toEqual([sales, staging]);
+    expect(await names("containerName eq 'VMAppContainer;Compute;rg;elsewhere'")).toEqual([]);
+    expect(await names("policyName eq 'hourlylogs'")).toEqual([staging]);
+    expect(await names("friendlyName eq 'STAGING'")).toEqual([staging]);
+    // `eq` compares whole names: '_' and '%' are characters, not patterns.
+    expect(await names("friendlyName eq 'st_ging'")).toEqual([]);
+    expect(await names("friendlyName eq 's%'")).toEqual([]);
+    expect(await names("itemType eq 'VM'")).toEqual([]);
+  });
+
   it('auto-protects an instance: its databases now, and a database created later after one discovery cycle', async () => {
     const intentName = randomUUID();
     const containerId = `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/${vault}/backupFabrics/Azure/protectionContainers/${vm.containerName}`;

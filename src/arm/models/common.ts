@@ -1,4 +1,4 @@
-import { Type, type TSchema } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 
 /**
  * Building blocks of the response models, named as Azure's REST specification and SDK models name them. Every
@@ -10,7 +10,12 @@ import { Type, type TSchema } from 'typebox';
 
 export const DateTime = (description?: string) =>
   Type.String({ format: 'date-time', ...(description === undefined ? {} : { description }) });
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/**
+ * A value Azure's model allows to be null, as OpenAPI 3.0 says it (`nullable`) rather than as a union: the
+ * serializer then writes it with a null check, where a union has it validate every value against each branch (a
+ * protected item's date-time: ~4% of the protected-item list's CPU).
+ */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Unsafe<Static<T> | null>({ ...schema, nullable: true });
 /** A closed set of strings (a fixed enum of Azure's model). */
 export const Enum = (values: readonly string[]) => Type.Enum([...values]);
 export const StringMap = Type.Record(Type.String(), Type.String());

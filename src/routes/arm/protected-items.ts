@@ -9,15 +9,14 @@ import { protect } from '../../services/protection.ts';
 import { isBackupType } from '../../protocol/agent.ts';
 import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
 import { VAULT, vaultId, protectedItemId } from '../../arm/paths.ts';
-import { afterPair, page } from '../../arm/paging.ts';
+import { page } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
-import { withContainerAndPolicy } from '../../services/item-relations.ts';
+import { protectedItemOfContainer, protectedItemsOfVault } from '../../services/protected-item-views.ts';
 import { findVault, vaultScope } from '../../arm/vault-lookup.ts';
-import { findProtectedItem, type ContainerPathParams } from '../../arm/container-lookup.ts';
+import { findItemContainer, findProtectedItem, type ContainerPathParams } from '../../arm/container-lookup.ts';
 import { operationResult, operationStatus } from '../../arm/operation-views.ts';
 import { accepted as acceptedAnswer, StillRunning } from '../../arm/models/common.ts';
-import { renderProtectedItem } from './views/protected-items.ts';
-import { recoveryPointSummaries } from '../../services/recovery-point-summaries.ts';
+import { protectedItemRenderer } from './views/protected-items.ts';
 import { model } from '../../arm/models/index.ts';
 
 const ItemResource = model('ProtectedItemResource');
@@ -61,6 +60,11 @@ const invalidConfigure = (message: string) =>
 const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   type ItemPath = ContainerPathParams & { protectedItemName: string };
   const findItem = (params: ItemPath) => findProtectedItem(app, params);
+  /** The item as its view shows it (null when the container protects no such database). */
+  const findItemView = async (params: ItemPath) => {
+    const { vault, container } = await findItemContainer(app, params);
+    return { vault, item: await protectedItemOfContainer(app.db, container.id, params.protectedItemName) };
+  };
   const policyFromId = async (vault: Vault, id: string) => {
     const prefix = `${vaultId(vault)}/backupPolicies/`.toLowerCase();
     if (!id.toLowerCase().startsWith(prefix) || id.length === prefix.length) {
@@ -205,10 +209,9 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { vault, container, item } = await findItem(request.params);
+      const { vault, item } = await findItemView(request.params);
       if (item === null) throw errors.itemNotFound();
-      const summaries = await recoveryPointSummaries(app.db, [item.id]);
-      return renderProtectedItem(vault, container, item, item.policy, summaries(item.id), app.clock.now());
+      return protectedItemRenderer(vault, app.clock.now())(item);
     },
   );
 
@@ -372,21 +375,10 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const operation = await itemOperation(request.params);
       return operationResult(reply, operation, async () => {
-        const { vault, container, item } = await findItem(request.params);
+        const { vault, item } = await findItemView(request.params);
         return item === null
           ? reply.code(204).send()
-          : reply
-              .code(200)
-              .send(
-                renderProtectedItem(
-                  vault,
-                  container,
-                  item,
-                  item.policy,
-                  (await recoveryPointSummaries(app.db, [item.id]))(item.id),
-                  app.clock.now(),
-                ),
-              );
+          : reply.code(200).send(protectedItemRenderer(vault, app.clock.now())(item));
       });
     },
   );
@@ -415,48 +407,30 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       });
       const management = filterEquals(filter, 'backupManagementType');
       const itemType = filterEquals(filter, 'itemType') ?? filterEquals(filter, 'workloadType');
-      const policyName = filterEquals(filter, 'policyName');
-      const containerName = filterEquals(filter, 'containerName');
-      const friendlyName = filterEquals(filter, 'friendlyName');
       const matches =
         (management === undefined || management === 'AzureWorkload') &&
         (itemType === undefined || itemType === 'SQLDataBase');
-      const now = app.clock.now();
-      const items = await page(request, {
+      const render = protectedItemRenderer(vault, app.clock.now());
+      return page(request, {
         path: `${vaultId(vault)}/backupProtectedItems`,
         carry: { $filter: request.query.$filter },
         fetch: async (after, take) =>
           matches
-            ? withContainerAndPolicy(
+            ? protectedItemsOfVault(
                 app.db,
-                await app.db.protectedItem.findMany({
-                  where: {
-                    vaultId: vault.id,
-                    ...(policyName === undefined ? {} : { policy: { nameKey: policyName.toLowerCase() } }),
-                    ...(containerName === undefined ? {} : { container: { nameKey: containerName.toLowerCase() } }),
-                    ...(friendlyName === undefined
-                      ? {}
-                      : { friendlyName: { equals: friendlyName, mode: 'insensitive' as const } }),
-                    ...afterPair('itemNameKey', 'id', after),
-                  },
-                  orderBy: [{ itemNameKey: 'asc' }, { id: 'asc' }],
-                  take,
-                }),
+                vault.id,
+                {
+                  policyName: filterEquals(filter, 'policyName'),
+                  containerName: filterEquals(filter, 'containerName'),
+                  friendlyName: filterEquals(filter, 'friendlyName'),
+                },
+                after,
+                take,
               )
             : [],
         cursorOf: (item) => [item.itemNameKey, item.id],
-        render: (item) => item,
+        render,
       });
-      const summaries = await recoveryPointSummaries(
-        app.db,
-        items.value.map((item) => item.id),
-      );
-      return {
-        ...items,
-        value: items.value.map((item) =>
-          renderProtectedItem(vault, item.container, item, item.policy, summaries(item.id), now),
-        ),
-      };
     },
   );
 };
