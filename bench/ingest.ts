@@ -14,7 +14,7 @@ import { compare, protectedDatabase, startBenchService, type Measured } from './
 const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? 1024);
 const BLOCK = 4 * 1024 * 1024;
 
-const service = await startBenchService();
+const service = await startBenchService('ingest');
 const floor = await startFloor(service.tls);
 const stateDir = mkdtempSync(join(tmpdir(), 'rv-bench-agent-'));
 try {

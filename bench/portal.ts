@@ -15,12 +15,11 @@ import { startServer } from '../src/server.ts';
 import { loadConfig } from '../src/config.ts';
 import { startAzurite } from '../src/storage/azurite.ts';
 import { alertRows, backupItemRows, vaultSummary } from '../src/services/portal-read-models.ts';
-import { devToken } from './lib/arm.ts';
+import { devToken, freshBenchDatabase } from './lib/arm.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
 const WARMUP = 20;
 const TARGET_P99_MS = 50;
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/recovery_vault_bench';
 const ITEMS = 2000;
 const VMS = 20;
 const POINTS_PER_ITEM = 50;
@@ -102,6 +101,8 @@ async function measure(figures: Figure[]): Promise<void> {
 }
 
 async function main() {
+  // A database of its own, dropped first: it records the master key of the run that created it.
+  const DATABASE_URL = await freshBenchDatabase('portal');
   const azurite = await startAzurite({ port: 0 });
   const dataDir = mkdtempSync(join(tmpdir(), 'rv-bench-portal-'));
   const server = await startServer(

@@ -30,7 +30,7 @@ async function drain(stream: Readable | NodeJS.ReadableStream): Promise<{ bytes:
   return { bytes, sha256: hash.digest('hex') };
 }
 
-const service = await startBenchService();
+const service = await startBenchService('restore_read');
 const floor = await startFloor(service.tls);
 const stateDir = mkdtempSync(join(tmpdir(), 'rv-bench-agent-'));
 try {

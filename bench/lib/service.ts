@@ -14,14 +14,13 @@ import { parseCredentials } from '../../src/agent/files.ts';
 import { parseVmSpec } from '../../src/agent/simulation/spec.ts';
 import { startAzurite } from '../../src/storage/azurite.ts';
 import { azuritePid, usage } from './proc.ts';
-import { armCaller, devToken, type ArmCall } from './arm.ts';
+import { armCaller, devToken, freshBenchDatabase, type ArmCall } from './arm.ts';
 import type { Floor } from './floor.ts';
 
 const mib = (bytes: number) => bytes / (1024 * 1024);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Runs per benchmark (each measures the baseline and the service path back to back, alternating which goes first). */
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/recovery_vault_bench';
 
 /**
  * The environment settings, node flags and script of `npm start` (package.json: `[NAME=value …] node [flag …]
@@ -62,8 +61,12 @@ export interface BenchService {
   stop(): Promise<void>;
 }
 
-/** Builds the service, starts it on its own Azurite and the bench database, and waits until it listens. */
-export async function startBenchService(): Promise<BenchService> {
+/**
+ * Builds the service, starts it on its own Azurite and a fresh bench database (`name`: its master key is this run's,
+ * which the database records), and waits until it listens.
+ */
+export async function startBenchService(name: string): Promise<BenchService> {
+  const DATABASE_URL = await freshBenchDatabase(name);
   const azurite = await startAzurite({ port: 0 });
   const dataDir = mkdtempSync(join(tmpdir(), 'rv-bench-'));
   // The compiled service, as `npm start` runs it (tsx's compiler would count against the service's memory).
