@@ -22,6 +22,9 @@ interface DueItem {
   nextLogAt: Date | null;
   containerFriendlyName: string;
   lastHeartbeatAt: Date | null;
+  containerType: string;
+  /** When the item's last Full ended (null: it has none). */
+  lastFullEnd: Date | null;
 }
 
 /** Which of an item's schedules are due at `now`; a due Full wins over a Differential, either over a Log. */
@@ -58,18 +61,24 @@ export async function dispatchDue(
   let started = 0;
   for (;;) {
     const claimed = await app.db.$transaction(async (tx) => {
-      // Raw, with the container's columns: a batch of 1000 through Prisma's relation loading costs more CPU than all
-      // the rest of the dispatch.
+      // Raw, with the container's columns and the end of the item's last Full (whether a Log or Differential heals
+      // into a Full): a batch of 1000 through Prisma's relation loading costs more CPU than all the rest of the dispatch.
       const items = await tx.$queryRaw<DueItem[]>`
-        SELECT i."id", i."vaultId", i."containerId", i."itemName", i."friendlyName", i."policyId", i."chainBroken",
-               i."nextFullAt", i."nextDiffAt", i."nextLogAt", c."friendlyName" AS "containerFriendlyName", c."lastHeartbeatAt"
-        FROM "ProtectedItem" i JOIN "ProtectionContainer" c ON c."id" = i."containerId"
-        WHERE i."deferredDeleteAt" IS NULL AND i."protectionState" IN ('IRPending', 'Protected', 'ProtectionError')
-          AND (i."nextFullAt" <= ${now} OR i."nextDiffAt" <= ${now} OR i."nextLogAt" <= ${now})
-        ORDER BY LEAST(COALESCE(i."nextFullAt", 'infinity'), COALESCE(i."nextDiffAt", 'infinity'), COALESCE(i."nextLogAt", 'infinity'))
-        LIMIT ${batch} ${lock}`;
+        WITH claimed AS (
+          SELECT i."id", i."vaultId", i."containerId", i."itemName", i."friendlyName", i."policyId", i."chainBroken",
+                 i."nextFullAt", i."nextDiffAt", i."nextLogAt", c."friendlyName" AS "containerFriendlyName", c."lastHeartbeatAt",
+                 c."containerType"
+          FROM "ProtectedItem" i JOIN "ProtectionContainer" c ON c."id" = i."containerId"
+          WHERE i."deferredDeleteAt" IS NULL AND i."protectionState" IN ('IRPending', 'Protected', 'ProtectionError')
+            AND (i."nextFullAt" <= ${now} OR i."nextDiffAt" <= ${now} OR i."nextLogAt" <= ${now})
+          ORDER BY LEAST(COALESCE(i."nextFullAt", 'infinity'), COALESCE(i."nextDiffAt", 'infinity'), COALESCE(i."nextLogAt", 'infinity'))
+          LIMIT ${batch} ${lock}
+        )
+        SELECT claimed.*, f."endTime" AS "lastFullEnd" FROM claimed
+        LEFT JOIN LATERAL (
+          SELECT "endTime" FROM "RecoveryPoint" WHERE "protectedItemId" = claimed."id" AND "type" = 'Full' ORDER BY "endTime" DESC LIMIT 1
+        ) f ON true`;
       if (items.length === 0) return { count: 0, starts: 0, jobs: [], containerIds: new Set<string>() };
-      const ids = items.map((i) => i.id);
       // An item's next times depend only on its policy and `now`: computed once per policy, not once per item.
       const policies = new Map(
         (
@@ -85,15 +94,6 @@ export async function dispatchDue(
           };
           return [row.id, { policy, next }];
         }),
-      );
-      const lastFullEnd = new Map(
-        (
-          await tx.$queryRaw<{ id: string; endTime: Date }[]>`
-          SELECT i."id", f."endTime" FROM unnest(${ids}::text[]) AS i("id")
-          JOIN LATERAL (
-            SELECT "endTime" FROM "RecoveryPoint" WHERE "protectedItemId" = i."id" AND "type" = 'Full' ORDER BY "endTime" DESC LIMIT 1
-          ) f ON true`
-        ).map((r) => [r.id, r.endTime]),
       );
       // Azure runs at most 20 backups at once per VM (DefaultBackupTasksThreshold); the rest wait for a later tick.
       const running = await tx.$queryRaw<{ containerId: string; open: number }[]>`
@@ -111,16 +111,19 @@ export async function dispatchDue(
         if (free <= 0) continue;
         slots.set(item.containerId, free - 1);
         moved.push(item.id);
-        const lastFull = lastFullEnd.get(item.id);
         const effective = effectiveBackupType(
           type,
-          lastFull === undefined ? {} : { lastFull: { endTime: lastFull } },
+          item.lastFullEnd === null ? {} : { lastFull: { endTime: item.lastFullEnd } },
           now,
           { chainBroken: item.chainBroken },
         );
         const backupItem = {
           ...item,
-          container: { friendlyName: item.containerFriendlyName, lastHeartbeatAt: item.lastHeartbeatAt },
+          container: {
+            friendlyName: item.containerFriendlyName,
+            lastHeartbeatAt: item.lastHeartbeatAt,
+            containerType: item.containerType,
+          },
         };
         starts.push({ item: backupItem, type: effective.type, onDemand: false, compress: policy.compression, at: now });
       }

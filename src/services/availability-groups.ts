@@ -11,9 +11,12 @@ import {
 import type { BackupType } from '../protocol/agent.ts';
 import type { ChainState } from '../domain/backup-chain.ts';
 
+/** The container type of an availability group (a VM's is `VMAppContainer`). */
+const AG_CONTAINER = 'SQLAGWorkLoadContainer';
+
 /** The group an AG container stands for (as its nodes last reported it); undefined for a VM's container. */
 export function groupOf(container: Pick<ProtectionContainer, 'containerType' | 'availabilityGroup'>) {
-  return container.containerType === 'SQLAGWorkLoadContainer'
+  return container.containerType === AG_CONTAINER
     ? (container.availabilityGroup as unknown as InventoryAvailabilityGroup)
     : undefined;
 }
@@ -97,7 +100,7 @@ export async function groupContainersOf(
   node: ProtectionContainer,
 ): Promise<ProtectionContainer[]> {
   const groups = await app.db.protectionContainer.findMany({
-    where: { vaultId: node.vaultId, containerType: 'SQLAGWorkLoadContainer' },
+    where: { vaultId: node.vaultId, containerType: AG_CONTAINER },
   });
   return groups.filter((g) =>
     groupOf(g)!.replicas.some((r) => r.serverName.toLowerCase() === node.friendlyName.toLowerCase()),
@@ -121,13 +124,18 @@ export interface BackupRoute {
  */
 export async function routeGroupBackups(
   app: FastifyInstance,
-  starts: readonly { item: { id: string; vaultId: string; containerId: string }; type: BackupType }[],
+  starts: readonly {
+    item: { id: string; vaultId: string; containerId: string; container: { containerType?: string } };
+    type: BackupType;
+  }[],
   /** The item's committed chain (backups.ts's chainStateFor). */
   chainStateFor: (app: FastifyInstance, itemId: string) => Promise<ChainState>,
 ): Promise<Map<string, BackupRoute | { failure: { code: string; message: string } }>> {
   const routes = new Map<string, BackupRoute | { failure: { code: string; message: string } }>();
+  const maybeGroups = starts.filter((s) => (s.item.container.containerType ?? AG_CONTAINER) === AG_CONTAINER);
+  if (maybeGroups.length === 0) return routes;
   const groups = await app.db.protectionContainer.findMany({
-    where: { id: { in: [...new Set(starts.map((s) => s.item.containerId))] }, containerType: 'SQLAGWorkLoadContainer' },
+    where: { id: { in: [...new Set(maybeGroups.map((s) => s.item.containerId))] }, containerType: AG_CONTAINER },
   });
   if (groups.length === 0) return routes;
   const byId = new Map(groups.map((g) => [g.id, g]));

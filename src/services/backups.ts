@@ -258,7 +258,8 @@ export interface BackupItem {
   containerId: string;
   itemName: string;
   friendlyName: string;
-  container: { friendlyName: string; lastHeartbeatAt: Date | null };
+  /** `containerType`, where the caller read it: a VM's databases then need no look-up of availability groups. */
+  container: { friendlyName: string; lastHeartbeatAt: Date | null; containerType?: string };
 }
 
 /** One backup to start: what the database gets, and when it is taken (service time; default: now). */
