@@ -42,6 +42,8 @@ export interface Operation {
   safe: boolean;
   /** Methods the path does not serve. */
   otherMethods: string[];
+  /** The document says it refuses in OAuth's `{error, error_description}` (the identity endpoints), not in ARM's. */
+  oauthErrors: boolean;
 }
 
 /** What a request is sent as (path and query already encoded, raw: no URL normalisation). */
@@ -113,6 +115,9 @@ export function operationsOf(doc: {
         plane,
         safe: method === 'get' && !template.endsWith('/commands'),
         otherMethods: METHODS.filter((m) => !served.includes(m)),
+        oauthErrors: Object.entries((op.responses ?? {}) as Record<string, unknown>).some(
+          ([status, response]) => status.startsWith('4') && JSON.stringify(response).includes('"error_description"'),
+        ),
       });
     }
   }
