@@ -165,6 +165,42 @@ const noSysadminMessage = (instance: string) =>
   `The backup failed: the login '${PLUGIN_ACCOUNT}' is not a member of the sysadmin server role on SQL instance '${instance}'. ` +
   'Add it to the sysadmin role; the next backup then runs normally.';
 
+/**
+ * Azure names a database by its instance or its availability group (`instance\db` or `AG\db`): a protected
+ * database that joined a group, or left the one it was protected in, is another data source, and the old item's
+ * backups fail with these codes until it is protected again under its new name.
+ */
+function movedAcrossGroup(
+  spec: VmSpec,
+  names: { instanceName: string; databaseName: string },
+  group: VmSpec['availabilityGroups'][number] | undefined,
+): { code: string; message: string } | undefined {
+  const { instanceName, databaseName } = names;
+  if (group !== undefined) {
+    if (group.databases.some((db) => same(db, databaseName))) return undefined;
+    // Dropped rather than moved out: SQL Server's own error (plan) says so.
+    const local = localReplica(group, spec.vmName)?.instance ?? '';
+    const standalone = spec.instances.some(
+      (i) => same(i.name, local) && i.databases.some((db) => same(db.name, databaseName)),
+    );
+    if (!standalone) return undefined;
+    return {
+      code: 'UserErrorBackupFailedDatabaseMovedOutOfAG',
+      message: `The database '${databaseName}' is no longer in the availability group '${group.name}': protect it again under its SQL instance (a new item with a recovery point chain of its own), and stop protection of this one with its data retained.`,
+    };
+  }
+  const joined = spec.availabilityGroups.find(
+    (g) =>
+      same(localReplica(g, spec.vmName)?.instance ?? '', instanceName) &&
+      g.databases.some((db) => same(db, databaseName)),
+  );
+  if (joined === undefined) return undefined;
+  return {
+    code: 'UserErrorBackupFailedStandaloneDatabaseMovedInToAG',
+    message: `The database '${databaseName}' on '${instanceName}' has joined the availability group '${joined.name}': protect it under the group (a new item with a recovery point chain of its own), and stop protection of this one with its data retained.`,
+  };
+}
+
 /** `SQLDataBase;<instance>;<database>` → its parts (case-insensitive prefix), or undefined. */
 export function parseItemName(itemName: string): { instanceName: string; databaseName: string } | undefined {
   const match = /^SQLDataBase;([^;]+);(.+)$/i.exec(itemName);
@@ -189,6 +225,8 @@ export async function runBackup(context: BackupContext, command: Command): Promi
     // SQL Server refuses the plugin's BACKUP statement once its login has lost sysadmin (Azure: the job fails).
     if (instance !== undefined && !instance.pluginIsSysadmin)
       return failed(NO_SYSADMIN, noSysadminMessage(instance.name));
+    const moved = names === undefined ? undefined : movedAcrossGroup(spec, names, group);
+    if (moved !== undefined) return failed(moved.code, moved.message);
     const planned = plan(context, command, payload, local);
     if ('status' in planned) return planned;
     job = planned;

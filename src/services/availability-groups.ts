@@ -107,6 +107,27 @@ export async function groupContainersOf(
   );
 }
 
+/**
+ * The groups with a replica on this VM whose databases are protected, with how many: Azure refuses to unregister such
+ * a node, lest the backup preference can no longer be met without it; it must leave the group first.
+ */
+export async function protectedGroupsOf(
+  app: FastifyInstance,
+  node: ProtectionContainer,
+): Promise<{ name: string; protectedItems: number }[]> {
+  const groups = await groupContainersOf(app, node);
+  if (groups.length === 0) return [];
+  const counts = await app.db.protectedItem.groupBy({
+    by: ['containerId'],
+    where: { containerId: { in: groups.map((g) => g.id) } },
+    _count: { _all: true },
+  });
+  return counts.map((c) => ({
+    name: groupOf(groups.find((g) => g.id === c.containerId)!)!.name,
+    protectedItems: c._count._all,
+  }));
+}
+
 /** Where an AG database's backup goes: the chosen node's container, and the database's chain as the vault has it. */
 export interface BackupRoute {
   containerId: string;

@@ -6,7 +6,7 @@ import { dailyFullWithLogs } from '../support/policies.ts';
 import { tomorrowFrom } from '../support/processes.ts';
 import { rediscover, registeredSqlVm, until, type SqlVm } from '../support/vm.ts';
 import { restoreAsNewDatabase } from '../support/restores.ts';
-import { protectDatabase } from '../support/protection.ts';
+import { backupNow, errorTitle, protectDatabase } from '../support/protection.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const vault = 'ag-vault';
@@ -302,4 +302,47 @@ describe('availability groups', () => {
       if (job.properties?.entityFriendlyName === 'ag1 [ag1]') jobs.push(job.properties.status);
     expect(jobs).toEqual(['Completed']);
   }, 60_000);
+
+  it("refuses to unregister a replica; a protected database moved into the group, or out of it, fails its old item's backups with Azure's codes", async () => {
+    // A replica of a group with protected databases cannot be unregistered, though it has none of its own.
+    await expect(
+      d.backup.protectionContainers.unregister(vault, 'rg', 'Azure', vm2.containerName),
+    ).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'BMSUserErrorContainerHasDatasources',
+      message: expect.stringMatching(/availability group 'ag1'.*Remove the VM from the group first/),
+    });
+    // `local` is protected on its own on sqlvm1, and backs up.
+    const standalone = 'SQLDataBase;MSSQLSERVER;local';
+    await protectDatabase(d.backup, vaultArmId, vm1.containerName, standalone, 'DailyHourly');
+    const before = await backupNow(d.backup, vaultArmId, vm1.containerName, standalone, 'Full');
+    expect(before.properties?.status).toBe('Completed');
+    // The DBA moves `local` into ag1 and `sales` out of it, on both replicas.
+    const regrouped = (vmName: string) => {
+      const spec = agNodeSpec(vmName, 'sqlvm2');
+      spec.instances[0]!.databases.push({ name: 'orders', sizeMiB: 1 });
+      spec.availabilityGroups[0]!.databases = ['orders', 'local'];
+      return spec;
+    };
+    vm1.setSpec(regrouped('sqlvm1'));
+    vm2.setSpec(regrouped('sqlvm2'));
+    const movedIn = await backupNow(d.backup, vaultArmId, vm1.containerName, standalone, 'Full');
+    expect(movedIn.properties?.status).toBe('Failed');
+    expect(errorTitle(movedIn)).toBe('UserErrorBackupFailedStandaloneDatabaseMovedInToAG');
+    const movedOut = await backupNow(d.backup, vaultArmId, agContainer, ITEM, 'Full');
+    expect(movedOut.properties?.status).toBe('Failed');
+    expect(errorTitle(movedOut)).toBe('UserErrorBackupFailedDatabaseMovedOutOfAG');
+    // The database itself backs up under its new name: `sales` on its instance again.
+    const salesAlone = 'SQLDataBase;MSSQLSERVER;sales';
+    await until('sales discovered on its instance', async () => {
+      for await (const item of d.backup.backupProtectableItems.list(vault, 'rg', {
+        filter: "protectableItemType eq 'SQLDataBase'",
+      }))
+        if (item.name === salesAlone && item.id?.includes(`/protectionContainers/${vm2.containerName}/`)) return true;
+      return undefined;
+    });
+    await protectDatabase(d.backup, vaultArmId, vm2.containerName, salesAlone, 'DailyHourly');
+    const afresh = await backupNow(d.backup, vaultArmId, vm2.containerName, salesAlone, 'Full');
+    expect(afresh.properties?.status).toBe('Completed');
+  }, 90_000);
 });

@@ -3,7 +3,7 @@ import { clockDeployment, type ClockDeployment } from '../support/own-database.t
 import { dailyFullWithLogs } from '../support/policies.ts';
 import { openEventStream } from '../support/sse.ts';
 import { rediscover, registeredSqlVm, sqlVmSpec, until, type SqlVm } from '../support/vm.ts';
-import { protectDatabase } from '../support/protection.ts';
+import { backupNow as backupNowOf, errorTitle, protectDatabase } from '../support/protection.ts';
 
 const poll = { updateIntervalInMs: 50 };
 const vault = 'estate-vault';
@@ -24,37 +24,9 @@ describe('SQL estate rules', () => {
       string,
       unknown
     >;
-  /** backups.trigger (on demand) of `sales` or of another VM's item, then its job to its end. */
-  async function backupNow(backupType: string, containerName = vm.containerName, itemName = ITEM) {
-    let statusUrl = '';
-    await d.backup.backups.trigger(
-      vault,
-      'rg',
-      'Azure',
-      containerName,
-      itemName,
-      { properties: { objectType: 'AzureWorkloadBackupRequest', backupType } as never },
-      { onResponse: (raw) => void (statusUrl = raw.headers.get('azure-asyncoperation') ?? '') },
-    );
-    const operationId = new URL(statusUrl).pathname.split('/').pop() ?? '';
-    const jobId = await until('the backup job', async () => {
-      const status = await d.backup.protectedItemOperationStatuses.get(
-        vault,
-        'rg',
-        'Azure',
-        containerName,
-        itemName,
-        operationId,
-      );
-      return status.status === 'Succeeded' ? (status.properties as { jobId?: string }).jobId : undefined;
-    });
-    return until('the job to end', async () => {
-      const job = await d.backup.jobDetails.get(vault, 'rg', jobId!);
-      return job.properties?.status === 'InProgress' ? undefined : job;
-    });
-  }
-  const errorTitle = (job: { properties?: unknown }) =>
-    (job.properties as { errorDetails?: { errorTitle?: string }[] }).errorDetails?.[0]?.errorTitle;
+  /** Backup now of `sales`, or of another VM's item, to the job's end. */
+  const backupNow = (backupType: string, containerName = vm.containerName, itemName = ITEM) =>
+    backupNowOf(d.backup, vaultArmId, containerName, itemName, backupType);
   const inquiryOf = async (containerName: string) =>
     (
       (await d.backup.protectionContainers.get(vault, 'rg', 'Azure', containerName)).properties as {

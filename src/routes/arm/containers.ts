@@ -17,7 +17,7 @@ import {
 } from '../../arm/container-lookup.ts';
 import { operationResult, operationStatus } from '../../arm/operation-views.ts';
 import { assertSqlBackupAvailableIn } from '../../domain/support-matrix.ts';
-import { containerNodes } from '../../services/availability-groups.ts';
+import { containerNodes, protectedGroupsOf } from '../../services/availability-groups.ts';
 import { accepted, StillRunning } from '../../arm/models/common.ts';
 import { renderContainer, renderProtectableContainer } from './views/containers.ts';
 import { model } from '../../arm/models/index.ts';
@@ -336,7 +336,8 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { action: 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/delete' },
       schema: {
         tags,
-        summary: 'Unregister a VM (202; poll the Location); refused while it has protected items',
+        summary:
+          'Unregister a VM (202; poll the Location); refused while it, or an availability group it is a replica of, has protected items',
         params: ContainerParams,
         querystring: ApiVersionQuery,
         response: responses({ 202: accepted('Unregistration accepted', false), 204: Empty }),
@@ -356,6 +357,14 @@ const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           400,
           'BMSUserErrorContainerHasDatasources',
           `The container '${container.name}' has ${protectedItems} protected items. Stop protection and delete their data before unregistering.`,
+        );
+      }
+      const [group] = await protectedGroupsOf(app, container);
+      if (group !== undefined) {
+        throw new ArmError(
+          400,
+          'BMSUserErrorContainerHasDatasources',
+          `The VM '${container.friendlyName}' is a replica of the availability group '${group.name}', which has ${group.protectedItems} protected databases. Remove the VM from the group first (its next discovery tells the vault), then unregister it.`,
         );
       }
       await app.db.protectionContainer.update({
