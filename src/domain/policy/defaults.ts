@@ -16,6 +16,13 @@ function runTime(createdAt: Date): string {
   return `${at.toISOString().slice(0, 19)}Z`;
 }
 
+const dailySchedule = (time: string) => ({
+  schedulePolicyType: 'SimpleSchedulePolicy',
+  scheduleRunFrequency: 'Daily',
+  scheduleRunTimes: [time],
+  scheduleWeeklyFrequency: 0,
+});
+
 const dailyRetention = (time: string) => ({
   retentionPolicyType: 'LongTermRetentionPolicy',
   dailySchedule: { retentionTimes: [time], retentionDuration: days(30) },
@@ -31,12 +38,7 @@ export function defaultSqlPolicy(createdAt: Date) {
     subProtectionPolicy: [
       {
         policyType: 'Full',
-        schedulePolicy: {
-          schedulePolicyType: 'SimpleSchedulePolicy',
-          scheduleRunFrequency: 'Daily',
-          scheduleRunTimes: [time],
-          scheduleWeeklyFrequency: 0,
-        },
+        schedulePolicy: dailySchedule(time),
         retentionPolicy: dailyRetention(time),
       },
       {
@@ -58,12 +60,7 @@ export function defaultVmPolicies(createdAt: Date): { name: string; properties: 
       properties: {
         backupManagementType: 'AzureIaasVM',
         instantRPDetails: {},
-        schedulePolicy: {
-          schedulePolicyType: 'SimpleSchedulePolicy',
-          scheduleRunFrequency: 'Daily',
-          scheduleRunTimes: [time],
-          scheduleWeeklyFrequency: 0,
-        },
+        schedulePolicy: dailySchedule(time),
         retentionPolicy: dailyRetention(time),
         instantRpRetentionRangeInDays: 2,
         timeZone: 'UTC',
