@@ -1,7 +1,7 @@
 // Ingest benchmark (issues 5 and 8): a 1 GiB SQL Full backup streamed by the reference agent through the service into
 // Azurite, against the same bytes uploaded straight to the same Azurite with @azure/storage-blob in 4 MiB blocks, in
 // the same run. The service runs as its own process (as `npm start` runs it) so that its RSS and CPU are its own.
-// Each of BENCH_RUNS runs (2) measures both paths back to back, alternating which goes first.
+// Each of BENCH_RUNS runs (3) measures both paths back to back, alternating which goes first.
 //   npm run bench -- ingest            (BENCH_SIZE_MIB=256 for a shorter run)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

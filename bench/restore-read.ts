@@ -2,7 +2,7 @@
 // decrypted and verified through the service's agent plane (GET /agent/v1/containers/{c}/restores/{id}/parts/0, with
 // the reference agent's own client, as a restore reads it), against a download of the raw (encrypted) blob straight
 // from the same Azurite with @azure/storage-blob, in the same run. Both readers hash what they receive, as an agent
-// checks a part. Each of BENCH_RUNS runs (2) measures both back to back, alternating which goes first.
+// checks a part. Each of BENCH_RUNS runs (3) measures both back to back, alternating which goes first.
 //   npm run bench -- restore-read            (BENCH_SIZE_MIB=256 for a shorter run)
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -19,8 +19,11 @@ import type { Floor } from './floor.ts';
 
 const mib = (bytes: number) => bytes / (1024 * 1024);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Runs per benchmark (each measures the baseline and the service path back to back, alternating which goes first). */
-const RUNS = Number(process.env.BENCH_RUNS ?? 2);
+/**
+ * Runs per benchmark (each measures the baseline and the service path back to back, alternating which goes first):
+ * three, so that the median is one run's figure, not the mean of two on a host where single runs differ by 2–3×.
+ */
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 /**
  * The environment settings, node flags and script of `npm start` (package.json: `[NAME=value …] node [flag …]
