@@ -32,7 +32,9 @@ export const AG_CODES = {
   nodeNotRegistered: 'UserErrorAGNodeNotRegistered',
 } as const;
 
-export const AG_CONTAINER_PREFIX = 'SQLAGWorkLoadContainer;';
+/** The container type of an availability group (a VM's is `VMAppContainer`); its containers' names start with it. */
+export const AG_CONTAINER_TYPE = 'SQLAGWorkLoadContainer';
+export const AG_CONTAINER_PREFIX = `${AG_CONTAINER_TYPE};`;
 
 /** The AG's container name (Azure: `SQLAGWorkLoadContainer;<guid>`; CHOSEN: the guid is the AG's group_id). */
 export function agContainerName(groupId: string): string {

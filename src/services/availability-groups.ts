@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ProtectionContainer } from '../generated/prisma/client.ts';
 import type { InventoryAvailabilityGroup } from '../protocol/agent.ts';
 import {
+  AG_CONTAINER_TYPE,
   backupNode,
   nodesList,
   protectionPrecondition,
@@ -11,12 +12,9 @@ import {
 import type { BackupType } from '../protocol/agent.ts';
 import type { ChainState } from '../domain/backup-chain.ts';
 
-/** The container type of an availability group (a VM's is `VMAppContainer`). */
-const AG_CONTAINER = 'SQLAGWorkLoadContainer';
-
 /** The group an AG container stands for (as its nodes last reported it); undefined for a VM's container. */
 export function groupOf(container: Pick<ProtectionContainer, 'containerType' | 'availabilityGroup'>) {
-  return container.containerType === AG_CONTAINER
+  return container.containerType === AG_CONTAINER_TYPE
     ? (container.availabilityGroup as unknown as InventoryAvailabilityGroup)
     : undefined;
 }
@@ -100,7 +98,7 @@ export async function groupContainersOf(
   node: ProtectionContainer,
 ): Promise<ProtectionContainer[]> {
   const groups = await app.db.protectionContainer.findMany({
-    where: { vaultId: node.vaultId, containerType: AG_CONTAINER },
+    where: { vaultId: node.vaultId, containerType: AG_CONTAINER_TYPE },
   });
   return groups.filter((g) =>
     groupOf(g)!.replicas.some((r) => r.serverName.toLowerCase() === node.friendlyName.toLowerCase()),
@@ -131,7 +129,7 @@ export async function protectedGroupsOf(
 /** Where an AG database's backup goes: the chosen node's container, and the database's chain as the vault has it. */
 export interface BackupRoute {
   containerId: string;
-  container: { friendlyName: string; lastHeartbeatAt: Date | null };
+  container: { friendlyName: string; lastHeartbeatAt: Date | null; containerType: string };
   /**
    * The replicated database's backup chain (differential base, where the next log starts): an AG database's chain
    * belongs to the database, whichever replica took the previous backup, so the vault tells the chosen node.
@@ -146,17 +144,17 @@ export interface BackupRoute {
 export async function routeGroupBackups(
   app: FastifyInstance,
   starts: readonly {
-    item: { id: string; vaultId: string; containerId: string; container: { containerType?: string } };
+    item: { id: string; vaultId: string; containerId: string; container: { containerType: string } };
     type: BackupType;
   }[],
   /** The item's committed chain (backups.ts's chainStateFor). */
   chainStateFor: (app: FastifyInstance, itemId: string) => Promise<ChainState>,
 ): Promise<Map<string, BackupRoute | { failure: { code: string; message: string } }>> {
   const routes = new Map<string, BackupRoute | { failure: { code: string; message: string } }>();
-  const maybeGroups = starts.filter((s) => (s.item.container.containerType ?? AG_CONTAINER) === AG_CONTAINER);
-  if (maybeGroups.length === 0) return routes;
+  const inGroups = starts.filter((s) => s.item.container.containerType === AG_CONTAINER_TYPE);
+  if (inGroups.length === 0) return routes;
   const groups = await app.db.protectionContainer.findMany({
-    where: { id: { in: [...new Set(maybeGroups.map((s) => s.item.containerId))] }, containerType: AG_CONTAINER },
+    where: { id: { in: [...new Set(inGroups.map((s) => s.item.containerId))] } },
   });
   if (groups.length === 0) return routes;
   const byId = new Map(groups.map((g) => [g.id, g]));
@@ -175,7 +173,11 @@ export async function routeGroupBackups(
     const start = lastLog ?? lastFull;
     routes.set(item.id, {
       containerId: node.id,
-      container: { friendlyName: node.friendlyName, lastHeartbeatAt: node.lastHeartbeatAt },
+      container: {
+        friendlyName: node.friendlyName,
+        lastHeartbeatAt: node.lastHeartbeatAt,
+        containerType: node.containerType,
+      },
       chain: {
         ...(lastFull === undefined
           ? {}

@@ -258,8 +258,8 @@ export interface BackupItem {
   containerId: string;
   itemName: string;
   friendlyName: string;
-  /** `containerType`, where the caller read it: a VM's databases then need no look-up of availability groups. */
-  container: { friendlyName: string; lastHeartbeatAt: Date | null; containerType?: string };
+  /** `containerType`: an availability group's databases are routed to a node (routeGroupBackups), a VM's are not. */
+  container: { friendlyName: string; lastHeartbeatAt: Date | null; containerType: string };
 }
 
 /** One backup to start: what the database gets, and when it is taken (service time; default: now). */

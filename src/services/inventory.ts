@@ -7,6 +7,7 @@ import {
   type DiscoveredInstance,
 } from '../domain/discovery.ts';
 import type { InventoryReport } from '../protocol/agent.ts';
+import { AG_CONTAINER_TYPE } from '../domain/availability-groups.ts';
 import { alertOnInquiry } from './alerts.ts';
 
 /**
@@ -58,7 +59,7 @@ export async function applyInventory(app: FastifyInstance, container: Protection
           vaultId: container.vaultId,
           name: containerName,
           nameKey: key,
-          containerType: 'SQLAGWorkLoadContainer',
+          containerType: AG_CONTAINER_TYPE,
           // An AG has no VM of its own; the key only has to be unique (one AG container per vault).
           vmResourceId: '',
           vmResourceIdKey: `sqlag/${container.vaultId}/${key}`,

@@ -1,7 +1,7 @@
 import type { ProtectionContainer, SqlDatabase, SqlInstance, Vault } from '../../../generated/prisma/client.ts';
 import { containerHealth } from '../../../domain/containers.ts';
 import { containerId, fabricId } from '../../../arm/paths.ts';
-import type { DistributedNode } from '../../../domain/availability-groups.ts';
+import { AG_CONTAINER_TYPE, type DistributedNode } from '../../../domain/availability-groups.ts';
 
 /** ARM resources of the registration and discovery flow, with their discriminators. */
 
@@ -34,7 +34,7 @@ export function renderContainer(
   unhealthyAfterSeconds: number,
   nodes: DistributedNode[] = [],
 ) {
-  const isGroup = container.containerType === 'SQLAGWorkLoadContainer';
+  const isGroup = container.containerType === AG_CONTAINER_TYPE;
   return {
     id: containerId(vault, container),
     name: container.name,
