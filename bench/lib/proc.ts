@@ -1,13 +1,22 @@
 // Readings of the bench's processes from /proc (Linux): memory and CPU time, by pid or by program.
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** RSS (bytes) and CPU seconds of a process, from /proc. */
+/** CPU seconds of a process, from /proc. */
 export function usage(pid: number) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   const cpu = (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100/s)
-  return { rss, cpu };
+  return { cpu };
+}
+
+/**
+ * A process's resident memory (bytes), split as /proc counts it: `anonymous` is what the process allocated (V8's heap,
+ * Buffers, malloc), `fileBacked` the pages of its executable and libraries it has touched — for a Node process mostly
+ * the node binary's, shared with every other Node process on the machine.
+ */
+export function memory(pid: number) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kib('VmRSS'), anonymous: kib('RssAnon'), fileBacked: kib('RssFile') + kib('RssShmem') };
 }
 
 /** The pid of this process's child running Azurite (startAzurite spawns it). */

@@ -13,9 +13,11 @@ import { Agent, type AgentLogEntry } from '../../src/agent/agent.ts';
 import { parseCredentials } from '../../src/agent/files.ts';
 import { parseVmSpec } from '../../src/agent/simulation/spec.ts';
 import { startAzurite } from '../../src/storage/azurite.ts';
-import { azuritePid, usage } from './proc.ts';
+import { azuritePid, memory, usage } from './proc.ts';
 import { armCaller, devToken, freshBenchDatabase, type ArmCall } from './arm.ts';
 import type { Floor } from './floor.ts';
+
+type Memory = ReturnType<typeof memory>;
 
 const mib = (bytes: number) => bytes / (1024 * 1024);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,6 +43,19 @@ export function startCommand(): { env: Record<string, string>; args: string[] } 
   return { env, args: words };
 }
 
+/** The memory of a Node process that loads nothing, started as `npm start` starts the service: what any Node costs. */
+async function bareNodeMemory(): Promise<Memory> {
+  const { env, args } = startCommand();
+  const bare = spawn(process.execPath, [...args.slice(0, -1), '-e', 'setInterval(() => {}, 1000)'], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  await sleep(500);
+  const reading = memory(bare.pid ?? 0);
+  bare.kill();
+  return reading;
+}
+
 export interface CpuSeconds {
   bench: number;
   service: number;
@@ -59,8 +74,10 @@ export interface BenchService {
   /** CPU seconds of the three processes at work so far: this one (agent or baseline client), the service, Azurite. */
   cpu(): CpuSeconds;
   cpuSince(start: CpuSeconds): CpuSeconds;
-  /** Samples the service's RSS every 50 ms until the returned function is called; that returns the peak. */
-  watchRss(): () => number;
+  /** Its memory once it listens, before the bench has asked anything of it. */
+  started: Memory;
+  /** Samples the service's memory every 50 ms until the returned function is called; that returns the peak reading. */
+  watchMemory(): () => Memory;
   stop(): Promise<void>;
 }
 
@@ -124,6 +141,7 @@ export async function startBenchService(name: string): Promise<BenchService> {
       });
       service.once('exit', (code) => reject(new Error(`service exited (${code}): ${out}`)));
     });
+    const started = memory(pid);
     const azuriteProcess = azuritePid();
     const cpu = (): CpuSeconds => {
       const bench = process.cpuUsage();
@@ -148,14 +166,18 @@ export async function startBenchService(name: string): Promise<BenchService> {
           azurite: now.azurite - start.azurite,
         };
       },
-      watchRss() {
-        let peak = usage(pid).rss;
-        const sampler = setInterval(() => {
-          peak = Math.max(peak, usage(pid).rss);
-        }, 50);
+      started,
+      watchMemory() {
+        let peak = memory(pid);
+        const sample = () => {
+          const now = memory(pid);
+          if (now.rss > peak.rss) peak = now;
+        };
+        const sampler = setInterval(sample, 50);
         return () => {
           clearInterval(sampler);
-          return Math.max(peak, usage(pid).rss);
+          sample();
+          return peak;
         };
       },
       stop,
@@ -336,8 +358,8 @@ export async function compare(
     check?(baseline: Measured, ours: Measured): void;
   },
 ): Promise<void> {
-  const idleRss = usage(service.pid).rss;
-  const peakRss = service.watchRss();
+  const idle = memory(service.pid);
+  const peakMemory = service.watchMemory();
   const rows = [['run', 'path', 'MiB', 'seconds', 'MiB/s', 'CPU-s/GiB: bench', 'service', 'Azurite']];
   const ratios: number[] = [];
   const rates: number[] = [];
@@ -372,7 +394,7 @@ export async function compare(
     serviceCpu.push(ours.cpu.service / (ours.bytes / 1024 ** 3));
     if (options.floor !== undefined) floors.push(await options.floor.measure(ours.bytes));
   }
-  const peak = peakRss();
+  const peak = peakMemory();
   printTable(rows);
   if (options.floor !== undefined && floors.length > 0) {
     console.log(`\n${options.name} floor (this process, the same bytes through the unavoidable steps alone):`);
@@ -393,8 +415,13 @@ export async function compare(
   console.log(`${options.name} MiB/s (${options.ours.label}): ${spread(rates, 1)}`);
   console.log(`${options.name} service CPU-s/GiB: ${spread(serviceCpu, 2)}`);
   console.log(`${options.name} ratio (service / baseline): ${spread(ratios, 2)} (target >= ${options.ratioTarget})`);
+  const bare = await bareNodeMemory();
+  // Where the resident memory is: the process as started, what the bench's set-up added, what the runs added; and
+  // how much of it is the node binary's pages rather than the service's own allocations.
+  const split = (m: Memory) =>
+    `${mib(m.rss).toFixed(0)} MiB (anonymous ${mib(m.anonymous).toFixed(0)}, file-backed ${mib(m.fileBacked).toFixed(0)})`;
   console.log(
-    `${options.name} service RSS: idle ${mib(idleRss).toFixed(0)} MiB before the runs, peak ${mib(peak).toFixed(0)} MiB${rssTarget}`,
+    `${options.name} service RSS: ${split(service.started)} once listening, ${split(idle)} before the runs, peak ${split(peak)}${rssTarget}; a bare node with npm start's flags: ${split(bare)}`,
   );
 }
 
