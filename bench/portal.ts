@@ -16,6 +16,7 @@ import { loadConfig } from '../src/config.ts';
 import { startAzurite } from '../src/storage/azurite.ts';
 import { alertRows, backupItemRows, vaultSummary } from '../src/services/portal-read-models.ts';
 import { devToken, freshBenchDatabase } from './lib/arm.ts';
+import { dailyFull } from '../test/support/policies.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
 const WARMUP = 20;
@@ -142,30 +143,7 @@ async function main() {
 
     // The vault and its policy through the API; the bulk by SQL.
     await call('PUT', `${vaultPath}?${API}`, { location: 'westeurope' });
-    await call('PUT', `${vaultPath}/backupPolicies/daily?${API}`, {
-      properties: {
-        backupManagementType: 'AzureWorkload',
-        workLoadType: 'SQLDataBase',
-        settings: { timeZone: 'UTC', issqlcompression: false },
-        subProtectionPolicy: [
-          {
-            policyType: 'Full',
-            schedulePolicy: {
-              schedulePolicyType: 'SimpleSchedulePolicy',
-              scheduleRunFrequency: 'Daily',
-              scheduleRunTimes: ['2026-01-01T22:00:00Z'],
-            },
-            retentionPolicy: {
-              retentionPolicyType: 'LongTermRetentionPolicy',
-              dailySchedule: {
-                retentionTimes: ['2026-01-01T22:00:00Z'],
-                retentionDuration: { count: 30, durationType: 'Days' },
-              },
-            },
-          },
-        ],
-      },
-    });
+    await call('PUT', `${vaultPath}/backupPolicies/daily?${API}`, { properties: dailyFull() });
     const vault = await server.app.db.vault.findFirstOrThrow({
       where: { subscriptionId: subscriptionId.toLowerCase(), nameKey: 'bench' },
     });

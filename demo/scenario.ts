@@ -12,12 +12,12 @@ import type { RunningServer } from '../src/server.ts';
 import { fetchToken, sdkClients } from '../test/support/sdk.ts';
 import { until } from '../test/support/vm.ts';
 import { fetchVaultCredentials } from '../test/support/agent-process.ts';
+import { dailyFullWithLogs } from '../test/support/policies.ts';
 
 export const SUBSCRIPTION = '00000000-0000-0000-0000-000000000001';
 export const RESOURCE_GROUP = 'demo-rg';
 export const VAULT = 'demo-vault';
 export const POLICY = 'DailyFullHourlyLog';
-const RUN_TIME = '2026-01-01T22:00:00.000Z';
 export const poll = { updateIntervalInMs: 50 };
 
 /** sqlvm1: two instances, one of them without sysadmin for the backup plugin; sqlvm2: a target for restores. */
@@ -151,38 +151,7 @@ export async function buildEstate(
       { location: 'westeurope', sku: { name: 'Standard' } },
       poll,
     );
-    await backup.protectionPolicies.createOrUpdate(VAULT, RESOURCE_GROUP, POLICY, {
-      properties: {
-        backupManagementType: 'AzureWorkload',
-        workLoadType: 'SQLDataBase',
-        settings: { timeZone: 'UTC', issqlcompression: false },
-        subProtectionPolicy: [
-          {
-            policyType: 'Full',
-            schedulePolicy: {
-              schedulePolicyType: 'SimpleSchedulePolicy',
-              scheduleRunFrequency: 'Daily',
-              scheduleRunTimes: [new Date(RUN_TIME)],
-            },
-            retentionPolicy: {
-              retentionPolicyType: 'LongTermRetentionPolicy',
-              dailySchedule: {
-                retentionTimes: [new Date(RUN_TIME)],
-                retentionDuration: { count: 30, durationType: 'Days' },
-              },
-            },
-          },
-          {
-            policyType: 'Log',
-            schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 60 },
-            retentionPolicy: {
-              retentionPolicyType: 'SimpleRetentionPolicy',
-              retentionDuration: { count: 15, durationType: 'Days' },
-            },
-          },
-        ],
-      } as never,
-    });
+    await backup.protectionPolicies.createOrUpdate(VAULT, RESOURCE_GROUP, POLICY, dailyFullWithLogs(60));
     return vault.id ?? '';
   });
   // The clock starts a minute before tomorrow's 22:00 UTC Full.

@@ -2,40 +2,10 @@
 // keys and validation matter), VMs, items and a Full recovery point each by SQL (thousands of SDK calls would
 // dominate the run).
 import type pg from 'pg';
+import { dailyFull } from '../../test/support/policies.ts';
 
 /** Daily Full at 22:00 UTC kept 30 days, a Log every 15 minutes kept 15 days. */
-export const DAILY_FULL_15_MINUTE_LOGS = {
-  properties: {
-    backupManagementType: 'AzureWorkload',
-    workLoadType: 'SQLDataBase',
-    settings: { timeZone: 'UTC', issqlcompression: false },
-    subProtectionPolicy: [
-      {
-        policyType: 'Full',
-        schedulePolicy: {
-          schedulePolicyType: 'SimpleSchedulePolicy',
-          scheduleRunFrequency: 'Daily',
-          scheduleRunTimes: ['2026-01-01T22:00:00Z'],
-        },
-        retentionPolicy: {
-          retentionPolicyType: 'LongTermRetentionPolicy',
-          dailySchedule: {
-            retentionTimes: ['2026-01-01T22:00:00Z'],
-            retentionDuration: { count: 30, durationType: 'Days' },
-          },
-        },
-      },
-      {
-        policyType: 'Log',
-        schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 15 },
-        retentionPolicy: {
-          retentionPolicyType: 'SimpleRetentionPolicy',
-          retentionDuration: { count: 15, durationType: 'Days' },
-        },
-      },
-    ],
-  },
-};
+export const DAILY_FULL_15_MINUTE_LOGS = { properties: dailyFull(15) };
 
 /**
  * For every vault in the database (each with one policy): `vms` registered VMs and `databasesPerVm` protected

@@ -16,6 +16,7 @@ import { startAzurite } from '../../src/storage/azurite.ts';
 import { azuritePid, memory, usage } from './proc.ts';
 import { armCaller, devToken, freshBenchDatabase, type ArmCall } from './arm.ts';
 import type { Floor } from './floor.ts';
+import { dailyFull } from '../../test/support/policies.ts';
 
 type Memory = ReturnType<typeof memory>;
 
@@ -211,30 +212,7 @@ export async function protectedDatabase(
   const vault = `/subscriptions/${randomUUID()}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/bench`;
   const arm = armCaller(base, token);
   await arm('PUT', vault, { location: 'westeurope' });
-  await arm('PUT', `${vault}/backupPolicies/daily`, {
-    properties: {
-      backupManagementType: 'AzureWorkload',
-      workLoadType: 'SQLDataBase',
-      settings: { timeZone: 'UTC', issqlcompression: false },
-      subProtectionPolicy: [
-        {
-          policyType: 'Full',
-          schedulePolicy: {
-            schedulePolicyType: 'SimpleSchedulePolicy',
-            scheduleRunFrequency: 'Daily',
-            scheduleRunTimes: ['2026-01-01T22:00:00Z'],
-          },
-          retentionPolicy: {
-            retentionPolicyType: 'LongTermRetentionPolicy',
-            dailySchedule: {
-              retentionTimes: ['2026-01-01T22:00:00Z'],
-              retentionDuration: { count: 30, durationType: 'Days' },
-            },
-          },
-        },
-      ],
-    },
-  });
+  await arm('PUT', `${vault}/backupPolicies/daily`, { properties: dailyFull() });
   const credentials = (
     (await (await arm('POST', `${vault}/backupRegistrationCredentials`)).json()) as { properties: object }
   ).properties;

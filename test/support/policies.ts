@@ -329,35 +329,39 @@ export function asSdkPolicy(properties: Record<string, unknown>): { properties: 
 }
 
 /**
- * The SDK body of a policy with a daily Full at 22:00 UTC kept 30 days and a Log every `logMinutes` kept 15 days —
- * the schedule most backup and restore scenarios play on the emulator clock.
+ * A policy's wire properties: a daily Full at 22:00 UTC kept 30 days and, given `logMinutes`, a Log every `logMinutes`
+ * kept 15 days — the schedule most backup and restore scenarios, the benchmarks and the demo play.
  */
-export function dailyFullWithLogs(logMinutes: number): { properties: never } {
-  return asSdkPolicy({
+export function dailyFull(logMinutes?: number): Obj {
+  const full = {
+    policyType: 'Full',
+    schedulePolicy: {
+      schedulePolicyType: 'SimpleSchedulePolicy',
+      scheduleRunFrequency: 'Daily',
+      scheduleRunTimes: [T],
+    },
+    retentionPolicy: {
+      retentionPolicyType: 'LongTermRetentionPolicy',
+      dailySchedule: { retentionTimes: [T], retentionDuration: { count: 30, durationType: 'Days' } },
+    },
+  };
+  const log = {
+    policyType: 'Log',
+    schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: logMinutes },
+    retentionPolicy: {
+      retentionPolicyType: 'SimpleRetentionPolicy',
+      retentionDuration: { count: 15, durationType: 'Days' },
+    },
+  };
+  return {
     backupManagementType: 'AzureWorkload',
     workLoadType: 'SQLDataBase',
     settings: { timeZone: 'UTC', issqlcompression: false },
-    subProtectionPolicy: [
-      {
-        policyType: 'Full',
-        schedulePolicy: {
-          schedulePolicyType: 'SimpleSchedulePolicy',
-          scheduleRunFrequency: 'Daily',
-          scheduleRunTimes: [T],
-        },
-        retentionPolicy: {
-          retentionPolicyType: 'LongTermRetentionPolicy',
-          dailySchedule: { retentionTimes: [T], retentionDuration: { count: 30, durationType: 'Days' } },
-        },
-      },
-      {
-        policyType: 'Log',
-        schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: logMinutes },
-        retentionPolicy: {
-          retentionPolicyType: 'SimpleRetentionPolicy',
-          retentionDuration: { count: 15, durationType: 'Days' },
-        },
-      },
-    ],
-  });
+    subProtectionPolicy: logMinutes === undefined ? [full] : [full, log],
+  };
+}
+
+/** The SDK body of `dailyFull(logMinutes)`. */
+export function dailyFullWithLogs(logMinutes: number): { properties: never } {
+  return asSdkPolicy(dailyFull(logMinutes));
 }

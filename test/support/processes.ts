@@ -12,7 +12,7 @@ import { vaultContainerName } from '../../src/storage/containers.ts';
 import { fetchVaultCredentials, spawnAgent, type AgentProcess } from './agent-process.ts';
 import { ownDatabase } from './databases.ts';
 import { TEST_MASTER_KEY } from './global-setup.ts';
-import { asSdkPolicy } from './policies.ts';
+import { dailyFullWithLogs } from './policies.ts';
 import { fetchToken, sdkClients } from './sdk.ts';
 import type { TestServer } from './server.ts';
 import { registeredSqlVm, sqlVmSpec } from './vm.ts';
@@ -405,37 +405,6 @@ export interface BackupRig {
   stop(): Promise<void>;
 }
 
-const rigPolicy = {
-  backupManagementType: 'AzureWorkload',
-  workLoadType: 'SQLDataBase',
-  settings: { timeZone: 'UTC', issqlcompression: false },
-  subProtectionPolicy: [
-    {
-      policyType: 'Full',
-      schedulePolicy: {
-        schedulePolicyType: 'SimpleSchedulePolicy',
-        scheduleRunFrequency: 'Daily',
-        scheduleRunTimes: ['2026-01-01T22:00:00.000Z'],
-      },
-      retentionPolicy: {
-        retentionPolicyType: 'LongTermRetentionPolicy',
-        dailySchedule: {
-          retentionTimes: ['2026-01-01T22:00:00.000Z'],
-          retentionDuration: { count: 30, durationType: 'Days' },
-        },
-      },
-    },
-    {
-      policyType: 'Log',
-      schedulePolicy: { schedulePolicyType: 'LogSchedulePolicy', scheduleFrequencyInMins: 15 },
-      retentionPolicy: {
-        retentionPolicyType: 'SimpleRetentionPolicy',
-        retentionDuration: { count: 15, durationType: 'Days' },
-      },
-    },
-  ],
-};
-
 /**
  * The rig: a database `name` created for it (dropped at stop), API (RV_WORKERS=false) and worker processes with a
  * 1-second scheduler tick and emulator controls, a vault with a daily-Full + 15-minute-Log policy, a VM with one
@@ -491,7 +460,7 @@ export async function backupRig(options: {
     { updateIntervalInMs: 50 },
   );
   const vaultId = (await sql.query<{ id: string }>('SELECT "id" FROM "Vault" LIMIT 1')).rows[0]?.id ?? '';
-  await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyFull', asSdkPolicy(rigPolicy));
+  await backup.protectionPolicies.createOrUpdate(vault, 'rg', 'DailyFull', dailyFullWithLogs(15));
   const spec = sqlVmSpec(`${options.name}vm`, ['big']);
   Object.assign(spec.instances[0]!.databases[0]!, { sizeMiB: options.sizeMiB, writesPerMinute: 60 });
   const registered = await registeredSqlVm(
