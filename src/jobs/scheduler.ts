@@ -62,7 +62,7 @@ export async function dispatchDue(
   for (;;) {
     const claimed = await app.db.$transaction(async (tx) => {
       // Raw, with the container's columns and the end of the item's last Full (whether a Log or Differential heals
-      // into a Full): a batch of 1000 through Prisma's relation loading costs more CPU than all the rest of the dispatch.
+      // into a Full): a batch through Prisma's relation loading costs more CPU than all the rest of the dispatch.
       const items = await tx.$queryRaw<DueItem[]>`
         WITH claimed AS (
           SELECT i."id", i."vaultId", i."containerId", i."itemName", i."friendlyName", i."policyId", i."chainBroken",
