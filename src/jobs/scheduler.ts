@@ -23,6 +23,8 @@ interface DueItem {
   containerFriendlyName: string;
   lastHeartbeatAt: Date | null;
   containerType: string;
+  /** Backups its VM was running when it was claimed. */
+  openOnContainer: number;
   /** When the item's last Full ended (null: it has none). */
   lastFullEnd: Date | null;
 }
@@ -63,14 +65,22 @@ export async function dispatchDue(
     const claimed = await app.db.$transaction(async (tx) => {
       // Raw, with the container's columns and the end of the item's last Full (whether a Log or Differential heals
       // into a Full): a batch through Prisma's relation loading costs more CPU than all the rest of the dispatch.
+      // A VM already running its limit of backups (Azure's DefaultBackupTasksThreshold, 20) is not claimed from: its
+      // due items wait for a later tick without holding this one (a batch of them would be claimed again and again)
+      // or keeping other VMs' backups from starting.
+      const max = app.config.backup.maxConcurrentPerVm;
       const items = await tx.$queryRaw<DueItem[]>`
-        WITH claimed AS (
+        WITH open AS (
+          SELECT "containerId", count(*)::int AS "open" FROM "BackupUpload" WHERE "state" = 'Open' GROUP BY "containerId"
+        ), claimed AS (
           SELECT i."id", i."vaultId", i."containerId", i."itemName", i."friendlyName", i."policyId", i."chainBroken",
                  i."nextFullAt", i."nextDiffAt", i."nextLogAt", c."friendlyName" AS "containerFriendlyName", c."lastHeartbeatAt",
-                 c."containerType"
+                 c."containerType", COALESCE(o."open", 0) AS "openOnContainer"
           FROM "ProtectedItem" i JOIN "ProtectionContainer" c ON c."id" = i."containerId"
+          LEFT JOIN open o ON o."containerId" = i."containerId"
           WHERE i."deferredDeleteAt" IS NULL AND i."protectionState" IN ('IRPending', 'Protected', 'ProtectionError')
             AND (i."nextFullAt" <= ${now} OR i."nextDiffAt" <= ${now} OR i."nextLogAt" <= ${now})
+            AND COALESCE(o."open", 0) < ${max}
           ORDER BY LEAST(COALESCE(i."nextFullAt", 'infinity'), COALESCE(i."nextDiffAt", 'infinity'), COALESCE(i."nextLogAt", 'infinity'))
           LIMIT ${batch} ${lock}
         )
@@ -95,11 +105,8 @@ export async function dispatchDue(
           return [row.id, { policy, next }];
         }),
       );
-      // Azure runs at most 20 backups at once per VM (DefaultBackupTasksThreshold); the rest wait for a later tick.
-      const running = await tx.$queryRaw<{ containerId: string; open: number }[]>`
-        SELECT "containerId", count(*)::int AS "open" FROM "BackupUpload"
-        WHERE "state" = 'Open' AND "containerId" = ANY(${[...new Set(items.map((i) => i.containerId))]}::text[]) GROUP BY "containerId"`;
-      const slots = new Map(running.map((r) => [r.containerId, app.config.backup.maxConcurrentPerVm - r.open]));
+      // A VM's room: its limit less what it was running at the claim, less what this batch starts on it.
+      const slots = new Map<string, number>();
       const starts: BackupStart[] = [];
       const moved: string[] = [];
       for (const item of items) {
@@ -107,7 +114,7 @@ export async function dispatchDue(
         const scheduled = item.policyId === null ? undefined : policies.get(item.policyId);
         if (type === undefined || scheduled === undefined) continue;
         const { policy } = scheduled;
-        const free = slots.get(item.containerId) ?? app.config.backup.maxConcurrentPerVm;
+        const free = slots.get(item.containerId) ?? max - item.openOnContainer;
         if (free <= 0) continue;
         slots.set(item.containerId, free - 1);
         moved.push(item.id);
@@ -144,7 +151,8 @@ export async function dispatchDue(
     await app.agentCommands.wake(claimed.containerIds);
     started += claimed.starts;
     // A full batch may hide more due items; fewer means all were seen (those over a VM's limit wait for the next tick).
-    if (claimed.count < batch) return started;
+    // A batch that started nothing (only items without a policy to schedule them) would be claimed again: stop.
+    if (claimed.count < batch || claimed.starts === 0) return started;
   }
 }
 
