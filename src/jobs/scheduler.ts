@@ -38,6 +38,19 @@ function dueType(item: DueItem, now: Date): Scheduled | undefined {
 }
 
 /**
+ * What a tick may start: items with a schedule (protected, or waiting for their first backup, not soft-deleted) on a
+ * VM with room — a VM already running its limit of backups (Azure's DefaultBackupTasksThreshold, 20) is passed over,
+ * its due items waiting for a later tick, so that they neither hold a tick (claimed again and again) nor keep other
+ * VMs' backups from starting. The claim and nextDueTime read an item `i` joined to `open`, its VM's running backups.
+ */
+const openPerVm = Prisma.sql`SELECT "containerId", count(*)::int AS "open" FROM "BackupUpload" WHERE "state" = 'Open' GROUP BY "containerId"`;
+const dispatchable = (app: FastifyInstance) => Prisma.sql`
+  i."deferredDeleteAt" IS NULL AND i."protectionState" IN ('IRPending', 'Protected', 'ProtectionError') AND i."policyId" IS NOT NULL
+  AND COALESCE(o."open", 0) < ${app.config.backup.maxConcurrentPerVm}`;
+/** When an item is next due: its earliest schedule. */
+const nextTime = Prisma.sql`LEAST(COALESCE(i."nextFullAt", 'infinity'), COALESCE(i."nextDiffAt", 'infinity'), COALESCE(i."nextLogAt", 'infinity'))`;
+
+/**
  * A batch of 5,000 due items takes about a second on a quiet host and more than Prisma's default 5 s on a busy one
  * (bench/RESULTS.md): past the timeout the batch would roll back, and every later tick fail the same way.
  */
@@ -65,23 +78,16 @@ export async function dispatchDue(
     const claimed = await app.db.$transaction(async (tx) => {
       // Raw, with the container's columns and the end of the item's last Full (whether a Log or Differential heals
       // into a Full): a batch through Prisma's relation loading costs more CPU than all the rest of the dispatch.
-      // A VM already running its limit of backups (Azure's DefaultBackupTasksThreshold, 20) is not claimed from: its
-      // due items wait for a later tick without holding this one (a batch of them would be claimed again and again)
-      // or keeping other VMs' backups from starting.
       const max = app.config.backup.maxConcurrentPerVm;
       const items = await tx.$queryRaw<DueItem[]>`
-        WITH open AS (
-          SELECT "containerId", count(*)::int AS "open" FROM "BackupUpload" WHERE "state" = 'Open' GROUP BY "containerId"
-        ), claimed AS (
+        WITH open AS (${openPerVm}), claimed AS (
           SELECT i."id", i."vaultId", i."containerId", i."itemName", i."friendlyName", i."policyId", i."chainBroken",
                  i."nextFullAt", i."nextDiffAt", i."nextLogAt", c."friendlyName" AS "containerFriendlyName", c."lastHeartbeatAt",
                  c."containerType", COALESCE(o."open", 0) AS "openOnContainer"
           FROM "ProtectedItem" i JOIN "ProtectionContainer" c ON c."id" = i."containerId"
           LEFT JOIN open o ON o."containerId" = i."containerId"
-          WHERE i."deferredDeleteAt" IS NULL AND i."protectionState" IN ('IRPending', 'Protected', 'ProtectionError')
-            AND (i."nextFullAt" <= ${now} OR i."nextDiffAt" <= ${now} OR i."nextLogAt" <= ${now})
-            AND COALESCE(o."open", 0) < ${max}
-          ORDER BY LEAST(COALESCE(i."nextFullAt", 'infinity'), COALESCE(i."nextDiffAt", 'infinity'), COALESCE(i."nextLogAt", 'infinity'))
+          WHERE ${dispatchable(app)} AND (i."nextFullAt" <= ${now} OR i."nextDiffAt" <= ${now} OR i."nextLogAt" <= ${now})
+          ORDER BY ${nextTime}
           LIMIT ${batch} ${lock}
         )
         SELECT claimed.*, f."endTime" AS "lastFullEnd" FROM claimed
@@ -151,17 +157,20 @@ export async function dispatchDue(
     await app.agentCommands.wake(claimed.containerIds);
     started += claimed.starts;
     // A full batch may hide more due items; fewer means all were seen (those over a VM's limit wait for the next tick).
-    // A batch that started nothing (only items without a policy to schedule them) would be claimed again: stop.
-    if (claimed.count < batch || claimed.starts === 0) return started;
+    if (claimed.count < batch) return started;
   }
 }
 
-/** The earliest scheduled backup of any item, if any (what advancing the emulator clock steps to). */
+/**
+ * The earliest scheduled backup a tick could start (what advancing the emulator clock steps to): one on a VM at its
+ * limit is not, or the clock would step to it again and again.
+ */
 export async function nextDueTime(app: FastifyInstance): Promise<Date | undefined> {
   const [row] = await app.db.$queryRaw<{ next: Date | null }[]>`
-    SELECT MIN(LEAST(COALESCE("nextFullAt", 'infinity'), COALESCE("nextDiffAt", 'infinity'), COALESCE("nextLogAt", 'infinity'))) AS "next"
-    FROM "ProtectedItem"
-    WHERE "deferredDeleteAt" IS NULL AND "protectionState" IN ('IRPending', 'Protected', 'ProtectionError')`;
+    WITH open AS (${openPerVm})
+    SELECT MIN(${nextTime}) AS "next"
+    FROM "ProtectedItem" i LEFT JOIN open o ON o."containerId" = i."containerId"
+    WHERE ${dispatchable(app)}`;
   const next = row?.next;
   return next instanceof Date && Number.isFinite(next.getTime()) ? next : undefined;
 }

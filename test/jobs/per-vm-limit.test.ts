@@ -93,6 +93,22 @@ describe('the scheduler and the per-VM limit of running backups', () => {
     expect(startedItems.sort()).toEqual(moved.sort());
   });
 
+  it('advances the emulator clock past items that wait for room, and starts them once their VM has it', async () => {
+    // Both VMs are at their limit now (their backups have no agent to finish them); four items are past due.
+    const from = d.server.app.clock.now();
+    const advanced = await d.clock({ advanceSeconds: 60, waitForBackupsSeconds: 1 });
+    expect(advanced.backupsStarted).toBe(0);
+    expect(new Date(advanced.now).getTime() - from.getTime()).toBeGreaterThanOrEqual(60_000);
+    // One of bigvm2's backups ends: its last due item starts at the next step, and only it.
+    await sql.query(
+      `UPDATE "BackupUpload" SET "state" = 'Failed' WHERE "id" = (
+         SELECT u."id" FROM "BackupUpload" u JOIN "ProtectionContainer" c ON c."id" = u."containerId"
+         WHERE c."friendlyName" = 'bigvm2' AND u."state" = 'Open' LIMIT 1)`,
+    );
+    const next = await d.clock({ advanceSeconds: 60, waitForBackupsSeconds: 1 });
+    expect(next.backupsStarted).toBe(1);
+  });
+
   async function nextLogs(vaultId: string): Promise<Map<string, number>> {
     const rows = await sql.query<{ id: string; nextLogAt: Date }>(
       `SELECT "id", "nextLogAt" FROM "ProtectedItem" WHERE "vaultId" = $1`,
