@@ -17,7 +17,12 @@ describe('the scheduler and the per-VM limit of running backups', () => {
   let sql: pg.Client;
 
   beforeAll(async () => {
-    d = await clockDeployment('pervm', { RV_WORKERS: 'false', RV_MAX_CONCURRENT_BACKUPS_PER_VM: '2' });
+    // The seeded VMs have no agents: their last heartbeat must not make them Unhealthy while the clock advances.
+    d = await clockDeployment('pervm', {
+      RV_WORKERS: 'false',
+      RV_MAX_CONCURRENT_BACKUPS_PER_VM: '2',
+      RV_AGENT_UNHEALTHY_AFTER_SECONDS: '86400',
+    });
     sql = new pg.Client({ connectionString: d.server.config.databaseUrl });
     await sql.connect();
   });
