@@ -68,6 +68,12 @@ export const VaultParams = Type.Object({
   resourceGroupName: name('Resource group'),
   vaultName: name('Vault name'),
 });
+/** A path segment of at most `maxLength` characters (ARM's names below a vault). */
+export const segment = (maxLength: number) => Type.String({ minLength: 1, maxLength });
+/** The path of a vault's backup fabric (`backupFabrics/Azure`), of a container in it, of a protected item in that. */
+export const FabricParams = Type.Object({ ...VaultParams.properties, fabricName: segment(64) });
+export const ContainerParams = Type.Object({ ...FabricParams.properties, containerName: segment(300) });
+export const ProtectedItemParams = Type.Object({ ...ContainerParams.properties, protectedItemName: segment(600) });
 export const VaultOperationParams = Type.Object({
   subscriptionId: name('Subscription id'),
   resourceGroupName: name('Resource group'),

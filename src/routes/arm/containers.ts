@@ -4,7 +4,18 @@ import type { Operation } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { startJob } from '../../jobs/job-records.ts';
 import { activityIdOf } from '../../arm/activity.ts';
-import { ApiVersionQuery, Empty, FilterQuery, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import {
+  ApiVersionQuery,
+  Empty,
+  FilterQuery,
+  listOf,
+  ListQuery,
+  responses,
+  VaultParams,
+  FabricParams,
+  ContainerParams,
+  segment,
+} from '../../arm/schemas.ts';
 import { VAULT, vaultId, containerId, fabricId } from '../../arm/paths.ts';
 import { afterPair, page } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
@@ -28,11 +39,8 @@ const OperationStatus = model('OperationStatus');
 
 const FABRIC = `${VAULT}/backupFabrics/:fabricName`;
 const CONTAINER = `${FABRIC}/protectionContainers/:containerName`;
-const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
-const FabricParams = Type.Object({ ...VaultParams.properties, fabricName: name(64) });
-const ContainerParams = Type.Object({ ...FabricParams.properties, containerName: name(300) });
-const ContainerOperationParams = Type.Object({ ...ContainerParams.properties, operationId: name(64) });
-const FabricOperationParams = Type.Object({ ...FabricParams.properties, operationId: name(64) });
+const ContainerOperationParams = Type.Object({ ...ContainerParams.properties, operationId: segment(64) });
+const FabricOperationParams = Type.Object({ ...FabricParams.properties, operationId: segment(64) });
 
 const RegisterBody = Type.Object(
   {

@@ -1,7 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ArmError, errors } from '../../domain/errors.ts';
-import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import {
+  ApiVersionQuery,
+  Empty,
+  listOf,
+  ListQuery,
+  responses,
+  VaultParams,
+  FabricParams,
+  segment,
+} from '../../arm/schemas.ts';
 import { VAULT, vaultId } from '../../arm/paths.ts';
 import { afterPair, page } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
@@ -12,11 +21,7 @@ import { model } from '../../arm/models/index.ts';
 
 const IntentResource = model('ProtectionIntentResource');
 
-const IntentParams = Type.Object({
-  ...VaultParams.properties,
-  fabricName: Type.String({ minLength: 1, maxLength: 64 }),
-  intentObjectName: Type.String({ minLength: 1, maxLength: 260 }),
-});
+const IntentParams = Type.Object({ ...FabricParams.properties, intentObjectName: segment(260) });
 const IntentBody = Type.Object(
   {
     properties: Type.Object(

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import type { ProtectionContainer } from '../../generated/prisma/client.ts';
 import { containerNodes, groupOf } from '../../services/availability-groups.ts';
-import { listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { listOf, ListQuery, responses, VaultParams, ContainerParams } from '../../arm/schemas.ts';
 import { VAULT, vaultId, containerId } from '../../arm/paths.ts';
 import { afterPair, page, type Cursor } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
@@ -20,11 +19,6 @@ import { model } from '../../arm/models/index.ts';
 const WorkloadItemResource = model('WorkloadItemResource');
 const WorkloadProtectableItemResource = model('WorkloadProtectableItemResource');
 
-const ContainerParams = Type.Object({
-  ...VaultParams.properties,
-  fabricName: Type.String({ minLength: 1, maxLength: 64 }),
-  containerName: Type.String({ minLength: 1, maxLength: 300 }),
-});
 const tags = ['discovery'];
 
 type Kind = 'SQLInstance' | 'SQLDataBase';

@@ -7,7 +7,16 @@ import { startJob } from '../../jobs/job-records.ts';
 import { activityIdOf } from '../../arm/activity.ts';
 import { protect } from '../../services/protection.ts';
 import { isBackupType } from '../../protocol/agent.ts';
-import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import {
+  ApiVersionQuery,
+  Empty,
+  listOf,
+  ListQuery,
+  responses,
+  VaultParams,
+  ProtectedItemParams,
+  segment,
+} from '../../arm/schemas.ts';
 import { VAULT, vaultId, protectedItemId } from '../../arm/paths.ts';
 import { page } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
@@ -22,14 +31,7 @@ import { model } from '../../arm/models/index.ts';
 const ItemResource = model('ProtectedItemResource');
 const OperationStatus = model('OperationStatus');
 
-const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
-const ItemParams = Type.Object({
-  ...VaultParams.properties,
-  fabricName: name(64),
-  containerName: name(300),
-  protectedItemName: name(600),
-});
-const ItemOperationParams = Type.Object({ ...ItemParams.properties, operationId: name(64) });
+const ItemOperationParams = Type.Object({ ...ProtectedItemParams.properties, operationId: segment(64) });
 const ItemBody = Type.Object(
   {
     properties: Type.Object(
@@ -101,7 +103,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Configure protection, change policy, stop protection keeping data, resume, or undelete (isRehydrate)',
-        params: ItemParams,
+        params: ProtectedItemParams,
         querystring: ApiVersionQuery,
         body: ItemBody,
         response: responses({ 202: acceptedAnswer('Accepted: the operation gives the job') }),
@@ -203,7 +205,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Get a protected item',
-        params: ItemParams,
+        params: ProtectedItemParams,
         querystring: ApiVersionQuery,
         response: responses({ 200: ItemResource }),
       },
@@ -222,7 +224,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Stop protection and delete backup data (soft-deleted while the vault keeps deleted data)',
-        params: ItemParams,
+        params: ProtectedItemParams,
         querystring: ApiVersionQuery,
         response: responses({ 202: acceptedAnswer('Deletion accepted'), 204: Empty }),
       },
@@ -275,7 +277,7 @@ const protectedItemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Back up now: Full, Differential, Log or CopyOnlyFull (202; the operation gives the Backup job)',
-        params: ItemParams,
+        params: ProtectedItemParams,
         querystring: ApiVersionQuery,
         body: BackupBody,
         response: responses({ 202: acceptedAnswer('Backup accepted: the operation gives the Backup job') }),

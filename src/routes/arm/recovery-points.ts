@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { errors } from '../../domain/errors.ts';
 import { logTimeRanges, typesForQuery } from '../../domain/backup-chain.ts';
 import { asCommittedPoint } from '../../services/backups.ts';
-import { ApiVersionQuery, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { ApiVersionQuery, listOf, ListQuery, responses, ProtectedItemParams, segment } from '../../arm/schemas.ts';
 import { accepted } from '../../arm/models/common.ts';
 import { VAULT, protectedItemId } from '../../arm/paths.ts';
 import { afterPair, page } from '../../arm/paging.ts';
@@ -20,14 +20,7 @@ import { model } from '../../arm/models/index.ts';
 
 const PointResource = model('RecoveryPointResource');
 
-const name = (max: number) => Type.String({ minLength: 1, maxLength: max });
-const ItemParams = Type.Object({
-  ...VaultParams.properties,
-  fabricName: name(64),
-  containerName: name(300),
-  protectedItemName: name(600),
-});
-const PointParams = Type.Object({ ...ItemParams.properties, recoveryPointId: name(64) });
+const PointParams = Type.Object({ ...ProtectedItemParams.properties, recoveryPointId: segment(64) });
 const DirectoryMapping = Type.Object(
   {
     mappingType: Type.String({ maxLength: 16 }),
@@ -105,7 +98,7 @@ const recoveryPointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Recovery points of a protected database ($filter: startDate, endDate, restorePointQueryType)',
-        params: ItemParams,
+        params: ProtectedItemParams,
         querystring: ListQuery,
         response: responses({ 200: listOf(PointResource) }),
       },
