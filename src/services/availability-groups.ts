@@ -158,11 +158,15 @@ export async function routeGroupBackups(
   });
   if (groups.length === 0) return routes;
   const byId = new Map(groups.map((g) => [g.id, g]));
+  // A group's nodes are read once however many of its databases start together (a tick starts them all at once).
+  const nodesOf = new Map<string, Promise<Map<string, ProtectionContainer>>>();
   for (const { item, type } of starts) {
     const container = byId.get(item.containerId);
     const group = container && groupOf(container);
-    if (group === undefined) continue;
-    const nodes = await registeredNodes(app, item.vaultId, group);
+    if (container === undefined || group === undefined) continue;
+    const reading = nodesOf.get(container.id) ?? registeredNodes(app, item.vaultId, group);
+    nodesOf.set(container.id, reading);
+    const nodes = await reading;
     const chosen = backupNode(group.name, group.backupPreference, type, replicaNodes(group, resourceIds(nodes)));
     if ('error' in chosen) {
       routes.set(item.id, { failure: chosen.error });
