@@ -56,7 +56,10 @@ export function listOf(item: TSchema) {
 
 export const Empty = Type.Null({ description: 'No body' });
 
-const name = (description: string) => Type.String({ minLength: 1, maxLength: 260, description });
+/** A path segment of at most `maxLength` characters (ARM's names: resource groups, vaults and what lies below them). */
+export const segment = (maxLength: number, description?: string) =>
+  Type.String({ minLength: 1, maxLength, ...(description === undefined ? {} : { description }) });
+const name = (description: string) => segment(260, description);
 
 export const SubscriptionParams = Type.Object({ subscriptionId: name('Subscription id') });
 export const ResourceGroupParams = Type.Object({
@@ -68,15 +71,8 @@ export const VaultParams = Type.Object({
   resourceGroupName: name('Resource group'),
   vaultName: name('Vault name'),
 });
-/** A path segment of at most `maxLength` characters (ARM's names below a vault). */
-export const segment = (maxLength: number) => Type.String({ minLength: 1, maxLength });
 /** The path of a vault's backup fabric (`backupFabrics/Azure`), of a container in it, of a protected item in that. */
 export const FabricParams = Type.Object({ ...VaultParams.properties, fabricName: segment(64) });
 export const ContainerParams = Type.Object({ ...FabricParams.properties, containerName: segment(300) });
 export const ProtectedItemParams = Type.Object({ ...ContainerParams.properties, protectedItemName: segment(600) });
-export const VaultOperationParams = Type.Object({
-  subscriptionId: name('Subscription id'),
-  resourceGroupName: name('Resource group'),
-  vaultName: name('Vault name'),
-  operationId: name('Operation id'),
-});
+export const VaultOperationParams = Type.Object({ ...VaultParams.properties, operationId: name('Operation id') });

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
-import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams, segment } from '../../arm/schemas.ts';
 import { accepted, StillRunning } from '../../arm/models/common.ts';
 import { model } from '../../arm/models/index.ts';
 import { UUID } from '../../domain/arm-ids.ts';
@@ -16,11 +16,8 @@ import { changeJobStatus, jobById } from '../../jobs/job-records.ts';
 
 const JobResource = model('JobResource');
 
-const JobParams = Type.Object({ ...VaultParams.properties, jobName: Type.String({ minLength: 1, maxLength: 64 }) });
-const JobOperationParams = Type.Object({
-  ...JobParams.properties,
-  operationId: Type.String({ minLength: 1, maxLength: 64 }),
-});
+const JobParams = Type.Object({ ...VaultParams.properties, jobName: segment(64) });
+const JobOperationParams = Type.Object({ ...JobParams.properties, operationId: segment(64) });
 const STATUSES = ['InProgress', 'Completed', 'Failed', 'CompletedWithWarnings', 'Cancelled', 'Cancelling'] as const;
 const tags = ['jobs'];
 

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Policy, Vault } from '../../generated/prisma/client.ts';
 import { ArmError, errors } from '../../domain/errors.ts';
 import { validateSqlPolicy } from '../../domain/policy/validate.ts';
-import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams } from '../../arm/schemas.ts';
+import { ApiVersionQuery, Empty, listOf, ListQuery, responses, VaultParams, segment } from '../../arm/schemas.ts';
 import { VAULT, vaultId, policyId } from '../../arm/paths.ts';
 import { page } from '../../arm/paging.ts';
 import { filterEquals, readFilter } from '../../arm/filter.ts';
@@ -16,14 +16,8 @@ import { model } from '../../arm/models/index.ts';
 const PolicyResource = model('ProtectionPolicyResource');
 const OperationStatus = model('OperationStatus');
 
-const PolicyParams = Type.Object({
-  ...VaultParams.properties,
-  policyName: Type.String({ minLength: 1, maxLength: 150 }),
-});
-const PolicyOperationParams = Type.Object({
-  ...PolicyParams.properties,
-  operationId: Type.String({ minLength: 1, maxLength: 64 }),
-});
+const PolicyParams = Type.Object({ ...VaultParams.properties, policyName: segment(150) });
+const PolicyOperationParams = Type.Object({ ...PolicyParams.properties, operationId: segment(64) });
 const PolicyBody = Type.Object(
   {
     properties: Type.Object({ backupManagementType: Type.String({ maxLength: 64 }) }, { additionalProperties: true }),

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ArmError } from '../../domain/errors.ts';
-import { ApiVersionQuery, listOf, responses, VaultParams } from '../../arm/schemas.ts';
+import { ApiVersionQuery, listOf, responses, VaultParams, segment } from '../../arm/schemas.ts';
 import { VAULT } from '../../arm/paths.ts';
 import { findVault } from '../../arm/vault-lookup.ts';
 
@@ -39,7 +39,7 @@ const resourceGuardProxyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'A resource guard proxy (never found here)',
         params: Type.Object({
           ...VaultParams.properties,
-          resourceGuardProxyName: Type.String({ minLength: 1, maxLength: 260 }),
+          resourceGuardProxyName: segment(260),
         }),
         querystring: ApiVersionQuery,
         response: responses({}),
