@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startAzurite } from '../src/storage/azurite.ts';
-import { DAILY_FULL_15_MINUTE_LOGS, seedProtectedItems } from './lib/seed.ts';
+import { seedProtectedItems } from './lib/seed.ts';
+import { dailyFull } from '../test/support/policies.ts';
 import { armCaller, devToken, freshBenchDatabase } from './lib/arm.ts';
 import { startCommand } from './lib/service.ts';
 
@@ -73,7 +74,7 @@ async function main() {
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const arm = armCaller(base, token);
     await arm('PUT', VAULT, { location: 'westeurope', sku: { name: 'Standard' } });
-    await arm('PUT', `${VAULT}/backupPolicies/DailyFull15`, DAILY_FULL_15_MINUTE_LOGS);
+    await arm('PUT', `${VAULT}/backupPolicies/DailyFull15`, { properties: dailyFull(15) });
     await seedProtectedItems(sql, 100, 20, new Date());
     await sql.query(`
       INSERT INTO "Job" ("id", "vaultId", "operation", "entityFriendlyName", "status", "startTime", "endTime")

@@ -17,7 +17,8 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { dispatchDue } from '../src/jobs/scheduler.ts';
 import { startAzurite } from '../src/storage/azurite.ts';
-import { DAILY_FULL_15_MINUTE_LOGS, seedProtectedItems } from './lib/seed.ts';
+import { seedProtectedItems } from './lib/seed.ts';
+import { dailyFull } from '../test/support/policies.ts';
 import { armCaller, devToken, freshBenchDatabase } from './lib/arm.ts';
 import { azuritePid, postgresCpu, postgresCpuSince, usage } from './lib/proc.ts';
 
@@ -64,7 +65,7 @@ async function main() {
     for (let v = 0; v < VAULTS; v++) {
       const vault = `/subscriptions/${subscription}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/bench${v}`;
       await arm('PUT', vault, { location: 'westeurope', sku: { name: 'Standard' } });
-      await arm('PUT', `${vault}/backupPolicies/DailyFull15`, DAILY_FULL_15_MINUTE_LOGS);
+      await arm('PUT', `${vault}/backupPolicies/DailyFull15`, { properties: dailyFull(15) });
     }
     await seedProtectedItems(sql, VMS_PER_VAULT, DATABASES_PER_VM, new Date(T.getTime() - 60 * MINUTE));
     console.log(

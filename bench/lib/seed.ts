@@ -2,10 +2,6 @@
 // keys and validation matter), VMs, items and a Full recovery point each by SQL (thousands of SDK calls would
 // dominate the run).
 import type pg from 'pg';
-import { dailyFull } from '../../test/support/policies.ts';
-
-/** Daily Full at 22:00 UTC kept 30 days, a Log every 15 minutes kept 15 days. */
-export const DAILY_FULL_15_MINUTE_LOGS = { properties: dailyFull(15) };
 
 /**
  * For every vault in the database (each with one policy): `vms` registered VMs and `databasesPerVm` protected

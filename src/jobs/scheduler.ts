@@ -15,7 +15,8 @@ interface DueItem {
   containerId: string;
   itemName: string;
   friendlyName: string;
-  policyId: string | null;
+  /** Never null: only items with a policy are dispatchable. */
+  policyId: string;
   chainBroken: boolean;
   nextFullAt: Date | null;
   nextDiffAt: Date | null;
@@ -99,7 +100,7 @@ export async function dispatchDue(
       const policies = new Map(
         (
           await tx.policy.findMany({
-            where: { id: { in: [...new Set(items.flatMap((i) => (i.policyId === null ? [] : [i.policyId])))] } },
+            where: { id: { in: [...new Set(items.map((i) => i.policyId))] } },
           })
         ).map((row) => {
           const policy = policyOf(row);
@@ -117,7 +118,7 @@ export async function dispatchDue(
       const moved: string[] = [];
       for (const item of items) {
         const type = dueType(item, now);
-        const scheduled = item.policyId === null ? undefined : policies.get(item.policyId);
+        const scheduled = policies.get(item.policyId);
         if (type === undefined || scheduled === undefined) continue;
         const { policy } = scheduled;
         const free = slots.get(item.containerId) ?? max - item.openOnContainer;
