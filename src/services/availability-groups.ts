@@ -120,10 +120,9 @@ export async function protectedGroupsOf(
     where: { containerId: { in: groups.map((g) => g.id) } },
     _count: { _all: true },
   });
-  return counts.map((c) => ({
-    name: groupOf(groups.find((g) => g.id === c.containerId)!)!.name,
-    protectedItems: c._count._all,
-  }));
+  // An AG container's friendly name is its group's name (inventory.ts).
+  const names = new Map(groups.map((g) => [g.id, g.friendlyName]));
+  return counts.map((c) => ({ name: names.get(c.containerId) ?? '', protectedItems: c._count._all }));
 }
 
 /** Where an AG database's backup goes: the chosen node's container, and the database's chain as the vault has it. */
